@@ -1,0 +1,145 @@
+//! The VM that runs the engine: one [`Hypervisor`] trait, one backend per platform, and the
+//! pieces a backend is made of — a pure argv builder ([`qemu::QemuSpec`]), a [`ProcessRunner`]
+//! seam for every process it spawns, the data disk ([`data_disk`]) and the guest image
+//! ([`image`]).
+//!
+//! Only QEMU exists today. vfkit (macOS) and WSL (Windows) slot in beside it: they implement
+//! [`Hypervisor`] and are picked by [`native`]; where none is compiled in, [`native`] returns
+//! [`VmError::Unsupported`].
+
+pub mod data_disk;
+pub mod error;
+pub mod image;
+pub mod initrd;
+pub mod process;
+pub mod qemu;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+pub use error::VmError;
+pub use image::GuestImage;
+pub use process::{ProcessRunner, SystemRunner};
+
+/// What the VM gets from the host: sizes from the user's settings, files from the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmConfig {
+    pub cpus: u32,
+    pub memory_mib: u64,
+    /// Size of the data disk that holds `/var/lib/docker`; it only ever grows.
+    pub disk_gib: u64,
+    pub image: GuestImage,
+    /// The guest agent binary, appended to the image's initrd at start.
+    pub agent: PathBuf,
+    /// Private (0700): link and QMP sockets, the assembled initrd.
+    pub run_dir: PathBuf,
+    /// Where the data disk lives.
+    pub data_dir: PathBuf,
+    /// The console log and the hypervisor's own output.
+    pub logs_dir: PathBuf,
+}
+
+/// What the hypervisor process is doing, as a typed value (never a log line to scrape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum VmStatus {
+    /// Not started yet (or stopped and reaped, after a clean stop).
+    NotStarted,
+    Running {
+        pid: u32,
+    },
+    /// The process is gone. `requested` is true when Berth asked for it (stop or kill); false
+    /// means it crashed or was killed from outside.
+    Exited {
+        code: Option<i32>,
+        signal: Option<i32>,
+        requested: bool,
+    },
+}
+
+impl VmStatus {
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            VmStatus::Running { pid } => Some(*pid),
+            _ => None,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(self, VmStatus::Running { .. })
+    }
+}
+
+/// How a stop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopOutcome {
+    /// The guest powered off before the deadline.
+    Graceful,
+    /// The deadline passed and the process was ended by force.
+    Killed,
+    /// Nothing was running.
+    AlreadyStopped,
+}
+
+/// Where the host reaches the guest agent: one byte stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkEndpoint {
+    /// Connect to this unix socket (QEMU's virtio-serial chardev, vfkit's vsock listener).
+    UnixSocket(PathBuf),
+}
+
+/// One VM backend. Every method is idempotent where that makes sense: `start` on a running VM
+/// and `stop`/`kill` on a stopped one are no-ops.
+#[async_trait]
+pub trait Hypervisor: Send + Sync {
+    /// Boots the VM and returns once the hypervisor process runs and its link endpoint exists.
+    async fn start(&self) -> Result<(), VmError>;
+    /// Asks the guest to power off, waits up to `graceful`, then ends the process by force.
+    async fn stop(&self, graceful: Duration) -> Result<StopOutcome, VmError>;
+    /// Ends the process at once.
+    async fn kill(&self) -> Result<(), VmError>;
+    /// The live status; every change (including a crash) is published here at once.
+    fn status(&self) -> watch::Receiver<VmStatus>;
+    /// Where to connect for the link to the guest agent.
+    fn link_endpoint(&self) -> LinkEndpoint;
+    /// A short name for status output (`qemu (tcg)`).
+    fn describe(&self) -> String;
+}
+
+/// The hypervisor this platform uses.
+pub fn native(
+    config: VmConfig,
+    runner: Arc<dyn ProcessRunner>,
+) -> Result<Box<dyn Hypervisor>, VmError> {
+    #[cfg(target_os = "linux")]
+    {
+        let accel = qemu::accel::probe();
+        Ok(Box::new(qemu::QemuHypervisor::new(config, accel, runner)))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (config, runner);
+        Err(VmError::Unsupported {
+            what: format!("a VM backend for {}", std::env::consts::OS),
+        })
+    }
+}
+
+/// Waits on `rx` until `pred` holds or `deadline` passes. Returns the last value seen.
+pub async fn wait_status(
+    rx: &mut watch::Receiver<VmStatus>,
+    deadline: Duration,
+    pred: impl Fn(&VmStatus) -> bool,
+) -> Option<VmStatus> {
+    let fut = rx.wait_for(|s| pred(s));
+    match tokio::time::timeout(deadline, fut).await {
+        Ok(Ok(status)) => Some(status.clone()),
+        _ => None,
+    }
+}

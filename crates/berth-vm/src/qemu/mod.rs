@@ -1,0 +1,434 @@
+//! The QEMU backend (Linux): assembles the initrd, makes sure the data disk exists, spawns QEMU
+//! through the [`ProcessRunner`] seam and supervises it, publishing every status change at once.
+
+pub mod accel;
+pub mod qmp;
+pub mod spec;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+use crate::process::{ChildProcess, CommandSpec, ProcessRunner};
+use crate::{
+    data_disk, initrd, Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus,
+};
+pub use spec::{Accel, Arch, QemuSpec};
+
+/// How long QEMU gets to create its sockets.
+const SOCKET_DEADLINE: Duration = Duration::from_secs(15);
+/// After a QMP `quit` or SIGKILL, how long until we call the process gone anyway.
+const KILL_DEADLINE: Duration = Duration::from_secs(5);
+
+pub const CONSOLE_LOG: &str = "vm-console.log";
+pub const QEMU_LOG: &str = "qemu.log";
+const PID_FILE: &str = "qemu.pid";
+
+pub struct QemuHypervisor {
+    config: VmConfig,
+    accel: Accel,
+    runner: Arc<dyn ProcessRunner>,
+    status_tx: watch::Sender<VmStatus>,
+    kill_tx: Mutex<Option<mpsc::UnboundedSender<()>>>,
+    requested: Arc<AtomicBool>,
+    qemu_img: String,
+}
+
+impl QemuHypervisor {
+    pub fn new(config: VmConfig, accel: Accel, runner: Arc<dyn ProcessRunner>) -> Self {
+        QemuHypervisor {
+            config,
+            accel,
+            runner,
+            status_tx: watch::channel(VmStatus::NotStarted).0,
+            kill_tx: Mutex::new(None),
+            requested: Arc::new(AtomicBool::new(false)),
+            qemu_img: "qemu-img".into(),
+        }
+    }
+
+    pub fn link_socket(&self) -> PathBuf {
+        self.config.run_dir.join("link.sock")
+    }
+
+    pub fn qmp_socket(&self) -> PathBuf {
+        self.config.run_dir.join("qmp.sock")
+    }
+
+    pub fn console_log(&self) -> PathBuf {
+        self.config.logs_dir.join(CONSOLE_LOG)
+    }
+
+    /// The spec this hypervisor boots (pure: no file is touched).
+    pub fn spec(&self) -> QemuSpec {
+        let c = &self.config;
+        QemuSpec {
+            arch: Arch::from_name(&c.image.arch).unwrap_or(Arch::X86_64),
+            accel: self.accel,
+            cpus: c.cpus,
+            memory_mib: c.memory_mib,
+            kernel: c.image.kernel(),
+            initrd: c.run_dir.join("initrd.img"),
+            cmdline: c.image.kernel_cmdline.clone(),
+            rootfs: c.image.rootfs(),
+            data_disk: c.data_dir.join(data_disk::FILE_NAME),
+            link_socket: self.link_socket(),
+            qmp_socket: self.qmp_socket(),
+            console_log: self.console_log(),
+        }
+    }
+
+    async fn prepare(&self, spec: &QemuSpec) -> Result<(), VmError> {
+        let c = &self.config;
+        create_dir(&c.run_dir, Some(0o700))?;
+        create_dir(&c.data_dir, None)?;
+        create_dir(&c.logs_dir, None)?;
+        self.reap_stale().await;
+        for sock in [&spec.link_socket, &spec.qmp_socket] {
+            remove_if_exists(sock)?;
+        }
+        let action = data_disk::ensure(
+            self.runner.as_ref(),
+            &self.qemu_img,
+            &spec.data_disk,
+            c.disk_gib,
+        )
+        .await?;
+        debug!(?action, disk = ?spec.data_disk, "data disk ready");
+        initrd::assemble(&c.image.base_initrd(), &c.agent, &spec.initrd)?;
+        let old = spec.console_log.with_extension("log.1");
+        if spec.console_log.exists() {
+            std::fs::rename(&spec.console_log, &old).map_err(VmError::io(&old))?;
+        }
+        Ok(())
+    }
+
+    /// A QEMU left behind by a daemon that died still holds the data disk: end it.
+    async fn reap_stale(&self) {
+        let pid_file = self.config.run_dir.join(PID_FILE);
+        let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        else {
+            return;
+        };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let ours =
+            String::from_utf8_lossy(&cmdline).contains(&*self.link_socket().to_string_lossy());
+        if ours {
+            warn!(pid, "ending a QEMU left over from an earlier daemon");
+            let kill = CommandSpec::new("kill", ["-9", &pid.to_string()]);
+            let _ = self.runner.output(&kill).await;
+            let deadline = Instant::now() + KILL_DEADLINE;
+            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let _ = std::fs::remove_file(pid_file);
+    }
+
+    fn supervise(&self, mut child: Box<dyn ChildProcess>) {
+        let (kill_tx, mut kill_rx) = mpsc::unbounded_channel::<()>();
+        *self.kill_tx.lock().unwrap_or_else(|e| e.into_inner()) = Some(kill_tx);
+        let status_tx = self.status_tx.clone();
+        let requested = self.requested.clone();
+        let pid_file = self.config.run_dir.join(PID_FILE);
+        tokio::spawn(async move {
+            let exit = loop {
+                tokio::select! {
+                    exit = child.wait() => break exit,
+                    Some(()) = kill_rx.recv() => {
+                        if let Err(err) = child.start_kill() {
+                            warn!(%err, "cannot kill QEMU");
+                        }
+                    }
+                }
+            };
+            let _ = std::fs::remove_file(pid_file);
+            let requested = requested.load(Ordering::SeqCst);
+            let (code, signal) = match exit {
+                Ok(info) => (info.code, info.signal),
+                Err(err) => {
+                    warn!(%err, "lost track of QEMU");
+                    (None, None)
+                }
+            };
+            if requested {
+                info!(?code, ?signal, "VM stopped");
+            } else {
+                warn!(?code, ?signal, "VM exited unexpectedly");
+            }
+            status_tx.send_replace(VmStatus::Exited {
+                code,
+                signal,
+                requested,
+            });
+        });
+    }
+
+    /// Waits until QEMU's sockets exist (it is then running the guest), or it died.
+    async fn wait_for_sockets(&self, spec: &QemuSpec) -> Result<(), VmError> {
+        let mut rx = self.status_tx.subscribe();
+        let deadline = Instant::now() + SOCKET_DEADLINE;
+        loop {
+            if let VmStatus::Exited { code, signal, .. } = &*rx.borrow_and_update() {
+                let output = tail(&self.config.logs_dir.join(QEMU_LOG), 2000);
+                return Err(VmError::BootFailed {
+                    status: format!("code {code:?}, signal {signal:?}"),
+                    output,
+                });
+            }
+            if spec.link_socket.exists() && spec.qmp_socket.exists() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let _ = self.kill().await;
+                return Err(VmError::BootTimeout {
+                    path: spec.link_socket.clone(),
+                    seconds: SOCKET_DEADLINE.as_secs(),
+                });
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(20), rx.changed()).await;
+        }
+    }
+}
+
+#[async_trait]
+impl Hypervisor for QemuHypervisor {
+    async fn start(&self) -> Result<(), VmError> {
+        if self.status_tx.borrow().is_running() {
+            return Ok(());
+        }
+        let spec = self.spec();
+        self.prepare(&spec).await?;
+        let log = self.config.logs_dir.join(QEMU_LOG);
+        let cmd = CommandSpec::new(spec.program(), spec.to_args()).log_to(&log);
+        let child = self.runner.spawn(&cmd).map_err(|source| VmError::Spawn {
+            program: cmd.program.clone(),
+            source,
+        })?;
+        let pid = child.pid();
+        let pid_file = self.config.run_dir.join(PID_FILE);
+        std::fs::write(&pid_file, format!("{pid}\n")).map_err(VmError::io(&pid_file))?;
+        self.requested.store(false, Ordering::SeqCst);
+        self.status_tx.send_replace(VmStatus::Running { pid });
+        info!(
+            pid,
+            accel = self.accel.name(),
+            cpus = spec.cpus,
+            memory_mib = spec.memory_mib,
+            "VM booting"
+        );
+        self.supervise(child);
+        self.wait_for_sockets(&spec).await
+    }
+
+    async fn stop(&self, graceful: Duration) -> Result<StopOutcome, VmError> {
+        if !self.status_tx.borrow().is_running() {
+            return Ok(StopOutcome::AlreadyStopped);
+        }
+        self.requested.store(true, Ordering::SeqCst);
+        if let Err(err) = qmp::execute(&self.qmp_socket(), "system_powerdown").await {
+            debug!(%err, "ACPI power-down request failed");
+        }
+        let mut rx = self.status();
+        if crate::wait_status(&mut rx, graceful, |s| !s.is_running())
+            .await
+            .is_some()
+        {
+            return Ok(StopOutcome::Graceful);
+        }
+        self.kill().await?;
+        Ok(StopOutcome::Killed)
+    }
+
+    async fn kill(&self) -> Result<(), VmError> {
+        if !self.status_tx.borrow().is_running() {
+            return Ok(());
+        }
+        self.requested.store(true, Ordering::SeqCst);
+        if let Some(tx) = &*self.kill_tx.lock().unwrap_or_else(|e| e.into_inner()) {
+            let _ = tx.send(());
+        }
+        let mut rx = self.status();
+        crate::wait_status(&mut rx, KILL_DEADLINE, |s| !s.is_running()).await;
+        Ok(())
+    }
+
+    fn status(&self) -> watch::Receiver<VmStatus> {
+        self.status_tx.subscribe()
+    }
+
+    fn link_endpoint(&self) -> LinkEndpoint {
+        LinkEndpoint::UnixSocket(self.link_socket())
+    }
+
+    fn describe(&self) -> String {
+        format!("qemu ({})", self.accel.name())
+    }
+}
+
+fn create_dir(path: &Path, mode: Option<u32>) -> Result<(), VmError> {
+    std::fs::create_dir_all(path).map_err(VmError::io(path))?;
+    #[cfg(unix)]
+    if let Some(mode) = mode {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(VmError::io(path))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    Ok(())
+}
+
+fn remove_if_exists(path: &Path) -> Result<(), VmError> {
+    match std::fs::remove_file(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(VmError::io(path)(err)),
+        _ => Ok(()),
+    }
+}
+
+/// The last `max` bytes of a log file (for error messages).
+pub fn tail(path: &Path, max: usize) -> String {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let start = bytes.len().saturating_sub(max);
+    String::from_utf8_lossy(&bytes[start..]).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::{ExitInfo, RecordingRunner, FAKE_PID};
+    use crate::GuestImage;
+
+    fn config(root: &Path) -> VmConfig {
+        let img = root.join("img");
+        std::fs::create_dir_all(&img).unwrap();
+        for name in ["vmlinuz", "rootfs.erofs", "initrd-base.cpio.gz"] {
+            std::fs::write(img.join(name), b"x").unwrap();
+        }
+        std::fs::write(img.join("image.json"), r#"{"arch":"x86_64"}"#).unwrap();
+        std::fs::write(root.join("agent"), b"agent").unwrap();
+        VmConfig {
+            cpus: 2,
+            memory_mib: 2048,
+            disk_gib: 64,
+            image: GuestImage::load(&img).unwrap(),
+            agent: root.join("agent"),
+            run_dir: root.join("run"),
+            data_dir: root.join("data"),
+            logs_dir: root.join("logs"),
+        }
+    }
+
+    /// Plays QEMU's part: creates the sockets named on its command line.
+    fn fake_qemu(cmd: &CommandSpec) {
+        if let Some(spec) = QemuSpec::from_args(&cmd.program, &cmd.args) {
+            std::fs::write(spec.link_socket, b"").unwrap();
+            std::fs::write(spec.qmp_socket, b"").unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn start_prepares_disk_and_initrd_then_spawns() {
+        let root = tempfile::tempdir().unwrap();
+        let runner = RecordingRunner::new();
+        runner.on_spawn(fake_qemu);
+        let hv = QemuHypervisor::new(
+            config(root.path()),
+            Accel::Tcg { tb_size_mib: 256 },
+            Arc::new(runner.clone()),
+        );
+        hv.start().await.unwrap();
+        assert_eq!(*hv.status().borrow(), VmStatus::Running { pid: FAKE_PID });
+        let cmds = runner.commands();
+        assert_eq!(cmds[0].program, "qemu-img");
+        assert_eq!(cmds[0].args[0], "create");
+        assert_eq!(cmds[1].program, "qemu-system-x86_64");
+        let spec = QemuSpec::from_args(&cmds[1].program, &cmds[1].args).unwrap();
+        assert_eq!(spec, hv.spec());
+        let initrd = std::fs::read(&spec.initrd).unwrap();
+        assert!(initrd.windows(5).any(|w| w == b"agent"));
+        assert_eq!(hv.describe(), "qemu (tcg)");
+        // Idempotent: a second start spawns nothing.
+        hv.start().await.unwrap();
+        assert_eq!(runner.commands().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_crash_is_published_at_once() {
+        let root = tempfile::tempdir().unwrap();
+        let runner = RecordingRunner::new();
+        runner.on_spawn(fake_qemu);
+        let hv = QemuHypervisor::new(config(root.path()), Accel::Kvm, Arc::new(runner.clone()));
+        hv.start().await.unwrap();
+        let mut rx = hv.status();
+        runner.exit_children(ExitInfo {
+            code: None,
+            signal: Some(9),
+        });
+        let status = crate::wait_status(&mut rx, Duration::from_secs(2), |s| !s.is_running()).await;
+        assert_eq!(
+            status,
+            Some(VmStatus::Exited {
+                code: None,
+                signal: Some(9),
+                requested: false
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn stop_without_a_guest_answer_kills_after_the_deadline() {
+        let root = tempfile::tempdir().unwrap();
+        let runner = RecordingRunner::new();
+        runner.on_spawn(fake_qemu);
+        let hv = QemuHypervisor::new(config(root.path()), Accel::Kvm, Arc::new(runner));
+        assert_eq!(
+            hv.stop(Duration::from_millis(10)).await.unwrap(),
+            StopOutcome::AlreadyStopped
+        );
+        hv.start().await.unwrap();
+        let outcome = hv.stop(Duration::from_millis(200)).await.unwrap();
+        assert_eq!(outcome, StopOutcome::Killed);
+        assert!(matches!(
+            *hv.status().borrow(),
+            VmStatus::Exited {
+                requested: true,
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn qemu_that_dies_at_boot_reports_its_output() {
+        let root = tempfile::tempdir().unwrap();
+        let runner = RecordingRunner::new();
+        let hv = QemuHypervisor::new(config(root.path()), Accel::Kvm, Arc::new(runner.clone()));
+        std::fs::create_dir_all(root.path().join("logs")).unwrap();
+        std::fs::write(
+            root.path().join("logs").join(QEMU_LOG),
+            "qemu: could not open disk\n",
+        )
+        .unwrap();
+        let start = hv.start();
+        let crash = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            runner.exit_children(ExitInfo {
+                code: Some(1),
+                signal: None,
+            });
+        };
+        let (result, ()) = tokio::join!(start, crash);
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, VmError::BootFailed { ref output, .. } if output.contains("could not open disk")),
+            "{err}"
+        );
+    }
+}

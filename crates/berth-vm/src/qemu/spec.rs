@@ -1,0 +1,372 @@
+//! The QEMU command line as a plain value: [`QemuSpec::to_args`] builds the argv and
+//! [`QemuSpec::from_args`] reads it back (vfkit's `ToCmdLine` idea), so golden and round-trip
+//! tests run on every OS without QEMU.
+
+use std::path::PathBuf;
+
+/// How QEMU executes guest code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accel {
+    Kvm,
+    /// Software emulation with a bounded translation cache.
+    Tcg {
+        tb_size_mib: u32,
+    },
+}
+
+impl Accel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Accel::Kvm => "kvm",
+            Accel::Tcg { .. } => "tcg",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    X86_64,
+    Aarch64,
+}
+
+impl Arch {
+    pub fn from_name(name: &str) -> Option<Arch> {
+        match name {
+            "x86_64" | "amd64" => Some(Arch::X86_64),
+            "aarch64" | "arm64" => Some(Arch::Aarch64),
+            _ => None,
+        }
+    }
+
+    pub fn qemu_binary(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "qemu-system-x86_64",
+            Arch::Aarch64 => "qemu-system-aarch64",
+        }
+    }
+
+    fn machine(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "q35",
+            Arch::Aarch64 => "virt",
+        }
+    }
+}
+
+/// The guest serial names the guest init looks for under `/dev/disk/by-id/virtio-*`.
+pub const ROOT_SERIAL: &str = "berth-root";
+pub const DATA_SERIAL: &str = "berth-data";
+/// The virtio-serial port name: `/dev/virtio-ports/berth.link` in the guest.
+pub const LINK_PORT: &str = "berth.link";
+
+/// Everything that varies in Berth's QEMU command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QemuSpec {
+    pub arch: Arch,
+    pub accel: Accel,
+    pub cpus: u32,
+    pub memory_mib: u64,
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    pub cmdline: String,
+    /// Read-only erofs root image.
+    pub rootfs: PathBuf,
+    /// qcow2 data disk (`/var/lib/docker`).
+    pub data_disk: PathBuf,
+    /// Host end of the virtio-serial link (QEMU listens).
+    pub link_socket: PathBuf,
+    pub qmp_socket: PathBuf,
+    pub console_log: PathBuf,
+}
+
+impl QemuSpec {
+    pub fn program(&self) -> &'static str {
+        self.arch.qemu_binary()
+    }
+
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args: Vec<String> = Vec::new();
+        let mut push = |flag: &str, value: String| {
+            args.push(flag.to_string());
+            args.push(value);
+        };
+        push("-name", "berth".into());
+        push("-machine", self.arch.machine().into());
+        push("-accel", accel_arg(self.accel));
+        push("-cpu", cpu_model(self.accel).into());
+        push("-smp", self.cpus.to_string());
+        push("-m", format!("{}M", self.memory_mib));
+        push("-kernel", path(&self.kernel));
+        push("-initrd", path(&self.initrd));
+        push("-append", self.cmdline.clone());
+        push(
+            "-drive",
+            format!(
+                "if=none,id=root,file={},format=raw,readonly=on",
+                opt_path(&self.rootfs)
+            ),
+        );
+        push(
+            "-device",
+            format!("virtio-blk-pci,drive=root,serial={ROOT_SERIAL}"),
+        );
+        push(
+            "-drive",
+            format!(
+                "if=none,id=data,file={},format=qcow2,discard=unmap",
+                opt_path(&self.data_disk)
+            ),
+        );
+        push(
+            "-device",
+            format!("virtio-blk-pci,drive=data,serial={DATA_SERIAL}"),
+        );
+        push("-netdev", "user,id=net0".into());
+        push("-device", "virtio-net-pci,netdev=net0".into());
+        push("-device", "virtio-rng-pci".into());
+        push("-device", "virtio-serial-pci".into());
+        push(
+            "-chardev",
+            format!(
+                "socket,id=berthlink,path={},server=on,wait=off",
+                opt_path(&self.link_socket)
+            ),
+        );
+        push(
+            "-device",
+            format!("virtserialport,chardev=berthlink,name={LINK_PORT}"),
+        );
+        push(
+            "-chardev",
+            format!(
+                "socket,id=qmp,path={},server=on,wait=off",
+                opt_path(&self.qmp_socket)
+            ),
+        );
+        push("-mon", "chardev=qmp,mode=control".into());
+        push("-serial", format!("file:{}", path(&self.console_log)));
+        args.extend(["-nodefaults", "-no-user-config", "-nographic"].map(String::from));
+        args
+    }
+
+    /// Reads back an argv made by [`QemuSpec::to_args`]. `None` when it is not one of ours.
+    pub fn from_args(program: &str, args: &[String]) -> Option<QemuSpec> {
+        let arch = match program.rsplit('/').next()? {
+            "qemu-system-x86_64" => Arch::X86_64,
+            "qemu-system-aarch64" => Arch::Aarch64,
+            _ => return None,
+        };
+        let mut spec = QemuSpec {
+            arch,
+            accel: Accel::Kvm,
+            cpus: 0,
+            memory_mib: 0,
+            kernel: PathBuf::new(),
+            initrd: PathBuf::new(),
+            cmdline: String::new(),
+            rootfs: PathBuf::new(),
+            data_disk: PathBuf::new(),
+            link_socket: PathBuf::new(),
+            qmp_socket: PathBuf::new(),
+            console_log: PathBuf::new(),
+        };
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            if flag.starts_with("-no") {
+                continue;
+            }
+            let value = it.next()?;
+            match flag.as_str() {
+                "-accel" => spec.accel = parse_accel(value)?,
+                "-smp" => spec.cpus = value.parse().ok()?,
+                "-m" => spec.memory_mib = value.strip_suffix('M')?.parse().ok()?,
+                "-kernel" => spec.kernel = value.into(),
+                "-initrd" => spec.initrd = value.into(),
+                "-append" => spec.cmdline = value.clone(),
+                "-drive" => {
+                    let file = PathBuf::from(option_value(value, "file")?);
+                    match option_value(value, "id")?.as_str() {
+                        "root" => spec.rootfs = file,
+                        "data" => spec.data_disk = file,
+                        _ => return None,
+                    }
+                }
+                "-chardev" => {
+                    let sock = PathBuf::from(option_value(value, "path")?);
+                    match option_value(value, "id")?.as_str() {
+                        "berthlink" => spec.link_socket = sock,
+                        "qmp" => spec.qmp_socket = sock,
+                        _ => return None,
+                    }
+                }
+                "-serial" => spec.console_log = value.strip_prefix("file:")?.into(),
+                _ => {}
+            }
+        }
+        Some(spec)
+    }
+}
+
+fn accel_arg(accel: Accel) -> String {
+    match accel {
+        Accel::Kvm => "kvm".into(),
+        Accel::Tcg { tb_size_mib } => format!("tcg,tb-size={tb_size_mib}"),
+    }
+}
+
+fn parse_accel(value: &str) -> Option<Accel> {
+    if value == "kvm" {
+        return Some(Accel::Kvm);
+    }
+    let size = value.strip_prefix("tcg,tb-size=")?.parse().ok()?;
+    Some(Accel::Tcg { tb_size_mib: size })
+}
+
+fn cpu_model(accel: Accel) -> &'static str {
+    match accel {
+        Accel::Kvm => "host",
+        Accel::Tcg { .. } => "max",
+    }
+}
+
+fn path(p: &std::path::Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// A path inside a QEMU `key=value,...` option: commas are doubled.
+fn opt_path(p: &std::path::Path) -> String {
+    path(p).replace(',', ",,")
+}
+
+/// The value of `key` in a QEMU option string (`a=1,key=x,,y` -> `x,y`).
+fn option_value(opts: &str, key: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut chars = opts.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ',' {
+            if chars.peek() == Some(&',') {
+                chars.next();
+                current.push(',');
+            } else {
+                parts.push(std::mem::take(&mut current));
+            }
+        } else {
+            current.push(c);
+        }
+    }
+    parts.push(current);
+    parts.into_iter().find_map(|part| {
+        let (k, v) = part.split_once('=')?;
+        (k == key).then(|| v.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> QemuSpec {
+        QemuSpec {
+            arch: Arch::X86_64,
+            accel: Accel::Tcg { tb_size_mib: 256 },
+            cpus: 2,
+            memory_mib: 2048,
+            kernel: "/img/vmlinuz".into(),
+            initrd: "/run/initrd.img".into(),
+            cmdline: "console=ttyS0 quiet".into(),
+            rootfs: "/img/rootfs.erofs".into(),
+            data_disk: "/data/data.qcow2".into(),
+            link_socket: "/run/link.sock".into(),
+            qmp_socket: "/run/qmp.sock".into(),
+            console_log: "/logs/vm-console.log".into(),
+        }
+    }
+
+    #[test]
+    fn golden_argv() {
+        let golden = [
+            "-name berth",
+            "-machine q35",
+            "-accel tcg,tb-size=256",
+            "-cpu max",
+            "-smp 2",
+            "-m 2048M",
+            "-kernel /img/vmlinuz",
+            "-initrd /run/initrd.img",
+            "-append console=ttyS0 quiet",
+            "-drive if=none,id=root,file=/img/rootfs.erofs,format=raw,readonly=on",
+            "-device virtio-blk-pci,drive=root,serial=berth-root",
+            "-drive if=none,id=data,file=/data/data.qcow2,format=qcow2,discard=unmap",
+            "-device virtio-blk-pci,drive=data,serial=berth-data",
+            "-netdev user,id=net0",
+            "-device virtio-net-pci,netdev=net0",
+            "-device virtio-rng-pci",
+            "-device virtio-serial-pci",
+            "-chardev socket,id=berthlink,path=/run/link.sock,server=on,wait=off",
+            "-device virtserialport,chardev=berthlink,name=berth.link",
+            "-chardev socket,id=qmp,path=/run/qmp.sock,server=on,wait=off",
+            "-mon chardev=qmp,mode=control",
+            "-serial file:/logs/vm-console.log",
+            "-nodefaults",
+            "-no-user-config",
+            "-nographic",
+        ];
+        let args = sample().to_args();
+        let mut lines = Vec::new();
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            if flag.starts_with("-no") {
+                lines.push(flag.clone());
+            } else {
+                lines.push(format!("{flag} {}", it.next().unwrap()));
+            }
+        }
+        assert_eq!(lines, golden);
+        assert_eq!(sample().program(), "qemu-system-x86_64");
+    }
+
+    #[test]
+    fn kvm_uses_the_host_cpu() {
+        let mut spec = sample();
+        spec.accel = Accel::Kvm;
+        let args = spec.to_args();
+        let joined = args.join(" ");
+        assert!(joined.contains("-accel kvm -cpu host"), "{joined}");
+    }
+
+    #[test]
+    fn round_trips_through_argv() {
+        let mut specs = vec![sample()];
+        let mut odd = sample();
+        odd.accel = Accel::Kvm;
+        odd.arch = Arch::Aarch64;
+        odd.cpus = 8;
+        odd.memory_mib = 8192;
+        odd.data_disk = "/home/a,b/My Disk,,x.qcow2".into();
+        odd.link_socket = "/run/with,comma/link.sock".into();
+        odd.cmdline = "console=ttyAMA0 a=b,c".into();
+        specs.push(odd);
+        for spec in specs {
+            let back = QemuSpec::from_args(spec.program(), &spec.to_args());
+            assert_eq!(back.as_ref(), Some(&spec));
+        }
+    }
+
+    #[test]
+    fn commas_in_paths_are_escaped() {
+        let mut spec = sample();
+        spec.data_disk = "/a,b.qcow2".into();
+        let args = spec.to_args();
+        assert!(args
+            .iter()
+            .any(|a| a.contains("file=/a,,b.qcow2,format=qcow2")));
+    }
+
+    #[test]
+    fn foreign_argv_is_refused() {
+        assert_eq!(QemuSpec::from_args("qemu-img", &[]), None);
+        let args = vec!["-drive".to_string(), "if=none,id=other,file=x".to_string()];
+        assert_eq!(QemuSpec::from_args("qemu-system-x86_64", &args), None);
+    }
+}
