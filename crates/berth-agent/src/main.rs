@@ -1,0 +1,150 @@
+//! `berth-agent`: the guest side of the Berth link.
+//!
+//! Started by the guest init as
+//! `berth-agent serve --port /dev/virtio-ports/berth.link --docker-socket /var/run/docker.sock`.
+//! It serves one host session at a time on the port, and waits for the host to come back when
+//! the session ends. `--listen-unix` (tests) and `--stdio` (WSL, ssh) serve other byte streams.
+
+mod port;
+mod power;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use berth_link::guest::{self, GuestConfig, Outcome};
+use berth_link::LinkError;
+use clap::{Args, Parser, Subcommand};
+use tokio::sync::mpsc;
+
+use crate::power::{OnShutdown, Plan};
+
+/// Pause before reopening the port. While no host is connected the port reads EOF at once,
+/// and there is no event to wait for, so the agent looks again after this.
+const REOPEN_DELAY: Duration = Duration::from_millis(100);
+
+#[derive(Parser)]
+#[command(name = "berth-agent", version, about = "Berth's guest agent")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the link.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("endpoint").required(true)))]
+struct ServeArgs {
+    /// A virtio-serial port (e.g. /dev/virtio-ports/berth.link).
+    #[arg(long, group = "endpoint")]
+    port: Option<PathBuf>,
+    /// Listen on a unix socket instead (tests); one session per connection.
+    #[arg(long, group = "endpoint")]
+    listen_unix: Option<PathBuf>,
+    /// Serve one session on stdin/stdout (WSL, ssh).
+    #[arg(long, group = "endpoint")]
+    stdio: bool,
+    /// The guest engine socket.
+    #[arg(long, default_value = "/var/run/docker.sock")]
+    docker_socket: PathBuf,
+    /// dockerd's pid file, to stop it on shutdown.
+    #[arg(long, default_value = "/var/run/docker.pid")]
+    dockerd_pidfile: PathBuf,
+    /// The data disk's mount point, unmounted before power-off.
+    #[arg(long, default_value = "/var/lib/docker")]
+    data_dir: PathBuf,
+    /// What a host `shutdown` does [default: power-off with --port, exit otherwise].
+    #[arg(long, value_enum)]
+    on_shutdown: Option<OnShutdown>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BERTH_AGENT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let cfg = Arc::new(GuestConfig::new(&args.docker_socket));
+    let default_action = if args.port.is_some() {
+        OnShutdown::PowerOff
+    } else {
+        OnShutdown::Exit
+    };
+    let plan = Plan {
+        action: args.on_shutdown.unwrap_or(default_action),
+        dockerd_pidfile: args.dockerd_pidfile.clone(),
+        data_dir: args.data_dir.clone(),
+    };
+    if let Some(path) = &args.port {
+        serve_port(path, cfg).await;
+    } else if let Some(path) = &args.listen_unix {
+        serve_listener(path, cfg).await?;
+    } else {
+        let io = tokio::io::join(tokio::io::stdin(), tokio::io::stdout());
+        if guest::serve(io, cfg).await? == Outcome::HostClosed {
+            return Ok(());
+        }
+    }
+    tokio::task::spawn_blocking(move || power::run(&plan)).await?
+}
+
+/// Serve sessions on the port until one asks for a shutdown.
+async fn serve_port(path: &Path, cfg: Arc<GuestConfig>) {
+    let mut warned = false;
+    loop {
+        match port::open(path) {
+            Ok(port) => match guest::serve(port, cfg.clone()).await {
+                Ok(Outcome::ShutdownRequested) => return,
+                Ok(Outcome::HostClosed) => tracing::info!("host disconnected"),
+                // No host on the other end yet.
+                Err(LinkError::Closed) => {}
+                Err(e) => tracing::warn!(error = %e, "link session failed"),
+            },
+            Err(e) if !warned => {
+                tracing::warn!(error = %e, port = %path.display(), "cannot open the link port yet");
+                warned = true;
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(REOPEN_DELAY).await;
+    }
+}
+
+/// Serve each connection to a unix socket as a session, until one asks for a shutdown.
+async fn serve_listener(path: &Path, cfg: Arc<GuestConfig>) -> anyhow::Result<()> {
+    let listener = berth_link::relay::bind_private(path)
+        .with_context(|| format!("listen on {}", path.display()))?;
+    tracing::info!(socket = %path.display(), "listening");
+    let (shutdown_tx, mut shutdown_rx) = mpsc::channel::<()>(1);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (conn, _) = accepted?;
+                let cfg = cfg.clone();
+                let shutdown_tx = shutdown_tx.clone();
+                tokio::spawn(async move {
+                    match guest::serve(conn, cfg).await {
+                        Ok(Outcome::ShutdownRequested) => { let _ = shutdown_tx.send(()).await; }
+                        Ok(Outcome::HostClosed) => tracing::info!("host disconnected"),
+                        Err(e) => tracing::warn!(error = %e, "link session failed"),
+                    }
+                });
+            }
+            Some(()) = shutdown_rx.recv() => return Ok(()),
+        }
+    }
+}

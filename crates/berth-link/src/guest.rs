@@ -1,0 +1,269 @@
+//! The agent's side of the link: accept streams and serve what each header asks for.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixStream};
+use tokio::sync::mpsc;
+
+use crate::handshake::{self, Hello};
+use crate::mux::{self, LinkStream};
+use crate::protocol::{read_frame, write_frame, AgentInfo, Reply, Request, Target};
+use crate::splice::splice;
+use crate::LinkError;
+
+/// How long `ping` waits for the engine's own `/_ping`.
+const ENGINE_PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the agent serves.
+#[derive(Debug, Clone)]
+pub struct GuestConfig {
+    /// The guest engine socket, e.g. `/var/run/docker.sock`.
+    pub docker_socket: PathBuf,
+    /// Reported in [`AgentInfo::version`].
+    pub agent_version: String,
+    /// When the agent started, for [`AgentInfo::uptime_secs`].
+    pub started: Instant,
+}
+
+impl GuestConfig {
+    pub fn new(docker_socket: impl Into<PathBuf>) -> Self {
+        Self {
+            docker_socket: docker_socket.into(),
+            agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// Why [`serve`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The host went away (or the byte stream broke): wait for it to come back.
+    HostClosed,
+    /// The host asked for a shutdown, and got its acknowledgement. The caller stops the
+    /// engine and powers off.
+    ShutdownRequested,
+}
+
+/// Serve one host session on `io`: answer the hello, then serve streams until the host goes
+/// away or asks for a shutdown.
+pub async fn serve<T>(mut io: T, cfg: Arc<GuestConfig>) -> Result<Outcome, LinkError>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let session = handshake::server(&mut io, Hello::ours()).await?;
+    tracing::info!(version = session.version, "host connected");
+    // Dropping `_mux` when this returns closes the link.
+    let (_mux, mut inbound) = mux::server(io);
+    let (shutdown_tx, mut shutdown_rx) = mpsc::channel::<()>(1);
+    loop {
+        tokio::select! {
+            stream = inbound.recv() => match stream {
+                Some(stream) => {
+                    tokio::spawn(serve_stream(stream, cfg.clone(), session.version, shutdown_tx.clone()));
+                }
+                None => return Ok(Outcome::HostClosed),
+            },
+            Some(()) = shutdown_rx.recv() => return Ok(Outcome::ShutdownRequested),
+        }
+    }
+}
+
+async fn serve_stream(
+    mut stream: LinkStream,
+    cfg: Arc<GuestConfig>,
+    protocol: u16,
+    shutdown: mpsc::Sender<()>,
+) {
+    let request: Request = match read_frame(&mut stream).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "bad stream header");
+            let reply = Reply::Error {
+                message: e.to_string(),
+            };
+            let _ = write_frame(&mut stream, &reply).await;
+            return;
+        }
+    };
+    let result = match request {
+        Request::Open { target } => open_target(&mut stream, target, &cfg.docker_socket).await,
+        Request::Ping => {
+            let info = AgentInfo {
+                version: cfg.agent_version.clone(),
+                protocol,
+                docker_ready: engine_ready(&cfg.docker_socket).await,
+                uptime_secs: cfg.started.elapsed().as_secs(),
+            };
+            write_frame(&mut stream, &Reply::Info(info)).await
+        }
+        Request::Shutdown => {
+            let acked = write_frame(&mut stream, &Reply::ShuttingDown).await;
+            let _ = stream.shutdown().await;
+            let _ = shutdown.send(()).await;
+            acked
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "stream ended with an error");
+    }
+}
+
+async fn open_target(
+    stream: &mut LinkStream,
+    target: Target,
+    docker_socket: &Path,
+) -> Result<(), LinkError> {
+    match target {
+        Target::Engine => {
+            let mut engine = UnixStream::connect(docker_socket).await?;
+            splice(stream, &mut engine).await?;
+        }
+        Target::Tcp { port } => {
+            let mut conn = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await?;
+            conn.set_nodelay(true)?;
+            splice(stream, &mut conn).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the engine answers `GET /_ping` with 200 within the timeout.
+pub async fn engine_ready(docker_socket: &Path) -> bool {
+    let probe = async {
+        let mut conn = UnixStream::connect(docker_socket).await?;
+        conn.write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            .await?;
+        let mut status = [0u8; 12];
+        conn.read_exact(&mut status).await?;
+        Ok::<bool, std::io::Error>(status.starts_with(b"HTTP/1.") && &status[9..12] == b"200")
+    };
+    matches!(
+        tokio::time::timeout(ENGINE_PING_TIMEOUT, probe).await,
+        Ok(Ok(true))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::LinkClient;
+    use tokio::net::TcpListener;
+
+    fn pair() -> (tokio::io::DuplexStream, tokio::io::DuplexStream) {
+        tokio::io::duplex(1 << 20)
+    }
+
+    #[tokio::test]
+    async fn ping_reports_engine_down_when_socket_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Arc::new(GuestConfig::new(dir.path().join("docker.sock")));
+        let (host_io, agent_io) = pair();
+        let agent = tokio::spawn(serve(agent_io, cfg));
+        let client = LinkClient::handshake(host_io).await.unwrap();
+        let info = client.ping().await.unwrap();
+        assert!(!info.docker_ready);
+        assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(info.protocol, handshake::PROTOCOL_VERSION);
+        drop(client);
+        assert_eq!(agent.await.unwrap().unwrap(), Outcome::HostClosed);
+    }
+
+    #[tokio::test]
+    async fn ping_sees_a_fake_engine_and_engine_streams_are_spliced() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("docker.sock");
+        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (mut c, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 1024];
+                    let n = c.read(&mut buf).await.unwrap();
+                    if buf[..n].starts_with(b"GET /_ping") {
+                        c.write_all(b"HTTP/1.0 200 OK\r\n\r\nOK").await.unwrap();
+                    } else {
+                        c.write_all(&buf[..n]).await.unwrap();
+                    }
+                });
+            }
+        });
+        let (host_io, agent_io) = pair();
+        tokio::spawn(serve(agent_io, Arc::new(GuestConfig::new(&sock))));
+        let client = LinkClient::handshake(host_io).await.unwrap();
+        assert!(client.ping().await.unwrap().docker_ready);
+        let mut s = client.open(Target::Engine).await.unwrap();
+        s.write_all(b"echo me").await.unwrap();
+        let mut back = [0u8; 7];
+        s.read_exact(&mut back).await.unwrap();
+        assert_eq!(&back, b"echo me");
+    }
+
+    #[tokio::test]
+    async fn tcp_streams_reach_guest_loopback_ports() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut c, _) = listener.accept().await.unwrap();
+            c.write_all(b"hello from the guest").await.unwrap();
+        });
+        let (host_io, agent_io) = pair();
+        tokio::spawn(serve(agent_io, Arc::new(GuestConfig::new("/nonexistent"))));
+        let client = LinkClient::handshake(host_io).await.unwrap();
+        let mut s = client.open(Target::Tcp { port }).await.unwrap();
+        let mut got = String::new();
+        s.read_to_string(&mut got).await.unwrap();
+        assert_eq!(got, "hello from the guest");
+    }
+
+    #[tokio::test]
+    async fn unreachable_target_just_ends_the_stream() {
+        let (host_io, agent_io) = pair();
+        tokio::spawn(serve(agent_io, Arc::new(GuestConfig::new("/nonexistent"))));
+        let client = LinkClient::handshake(host_io).await.unwrap();
+        let mut s = client.open(Target::Engine).await.unwrap();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got).await;
+        assert!(got.is_empty());
+        // The link itself is still fine.
+        client.ping().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn malformed_header_gets_an_error_reply_and_the_link_survives() {
+        let (host_io, agent_io) = pair();
+        tokio::spawn(serve(agent_io, Arc::new(GuestConfig::new("/nonexistent"))));
+        let client = LinkClient::handshake(host_io).await.unwrap();
+        let mut s = client.mux_for_tests().open().await.unwrap();
+        s.write_all(&3u32.to_be_bytes()).await.unwrap();
+        s.write_all(b"{{{").await.unwrap();
+        let reply: Reply = read_frame(&mut s).await.unwrap();
+        assert!(matches!(reply, Reply::Error { .. }));
+        client.ping().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn shutdown_is_acknowledged_then_the_link_closes() {
+        let (host_io, agent_io) = pair();
+        let agent = tokio::spawn(serve(agent_io, Arc::new(GuestConfig::new("/nonexistent"))));
+        let client = LinkClient::handshake(host_io).await.unwrap();
+        client.shutdown().await.unwrap();
+        assert_eq!(agent.await.unwrap().unwrap(), Outcome::ShutdownRequested);
+        tokio::time::timeout(Duration::from_secs(5), client.closed())
+            .await
+            .expect("link closed after shutdown");
+    }
+
+    #[tokio::test]
+    async fn host_that_is_not_berth_is_rejected() {
+        let (mut host_io, agent_io) = pair();
+        let agent = tokio::spawn(serve(agent_io, Arc::new(GuestConfig::new("/nonexistent"))));
+        host_io.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        drop(host_io);
+        assert!(matches!(agent.await.unwrap(), Err(LinkError::Closed)));
+    }
+}

@@ -1,0 +1,102 @@
+//! The host's handle on the link.
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::handshake::{self, Hello, Session};
+use crate::mux::{self, LinkStream, MuxHandle};
+use crate::protocol::{read_frame, write_frame, AgentInfo, Reply, Request, Target};
+use crate::LinkError;
+
+/// The host side of an established link. Clones share the link; when the last clone is
+/// dropped the link closes.
+#[derive(Debug, Clone)]
+pub struct LinkClient {
+    mux: MuxHandle,
+    session: Session,
+}
+
+impl LinkClient {
+    /// Say hello on `io` (the host end of the link's byte stream), check the agent's answer,
+    /// and start multiplexing.
+    ///
+    /// There is no timeout here: on QEMU the hello waits in the chardev until the guest
+    /// opens its port, so callers bound the wait to the boot deadline they own.
+    pub async fn handshake<T>(mut io: T) -> Result<Self, LinkError>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let session = handshake::client(&mut io, Hello::ours()).await?;
+        tracing::debug!(
+            version = session.version,
+            caps = session.capabilities.0,
+            "link up"
+        );
+        Ok(Self {
+            mux: mux::client(io),
+            session,
+        })
+    }
+
+    /// What the handshake agreed on (version, capabilities, the agent's own hello).
+    pub fn session(&self) -> Session {
+        self.session
+    }
+
+    /// Open a byte-transparent stream to `target` in the guest. Returns without a round trip;
+    /// if the agent cannot reach the target, the stream simply ends.
+    pub async fn open(&self, target: Target) -> Result<LinkStream, LinkError> {
+        let mut stream = self.mux.open().await?;
+        write_frame(&mut stream, &Request::Open { target }).await?;
+        Ok(stream)
+    }
+
+    /// Ask the agent about itself and the guest engine.
+    pub async fn ping(&self) -> Result<AgentInfo, LinkError> {
+        match self.call(Request::Ping).await? {
+            Reply::Info(info) => Ok(info),
+            other => Err(unexpected("ping", other)),
+        }
+    }
+
+    /// Ask the agent to stop the engine, sync, unmount and power off. Returns once the agent
+    /// has accepted; then wait for [`LinkClient::closed`] and for the hypervisor to exit.
+    pub async fn shutdown(&self) -> Result<(), LinkError> {
+        match self.call(Request::Shutdown).await? {
+            Reply::ShuttingDown => Ok(()),
+            other => Err(unexpected("shutdown", other)),
+        }
+    }
+
+    /// Resolves once the link has ended (the agent went away, or the byte stream broke).
+    pub async fn closed(&self) {
+        self.mux.closed().await
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.mux.is_closed()
+    }
+
+    async fn call(&self, request: Request) -> Result<Reply, LinkError> {
+        let mut stream = self.mux.open().await?;
+        write_frame(&mut stream, &request).await?;
+        read_frame(&mut stream).await
+    }
+}
+
+fn unexpected(request: &'static str, reply: Reply) -> LinkError {
+    match reply {
+        Reply::Error { message } => LinkError::Refused { message },
+        other => LinkError::UnexpectedReply {
+            request,
+            reply: other.name().to_owned(),
+        },
+    }
+}
+
+#[cfg(test)]
+impl LinkClient {
+    /// The raw multiplexer, to send headers the typed API would never produce.
+    pub(crate) fn mux_for_tests(&self) -> &MuxHandle {
+        &self.mux
+    }
+}

@@ -1,0 +1,215 @@
+//! The control protocol: length-prefixed JSON frames.
+//!
+//! Every stream the host opens starts with one [`Request`] frame (`u32` big-endian length, then
+//! JSON). `ping` and `shutdown` get one [`Reply`] frame back; after `open` the stream carries the
+//! target's raw bytes in both directions and nothing else.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::LinkError;
+
+/// Largest control frame accepted (a frame is a small JSON object).
+pub const MAX_FRAME_LEN: usize = 64 * 1024;
+
+/// What a data stream connects to in the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    /// The guest engine socket (`/var/run/docker.sock`).
+    Engine,
+    /// A TCP port on the guest's loopback (published ports).
+    Tcp { port: u16 },
+}
+
+/// The header of a stream, host -> agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Splice this stream to `target`. No reply: bytes may follow the header at once.
+    Open { target: Target },
+    /// Ask for [`AgentInfo`].
+    Ping,
+    /// Stop the engine, sync, unmount and power off.
+    Shutdown,
+}
+
+impl Request {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Open { .. } => "open",
+            Request::Ping => "ping",
+            Request::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// The agent's answer to `ping` and `shutdown`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    Info(AgentInfo),
+    ShuttingDown,
+    Error { message: String },
+}
+
+impl Reply {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Reply::Info(_) => "info",
+            Reply::ShuttingDown => "shutting_down",
+            Reply::Error { .. } => "error",
+        }
+    }
+}
+
+/// What the agent says about itself and the guest engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AgentInfo {
+    /// The agent's crate version.
+    pub version: String,
+    /// The link protocol version the session runs.
+    pub protocol: u16,
+    /// Whether the guest engine answered `GET /_ping` with 200 just now.
+    pub docker_ready: bool,
+    /// Seconds since the agent started.
+    pub uptime_secs: u64,
+}
+
+/// Write one frame holding `msg`.
+pub async fn write_frame<W, T>(w: &mut W, msg: &T) -> Result<(), LinkError>
+where
+    W: AsyncWrite + Unpin,
+    T: Serialize,
+{
+    let body = serde_json::to_vec(msg).map_err(|source| LinkError::Malformed { source })?;
+    if body.len() > MAX_FRAME_LEN {
+        return Err(LinkError::FrameTooLarge {
+            len: body.len(),
+            max: MAX_FRAME_LEN,
+        });
+    }
+    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(&body);
+    w.write_all(&frame).await?;
+    w.flush().await?;
+    Ok(())
+}
+
+/// Read exactly one frame (never more bytes than the frame holds) and decode it.
+pub async fn read_frame<R, T>(r: &mut R) -> Result<T, LinkError>
+where
+    R: AsyncRead + Unpin,
+    T: DeserializeOwned,
+{
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(LinkError::Closed),
+        Err(e) => return Err(e.into()),
+    }
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME_LEN {
+        return Err(LinkError::FrameTooLarge {
+            len,
+            max: MAX_FRAME_LEN,
+        });
+    }
+    let mut body = vec![0u8; len];
+    match r.read_exact(&mut body).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(LinkError::Closed),
+        Err(e) => return Err(e.into()),
+    }
+    serde_json::from_slice(&body).map_err(|source| LinkError::Malformed { source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_have_a_stable_json_shape() {
+        let open = Request::Open {
+            target: Target::Tcp { port: 8080 },
+        };
+        assert_eq!(
+            serde_json::to_string(&open).unwrap(),
+            r#"{"op":"open","target":{"kind":"tcp","port":8080}}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Request::Ping).unwrap(),
+            r#"{"op":"ping"}"#
+        );
+        let engine: Request =
+            serde_json::from_str(r#"{"op":"open","target":{"kind":"engine"}}"#).unwrap();
+        assert_eq!(
+            engine,
+            Request::Open {
+                target: Target::Engine
+            }
+        );
+    }
+
+    #[test]
+    fn agent_info_tolerates_missing_and_extra_fields() {
+        let reply: Reply =
+            serde_json::from_str(r#"{"reply":"info","version":"9.9","future_field":1}"#).unwrap();
+        let Reply::Info(info) = reply else {
+            panic!("not info: {reply:?}")
+        };
+        assert_eq!(info.version, "9.9");
+        assert!(!info.docker_ready);
+    }
+
+    #[tokio::test]
+    async fn frames_round_trip_and_leave_following_bytes_alone() {
+        let mut buf = Vec::new();
+        write_frame(&mut buf, &Request::Shutdown).await.unwrap();
+        buf.extend_from_slice(b"raw payload");
+        let mut r = &buf[..];
+        let req: Request = read_frame(&mut r).await.unwrap();
+        assert_eq!(req, Request::Shutdown);
+        assert_eq!(r, b"raw payload");
+    }
+
+    #[tokio::test]
+    async fn oversized_frame_is_rejected_before_allocating() {
+        let buf = (u32::MAX).to_be_bytes();
+        let mut r = &buf[..];
+        let got = read_frame::<_, Request>(&mut r).await;
+        assert!(matches!(got, Err(LinkError::FrameTooLarge { .. })));
+    }
+
+    #[tokio::test]
+    async fn malformed_json_is_an_error() {
+        let mut buf = 5u32.to_be_bytes().to_vec();
+        buf.extend_from_slice(b"{nope");
+        let mut r = &buf[..];
+        let got = read_frame::<_, Request>(&mut r).await;
+        assert!(matches!(got, Err(LinkError::Malformed { .. })));
+    }
+
+    #[tokio::test]
+    async fn unknown_op_is_malformed() {
+        let mut buf = Vec::new();
+        write_frame(&mut buf, &serde_json::json!({"op": "teleport"}))
+            .await
+            .unwrap();
+        let mut r = &buf[..];
+        let got = read_frame::<_, Request>(&mut r).await;
+        assert!(matches!(got, Err(LinkError::Malformed { .. })));
+    }
+
+    #[tokio::test]
+    async fn truncated_frame_reads_as_closed() {
+        let mut buf = 10u32.to_be_bytes().to_vec();
+        buf.extend_from_slice(b"{\"op\"");
+        let mut r = &buf[..];
+        let got = read_frame::<_, Request>(&mut r).await;
+        assert!(matches!(got, Err(LinkError::Closed)));
+    }
+}

@@ -1,0 +1,52 @@
+//! The host engine socket: every connection becomes one link stream to the guest engine.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use tokio::net::{UnixListener, UnixStream};
+
+use crate::host::LinkClient;
+use crate::protocol::Target;
+use crate::splice::splice;
+use crate::LinkError;
+
+/// Bind a unix socket that only the owner may connect to (mode 0600). A stale socket file
+/// from an earlier run is replaced. Put it in a 0700 directory: the mode is set right after
+/// `bind`, and the directory closes that window.
+pub fn bind_private(path: &Path) -> std::io::Result<UnixListener> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Serve the engine socket on `listener` until the link closes. Each accepted connection is
+/// spliced to a fresh [`Target::Engine`] stream, byte for byte, half-closes included.
+pub async fn serve_unix(listener: UnixListener, client: LinkClient) -> Result<(), LinkError> {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (conn, _) = accepted?;
+                tokio::spawn(relay_one(conn, client.clone()));
+            }
+            () = client.closed() => return Ok(()),
+        }
+    }
+}
+
+async fn relay_one(mut conn: UnixStream, client: LinkClient) {
+    let mut stream = match client.open(Target::Engine).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot open an engine stream");
+            return;
+        }
+    };
+    if let Err(e) = splice(&mut conn, &mut stream).await {
+        tracing::debug!(error = %e, "engine connection ended with an error");
+    }
+}
