@@ -1,0 +1,1015 @@
+//! Loading a compose project: files, `.env`, interpolation, `extends`, merging, profiles,
+//! the project name, and validation of references.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::decode::{self, Ctx};
+use crate::error::LoadError;
+use crate::interpolate::Vars;
+use crate::merge;
+use crate::model::*;
+use crate::yaml::{self, Node, Value};
+
+/// The default file names, in the order compose looks for them.
+pub const DEFAULT_FILES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+
+/// How to load a project. `environment` is the process environment (injected for tests).
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `-f` files; empty means: `COMPOSE_FILE`, else the default names in `working_dir`.
+    pub files: Vec<PathBuf>,
+    /// `-p`.
+    pub project_name: Option<String>,
+    /// `--project-directory`; default: the first file's directory.
+    pub project_dir: Option<PathBuf>,
+    /// `--env-file`; default: `<project dir>/.env` when it exists.
+    pub env_files: Vec<PathBuf>,
+    /// `--profile` (plus `COMPOSE_PROFILES`).
+    pub profiles: Vec<String>,
+    /// Services named on the command line: enabled whatever their profiles.
+    pub services: Vec<String>,
+    pub environment: BTreeMap<String, String>,
+    /// Where relative `-f` paths and the default file search start.
+    pub working_dir: PathBuf,
+}
+
+impl LoadOptions {
+    /// Options using this process's environment and current directory.
+    pub fn from_process() -> Self {
+        Self {
+            environment: std::env::vars().collect(),
+            working_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            ..Default::default()
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String, LoadError> {
+    std::fs::read_to_string(path).map_err(|e| LoadError::File {
+        file: path.to_path_buf(),
+        message: format!("cannot read: {e}"),
+    })
+}
+
+/// Loads a project from files on disk.
+pub fn load(opts: &LoadOptions) -> Result<Project, LoadError> {
+    let files = resolve_files(opts)?;
+    let sources = files
+        .iter()
+        .map(|f| read(f).map(|text| (f.clone(), text)))
+        .collect::<Result<Vec<_>, _>>()?;
+    load_sources(sources, opts)
+}
+
+fn resolve_files(opts: &LoadOptions) -> Result<Vec<PathBuf>, LoadError> {
+    let abs = |p: &Path| decode::clean(&opts.working_dir.join(p));
+    if !opts.files.is_empty() {
+        return Ok(opts.files.iter().map(|f| abs(f)).collect());
+    }
+    if let Some(list) = opts.environment.get("COMPOSE_FILE") {
+        let sep = opts
+            .environment
+            .get("COMPOSE_PATH_SEPARATOR")
+            .map_or(":", String::as_str);
+        return Ok(list
+            .split(sep)
+            .filter(|s| !s.is_empty())
+            .map(|f| abs(Path::new(f)))
+            .collect());
+    }
+    let mut dir = Some(opts.working_dir.as_path());
+    while let Some(d) = dir {
+        if let Some(found) = DEFAULT_FILES
+            .iter()
+            .map(|n| d.join(n))
+            .find(|p| p.is_file())
+        {
+            let over = found.with_file_name(match found.extension().and_then(|e| e.to_str()) {
+                Some("yml") => "compose.override.yml",
+                _ => "compose.override.yaml",
+            });
+            let legacy = found.with_file_name("docker-compose.override.yml");
+            let mut files = vec![found];
+            files.extend([over, legacy].into_iter().find(|p| p.is_file()));
+            return Ok(files);
+        }
+        dir = d.parent();
+    }
+    Err(LoadError::project(format!(
+        "no configuration file provided: not found (looked for {} in {} and its parents)",
+        DEFAULT_FILES.join(", "),
+        opts.working_dir.display()
+    )))
+}
+
+/// Loads a project from in-memory sources (path, text); other files (`.env`, `env_file`,
+/// `extends: {file}`) are still read from disk relative to the project directory.
+pub fn load_sources(
+    sources: Vec<(PathBuf, String)>,
+    opts: &LoadOptions,
+) -> Result<Project, LoadError> {
+    let Some((first, _)) = sources.first() else {
+        return Err(LoadError::project("no compose file given"));
+    };
+    let project_dir = match &opts.project_dir {
+        Some(d) => decode::clean(&opts.working_dir.join(d)),
+        None => first
+            .parent()
+            .map_or_else(|| opts.working_dir.clone(), Path::to_path_buf),
+    };
+    let env = environment(opts, &project_dir)?;
+    let mut warnings = Vec::new();
+
+    let mut root: Option<Node> = None;
+    for (file, text) in &sources {
+        let mut tree = yaml::parse(text, file)?;
+        if !matches!(tree.value, Value::Map(_)) {
+            return Err(LoadError::at(
+                &tree.pos,
+                "(root)",
+                format!("a compose file must be a mapping, found {}", tree.kind()),
+            ));
+        }
+        let mut vars = Vars::new(&env);
+        interpolate(&mut tree, &mut vars, "")?;
+        for name in vars.unset {
+            warnings.push(format!(
+                "the {name} variable is not set; defaulting to a blank string"
+            ));
+        }
+        if tree.remove("version").is_some() {
+            warnings.push(format!(
+                "{}: the attribute `version` is obsolete and ignored",
+                file.display()
+            ));
+        }
+        resolve_extends(&mut tree, file, &env, 0)?;
+        match &mut root {
+            None => root = Some(tree),
+            Some(r) => merge::merge_file(r, tree),
+        }
+    }
+    let root = root.unwrap_or_else(|| unreachable_root(first));
+    let mut project = build_project(&root, opts, &env, &project_dir)?;
+    project.config_files = sources.into_iter().map(|(f, _)| f).collect();
+    project.warnings.extend(warnings);
+    Ok(project)
+}
+
+fn unreachable_root(file: &Path) -> Node {
+    Node::new(
+        yaml::Pos {
+            file: std::sync::Arc::from(file),
+            line: 1,
+        },
+        Value::Map(Vec::new()),
+    )
+}
+
+/// The variables for interpolation: the project's `.env` (or `--env-file`s), overridden by
+/// the process environment.
+fn environment(
+    opts: &LoadOptions,
+    project_dir: &Path,
+) -> Result<BTreeMap<String, String>, LoadError> {
+    let mut env = BTreeMap::new();
+    let files: Vec<(PathBuf, bool)> = if opts.env_files.is_empty() {
+        vec![(project_dir.join(".env"), false)]
+    } else {
+        opts.env_files
+            .iter()
+            .map(|f| (decode::clean(&opts.working_dir.join(f)), true))
+            .collect()
+    };
+    for (file, required) in files {
+        if !file.is_file() && !required {
+            continue;
+        }
+        let text = read(&file)?;
+        let pairs = crate::dotenv::parse(&text, &opts.environment).map_err(|(line, message)| {
+            LoadError::Syntax {
+                file: file.clone(),
+                line,
+                message,
+            }
+        })?;
+        env.extend(pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+    }
+    env.extend(opts.environment.clone());
+    Ok(env)
+}
+
+/// Interpolates every scalar value (keys are left alone; `x-` extensions too).
+fn interpolate(n: &mut Node, vars: &mut Vars, path: &str) -> Result<(), LoadError> {
+    match &mut n.value {
+        Value::Scalar { text, .. } => match vars.interpolate(text) {
+            Ok(t) => *text = t,
+            Err(e) => return Err(LoadError::at(&n.pos, path, e.to_string())),
+        },
+        Value::Seq(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                interpolate(item, vars, &format!("{path}[{i}]"))?;
+            }
+        }
+        Value::Map(entries) => {
+            for (k, v) in entries.iter_mut() {
+                if k.starts_with("x-") {
+                    continue;
+                }
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                interpolate(v, vars, &p)?;
+            }
+        }
+        Value::Null => {}
+    }
+    Ok(())
+}
+
+/// Replaces each service's `extends` with the merge of its base and itself.
+fn resolve_extends(
+    tree: &mut Node,
+    file: &Path,
+    env: &BTreeMap<String, String>,
+    depth: usize,
+) -> Result<(), LoadError> {
+    let Some(services) = tree.get("services") else {
+        return Ok(());
+    };
+    let Value::Map(entries) = &services.value else {
+        return Ok(());
+    };
+    let names: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+    let snapshot = services.clone();
+    let mut resolved: Vec<(String, Node)> = Vec::new();
+    for name in &names {
+        let mut chain = Vec::new();
+        let node = extend_one(&snapshot, name, file, env, depth, &mut chain)?;
+        resolved.push((name.clone(), node));
+    }
+    if let Some(services) = tree.get_mut("services") {
+        services.value = Value::Map(resolved);
+    }
+    Ok(())
+}
+
+fn extend_one(
+    services: &Node,
+    name: &str,
+    file: &Path,
+    env: &BTreeMap<String, String>,
+    depth: usize,
+    chain: &mut Vec<String>,
+) -> Result<Node, LoadError> {
+    let field = format!("services.{name}");
+    let Some(svc) = services.get(name) else {
+        return Err(LoadError::project(format!(
+            "{}: cannot extend service {name:?}: no such service",
+            file.display()
+        )));
+    };
+    let mut svc = svc.clone();
+    let Some(ext) = svc.remove("extends") else {
+        return Ok(svc);
+    };
+    let f = format!("{field}.extends");
+    let (base_name, base_file) = match &ext.value {
+        Value::Scalar { text, .. } => (text.clone(), None),
+        Value::Map(_) => {
+            let s = ext
+                .get("service")
+                .ok_or_else(|| LoadError::at(&ext.pos, &f, "missing `service`"))?;
+            let s = decode::scalar(s, &format!("{f}.service"))?;
+            let file = ext
+                .get("file")
+                .map(|x| decode::scalar(x, &format!("{f}.file")))
+                .transpose()?;
+            (s, file)
+        }
+        _ => return Err(LoadError::at(&ext.pos, &f, "must be a string or a mapping")),
+    };
+    let key = format!("{}#{base_name}", base_file.as_deref().unwrap_or(""));
+    if chain.contains(&key) || depth > 20 || chain.len() > 50 {
+        return Err(LoadError::at(
+            &ext.pos,
+            &f,
+            format!("circular extends of service {base_name:?}"),
+        ));
+    }
+    chain.push(key);
+    let mut base = match base_file {
+        None => extend_one(services, &base_name, file, env, depth, chain)?,
+        Some(other) => {
+            let dir = file.parent().unwrap_or(Path::new("."));
+            let path = decode::clean(&dir.join(&other));
+            let text = read(&path).map_err(|_| {
+                LoadError::at(
+                    &ext.pos,
+                    &format!("{f}.file"),
+                    format!("cannot read {}", path.display()),
+                )
+            })?;
+            let mut tree = yaml::parse(&text, &path)?;
+            let mut vars = Vars::new(env);
+            interpolate(&mut tree, &mut vars, "")?;
+            let others = tree
+                .get("services")
+                .cloned()
+                .unwrap_or_else(|| Node::new(tree.pos.clone(), Value::Map(Vec::new())));
+            let mut sub_chain = chain.clone();
+            let mut b = extend_one(&others, &base_name, &path, env, depth + 1, &mut sub_chain)
+                .map_err(|e| match e {
+                    LoadError::Project { .. } => LoadError::at(
+                        &ext.pos,
+                        &f,
+                        format!("service {base_name:?} not found in {}", path.display()),
+                    ),
+                    other => other,
+                })?;
+            rebase_paths(&mut b, path.parent().unwrap_or(Path::new(".")));
+            b
+        }
+    };
+    // The base's depends_on is not inherited (spec: "extends" does not carry dependencies).
+    base.remove("depends_on");
+    merge::merge_service(&mut base, svc);
+    Ok(base)
+}
+
+/// Makes relative paths in a service from another directory absolute against that directory.
+fn rebase_paths(svc: &mut Node, dir: &Path) {
+    let fix = |s: &str| -> String {
+        if s.starts_with('.') {
+            decode::clean(&dir.join(s)).display().to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let fix_scalar = |n: &mut Node| {
+        if let Value::Scalar { text, .. } = &mut n.value {
+            *text = fix(text);
+        }
+    };
+    if let Some(b) = svc.get_mut("build") {
+        match &mut b.value {
+            Value::Scalar { .. } => fix_scalar(b),
+            Value::Map(_) => {
+                if let Some(c) = b.get_mut("context") {
+                    fix_scalar(c);
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(Node {
+        value: Value::Seq(items),
+        ..
+    }) = svc.get_mut("volumes")
+    {
+        for v in items {
+            match &mut v.value {
+                Value::Scalar { text, .. } if text.starts_with('.') => {
+                    if let Some((src, rest)) = text.split_once(':') {
+                        *text = format!("{}:{rest}", fix(src));
+                    }
+                }
+                Value::Map(_) => {
+                    if let Some(s) = v.get_mut("source") {
+                        fix_scalar(s);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(e) = svc.get_mut("env_file") {
+        match &mut e.value {
+            Value::Scalar { .. } => fix_scalar(e),
+            Value::Seq(items) => items.iter_mut().for_each(fix_scalar),
+            _ => {}
+        }
+    }
+}
+
+/// Lowercase, only `[a-z0-9_-]`, starting with a letter or digit.
+pub fn normalize_project_name(raw: &str) -> String {
+    let lower: String = raw
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect();
+    lower.trim_start_matches(['_', '-']).to_string()
+}
+
+fn valid_project_name(name: &str) -> bool {
+    !name.is_empty() && normalize_project_name(name) == name
+}
+
+fn project_name(
+    root: &Node,
+    opts: &LoadOptions,
+    env: &BTreeMap<String, String>,
+    project_dir: &Path,
+) -> Result<String, LoadError> {
+    let explicit = opts
+        .project_name
+        .clone()
+        .or_else(|| env.get("COMPOSE_PROJECT_NAME").cloned())
+        .filter(|n| !n.is_empty());
+    if let Some(name) = explicit {
+        if !valid_project_name(&name) {
+            return Err(LoadError::project(format!(
+                "invalid project name {name:?}: it must contain only lowercase letters, digits, dashes and underscores, and start with a letter or digit"
+            )));
+        }
+        return Ok(name);
+    }
+    if let Some(n) = root.get("name") {
+        let name = decode::scalar(n, "name")?;
+        if !valid_project_name(&name) {
+            return Err(LoadError::at(
+                &n.pos,
+                "name",
+                format!("invalid project name {name:?}: it must contain only lowercase letters, digits, dashes and underscores, and start with a letter or digit"),
+            ));
+        }
+        return Ok(name);
+    }
+    let dir = project_dir
+        .file_name()
+        .map(|d| d.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let name = normalize_project_name(&dir);
+    if name.is_empty() {
+        return Err(LoadError::project(format!(
+            "project name {dir:?} (from the directory) is empty once normalized; use -p"
+        )));
+    }
+    Ok(name)
+}
+
+fn build_project(
+    root: &Node,
+    opts: &LoadOptions,
+    env: &BTreeMap<String, String>,
+    project_dir: &Path,
+) -> Result<Project, LoadError> {
+    let name = project_name(root, opts, env, project_dir)?;
+    let home = env.get("HOME").map(PathBuf::from);
+    let ctx = Ctx {
+        project_dir,
+        home: home.as_deref(),
+        env,
+    };
+    let mut project = Project {
+        name: name.clone(),
+        working_dir: project_dir.to_path_buf(),
+        ..Default::default()
+    };
+    let Value::Map(entries) = &root.value else {
+        return Ok(project);
+    };
+    for (key, v) in entries {
+        match key.as_str() {
+            "name" | "version" => {}
+            "services" => {
+                let Value::Map(services) = &v.value else {
+                    if v.is_null() {
+                        continue;
+                    }
+                    return Err(LoadError::at(&v.pos, "services", "must be a mapping"));
+                };
+                for (svc_name, svc) in services {
+                    let s = decode::service(svc_name, svc, &ctx)?;
+                    project.services.insert(svc_name.clone(), s);
+                }
+            }
+            "networks" => {
+                for (k, n) in named_map(v, "networks")? {
+                    let net = decode::network(k, n, &format!("networks.{k}"), &name)?;
+                    project.networks.insert(k.clone(), net);
+                }
+            }
+            "volumes" => {
+                for (k, n) in named_map(v, "volumes")? {
+                    let vol = decode::volume(k, n, &format!("volumes.{k}"), &name)?;
+                    project.volumes.insert(k.clone(), vol);
+                }
+            }
+            "secrets" | "configs" => {
+                for (k, n) in named_map(v, key)? {
+                    let o = decode::file_object(n, &format!("{key}.{k}"), &ctx)?;
+                    if key == "secrets" {
+                        project.secrets.insert(k.clone(), o);
+                    } else {
+                        project.configs.insert(k.clone(), o);
+                    }
+                }
+            }
+            "include" => {
+                return Err(LoadError::at(
+                    &v.pos,
+                    "include",
+                    "this attribute is not supported by berth yet",
+                ))
+            }
+            k if k.starts_with("x-") => {}
+            _ => return Err(LoadError::at(&v.pos, key, "unknown top-level attribute")),
+        }
+    }
+    apply_profiles(&mut project, opts, env, root)?;
+    add_default_network(&mut project);
+    validate(&project, root)?;
+    Ok(project)
+}
+
+fn named_map<'n>(v: &'n Node, field: &str) -> Result<&'n [(String, Node)], LoadError> {
+    match &v.value {
+        Value::Map(entries) => Ok(entries),
+        Value::Null => Ok(&[]),
+        _ => Err(LoadError::at(&v.pos, field, "must be a mapping")),
+    }
+}
+
+fn apply_profiles(
+    project: &mut Project,
+    opts: &LoadOptions,
+    env: &BTreeMap<String, String>,
+    root: &Node,
+) -> Result<(), LoadError> {
+    let mut active: BTreeSet<String> = opts.profiles.iter().cloned().collect();
+    if let Some(p) = env.get("COMPOSE_PROFILES") {
+        active.extend(
+            p.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from),
+        );
+    }
+    let enabled = |s: &Service| {
+        s.profiles.is_empty()
+            || active.contains("*")
+            || s.profiles.iter().any(|p| active.contains(p))
+            || opts.services.contains(&s.name)
+    };
+    let disabled: Vec<String> = project
+        .services
+        .values()
+        .filter(|s| !enabled(s))
+        .map(|s| s.name.clone())
+        .collect();
+    for name in &disabled {
+        project.services.remove(name);
+    }
+    for s in project.services.values_mut() {
+        let svc_node = root.get("services").and_then(|n| n.get(&s.name));
+        for dep in s.depends_on.keys() {
+            if disabled.contains(dep) && s.depends_on[dep].required {
+                let pos = svc_node
+                    .and_then(|n| n.get("depends_on"))
+                    .map(|n| n.pos.clone());
+                let message = format!(
+                    "service {:?} depends on service {dep:?}, which is disabled by its profiles",
+                    s.name
+                );
+                return Err(match pos {
+                    Some(pos) => {
+                        LoadError::at(&pos, &format!("services.{}.depends_on", s.name), message)
+                    }
+                    None => LoadError::project(message),
+                });
+            }
+        }
+        s.depends_on.retain(|d, _| !disabled.contains(d));
+    }
+    project.disabled = disabled;
+    Ok(())
+}
+
+fn add_default_network(project: &mut Project) {
+    let mut needs_default = false;
+    for s in project.services.values_mut() {
+        if s.network_mode.is_none() && s.networks.is_empty() {
+            s.networks.insert("default".into(), None);
+        }
+        needs_default |= s.networks.contains_key("default");
+    }
+    if needs_default && !project.networks.contains_key("default") {
+        project.networks.insert(
+            "default".into(),
+            Network {
+                name: format!("{}_default", project.name),
+                ..Default::default()
+            },
+        );
+    }
+}
+
+/// Checks references between services, networks, volumes, secrets and configs, and cycles.
+fn validate(project: &Project, root: &Node) -> Result<(), LoadError> {
+    let svc_node = |name: &str| root.get("services").and_then(|n| n.get(name));
+    let at = |svc: &str, attr: &str, message: String| -> LoadError {
+        let field = format!("services.{svc}.{attr}");
+        match svc_node(svc).and_then(|n| n.get(attr).or(Some(n))) {
+            Some(n) => LoadError::at(&n.pos, &field, message),
+            None => LoadError::project(format!("{field}: {message}")),
+        }
+    };
+    for s in project.services.values() {
+        for dep in s.dependencies() {
+            if !project.services.contains_key(dep) && !project.disabled.iter().any(|d| d == dep) {
+                return Err(at(
+                    &s.name,
+                    "depends_on",
+                    format!("service {:?} depends on undefined service {dep:?}", s.name),
+                ));
+            }
+        }
+        for net in s.networks.keys() {
+            if !project.networks.contains_key(net) {
+                return Err(at(
+                    &s.name,
+                    "networks",
+                    format!("service {:?} refers to undefined network {net:?}", s.name),
+                ));
+            }
+        }
+        for m in &s.volumes {
+            if m.kind != MountType::Volume {
+                continue;
+            }
+            if let Some(src) = &m.source {
+                if !project.volumes.contains_key(src) {
+                    return Err(at(
+                        &s.name,
+                        "volumes",
+                        format!("service {:?} refers to undefined volume {src:?}", s.name),
+                    ));
+                }
+            }
+        }
+        for (kind, refs, defined) in [
+            ("secret", &s.secrets, &project.secrets),
+            ("config", &s.configs, &project.configs),
+        ] {
+            for r in refs {
+                if !defined.contains_key(&r.source) {
+                    return Err(at(
+                        &s.name,
+                        &format!("{kind}s"),
+                        format!(
+                            "service {:?} refers to undefined {kind} {:?}",
+                            s.name, r.source
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(project) {
+        let first = cycle.first().cloned().unwrap_or_default();
+        return Err(at(
+            &first,
+            "depends_on",
+            format!("dependency cycle detected: {}", cycle.join(" -> ")),
+        ));
+    }
+    Ok(())
+}
+
+fn find_cycle(project: &Project) -> Option<Vec<String>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    fn dfs(
+        p: &Project,
+        name: &str,
+        marks: &mut BTreeMap<String, Mark>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        match marks.get(name).copied().unwrap_or(Mark::New) {
+            Mark::Done => return None,
+            Mark::Active => {
+                let start = stack.iter().position(|s| s == name).unwrap_or(0);
+                let mut cycle = stack[start..].to_vec();
+                cycle.push(name.to_string());
+                return Some(cycle);
+            }
+            Mark::New => {}
+        }
+        marks.insert(name.to_string(), Mark::Active);
+        stack.push(name.to_string());
+        if let Some(s) = p.services.get(name) {
+            for dep in s.dependencies() {
+                if let Some(c) = dfs(p, dep, marks, stack) {
+                    return Some(c);
+                }
+            }
+        }
+        stack.pop();
+        marks.insert(name.to_string(), Mark::Done);
+        None
+    }
+    let mut marks = BTreeMap::new();
+    for name in project.services.keys() {
+        if let Some(c) = dfs(project, name, &mut marks, &mut Vec::new()) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Dir(tempfile::TempDir);
+
+    impl Dir {
+        fn new(name: &str) -> Self {
+            let d = tempfile::Builder::new().prefix(name).tempdir().unwrap();
+            Self(d)
+        }
+        fn write(&self, rel: &str, text: &str) -> PathBuf {
+            let p = self.0.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, text).unwrap();
+            p
+        }
+        fn opts(&self, files: &[&str]) -> LoadOptions {
+            LoadOptions {
+                files: files.iter().map(PathBuf::from).collect(),
+                working_dir: self.0.path().to_path_buf(),
+                environment: [("HOME".to_string(), "/home/u".to_string())].into(),
+                ..Default::default()
+            }
+        }
+    }
+
+    fn load_one(text: &str) -> Result<Project, LoadError> {
+        let d = Dir::new("proj");
+        d.write("compose.yaml", text);
+        let mut o = d.opts(&["compose.yaml"]);
+        o.project_name = Some("p".into());
+        load(&o)
+    }
+
+    fn err_of(text: &str) -> String {
+        load_one(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn two_service_project_with_long_and_short_syntax() {
+        let p = load_one(
+            "services:\n  web:\n    image: busybox\n    command: httpd -f -p 80\n    ports: ['8080:80', {target: 443, published: '8443', host_ip: 127.0.0.1}]\n    volumes: ['./data:/data:ro', 'cache:/cache', {type: tmpfs, target: /tmp, tmpfs: {size: 1m}}]\n    depends_on:\n      db: {condition: service_healthy}\n    environment: [A=1, B]\n    networks: {front: {aliases: [www]}}\n  db:\n    image: busybox\n    healthcheck: {test: test -f /tmp/ready, interval: 1s, retries: 30}\n    environment: {X: 1, Y: true}\nvolumes:\n  cache: {}\nnetworks:\n  front:\n",
+        )
+        .unwrap();
+        let web = &p.services["web"];
+        assert_eq!(web.command.as_deref().unwrap(), ["httpd", "-f", "-p", "80"]);
+        assert_eq!(web.ports.len(), 2);
+        assert_eq!(web.ports[1].published.as_deref(), Some("8443"));
+        assert_eq!(web.volumes[0].kind, MountType::Bind);
+        assert!(web.volumes[0].read_only);
+        assert!(web.volumes[0].source.as_deref().unwrap().ends_with("/data"));
+        assert!(Path::new(web.volumes[0].source.as_deref().unwrap()).is_absolute());
+        assert_eq!(web.volumes[1].kind, MountType::Volume);
+        assert_eq!(web.volumes[2].tmpfs_size, Some(1024 * 1024));
+        assert_eq!(web.depends_on["db"].condition, Condition::ServiceHealthy);
+        assert_eq!(web.environment["A"].as_deref(), Some("1"));
+        assert_eq!(web.environment["B"], None);
+        assert_eq!(web.networks["front"].as_ref().unwrap().aliases, ["www"]);
+        let db = &p.services["db"];
+        assert_eq!(db.environment["Y"].as_deref(), Some("true"));
+        assert_eq!(
+            db.healthcheck.as_ref().unwrap().test,
+            ["CMD-SHELL", "test -f /tmp/ready"]
+        );
+        assert_eq!(db.networks.keys().collect::<Vec<_>>(), ["default"]);
+        assert_eq!(p.networks["default"].name, "p_default");
+        assert_eq!(p.networks["front"].name, "p_front");
+        assert_eq!(p.volumes["cache"].name, "p_cache");
+        let order: Vec<&str> = p
+            .services_in_dependency_order()
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(order, ["db", "web"]);
+        assert!(p.to_yaml().contains("condition: service_healthy"));
+    }
+
+    #[test]
+    fn interpolates_from_dotenv_and_environment() {
+        let d = Dir::new("interp");
+        d.write(".env", "TAG=1.0\nPORT=80\nCOMPOSE_PROJECT_NAME=fromenv\n");
+        d.write(
+            "compose.yaml",
+            "services:\n  web:\n    image: \"busybox:${TAG}\"\n    ports: [\"${PORT}:${INNER:-8080}\"]\n    command: echo $$HOME ${MISSING}\n",
+        );
+        let mut o = d.opts(&["compose.yaml"]);
+        o.environment.insert("PORT".into(), "9000".into());
+        let p = load(&o).unwrap();
+        assert_eq!(p.name, "fromenv");
+        let web = &p.services["web"];
+        assert_eq!(web.image.as_deref(), Some("busybox:1.0"));
+        assert_eq!(web.ports[0].published.as_deref(), Some("9000"));
+        assert_eq!(web.ports[0].target, 8080);
+        assert_eq!(web.command.as_deref().unwrap(), ["echo", "$HOME"]);
+        assert!(p.warnings.iter().any(|w| w.contains("MISSING")));
+    }
+
+    #[test]
+    fn required_variable_error_names_file_line_and_field() {
+        let e = err_of("services:\n  web:\n    image: ${IMAGE:?set IMAGE}\n");
+        assert!(e.contains("compose.yaml:3: services.web.image: required variable IMAGE is missing a value: set IMAGE"), "{e}");
+    }
+
+    #[test]
+    fn merges_files_in_order() {
+        let d = Dir::new("merge");
+        d.write(
+            "compose.yaml",
+            "services:\n  web:\n    image: a\n    environment: {A: '1'}\n    ports: ['80:80']\n",
+        );
+        d.write(
+            "prod.yaml",
+            "services:\n  web:\n    image: b\n    environment: [B=2]\n    ports: ['443:443']\n  cache:\n    image: redis\n",
+        );
+        let p = load(&d.opts(&["compose.yaml", "prod.yaml"])).unwrap();
+        let web = &p.services["web"];
+        assert_eq!(web.image.as_deref(), Some("b"));
+        assert_eq!(web.environment.len(), 2);
+        assert_eq!(web.ports.len(), 2);
+        assert!(p.services.contains_key("cache"));
+        assert_eq!(p.config_files.len(), 2);
+    }
+
+    #[test]
+    fn default_files_and_override_are_found() {
+        let d = Dir::new("defaults");
+        d.write("compose.yaml", "services:\n  a:\n    image: x\n");
+        d.write("compose.override.yaml", "services:\n  a:\n    image: y\n");
+        let mut o = d.opts(&[]);
+        o.working_dir = d.0.path().join("sub");
+        std::fs::create_dir_all(&o.working_dir).unwrap();
+        let p = load(&o).unwrap();
+        assert_eq!(p.services["a"].image.as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn profiles_enable_services() {
+        let text = "services:\n  web:\n    image: x\n  debug:\n    image: y\n    profiles: [dev]\n";
+        let p = load_one(text).unwrap();
+        assert_eq!(p.services.keys().collect::<Vec<_>>(), ["web"]);
+        assert_eq!(p.disabled, ["debug"]);
+        let d = Dir::new("prof");
+        d.write("compose.yaml", text);
+        let mut o = d.opts(&["compose.yaml"]);
+        o.profiles = vec!["dev".into()];
+        assert_eq!(load(&o).unwrap().services.len(), 2);
+        let mut o = d.opts(&["compose.yaml"]);
+        o.environment
+            .insert("COMPOSE_PROFILES".into(), "dev".into());
+        assert_eq!(load(&o).unwrap().services.len(), 2);
+        let mut o = d.opts(&["compose.yaml"]);
+        o.services = vec!["debug".into()];
+        assert_eq!(load(&o).unwrap().services.len(), 2);
+        let e = err_of("services:\n  web:\n    image: x\n    depends_on: [debug]\n  debug:\n    image: y\n    profiles: [dev]\n");
+        assert!(e.contains("which is disabled by its profiles"), "{e}");
+    }
+
+    #[test]
+    fn extends_in_file_and_from_another_file() {
+        let d = Dir::new("ext");
+        d.write(
+            "common/base.yaml",
+            "services:\n  base:\n    image: busybox\n    build: ./ctx\n    environment: {A: '1', B: '1'}\n",
+        );
+        d.write(
+            "compose.yaml",
+            "services:\n  web:\n    extends: {file: common/base.yaml, service: base}\n    environment: {B: '2'}\n  worker:\n    extends: web\n    command: [work]\n",
+        );
+        let p = load(&d.opts(&["compose.yaml"])).unwrap();
+        let web = &p.services["web"];
+        assert_eq!(web.environment["A"].as_deref(), Some("1"));
+        assert_eq!(web.environment["B"].as_deref(), Some("2"));
+        assert!(web.build.as_ref().unwrap().context.ends_with("common/ctx"));
+        let worker = &p.services["worker"];
+        assert_eq!(worker.image.as_deref(), Some("busybox"));
+        assert_eq!(worker.command.as_deref().unwrap(), ["work"]);
+        let e = err_of(
+            "services:\n  a:\n    image: x\n    extends: b\n  b:\n    image: x\n    extends: a\n",
+        );
+        assert!(e.contains("circular extends"), "{e}");
+    }
+
+    #[test]
+    fn env_file_values_yield_to_environment() {
+        let d = Dir::new("envfile");
+        d.write("web.env", "A=from-file\nB=from-file\n# c\n");
+        d.write(
+            "compose.yaml",
+            "services:\n  web:\n    image: x\n    env_file: [web.env, {path: missing.env, required: false}]\n    environment: {B: explicit}\n",
+        );
+        let p = load(&d.opts(&["compose.yaml"])).unwrap();
+        let env = &p.services["web"].environment;
+        assert_eq!(env["A"].as_deref(), Some("from-file"));
+        assert_eq!(env["B"].as_deref(), Some("explicit"));
+        d.write(
+            "compose.yaml",
+            "services:\n  web:\n    image: x\n    env_file: nope.env\n",
+        );
+        let e = load(&d.opts(&["compose.yaml"])).unwrap_err().to_string();
+        assert!(
+            e.contains("compose.yaml:4: services.web.env_file: cannot read"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn project_name_sources_and_normalization() {
+        assert_eq!(normalize_project_name("My App.v2"), "myappv2");
+        assert_eq!(normalize_project_name("__x-Y_z"), "x-y_z");
+        assert_eq!(normalize_project_name("!!!"), "");
+        let d = Dir::new("Dir_Name.With");
+        d.write("compose.yaml", "services:\n  a:\n    image: x\n");
+        let p = load(&d.opts(&["compose.yaml"])).unwrap();
+        assert!(p.name.starts_with("dir_namewith"), "{}", p.name);
+        d.write("compose.yaml", "name: top\nservices:\n  a:\n    image: x\n");
+        assert_eq!(load(&d.opts(&["compose.yaml"])).unwrap().name, "top");
+        let mut o = d.opts(&["compose.yaml"]);
+        o.environment
+            .insert("COMPOSE_PROJECT_NAME".into(), "envname".into());
+        assert_eq!(load(&o).unwrap().name, "envname");
+        o.project_name = Some("flag".into());
+        assert_eq!(load(&o).unwrap().name, "flag");
+        o.project_name = Some("Bad Name".into());
+        assert!(load(&o)
+            .unwrap_err()
+            .to_string()
+            .contains("invalid project name"));
+    }
+
+    #[test]
+    fn error_cases_say_what_and_where() {
+        let cases = [
+            ("services:\n  web:\n    image: x\n    depends_on: [nope]\n", "compose.yaml:4: services.web.depends_on: service \"web\" depends on undefined service \"nope\""),
+            ("services:\n  web:\n    image: x\n    networks: [nope]\n", "services.web.networks: service \"web\" refers to undefined network \"nope\""),
+            ("services:\n  web:\n    image: x\n    volumes: ['data:/d']\n", "refers to undefined volume \"data\""),
+            ("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n", "dependency cycle detected: a -> b -> a"),
+            ("services:\n  web:\n    image: x\n    ports: ['abc']\n", "compose.yaml:4: services.web.ports[0]: invalid port specification \"abc\""),
+            ("services:\n  web:\n    image: x\n    bogus: 1\n", "compose.yaml:4: services.web.bogus: unknown attribute"),
+            ("services:\n  web:\n    image: x\n    ulimits: {}\n", "services.web.ulimits: this attribute is not supported by berth yet"),
+            ("services:\n  web:\n    command: x\n", "compose.yaml:3: services.web: service has neither an image nor a build context specified"),
+            ("services:\n  web:\n    image: x\n    restart: sometimes\n", "invalid restart policy"),
+            ("services:\n  web:\n    image: x\n    healthcheck: {interval: soon}\n", "services.web.healthcheck.interval: invalid duration"),
+            ("services:\n  web:\n    image: x\n    privileged: maybe\n", "must be a boolean"),
+            ("services:\n  web:\n    image: [x]\n", "services.web.image: must be a string"),
+            ("services:\n  web: {image: x\n", "compose.yaml:"),
+            ("- a\n- b\n", "a compose file must be a mapping"),
+            ("services:\n  web:\n    image: $\n", "invalid interpolation format"),
+            ("include: [other.yaml]\nservices: {}\n", "include: this attribute is not supported by berth yet"),
+        ];
+        for (text, want) in cases {
+            let e = err_of(text);
+            assert!(e.contains(want), "{text:?}\n got: {e}\nwant: {want}");
+        }
+    }
+
+    #[test]
+    fn anchors_and_merge_keys_in_compose_files() {
+        let p = load_one(
+            "x-common: &common\n  image: busybox\n  environment: {A: '1'}\nservices:\n  a:\n    <<: *common\n  b:\n    <<: *common\n    image: other\n",
+        )
+        .unwrap();
+        assert_eq!(p.services["a"].image.as_deref(), Some("busybox"));
+        assert_eq!(p.services["b"].image.as_deref(), Some("other"));
+        assert_eq!(p.services["b"].environment["A"].as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn replicas_secrets_and_obsolete_version() {
+        let d = Dir::new("sec");
+        d.write("pw.txt", "secret");
+        d.write(
+            "compose.yaml",
+            "version: '3.8'\nservices:\n  web:\n    image: x\n    deploy: {replicas: 3}\n    secrets: [pw]\nsecrets:\n  pw: {file: ./pw.txt}\n",
+        );
+        let p = load(&d.opts(&["compose.yaml"])).unwrap();
+        assert_eq!(p.services["web"].replicas(), 3);
+        assert_eq!(p.services["web"].secrets[0].target, "/run/secrets/pw");
+        assert!(p.secrets["pw"].file.as_deref().unwrap().ends_with("pw.txt"));
+        assert!(p.warnings.iter().any(|w| w.contains("obsolete")));
+    }
+}

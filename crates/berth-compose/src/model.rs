@@ -1,0 +1,398 @@
+//! The normalized compose model: what `berth compose config` prints and what the planner reads.
+//! Field names are the Compose Specification's; maps are sorted like `docker compose config`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Project {
+    pub name: String,
+    pub services: BTreeMap<String, Service>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, Network>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, Volume>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, FileObject>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub configs: BTreeMap<String, FileObject>,
+    /// The project directory (relative paths resolve against it).
+    #[serde(skip)]
+    pub working_dir: PathBuf,
+    /// The compose files, in the order they were merged.
+    #[serde(skip)]
+    pub config_files: Vec<PathBuf>,
+    /// Services present in the files but not enabled by the active profiles.
+    #[serde(skip)]
+    pub disabled: Vec<String>,
+    /// Non-fatal findings (unset variables, obsolete `version`).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+impl Project {
+    /// Services in an order where every service comes after what it depends on.
+    /// (The loader has already rejected cycles.)
+    pub fn services_in_dependency_order(&self) -> Vec<&Service> {
+        let mut done: Vec<&str> = Vec::new();
+        fn visit<'a>(p: &'a Project, name: &'a str, done: &mut Vec<&'a str>, depth: usize) {
+            if done.contains(&name) || depth > p.services.len() {
+                return;
+            }
+            if let Some(s) = p.services.get(name) {
+                for dep in s.dependencies() {
+                    visit(p, dep, done, depth + 1);
+                }
+                done.push(name);
+            }
+        }
+        for name in self.services.keys() {
+            visit(self, name, &mut done, 0);
+        }
+        done.iter().filter_map(|n| self.services.get(*n)).collect()
+    }
+
+    /// The normalized YAML that `config` prints.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml::to_string(self).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Service {
+    #[serde(skip)]
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub depends_on: BTreeMap<String, Dependency>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, Option<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expose: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_limit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, Option<ServiceNetwork>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<Port>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub privileged: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    /// `scale` or `deploy.replicas`; 1 when neither is given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub stdin_open: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_grace_period: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub tty: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Mount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+}
+
+impl Service {
+    /// Names of the services this one must start after (depends_on, links, network_mode).
+    pub fn dependencies(&self) -> impl Iterator<Item = &str> {
+        let links = self
+            .links
+            .iter()
+            .map(|l| l.split(':').next().unwrap_or(l.as_str()));
+        let mode = self
+            .network_mode
+            .as_deref()
+            .and_then(|m| m.strip_prefix("service:"));
+        self.depends_on
+            .keys()
+            .map(String::as_str)
+            .chain(links)
+            .chain(mode)
+    }
+
+    pub fn replicas(&self) -> u32 {
+        self.scale.unwrap_or(1)
+    }
+
+    /// The image a container of this service runs.
+    pub fn image_name(&self, project: &str) -> String {
+        match &self.image {
+            Some(image) => image.clone(),
+            None => format!("{project}-{}", self.name),
+        }
+    }
+
+    /// sha256 of the canonical JSON of what defines a container of this service (as compose v2:
+    /// build, pull policy, scale, depends_on and profiles do not count).
+    pub fn config_hash(&self) -> String {
+        let mut s = self.clone();
+        s.build = None;
+        s.pull_policy = None;
+        s.scale = None;
+        s.depends_on.clear();
+        s.profiles.clear();
+        let mut json = serde_json::to_value(&s).unwrap_or_default();
+        if let Some(obj) = json.as_object_mut() {
+            obj.insert("name".into(), serde_json::Value::String(self.name.clone()));
+        }
+        hex::encode(Sha256::digest(json.to_string().as_bytes()))
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Build {
+    pub context: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile_inline: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub no_cache: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub pull: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dependency {
+    pub condition: Condition,
+    pub required: bool,
+    pub restart: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    ServiceStarted,
+    ServiceHealthy,
+    ServiceCompletedSuccessfully,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Port {
+    pub target: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<String>,
+    pub protocol: String,
+    pub mode: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountType {
+    Bind,
+    Volume,
+    Tmpfs,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mount {
+    #[serde(rename = "type")]
+    pub kind: MountType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub target: String,
+    #[serde(skip_serializing_if = "is_false")]
+    pub read_only: bool,
+    /// bind: create the host path when missing (compose's default for the short syntax).
+    #[serde(skip_serializing_if = "is_false")]
+    pub create_host_path: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub nocopy: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs_size: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServiceNetwork {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Healthcheck {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub test: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_interval: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub disable: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Logging {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+/// A secret or config as a service uses it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FileRef {
+    pub source: String,
+    pub target: String,
+}
+
+/// A top-level secret or config (file-based).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FileObject {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub external: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Network {
+    /// The engine-side name (`<project>_<key>` unless `name` or `external` say otherwise).
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub internal: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub attachable: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub enable_ipv6: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Volume {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_hash_ignores_scale_and_depends_on_but_not_env() {
+        let a = Service {
+            name: "web".into(),
+            image: Some("busybox".into()),
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        b.scale = Some(3);
+        b.depends_on.insert(
+            "db".into(),
+            Dependency {
+                condition: Condition::ServiceStarted,
+                required: true,
+                restart: false,
+            },
+        );
+        assert_eq!(a.config_hash(), b.config_hash());
+        b.environment.insert("X".into(), Some("1".into()));
+        assert_ne!(a.config_hash(), b.config_hash());
+        assert_eq!(a.config_hash().len(), 64);
+    }
+}
