@@ -1,0 +1,35 @@
+//! The real-dockerd test harness (test tier 2).
+//!
+//! Every [`Dockerd`] is a private `dockerd` (Debian's `docker.io`) in its own network namespace
+//! with its own data root, exec root, pid file and unix socket, so any number of them can run at
+//! once on one host. [`Dockerd::test_image`] imports a busybox-static image built locally (no
+//! registry can be reached), and [`Registry`] runs Debian's `docker-registry` inside a daemon's
+//! namespace for pull/push tests.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), berth_testkit::HarnessError> {
+//! let d = berth_testkit::Dockerd::start()?;
+//! let image = d.test_image()?;
+//! let out = berth_testkit::run(d.docker().args(["run", "--rm", &image, "echo", "hi"]))?;
+//! assert_eq!(out.trim(), "hi");
+//! # Ok(()) }
+//! ```
+//!
+//! Cleanup: `Drop` stops every process by its PID and removes the namespace and the temp dir.
+//! If the test process dies without unwinding (SIGKILL, Ctrl-C), a small watchdog process per
+//! daemon/registry notices that its stdin pipe closed and does the same cleanup. Everything a run
+//! creates is named `/tmp/bt-<pid>-<n>` and netns `berth-t-<pid>-<n>`, so a CI sweep can find
+//! leftovers by prefix.
+
+mod dockerd;
+mod error;
+mod image;
+mod process;
+mod registry;
+mod watchdog;
+
+pub use dockerd::Dockerd;
+pub use error::HarnessError;
+pub use image::TEST_IMAGE;
+pub use process::{run, wait_until};
+pub use registry::Registry;

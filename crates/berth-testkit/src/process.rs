@@ -1,0 +1,131 @@
+//! Running host commands and waiting for conditions, with errors that carry the evidence.
+
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use crate::HarnessError;
+
+/// Runs `cmd` to completion and returns its stdout; a non-zero exit is an error carrying the
+/// command line, status, stdout and stderr.
+pub fn run(cmd: &mut Command) -> Result<String, HarnessError> {
+    let command = describe(cmd);
+    let out = cmd.output().map_err(|source| HarnessError::Spawn {
+        command: command.clone(),
+        source,
+    })?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        return Ok(stdout);
+    }
+    Err(HarnessError::Command {
+        command,
+        status: out.status.to_string(),
+        stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// Calls `f` until it returns `Some`, backing off from 20 ms to 250 ms between calls; fails with
+/// [`HarnessError::Timeout`] naming `what` once `deadline` has passed.
+pub fn wait_until<T>(
+    deadline: Duration,
+    what: &str,
+    mut f: impl FnMut() -> Option<T>,
+) -> Result<T, HarnessError> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(20);
+    loop {
+        if let Some(value) = f() {
+            return Ok(value);
+        }
+        let waited = start.elapsed();
+        if waited >= deadline {
+            return Err(HarnessError::Timeout {
+                what: what.to_owned(),
+                waited,
+            });
+        }
+        std::thread::sleep(pause.min(deadline - waited));
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
+
+/// The command line of `cmd`, for error messages.
+pub(crate) fn describe(cmd: &Command) -> String {
+    let mut parts = vec![cmd.get_program().to_string_lossy().into_owned()];
+    parts.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    parts.join(" ")
+}
+
+/// Sends `signal` (a name such as "TERM") to `pid` through `kill(1)`: the workspace forbids
+/// `unsafe`, and `std` only offers SIGKILL.
+pub(crate) fn signal(pid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .args(["-s", signal, &pid.to_string()])
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+/// SIGTERM, wait up to `grace`, then SIGKILL; always reaps the child.
+pub(crate) fn stop_child(child: &mut Child, grace: Duration) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    signal(child.id(), "TERM");
+    let exited = wait_until(grace, "process exit", || {
+        child.try_wait().ok().flatten().map(|_| ())
+    });
+    if exited.is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// The last `lines` lines of a log file (or a note that it could not be read).
+pub(crate) fn tail(path: &Path, lines: usize) -> String {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let all: Vec<&str> = text.lines().collect();
+            all[all.len().saturating_sub(lines)..].join("\n")
+        }
+        Err(e) => format!("<cannot read {}: {e}>", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_until_returns_the_first_some() {
+        let mut calls = 0;
+        let got = wait_until(Duration::from_secs(5), "third call", || {
+            calls += 1;
+            (calls == 3).then_some(calls)
+        });
+        assert_eq!(got.unwrap(), 3);
+    }
+
+    #[test]
+    fn wait_until_times_out_with_the_name() {
+        let err = wait_until(Duration::from_millis(50), "never", || None::<()>).unwrap_err();
+        assert!(err.to_string().contains("never"), "{err}");
+    }
+
+    #[test]
+    fn run_reports_stderr_of_a_failing_command() {
+        let err = run(Command::new("sh").args(["-c", "echo oops >&2; exit 3"])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("oops") && text.contains("sh -c"), "{text}");
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        let dir = std::env::temp_dir().join(format!("bt-tail-{}", std::process::id()));
+        std::fs::write(&dir, "a\nb\nc\n").unwrap();
+        assert_eq!(tail(&dir, 2), "b\nc");
+        std::fs::remove_file(&dir).unwrap();
+    }
+}
