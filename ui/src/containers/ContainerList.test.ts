@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { fireEvent, render, screen, within } from "@testing-library/svelte";
+import ContainerList from "./ContainerList.svelte";
+import { createContainersStore } from "./store.svelte";
+import { mockContainer } from "../lib/backend/mock";
+import { eventually, freshBackend } from "../lib/test-kit";
+
+describe("ContainerList", () => {
+  it("shows rows grouped by compose project with port links", async () => {
+    const b = await freshBackend({
+      containers: [
+        mockContainer(1, { name: "web", composeProject: "shop", ports: [{ ip: "0.0.0.0", privatePort: 80, publicPort: 8080, protocol: "tcp" }] }),
+        mockContainer(2, { name: "solo", state: "exited", status: "Exited (0) 1 minute ago" }),
+      ],
+    });
+    render(ContainerList, { store: createContainersStore() });
+    await eventually(() => expect(screen.getAllByTestId("container-row")).toHaveLength(2));
+    expect(screen.getByTestId("compose-group")).toHaveTextContent("shop");
+    await fireEvent.click(screen.getByRole("button", { name: "8080:80" }));
+    expect(b.calls).toContain("openUrl:http://localhost:8080");
+  });
+
+  it("stops a running container and follows the engine's event", async () => {
+    const b = await freshBackend({ containers: [mockContainer(1, { name: "web" })] });
+    render(ContainerList, { store: createContainersStore() });
+    await eventually(() => screen.getByRole("button", { name: "Stop web" }));
+    await fireEvent.click(screen.getByRole("button", { name: "Stop web" }));
+    expect(b.calls).toContain("containerAction:stop:c00000000001");
+    await eventually(() => expect(screen.getByTestId("container-row")).toHaveAttribute("data-state", "exited"));
+    expect(screen.getByRole("button", { name: "Start web" })).toBeInTheDocument();
+  });
+
+  it("deletes the selection only after confirmation", async () => {
+    const b = await freshBackend({ containers: [mockContainer(1, { name: "a" }), mockContainer(2, { name: "b" })] });
+    render(ContainerList, { store: createContainersStore() });
+    await eventually(() => screen.getByLabelText("Select a"));
+    await fireEvent.click(screen.getByLabelText("Select a"));
+    await fireEvent.click(screen.getByLabelText("Select b"));
+    await fireEvent.click(screen.getByRole("button", { name: "Delete" }));
+    expect(b.calls.some((c) => c.startsWith("removeContainer"))).toBe(false);
+    await fireEvent.click(screen.getByTestId("confirm"));
+    await eventually(() => expect(screen.getByTestId("empty-state")).toBeInTheDocument());
+  });
+
+  it("filters by search and says when nothing matches", async () => {
+    await freshBackend({ containers: [mockContainer(1, { name: "web" }), mockContainer(2, { name: "db" })] });
+    render(ContainerList, { store: createContainersStore() });
+    await eventually(() => expect(screen.getAllByTestId("container-row")).toHaveLength(2));
+    await fireEvent.input(screen.getByLabelText("Search containers"), { target: { value: "we" } });
+    expect(screen.getAllByTestId("container-row")).toHaveLength(1);
+    await fireEvent.input(screen.getByLabelText("Search containers"), { target: { value: "zzz" } });
+    expect(screen.getByText(/No container matches/)).toBeInTheDocument();
+  });
+
+  it("renders only a window of rows for 1,000 containers", async () => {
+    const many = Array.from({ length: 1000 }, (_, i) => mockContainer(i, { name: `c-${String(i).padStart(4, "0")}` }));
+    await freshBackend({ containers: many });
+    render(ContainerList, { store: createContainersStore() });
+    await eventually(() => expect(screen.getByText("1000 running · 1000 total")).toBeInTheDocument());
+    const rows = screen.getAllByTestId("container-row");
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThan(60);
+    expect(within(rows[0]).getByText("c-0000")).toBeInTheDocument();
+  });
+
+  it("points to the Images page when there are no containers", async () => {
+    await freshBackend();
+    render(ContainerList, { store: createContainersStore() });
+    await eventually(() => expect(screen.getByTestId("empty-state")).toHaveTextContent("No containers yet"));
+  });
+});

@@ -1,0 +1,40 @@
+// The engine state machine as the UI sees it: loaded once, then every transition pushed.
+import { backend, errorMessage } from "../lib/backend";
+import type { EngineState } from "../lib/generated";
+import { reloadStartedStores } from "../lib/resource.svelte";
+
+export class EngineStore {
+  state = $state<EngineState>({ state: "starting", phase: "waiting_for_engine" });
+  error = $state<string | null>(null);
+  private started = false;
+
+  start() {
+    if (this.started) return;
+    this.started = true;
+    void backend().onEngineState((s) => {
+      const wasRunning = this.running;
+      this.state = s;
+      if (!wasRunning && this.running) reloadStartedStores();
+    });
+    backend()
+      .engineState()
+      .then((s) => (this.state = s))
+      .catch((e) => (this.error = errorMessage(e)));
+  }
+
+  get running() {
+    return this.state.state === "running";
+  }
+}
+
+export const engine = new EngineStore();
+
+export function describe(s: EngineState): string {
+  switch (s.state) {
+    case "running": return "Engine running";
+    case "stopped": return "Engine stopped";
+    case "stopping": return "Engine stopping…";
+    case "starting": return `Engine starting (${s.phase.replaceAll("_", " ")})…`;
+    case "error": return `Engine error: ${s.message}`;
+  }
+}

@@ -1,0 +1,250 @@
+// In-memory backend for component tests and `npm run dev` without Tauri. It keeps the same
+// contract as the real one: every change emits an engine event, streams are push callbacks.
+import type { Backend, ContainerAction, ExecSession, Unsubscribe } from "./types";
+import type {
+  StatsSample, ContainerSummary, LogOptions, UsageTotals, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
+  ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
+} from "../generated";
+
+export interface MockData {
+  containers: ContainerSummary[];
+  images: ImageSummary[];
+  volumes: VolumeSummary[];
+  networks: NetworkSummary[];
+}
+
+export function mockContainer(n: number, patch: Partial<ContainerSummary> = {}): ContainerSummary {
+  return {
+    id: `c${n.toString().padStart(11, "0")}`, name: `app-${n}`, image: "busybox:latest", imageId: "sha256:b",
+    command: "sh", state: "running", status: "Up 5 minutes", created: 1_700_000_000 + n,
+    ports: [], labels: {}, composeProject: null, composeService: null, networks: ["bridge"], ...patch,
+  };
+}
+
+export function mockNetwork(id: string, name: string, driver = "bridge", subnets = ["172.20.0.0/16"]): NetworkSummary {
+  return { id, name, driver, scope: "local", internal: false, attachable: false, created: null, subnets, labels: {}, containers: [] };
+}
+
+export function mockImage(id: string, tag: string | null, patch: Partial<ImageSummary> = {}): ImageSummary {
+  return { id, parentId: "", repoTags: tag ? [tag] : [], repoDigests: [], created: 1_700_000_000, size: 4_000_000,
+    sharedSize: 0, containers: 0, labels: {}, ...patch };
+}
+
+export function mockVolume(name: string, patch: Partial<VolumeSummary> = {}): VolumeSummary {
+  return { name, driver: "local", mountpoint: `/var/lib/docker/volumes/${name}/_data`, createdAt: null, scope: "local",
+    labels: {}, size: 0, containers: [], ...patch };
+}
+
+const totals = (totalCount: number, size = 0): UsageTotals => ({ totalCount, active: 0, size, reclaimable: 0 });
+
+export class MockBackend implements Backend {
+  data: MockData;
+  state: EngineState = { state: "running", since: "2026-01-01T00:00:00Z" };
+  calls: string[] = [];
+  failNext: { code: string; message: string } | null = null;
+  private eventListeners = new Set<(e: EngineEvent) => void>();
+  private stateListeners = new Set<(s: EngineState) => void>();
+  logListeners = new Set<(l: LogLine) => void>();
+
+  constructor(data: Partial<MockData> = {}) {
+    this.data = {
+      containers: data.containers ?? [],
+      images: data.images ?? [],
+      volumes: data.volumes ?? [],
+      networks: data.networks ?? [
+        mockNetwork("n1", "bridge", "bridge", ["172.17.0.0/16"]),
+        mockNetwork("n2", "host", "host", []),
+        mockNetwork("n3", "none", "null", []),
+      ],
+    };
+  }
+
+  private call(name: string) {
+    this.calls.push(name);
+    if (this.failNext) {
+      const e = this.failNext;
+      this.failNext = null;
+      throw e;
+    }
+  }
+
+  emit(kind: string, action: string, id: string) {
+    const now = Date.now();
+    const ev: EngineEvent = { kind, action, id, name: null, attributes: {}, time: Math.floor(now / 1000), timeNano: now * 1e6 };
+    for (const l of this.eventListeners) l(ev);
+  }
+
+  setState(s: EngineState) {
+    this.state = s;
+    for (const l of this.stateListeners) l(s);
+  }
+
+  async engineState() { this.call("engineState"); return this.state; }
+  async onEngineState(cb: (s: EngineState) => void): Promise<Unsubscribe> {
+    this.stateListeners.add(cb);
+    return () => this.stateListeners.delete(cb);
+  }
+  async engineInfo(): Promise<EngineInfo> {
+    this.call("engineInfo");
+    return { name: "mock", operatingSystem: "Debian GNU/Linux 12", cpus: 2, memTotal: 4 * 2 ** 30,
+      version: { version: "20.10.24", apiVersion: "1.41", minApiVersion: "1.12", negotiatedApiVersion: "1.41", os: "linux",
+        arch: "amd64", kernelVersion: "6.1.0", goVersion: "go1.19", gitCommit: "mock" } };
+  }
+  async diskUsage(): Promise<DiskUsage> {
+    this.call("diskUsage");
+    const size = this.data.images.reduce((a, i) => a + i.size, 0);
+    return {
+      layersSize: size, images: totals(this.data.images.length, size), containers: totals(this.data.containers.length),
+      volumes: totals(this.data.volumes.length), buildCache: totals(0), volumeSizes: {},
+    };
+  }
+  async startEngine() { this.call("startEngine"); this.setState({ state: "running", since: new Date().toISOString() }); }
+  async stopEngine() { this.call("stopEngine"); this.setState({ state: "stopped" }); }
+  async onEngineEvent(cb: (e: EngineEvent) => void): Promise<Unsubscribe> {
+    this.eventListeners.add(cb);
+    return () => this.eventListeners.delete(cb);
+  }
+
+  async listContainers() { this.call("listContainers"); return structuredClone(this.data.containers); }
+  async containerAction(id: string, action: ContainerAction) {
+    this.call(`containerAction:${action}:${id}`);
+    const c = this.data.containers.find((c) => c.id === id);
+    if (!c) throw { code: "not_found", message: `No such container: ${id}` };
+    const next: Record<ContainerAction, string> = {
+      start: "running", stop: "exited", restart: "running", pause: "paused", unpause: "running", kill: "exited",
+    };
+    c.state = next[action];
+    this.emit("container", action === "stop" ? "die" : action, id);
+  }
+  async removeContainer(id: string, force: boolean) {
+    this.call(`removeContainer:${id}:${force}`);
+    this.data.containers = this.data.containers.filter((c) => c.id !== id);
+    this.emit("container", "destroy", id);
+  }
+  async inspectContainer(id: string) {
+    this.call(`inspectContainer:${id}`);
+    const c = this.data.containers.find((c) => c.id === id);
+    return { Id: id, Name: `/${c?.name}`, Config: { Image: c?.image, Env: ["PATH=/bin"] }, State: { Status: c?.state } };
+  }
+  async streamLogs(id: string, _opts: LogOptions, cb: (l: LogLine) => void): Promise<Unsubscribe> {
+    this.call(`streamLogs:${id}`);
+    cb({ stream: "stdout", text: "hello from \u001b[32mmock\u001b[0m", timestamp: "2026-01-01T00:00:00Z" });
+    this.logListeners.add(cb);
+    return () => this.logListeners.delete(cb);
+  }
+  async streamStats(id: string, cb: (s: StatsSample) => void): Promise<Unsubscribe> {
+    this.call(`streamStats:${id}`);
+    cb({ id, name: id, read: new Date().toISOString(), cpuPercent: 1.5, memoryUsage: 10 * 2 ** 20, memoryLimit: 2 ** 30,
+      networkRxBytes: 1000, networkTxBytes: 500, blockReadBytes: 0, blockWriteBytes: 0, pids: 1 });
+    return () => {};
+  }
+  async exec(id: string, cmd: string[], _cols: number, _rows: number, onOutput: (d: Uint8Array | string) => void): Promise<ExecSession> {
+    this.call(`exec:${id}:${cmd.join(" ")}`);
+    onOutput("/ # ");
+    return {
+      write: async (d: string) => onOutput(d === "\r" ? "\r\n/ # " : d),
+      resize: async () => {},
+      close: () => {},
+    };
+  }
+  async listContainerFiles(id: string, path: string): Promise<FileEntry[]> {
+    this.call(`listContainerFiles:${id}:${path}`);
+    return [
+      { name: "bin", kind: "dir", size: 0, mode: 0o755, modified: 0 },
+      { name: "hello.txt", kind: "file", size: 12, mode: 0o644, modified: 0 },
+    ];
+  }
+  async pruneContainers(): Promise<PruneReport> {
+    this.call("pruneContainers");
+    const gone = this.data.containers.filter((c) => c.state !== "running");
+    this.data.containers = this.data.containers.filter((c) => c.state === "running");
+    return { deleted: gone.map((c) => c.id), spaceReclaimed: 0 };
+  }
+
+  async listImages() { this.call("listImages"); return structuredClone(this.data.images); }
+  async pullImage(reference: string, cb: (p: PullProgress) => void) {
+    this.call(`pullImage:${reference}`);
+    cb({ layerId: reference.split(":")[1] ?? "latest", status: `Pulling from ${reference}`, current: null, total: null });
+    cb({ layerId: "layer1", status: "Downloading", current: 50, total: 100 });
+    cb({ layerId: "layer1", status: "Pull complete", current: null, total: null });
+    this.data.images.push(mockImage(`sha256:${reference}`, reference, { size: 1234 }));
+    this.emit("image", "pull", reference);
+  }
+  async removeImage(id: string, force: boolean) {
+    this.call(`removeImage:${id}:${force}`);
+    this.data.images = this.data.images.filter((i) => i.id !== id);
+    this.emit("image", "delete", id);
+  }
+  async pruneImages(all: boolean): Promise<PruneReport> {
+    this.call(`pruneImages:${all}`);
+    const gone = this.data.images.filter((i) => i.containers === 0 && (all || i.repoTags.length === 0));
+    this.data.images = this.data.images.filter((i) => !gone.includes(i));
+    return { deleted: gone.map((i) => i.id), spaceReclaimed: gone.reduce((a, i) => a + i.size, 0) };
+  }
+  async tagImage(id: string, repo: string, tag: string) {
+    this.call(`tagImage:${id}:${repo}:${tag}`);
+    this.data.images.find((i) => i.id === id)?.repoTags.push(`${repo}:${tag}`);
+    this.emit("image", "tag", id);
+  }
+  async runContainer(spec: RunSpec) {
+    this.call(`runContainer:${spec.image}`);
+    const c = mockContainer(this.data.containers.length + 1, {
+      name: spec.name ?? "random_name", image: spec.image,
+      ports: spec.ports.map((p) => ({ privatePort: p.containerPort, publicPort: p.hostPort, ip: "0.0.0.0", protocol: p.protocol })),
+    });
+    this.data.containers.push(c);
+    this.emit("container", "start", c.id);
+    return c.id;
+  }
+
+  async listVolumes() { this.call("listVolumes"); return structuredClone(this.data.volumes); }
+  async createVolume(name: string) {
+    this.call(`createVolume:${name}`);
+    const v = mockVolume(name || "a1b2c3");
+    this.data.volumes.push(v);
+    this.emit("volume", "create", v.name);
+    return v;
+  }
+  async removeVolume(name: string) {
+    this.call(`removeVolume:${name}`);
+    this.data.volumes = this.data.volumes.filter((v) => v.name !== name);
+    this.emit("volume", "destroy", name);
+  }
+  async pruneVolumes(): Promise<PruneReport> {
+    this.call("pruneVolumes");
+    const gone = this.data.volumes.filter((v) => v.containers.length === 0);
+    this.data.volumes = this.data.volumes.filter((v) => v.containers.length > 0);
+    return { deleted: gone.map((v) => v.name), spaceReclaimed: 0 };
+  }
+  async listVolumeFiles(name: string, path: string) {
+    this.call(`listVolumeFiles:${name}:${path}`);
+    return [{ name: "data.txt", kind: "file", size: 5, mode: 0o644, modified: 0 }];
+  }
+
+  async listNetworks() { this.call("listNetworks"); return structuredClone(this.data.networks); }
+  async createNetwork(name: string) {
+    this.call(`createNetwork:${name}`);
+    this.data.networks.push(mockNetwork(`net-${name}`, name));
+    this.emit("network", "create", name);
+    return `net-${name}`;
+  }
+  async removeNetwork(id: string) {
+    this.call(`removeNetwork:${id}`);
+    this.data.networks = this.data.networks.filter((n) => n.id !== id);
+    this.emit("network", "destroy", id);
+  }
+  async connectNetwork(network: string, container: string) {
+    this.call(`connectNetwork:${network}:${container}`);
+    this.data.networks.find((n) => n.id === network || n.name === network)?.containers.push(
+      { containerId: container, name: container, ipv4Address: "172.20.0.2/16", macAddress: "02:42:ac:14:00:02" });
+    this.emit("network", "connect", network);
+  }
+  async disconnectNetwork(network: string, container: string) {
+    this.call(`disconnectNetwork:${network}:${container}`);
+    const n = this.data.networks.find((n) => n.id === network || n.name === network);
+    if (n) n.containers = n.containers.filter((c) => c.name !== container && c.containerId !== container);
+    this.emit("network", "disconnect", network);
+  }
+
+  async openUrl(url: string) { this.call(`openUrl:${url}`); }
+}

@@ -1,0 +1,74 @@
+// The real backend: one `invoke` per Tauri command, long streams over `Channel`s.
+// Stream commands return a subscription id; `stop_stream` ends it on the Rust side.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type { Backend, ContainerAction, ExecSession, Unsubscribe } from "./types";
+import type {
+  StatsSample, ContainerSummary, LogOptions, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
+  ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
+} from "../generated";
+
+async function stream<T>(command: string, args: Record<string, unknown>, cb: (m: T) => void): Promise<Unsubscribe> {
+  const channel = new Channel<T>();
+  channel.onmessage = cb;
+  const streamId = await invoke<number>(command, { ...args, channel });
+  return () => {
+    channel.onmessage = () => {};
+    void invoke("stop_stream", { streamId });
+  };
+}
+
+export class TauriBackend implements Backend {
+  engineState() { return invoke<EngineState>("engine_state"); }
+  onEngineState(cb: (s: EngineState) => void) { return stream("subscribe_engine_state", {}, cb); }
+  engineInfo() { return invoke<EngineInfo>("engine_info"); }
+  diskUsage() { return invoke<DiskUsage>("disk_usage"); }
+  startEngine() { return invoke<void>("start_engine"); }
+  stopEngine() { return invoke<void>("stop_engine"); }
+  onEngineEvent(cb: (e: EngineEvent) => void) { return stream("subscribe_events", {}, cb); }
+
+  listContainers() { return invoke<ContainerSummary[]>("list_containers"); }
+  containerAction(id: string, action: ContainerAction) { return invoke<void>("container_action", { id, action }); }
+  removeContainer(id: string, force: boolean) { return invoke<void>("remove_container", { id, force }); }
+  inspectContainer(id: string) { return invoke<unknown>("inspect_container", { id }); }
+  streamLogs(id: string, opts: LogOptions, cb: (l: LogLine) => void) { return stream("stream_logs", { id, opts }, cb); }
+  streamStats(id: string, cb: (s: StatsSample) => void) { return stream("stream_stats", { id }, cb); }
+  async exec(id: string, cmd: string[], cols: number, rows: number, onOutput: (d: Uint8Array | string) => void): Promise<ExecSession> {
+    // Output arrives as raw bytes (an ArrayBuffer), so multi-byte characters split across
+    // chunks reach xterm.js intact.
+    const channel = new Channel<ArrayBuffer>();
+    channel.onmessage = (buf) => onOutput(new Uint8Array(buf));
+    const sessionId = await invoke<number>("exec_start", { id, cmd, cols, rows, channel });
+    return {
+      write: (data: string) => invoke<void>("exec_write", { sessionId, data }),
+      resize: (c: number, r: number) => invoke<void>("exec_resize", { sessionId, cols: c, rows: r }),
+      close: () => void invoke("stop_stream", { streamId: sessionId }),
+    };
+  }
+  listContainerFiles(id: string, path: string) { return invoke<FileEntry[]>("list_container_files", { id, path }); }
+  pruneContainers() { return invoke<PruneReport>("prune_containers"); }
+
+  listImages() { return invoke<ImageSummary[]>("list_images"); }
+  async pullImage(reference: string, cb: (p: PullProgress) => void) {
+    const channel = new Channel<PullProgress>();
+    channel.onmessage = cb;
+    await invoke<void>("pull_image", { reference, channel });
+  }
+  removeImage(id: string, force: boolean) { return invoke<void>("remove_image", { id, force }); }
+  pruneImages(all: boolean) { return invoke<PruneReport>("prune_images", { all }); }
+  tagImage(id: string, repo: string, tag: string) { return invoke<void>("tag_image", { id, repo, tag }); }
+  runContainer(spec: RunSpec) { return invoke<string>("run_container", { spec }); }
+
+  listVolumes() { return invoke<VolumeSummary[]>("list_volumes"); }
+  createVolume(name: string) { return invoke<unknown>("create_volume", { name }); }
+  removeVolume(name: string) { return invoke<void>("remove_volume", { name }); }
+  pruneVolumes() { return invoke<PruneReport>("prune_volumes"); }
+  listVolumeFiles(name: string, path: string) { return invoke<FileEntry[]>("list_volume_files", { name, path }); }
+
+  listNetworks() { return invoke<NetworkSummary[]>("list_networks"); }
+  createNetwork(name: string) { return invoke<unknown>("create_network", { name }); }
+  removeNetwork(id: string) { return invoke<void>("remove_network", { id }); }
+  connectNetwork(network: string, container: string) { return invoke<void>("connect_network", { network, container }); }
+  disconnectNetwork(network: string, container: string) { return invoke<void>("disconnect_network", { network, container }); }
+
+  openUrl(url: string) { return invoke<void>("open_url", { url }); }
+}

@@ -1,0 +1,92 @@
+// The one interface the UI talks to. `tauri.ts` implements it over invoke + Channel;
+// `mock.ts` implements it in memory for component tests.
+import type {
+  ContainerSummary,
+  StatsSample,
+  DiskUsage,
+  EngineEvent,
+  EngineInfo,
+  EngineState,
+  LogOptions,
+  ImageSummary,
+  LogLine,
+  NetworkSummary,
+  PullProgress,
+  RunSpec,
+  VolumeSummary,
+  FileEntry,
+  PruneReport,
+} from "../generated";
+
+export type Unsubscribe = () => void;
+
+export type ContainerAction = "start" | "stop" | "restart" | "pause" | "unpause" | "kill";
+
+export interface ExecSession {
+  write(data: string): Promise<void>;
+  resize(cols: number, rows: number): Promise<void>;
+  close(): void;
+}
+
+/** What every failed call rejects with: the Rust `ApiError`. */
+export interface BackendError {
+  code: string;
+  message: string;
+}
+
+export interface Backend {
+  // Engine
+  engineState(): Promise<EngineState>;
+  onEngineState(cb: (s: EngineState) => void): Promise<Unsubscribe>;
+  engineInfo(): Promise<EngineInfo>;
+  diskUsage(): Promise<DiskUsage>;
+  startEngine(): Promise<void>;
+  stopEngine(): Promise<void>;
+  onEngineEvent(cb: (e: EngineEvent) => void): Promise<Unsubscribe>;
+
+  // Containers
+  listContainers(): Promise<ContainerSummary[]>;
+  containerAction(id: string, action: ContainerAction): Promise<void>;
+  removeContainer(id: string, force: boolean): Promise<void>;
+  inspectContainer(id: string): Promise<unknown>;
+  streamLogs(id: string, opts: LogOptions, cb: (l: LogLine) => void): Promise<Unsubscribe>;
+  streamStats(id: string, cb: (s: StatsSample) => void): Promise<Unsubscribe>;
+  exec(id: string, cmd: string[], cols: number, rows: number, onOutput: (data: Uint8Array | string) => void): Promise<ExecSession>;
+  listContainerFiles(id: string, path: string): Promise<FileEntry[]>;
+  pruneContainers(): Promise<PruneReport>;
+
+  // Images
+  listImages(): Promise<ImageSummary[]>;
+  pullImage(reference: string, cb: (p: PullProgress) => void): Promise<void>;
+  removeImage(id: string, force: boolean): Promise<void>;
+  pruneImages(all: boolean): Promise<PruneReport>;
+  tagImage(id: string, repo: string, tag: string): Promise<void>;
+  runContainer(spec: RunSpec): Promise<string>;
+
+  // Volumes
+  listVolumes(): Promise<VolumeSummary[]>;
+  createVolume(name: string): Promise<unknown>;
+  removeVolume(name: string): Promise<void>;
+  pruneVolumes(): Promise<PruneReport>;
+  listVolumeFiles(name: string, path: string): Promise<FileEntry[]>;
+
+  // Networks
+  listNetworks(): Promise<NetworkSummary[]>;
+  createNetwork(name: string): Promise<unknown>;
+  removeNetwork(id: string): Promise<void>;
+  connectNetwork(network: string, container: string): Promise<void>;
+  disconnectNetwork(network: string, container: string): Promise<void>;
+
+  // Desktop
+  openUrl(url: string): Promise<void>;
+}
+
+export function errorMessage(e: unknown): string {
+  if (e && typeof e === "object" && "message" in e) return String((e as BackendError).message);
+  return String(e);
+}
+
+export function errorCode(e: unknown): string | undefined {
+  if (e && typeof e === "object" && "code" in e) return String((e as BackendError).code);
+  return undefined;
+}

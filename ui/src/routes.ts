@@ -1,0 +1,42 @@
+// The one route table: every page of the dashboard and the sidebar entry that leads to it.
+import type { Component } from "svelte";
+import ContainerList from "./containers/ContainerList.svelte";
+import ContainerDetails from "./containers/ContainerDetails.svelte";
+import ImageList from "./images/ImageList.svelte";
+import VolumeList from "./volumes/VolumeList.svelte";
+import NetworkList from "./networks/NetworkList.svelte";
+import EnginePage from "./engine/EnginePage.svelte";
+
+export interface Route {
+  pattern: RegExp;
+  section: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  component: Component<any>;
+  params?: (m: RegExpMatchArray) => Record<string, string>;
+}
+
+export const sections = [
+  { path: "/containers", label: "Containers", icon: "▣" },
+  { path: "/images", label: "Images", icon: "◫" },
+  { path: "/volumes", label: "Volumes", icon: "⛁" },
+  { path: "/networks", label: "Networks", icon: "⋈" },
+  { path: "/engine", label: "Engine", icon: "⚙" },
+];
+
+export const routes: Route[] = [
+  { pattern: /^\/containers\/?$/, section: "/containers", component: ContainerList },
+  { pattern: /^\/containers\/([^/]+)(?:\/(\w+))?$/, section: "/containers", component: ContainerDetails,
+    params: (m) => ({ id: m[1], tab: m[2] ?? "logs" }) },
+  { pattern: /^\/images\/?$/, section: "/images", component: ImageList },
+  { pattern: /^\/volumes\/?$/, section: "/volumes", component: VolumeList },
+  { pattern: /^\/networks\/?$/, section: "/networks", component: NetworkList },
+  { pattern: /^\/engine\/?$/, section: "/engine", component: EnginePage },
+];
+
+export function resolve(path: string): { route: Route; params: Record<string, string> } {
+  for (const route of routes) {
+    const m = path.match(route.pattern);
+    if (m) return { route, params: route.params?.(m) ?? {} };
+  }
+  return { route: routes[0], params: {} };
+}
