@@ -1,0 +1,177 @@
+//! Where one Berth keeps its files.
+//!
+//! A whole Berth — settings, VM disks, sockets, logs — lives under four directories. By default
+//! they follow each OS's conventions; `BERTH_HOME` puts all four under one directory, so a test
+//! or a user can run an isolated Berth beside the usual one.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The variable that moves a whole Berth under one directory.
+pub const BERTH_HOME_VAR: &str = "BERTH_HOME";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BerthPaths {
+    /// `settings.toml` and other small files the user may edit.
+    pub config_dir: PathBuf,
+    /// VM disks, the guest image cache, state that must survive restarts.
+    pub data_dir: PathBuf,
+    /// Sockets, lock and pid files: gone after a reboot, private to the user (0700).
+    pub run_dir: PathBuf,
+    /// Rolling logs of Berth itself and the VM console.
+    pub logs_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PathsError {
+    #[error("cannot find the user's home directory; set {BERTH_HOME_VAR}")]
+    NoHome,
+    #[error("{BERTH_HOME_VAR} must be an absolute path, got {path:?}")]
+    RelativeHome { path: PathBuf },
+    #[error("cannot create {path:?}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl BerthPaths {
+    /// All four directories under one root (what `BERTH_HOME` selects).
+    pub fn under(home: &Path) -> Self {
+        BerthPaths {
+            config_dir: home.join("config"),
+            data_dir: home.join("data"),
+            run_dir: home.join("run"),
+            logs_dir: home.join("logs"),
+        }
+    }
+
+    /// `BERTH_HOME` when set, else the OS's conventional places.
+    pub fn from_env() -> Result<Self, PathsError> {
+        Self::resolve(std::env::var_os(BERTH_HOME_VAR))
+    }
+
+    /// [`from_env`](Self::from_env) with the value of `BERTH_HOME` given.
+    pub fn resolve(berth_home: Option<std::ffi::OsString>) -> Result<Self, PathsError> {
+        match berth_home {
+            Some(home) if !home.is_empty() => {
+                let home = PathBuf::from(home);
+                if home.is_relative() {
+                    return Err(PathsError::RelativeHome { path: home });
+                }
+                Ok(Self::under(&home))
+            }
+            _ => Self::os_default(),
+        }
+    }
+
+    fn os_default() -> Result<Self, PathsError> {
+        let dirs =
+            directories::ProjectDirs::from("dev", "berth", "Berth").ok_or(PathsError::NoHome)?;
+        let data_dir = dirs.data_local_dir().to_path_buf();
+        // macOS and Windows have no runtime dir: keep sockets beside the data, in their own folder.
+        let run_dir = dirs
+            .runtime_dir()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| data_dir.join("run"));
+        Ok(BerthPaths {
+            config_dir: dirs.config_dir().to_path_buf(),
+            logs_dir: data_dir.join("logs"),
+            data_dir,
+            run_dir,
+        })
+    }
+
+    pub fn settings_file(&self) -> PathBuf {
+        self.config_dir.join("settings.toml")
+    }
+
+    /// The host end of the engine: what `docker --context berth` talks to.
+    pub fn engine_socket(&self) -> PathBuf {
+        self.run_dir.join("docker.sock")
+    }
+
+    /// The daemon's control socket.
+    pub fn control_socket(&self) -> PathBuf {
+        self.run_dir.join("control.sock")
+    }
+
+    /// Held (flock) by the one daemon of this Berth.
+    pub fn daemon_lock(&self) -> PathBuf {
+        self.run_dir.join("daemon.lock")
+    }
+
+    /// Creates the directories that are missing; the run dir is private to the user (0700).
+    pub fn ensure(&self) -> Result<(), PathsError> {
+        for dir in [&self.config_dir, &self.data_dir, &self.logs_dir] {
+            create_dir(dir, 0o755)?;
+        }
+        create_dir(&self.run_dir, 0o700)
+    }
+}
+
+fn create_dir(path: &Path, mode: u32) -> Result<(), PathsError> {
+    let wrap = |source| PathsError::Create {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(path).map_err(wrap)?;
+    set_mode(path, mode).map_err(wrap)
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn berth_home_puts_everything_under_one_root() {
+        let paths = BerthPaths::under(Path::new("/tmp/b"));
+        assert_eq!(paths.config_dir, Path::new("/tmp/b/config"));
+        assert_eq!(paths.data_dir, Path::new("/tmp/b/data"));
+        assert_eq!(paths.run_dir, Path::new("/tmp/b/run"));
+        assert_eq!(paths.logs_dir, Path::new("/tmp/b/logs"));
+        assert_eq!(
+            paths.settings_file(),
+            Path::new("/tmp/b/config/settings.toml")
+        );
+        assert_eq!(paths.engine_socket(), Path::new("/tmp/b/run/docker.sock"));
+    }
+
+    #[test]
+    fn a_relative_berth_home_is_refused() {
+        let err = BerthPaths::resolve(Some("relative/dir".into())).unwrap_err();
+        assert!(matches!(err, PathsError::RelativeHome { .. }), "{err}");
+        let abs = BerthPaths::resolve(Some("/abs".into())).unwrap();
+        assert_eq!(abs, BerthPaths::under(Path::new("/abs")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn ensure_makes_a_private_run_dir() {
+        use std::os::unix::fs::PermissionsExt;
+        let home = tempfile::tempdir().unwrap();
+        let paths = BerthPaths::under(home.path());
+        paths.ensure().unwrap();
+        paths.ensure().unwrap(); // idempotent
+        let mode = std::fs::metadata(&paths.run_dir)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o700);
+        assert!(paths.logs_dir.is_dir() && paths.config_dir.is_dir() && paths.data_dir.is_dir());
+    }
+}

@@ -1,0 +1,532 @@
+//! What the user chose: the settings model, its validation and its file.
+//!
+//! The file is TOML (`settings.toml` in the config dir). Keys Berth does not know are kept, so a
+//! newer Berth's settings survive an older one. A file that cannot be used is never replaced
+//! silently: loading it fails with the bad field named, and a copy is kept beside it.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::atomic_file;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub engine: EngineSettings,
+    pub vm: VmSettings,
+    pub ports: PortSettings,
+    pub app: AppSettings,
+    /// Host folders shared into the VM at the same path (the home folder is always shared).
+    pub shared_folders: Vec<PathBuf>,
+    /// Top-level keys this Berth does not know, kept as they were.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, toml::Value>,
+}
+
+/// Which engine Berth manages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngineSettings {
+    /// `None`: Berth's own VM. `Some("unix:///var/run/docker.sock")`: an existing engine.
+    pub endpoint: Option<String>,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VmSettings {
+    pub cpus: u32,
+    pub memory_mib: u32,
+    /// Size of the data disk that holds `/var/lib/docker`. It only grows.
+    pub disk_gib: u32,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PortSettings {
+    /// Host address a port published on `0.0.0.0` in the VM is bound to.
+    pub bind_address: String,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnQuit {
+    Ask,
+    StopEngine,
+    KeepRunning,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppSettings {
+    pub start_engine_at_launch: bool,
+    pub start_at_login: bool,
+    pub on_quit: OnQuit,
+    pub auto_restart_engine: bool,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, toml::Value>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            engine: EngineSettings::default(),
+            vm: VmSettings::default(),
+            ports: PortSettings::default(),
+            app: AppSettings::default(),
+            shared_folders: Vec::new(),
+            other: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            endpoint: None,
+            other: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for VmSettings {
+    fn default() -> Self {
+        VmSettings {
+            cpus: 2,
+            memory_mib: 2048,
+            disk_gib: 64,
+            other: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for PortSettings {
+    fn default() -> Self {
+        PortSettings {
+            bind_address: "127.0.0.1".to_owned(),
+            other: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings {
+            start_engine_at_launch: true,
+            start_at_login: false,
+            on_quit: OnQuit::Ask,
+            auto_restart_engine: false,
+            other: BTreeMap::new(),
+        }
+    }
+}
+
+/// One field that failed validation, named by its dotted path (`vm.cpus`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    #[error("cannot read {path:?}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path:?} is not valid TOML at line {line}, column {column}: {message}; a copy was kept at {backup:?}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+        backup: PathBuf,
+    },
+    #[error("{path:?}: field `{field}`: {message}; a copy was kept at {backup:?}")]
+    Field {
+        path: PathBuf,
+        field: String,
+        message: String,
+        backup: PathBuf,
+    },
+    #[error("invalid settings: {}", join(.errors))]
+    Invalid { errors: Vec<FieldError> },
+    #[error("cannot write {path:?}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot encode settings")]
+    Encode(#[source] toml::ser::Error),
+}
+
+fn join(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Limits a user can set through the UI; the VM cannot use more than the host has.
+pub const MAX_CPUS: u32 = 64;
+pub const MIN_MEMORY_MIB: u32 = 512;
+pub const MAX_MEMORY_MIB: u32 = 256 * 1024;
+pub const MIN_DISK_GIB: u32 = 8;
+pub const MAX_DISK_GIB: u32 = 4096;
+
+impl Settings {
+    /// Every field that is out of range, each with a message a person can act on.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let mut errors = Vec::new();
+        let mut bad = |field: &str, message: String| {
+            errors.push(FieldError {
+                field: field.to_owned(),
+                message,
+            })
+        };
+        if !(1..=MAX_CPUS).contains(&self.vm.cpus) {
+            bad(
+                "vm.cpus",
+                format!("must be between 1 and {MAX_CPUS}, got {}", self.vm.cpus),
+            );
+        }
+        if !(MIN_MEMORY_MIB..=MAX_MEMORY_MIB).contains(&self.vm.memory_mib) {
+            bad(
+                "vm.memory_mib",
+                format!(
+                    "must be between {MIN_MEMORY_MIB} and {MAX_MEMORY_MIB} MiB, got {}",
+                    self.vm.memory_mib
+                ),
+            );
+        }
+        if !(MIN_DISK_GIB..=MAX_DISK_GIB).contains(&self.vm.disk_gib) {
+            bad(
+                "vm.disk_gib",
+                format!(
+                    "must be between {MIN_DISK_GIB} and {MAX_DISK_GIB} GiB, got {}",
+                    self.vm.disk_gib
+                ),
+            );
+        }
+        if self.ports.bind_address.parse::<IpAddr>().is_err() {
+            bad(
+                "ports.bind_address",
+                format!(
+                    "must be an IP address such as 127.0.0.1 or 0.0.0.0, got {:?}",
+                    self.ports.bind_address
+                ),
+            );
+        }
+        if let Some(endpoint) = &self.engine.endpoint {
+            if !is_endpoint(endpoint) {
+                bad(
+                    "engine.endpoint",
+                    format!("must look like unix:///path/to/docker.sock, npipe://..., tcp://host:port or ssh://host, got {endpoint:?}"),
+                );
+            }
+        }
+        for (i, folder) in self.shared_folders.iter().enumerate() {
+            if folder.is_relative() {
+                bad(
+                    &format!("shared_folders[{i}]"),
+                    format!("must be an absolute path, got {folder:?}"),
+                );
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(SettingsError::Invalid { errors })
+        }
+    }
+
+    /// Reads the settings file; a missing file means the defaults.
+    ///
+    /// A file that is not valid TOML, has a value of the wrong type or out of range is left in
+    /// place, copied to `settings.toml.invalid-<unix seconds>`, and reported with its field.
+    pub fn load(path: &Path) -> Result<Settings, SettingsError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(source) => {
+                return Err(SettingsError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        match Self::parse(&text) {
+            Ok(settings) => Ok(settings),
+            Err(problem) => {
+                let backup = keep_backup(path, &text)?;
+                let path = path.to_path_buf();
+                Err(match problem {
+                    Problem::Syntax {
+                        line,
+                        column,
+                        message,
+                    } => SettingsError::Syntax {
+                        path,
+                        line,
+                        column,
+                        message,
+                        backup,
+                    },
+                    Problem::Field { field, message } => SettingsError::Field {
+                        path,
+                        field,
+                        message,
+                        backup,
+                    },
+                })
+            }
+        }
+    }
+
+    fn parse(text: &str) -> Result<Settings, Problem> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let (line, column) = e
+                .span()
+                .map(|span| line_column(text, span.start))
+                .unwrap_or((0, 0));
+            Problem::Syntax {
+                line,
+                column,
+                message: e.message().to_owned(),
+            }
+        })?;
+        let settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| Problem::Field {
+                field: e.path().to_string(),
+                message: e.inner().to_string(),
+            })?;
+        if let Err(SettingsError::Invalid { errors }) = settings.validate() {
+            let first = &errors[0];
+            return Err(Problem::Field {
+                field: first.field.clone(),
+                message: join(&errors),
+            });
+        }
+        Ok(settings)
+    }
+
+    /// Keys in the file that this Berth does not know (kept on save): a newer Berth's, or a typo
+    /// worth showing to the user.
+    pub fn unknown_keys(&self) -> Vec<String> {
+        let sections: [(&str, &BTreeMap<String, toml::Value>); 4] = [
+            ("engine.", &self.engine.other),
+            ("vm.", &self.vm.other),
+            ("ports.", &self.ports.other),
+            ("app.", &self.app.other),
+        ];
+        let nested = sections
+            .into_iter()
+            .flat_map(|(prefix, map)| map.keys().map(move |k| format!("{prefix}{k}")));
+        self.other.keys().cloned().chain(nested).collect()
+    }
+
+    /// Validates, then writes atomically (0600: the file may name private hosts).
+    pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
+        self.validate()?;
+        let text = toml::to_string_pretty(self).map_err(SettingsError::Encode)?;
+        atomic_file::write(path, text.as_bytes(), 0o600).map_err(|source| SettingsError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+enum Problem {
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    Field {
+        field: String,
+        message: String,
+    },
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+fn keep_backup(path: &Path, text: &str) -> Result<PathBuf, SettingsError> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".invalid-{stamp}"));
+    let backup = path.with_file_name(name);
+    atomic_file::write(&backup, text.as_bytes(), 0o600).map_err(|source| SettingsError::Write {
+        path: backup.clone(),
+        source,
+    })?;
+    tracing::warn!(?path, ?backup, "settings file is invalid; kept a copy");
+    Ok(backup)
+}
+
+fn is_endpoint(endpoint: &str) -> bool {
+    ["unix:///", "npipe://", "tcp://", "ssh://"]
+        .iter()
+        .any(|scheme| endpoint.starts_with(scheme) && endpoint.len() > scheme.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("settings.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_missing_file_means_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::load(&dir.path().join("settings.toml")).unwrap();
+        assert_eq!(settings, Settings::default());
+        settings.validate().unwrap();
+    }
+
+    #[test]
+    fn save_then_load_round_trips_and_keeps_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "future_feature = { enabled = true }\n[vm]\ncpus = 4\n",
+        );
+        let mut settings = Settings::load(&path).unwrap();
+        assert_eq!(settings.vm.cpus, 4);
+        assert_eq!(settings.vm.memory_mib, 2048, "missing keys take defaults");
+        settings.vm.memory_mib = 4096;
+        settings.save(&path).unwrap();
+        let again = Settings::load(&path).unwrap();
+        assert_eq!(again, settings);
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("future_feature"),
+            "an unknown key survives a save"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_field_and_keeps_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[vm]\ncpus = \"many\"\n";
+        let path = write(dir.path(), text);
+        let err = Settings::load(&path).unwrap_err();
+        match &err {
+            SettingsError::Field { field, backup, .. } => {
+                assert_eq!(field, "vm.cpus");
+                assert_eq!(std::fs::read_to_string(backup).unwrap(), text);
+            }
+            other => panic!("expected a field error, got {other}"),
+        }
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "the original is left in place"
+        );
+        assert!(err.to_string().contains("vm.cpus"), "{err}");
+    }
+
+    #[test]
+    fn an_out_of_range_value_names_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "[vm]\nmemory_mib = 16\n");
+        let err = Settings::load(&path).unwrap_err();
+        assert!(
+            matches!(&err, SettingsError::Field { field, .. } if field == "vm.memory_mib"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_nested_keys_are_kept_and_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "extra = 1\n[vm]\ncpu = 2\n");
+        let settings = Settings::load(&path).unwrap();
+        assert_eq!(settings.unknown_keys(), ["extra", "vm.cpu"]);
+        settings.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("cpu = 2"), "{text}");
+    }
+
+    #[test]
+    fn broken_toml_reports_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "[vm]\ncpus = = 2\n");
+        match Settings::load(&path).unwrap_err() {
+            SettingsError::Syntax { line, backup, .. } => {
+                assert_eq!(line, 2);
+                assert!(backup.exists());
+            }
+            other => panic!("expected a syntax error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn validate_lists_every_bad_field() {
+        let mut settings = Settings::default();
+        settings.vm.cpus = 0;
+        settings.ports.bind_address = "localhost:80".into();
+        settings.engine.endpoint = Some("/var/run/docker.sock".into());
+        settings.shared_folders = vec![PathBuf::from("relative")];
+        let Err(SettingsError::Invalid { errors }) = settings.validate() else {
+            panic!("expected invalid");
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "vm.cpus",
+                "ports.bind_address",
+                "engine.endpoint",
+                "shared_folders[0]"
+            ]
+        );
+    }
+
+    #[test]
+    fn save_refuses_invalid_settings_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.toml");
+        let mut settings = Settings::default();
+        settings.vm.disk_gib = 1;
+        assert!(settings.save(&path).is_err());
+        assert!(!path.exists());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,200}") {
+            let _ = Settings::parse(&text);
+        }
+    }
+}
