@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic_file;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub engine: EngineSettings,
@@ -26,7 +26,7 @@ pub struct Settings {
 }
 
 /// Which engine Berth manages.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EngineSettings {
     /// `None`: Berth's own VM. `Some("unix:///var/run/docker.sock")`: an existing engine.
@@ -72,28 +72,6 @@ pub struct AppSettings {
     pub auto_restart_engine: bool,
     #[serde(flatten)]
     pub other: BTreeMap<String, toml::Value>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            engine: EngineSettings::default(),
-            vm: VmSettings::default(),
-            ports: PortSettings::default(),
-            app: AppSettings::default(),
-            shared_folders: Vec::new(),
-            other: BTreeMap::new(),
-        }
-    }
-}
-
-impl Default for EngineSettings {
-    fn default() -> Self {
-        EngineSettings {
-            endpoint: None,
-            other: BTreeMap::new(),
-        }
-    }
 }
 
 impl Default for VmSettings {
