@@ -1,0 +1,164 @@
+//! Where an engine is: a socket path, a DOCKER_HOST value, or a named docker context.
+
+use std::path::PathBuf;
+
+use crate::context_store::{ContextStore, DEFAULT_CONTEXT};
+use crate::EngineError;
+
+/// The engine socket every Linux docker install uses.
+pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+
+/// An engine endpoint, as a user names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Endpoint {
+    /// A unix socket path.
+    Unix(PathBuf),
+    /// A DOCKER_HOST value: `unix:///path`, `tcp://host:port`, `http://host:port`.
+    Host(String),
+    /// A context of the docker CLI's context store.
+    Context(String),
+}
+
+impl Endpoint {
+    /// What the docker CLI would use: `DOCKER_HOST`, then `DOCKER_CONTEXT`, then the
+    /// `currentContext` of `$DOCKER_CONFIG/config.json`, else the default socket.
+    pub fn from_env() -> Endpoint {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let current = || ContextStore::from_env().current().ok().flatten();
+        Self::choose(var("DOCKER_HOST"), var("DOCKER_CONTEXT"), current)
+    }
+
+    /// The precedence rule of [`Endpoint::from_env`], without the environment.
+    pub fn choose(
+        docker_host: Option<String>,
+        docker_context: Option<String>,
+        current_context: impl FnOnce() -> Option<String>,
+    ) -> Endpoint {
+        if let Some(host) = docker_host {
+            return Endpoint::Host(host);
+        }
+        if let Some(ctx) = docker_context {
+            return Endpoint::Context(ctx);
+        }
+        match current_context() {
+            Some(ctx) => Endpoint::Context(ctx),
+            None => Endpoint::Unix(PathBuf::from(DEFAULT_SOCKET)),
+        }
+    }
+
+    /// The DOCKER_HOST-style address this endpoint means, looking contexts up in `store`.
+    pub fn resolve(&self, store: &ContextStore) -> Result<String, EngineError> {
+        match self {
+            Endpoint::Unix(path) => Ok(format!("unix://{}", path.display())),
+            Endpoint::Host(host) => Ok(host.clone()),
+            Endpoint::Context(name) if name == DEFAULT_CONTEXT => {
+                Ok(format!("unix://{DEFAULT_SOCKET}"))
+            }
+            Endpoint::Context(name) => {
+                let ctx = store.read(name)?;
+                if ctx.host.is_empty() {
+                    return Err(EngineError::invalid(
+                        "context",
+                        format!("{name} has no docker endpoint"),
+                    ));
+                }
+                Ok(ctx.host)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Unix(p) => write!(f, "unix://{}", p.display()),
+            Endpoint::Host(h) => f.write_str(h),
+            Endpoint::Context(c) => write!(f, "context {c}"),
+        }
+    }
+}
+
+/// How bollard should connect to a resolved address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Unix(String),
+    Http(String),
+}
+
+pub(crate) fn transport_for(host: &str) -> Result<Transport, EngineError> {
+    if let Some(path) = host.strip_prefix("unix://") {
+        if path.is_empty() {
+            return Err(EngineError::invalid("endpoint", "unix:// without a path"));
+        }
+        return Ok(Transport::Unix(path.to_string()));
+    }
+    if host.starts_with("tcp://") || host.starts_with("http://") {
+        return Ok(Transport::Http(host.to_string()));
+    }
+    if host.starts_with('/') {
+        return Ok(Transport::Unix(host.to_string()));
+    }
+    Err(EngineError::invalid(
+        "endpoint",
+        format!("unsupported address {host:?} (use unix:// or tcp://)"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context_store::DockerContext;
+
+    #[test]
+    fn docker_host_wins_then_context_then_current() {
+        let host = Endpoint::choose(Some("tcp://h:1".into()), Some("c".into()), || {
+            Some("cur".into())
+        });
+        assert_eq!(host, Endpoint::Host("tcp://h:1".into()));
+        let ctx = Endpoint::choose(None, Some("c".into()), || Some("cur".into()));
+        assert_eq!(ctx, Endpoint::Context("c".into()));
+        let cur = Endpoint::choose(None, None, || Some("cur".into()));
+        assert_eq!(cur, Endpoint::Context("cur".into()));
+        let def = Endpoint::choose(None, None, || None);
+        assert_eq!(def, Endpoint::Unix(DEFAULT_SOCKET.into()));
+    }
+
+    #[test]
+    fn resolve_reads_context_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContextStore::new(dir.path());
+        store
+            .write(&DockerContext {
+                name: "berth".into(),
+                description: None,
+                host: "unix:///run/b.sock".into(),
+                skip_tls_verify: false,
+            })
+            .unwrap();
+        let e = Endpoint::Context("berth".into());
+        assert_eq!(e.resolve(&store).unwrap(), "unix:///run/b.sock");
+        let missing = Endpoint::Context("nope".into()).resolve(&store);
+        assert_eq!(missing.unwrap_err().code(), berth_core::ErrorCode::NotFound);
+        let def = Endpoint::Context("default".into()).resolve(&store).unwrap();
+        assert_eq!(def, "unix:///var/run/docker.sock");
+        let unix = Endpoint::Unix("/tmp/x.sock".into())
+            .resolve(&store)
+            .unwrap();
+        assert_eq!(unix, "unix:///tmp/x.sock");
+    }
+
+    #[test]
+    fn transports() {
+        assert_eq!(
+            transport_for("unix:///a/b.sock").unwrap(),
+            Transport::Unix("/a/b.sock".into())
+        );
+        assert_eq!(
+            transport_for("tcp://127.0.0.1:2375").unwrap(),
+            Transport::Http("tcp://127.0.0.1:2375".into())
+        );
+        assert!(transport_for("ssh://x").is_err());
+        assert!(transport_for("unix://").is_err());
+    }
+}

@@ -1,0 +1,164 @@
+//! One error type for everything said to an engine, with a code the UI can branch on.
+
+use bollard::errors::Error as BollardError;
+
+pub use berth_core::ErrorCode;
+
+/// An error from talking to a Docker engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// Nothing answered at the endpoint (no socket, connection refused, dropped connection).
+    #[error("Engine unreachable at {endpoint}")]
+    Unreachable {
+        endpoint: String,
+        #[source]
+        source: Option<BollardError>,
+    },
+    /// The engine answered 404.
+    #[error("Not found: {message}")]
+    NotFound { message: String },
+    /// The engine answered 409 (name in use, container running, image in use, ...).
+    #[error("Conflict: {message}")]
+    Conflict { message: String },
+    /// Input rejected before or by the engine; `field` names what was wrong.
+    #[error("Invalid {field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+    /// A request did not complete within its deadline.
+    #[error("Timed out after {seconds} s: {operation}")]
+    Timeout { operation: String, seconds: u64 },
+    /// The engine or a registry refused our credentials.
+    #[error("Unauthorized: {message}")]
+    Unauthorized { message: String },
+    /// Any other answer from the engine (a 500, an error inside a progress stream, ...).
+    #[error("Engine error: {message}")]
+    Engine {
+        status: Option<u16>,
+        message: String,
+    },
+    /// Reading or writing a local file (context store, build context) failed.
+    #[error("Cannot access {path}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl EngineError {
+    /// The stable code the UI branches on.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            EngineError::Unreachable { .. } => ErrorCode::EngineUnreachable,
+            EngineError::NotFound { .. } => ErrorCode::NotFound,
+            EngineError::Conflict { .. } => ErrorCode::Conflict,
+            EngineError::InvalidInput { .. } => ErrorCode::InvalidInput,
+            EngineError::Timeout { .. } => ErrorCode::Timeout,
+            EngineError::Unauthorized { .. } => ErrorCode::Unauthorized,
+            EngineError::Engine { .. } => ErrorCode::Engine,
+            EngineError::Io { .. } => ErrorCode::Io,
+        }
+    }
+
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        EngineError::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        EngineError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+
+    /// Map a bollard error; `endpoint` names where we were talking to, for unreachable errors.
+    pub(crate) fn from_bollard(endpoint: &str, err: BollardError) -> Self {
+        match err {
+            BollardError::DockerResponseServerError {
+                status_code,
+                message,
+            } => from_status(status_code, message),
+            BollardError::RequestTimeoutError => EngineError::Timeout {
+                operation: "engine request".into(),
+                seconds: crate::REQUEST_TIMEOUT.as_secs(),
+            },
+            BollardError::DockerStreamError { error } => EngineError::Engine {
+                status: None,
+                message: error,
+            },
+            e @ (BollardError::IOError { .. }
+            | BollardError::HyperLegacyError { .. }
+            | BollardError::HyperResponseError { .. }
+            | BollardError::SocketNotFoundError(_)) => EngineError::Unreachable {
+                endpoint: endpoint.to_string(),
+                source: Some(e),
+            },
+            other => EngineError::Engine {
+                status: None,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+fn from_status(status_code: u16, message: String) -> EngineError {
+    match status_code {
+        404 => EngineError::NotFound { message },
+        409 => EngineError::Conflict { message },
+        401 | 403 => EngineError::Unauthorized { message },
+        400 => EngineError::InvalidInput {
+            field: "request".into(),
+            reason: message,
+        },
+        _ => EngineError::Engine {
+            status: Some(status_code),
+            message,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(status_code: u16) -> BollardError {
+        BollardError::DockerResponseServerError {
+            status_code,
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn status_codes_map_to_error_codes() {
+        let cases = [
+            (404, ErrorCode::NotFound),
+            (409, ErrorCode::Conflict),
+            (401, ErrorCode::Unauthorized),
+            (403, ErrorCode::Unauthorized),
+            (400, ErrorCode::InvalidInput),
+            (500, ErrorCode::Engine),
+        ];
+        for (status, code) in cases {
+            assert_eq!(EngineError::from_bollard("e", server(status)).code(), code);
+        }
+    }
+
+    #[test]
+    fn missing_socket_is_unreachable_and_names_endpoint() {
+        let err = EngineError::from_bollard(
+            "unix:///nope.sock",
+            BollardError::SocketNotFoundError("/nope.sock".into()),
+        );
+        assert_eq!(err.code(), ErrorCode::EngineUnreachable);
+        assert_eq!(err.to_string(), "Engine unreachable at unix:///nope.sock");
+    }
+
+    #[test]
+    fn request_timeout_is_timeout() {
+        let err = EngineError::from_bollard("e", BollardError::RequestTimeoutError);
+        assert_eq!(err.code(), ErrorCode::Timeout);
+    }
+}

@@ -1,0 +1,220 @@
+//! Networks: list, create (bridge with embedded DNS), inspect with attached containers,
+//! connect, disconnect, remove, prune.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::models::{
+    EndpointSettings, Ipam, IpamConfig, Network, NetworkConnectRequest, NetworkCreateRequest,
+    NetworkDisconnectRequest, NetworkInspect,
+};
+use bollard::query_parameters as q;
+use serde::{Deserialize, Serialize};
+
+use crate::images::PruneReport;
+use crate::run_spec::is_object_name;
+use crate::{sorted, Engine, EngineError};
+
+/// A network; `containers` is filled by [`Engine::inspect_network`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkSummary {
+    pub id: String,
+    pub name: String,
+    pub driver: String,
+    pub scope: String,
+    pub internal: bool,
+    pub attachable: bool,
+    pub created: Option<String>,
+    pub subnets: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub containers: Vec<NetworkEndpoint>,
+}
+
+/// A container attached to a network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkEndpoint {
+    pub container_id: String,
+    pub name: String,
+    pub ipv4_address: String,
+    pub mac_address: String,
+}
+
+/// A network to create.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NetworkCreate {
+    pub name: String,
+    /// `bridge` when `None`: a user-defined bridge, so containers reach each other by name.
+    pub driver: Option<String>,
+    pub internal: bool,
+    pub attachable: bool,
+    /// CIDR, e.g. `172.30.0.0/24`; the engine picks one when `None`.
+    pub subnet: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+fn subnets(ipam: Option<Ipam>) -> Vec<String> {
+    ipam.and_then(|i| i.config)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| c.subnet)
+        .collect()
+}
+
+impl From<Network> for NetworkSummary {
+    fn from(n: Network) -> Self {
+        NetworkSummary {
+            id: n.id.unwrap_or_default(),
+            name: n.name.unwrap_or_default(),
+            driver: n.driver.unwrap_or_default(),
+            scope: n.scope.unwrap_or_default(),
+            internal: n.internal.unwrap_or(false),
+            attachable: n.attachable.unwrap_or(false),
+            created: n.created.map(|c| c.to_string()),
+            subnets: subnets(n.ipam),
+            labels: sorted(n.labels),
+            containers: Vec::new(),
+        }
+    }
+}
+
+impl From<NetworkInspect> for NetworkSummary {
+    fn from(n: NetworkInspect) -> Self {
+        let mut containers: Vec<NetworkEndpoint> = n
+            .containers
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(id, e)| NetworkEndpoint {
+                container_id: id,
+                name: e.name.unwrap_or_default(),
+                ipv4_address: e.ipv4_address.unwrap_or_default(),
+                mac_address: e.mac_address.unwrap_or_default(),
+            })
+            .collect();
+        containers.sort_by(|a, b| a.name.cmp(&b.name));
+        NetworkSummary {
+            id: n.id.unwrap_or_default(),
+            name: n.name.unwrap_or_default(),
+            driver: n.driver.unwrap_or_default(),
+            scope: n.scope.unwrap_or_default(),
+            internal: n.internal.unwrap_or(false),
+            attachable: n.attachable.unwrap_or(false),
+            created: n.created.map(|c| c.to_string()),
+            subnets: subnets(n.ipam),
+            labels: sorted(n.labels),
+            containers,
+        }
+    }
+}
+
+impl Engine {
+    pub async fn list_networks(&self) -> Result<Vec<NetworkSummary>, EngineError> {
+        let list = self
+            .docker
+            .list_networks(None::<q::ListNetworksOptions>)
+            .await
+            .map_err(self.err())?;
+        let mut out: Vec<NetworkSummary> = list.into_iter().map(NetworkSummary::from).collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// The network with the containers attached to it.
+    pub async fn inspect_network(&self, id: &str) -> Result<NetworkSummary, EngineError> {
+        let n = self
+            .docker
+            .inspect_network(id, None::<q::InspectNetworkOptions>)
+            .await
+            .map_err(self.err())?;
+        Ok(NetworkSummary::from(n))
+    }
+
+    /// Creates a network; returns its id.
+    pub async fn create_network(&self, spec: &NetworkCreate) -> Result<String, EngineError> {
+        if !is_object_name(&spec.name) {
+            return Err(EngineError::invalid(
+                "name",
+                format!("{:?} must match [a-zA-Z0-9][a-zA-Z0-9_.-]+", spec.name),
+            ));
+        }
+        let ipam = spec.subnet.as_ref().map(|s| Ipam {
+            config: Some(vec![IpamConfig {
+                subnet: Some(s.clone()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        });
+        let request = NetworkCreateRequest {
+            name: spec.name.clone(),
+            driver: Some(spec.driver.clone().unwrap_or_else(|| "bridge".into())),
+            internal: Some(spec.internal),
+            attachable: Some(spec.attachable),
+            ipam,
+            labels: Some(spec.labels.clone().into_iter().collect::<HashMap<_, _>>()),
+            ..Default::default()
+        };
+        let r = self
+            .docker
+            .create_network(request)
+            .await
+            .map_err(self.err())?;
+        if !r.warning.is_empty() {
+            tracing::warn!(network = %spec.name, warning = %r.warning, "engine warning on network create");
+        }
+        Ok(r.id)
+    }
+
+    /// Attaches a container, with extra DNS `aliases` on this network.
+    pub async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: &[String],
+    ) -> Result<(), EngineError> {
+        let request = NetworkConnectRequest {
+            container: container.to_string(),
+            endpoint_config: Some(EndpointSettings {
+                aliases: (!aliases.is_empty()).then(|| aliases.to_vec()),
+                ..Default::default()
+            }),
+        };
+        self.docker
+            .connect_network(network, request)
+            .await
+            .map_err(self.err())
+    }
+
+    pub async fn disconnect_network(
+        &self,
+        network: &str,
+        container: &str,
+        force: bool,
+    ) -> Result<(), EngineError> {
+        let request = NetworkDisconnectRequest {
+            container: container.to_string(),
+            force: Some(force),
+        };
+        self.docker
+            .disconnect_network(network, request)
+            .await
+            .map_err(self.err())
+    }
+
+    pub async fn remove_network(&self, id: &str) -> Result<(), EngineError> {
+        self.docker.remove_network(id).await.map_err(self.err())
+    }
+
+    /// Removes networks no container uses (never the predefined ones).
+    pub async fn prune_networks(&self) -> Result<PruneReport, EngineError> {
+        let r = self
+            .docker
+            .prune_networks(None::<q::PruneNetworksOptions>)
+            .await
+            .map_err(self.err())?;
+        Ok(PruneReport {
+            deleted: r.networks_deleted.unwrap_or_default(),
+            space_reclaimed: 0,
+        })
+    }
+}
