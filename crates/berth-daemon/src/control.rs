@@ -1,0 +1,136 @@
+//! The control protocol: JSON lines over the daemon's unix socket (0600, in the 0700 run dir).
+//!
+//! A client writes one [`Request`] line. Every request but `watch` gets one [`Reply`] line and the
+//! connection ends. `watch` gets the current [`Reply::Status`], then one [`Reply::State`] line per
+//! transition of the engine state machine, until the client hangs up.
+
+use std::path::PathBuf;
+
+use berth_core::{ApiError, EngineState};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Boot the VM and wait until the engine answers. Replies with the status when `Running`.
+    Start,
+    /// Stop the engine gracefully (with a deadline, then by force).
+    Stop,
+    Restart,
+    Status,
+    /// Stream every state transition.
+    Watch,
+    /// Stop the engine, then end the daemon.
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    Status { status: DaemonStatus },
+    State { state: EngineState },
+    Error { error: ApiError },
+}
+
+/// What `berth status` shows about the engine the daemon owns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DaemonStatus {
+    pub state: EngineState,
+    pub daemon_pid: u32,
+    /// `unix:///.../docker.sock`
+    pub endpoint: String,
+    pub vm: Option<VmInfo>,
+    pub agent: Option<AgentSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmInfo {
+    pub pid: Option<u32>,
+    /// `qemu (tcg)`, `qemu (kvm)`, ...
+    pub hypervisor: String,
+    pub cpus: u32,
+    pub memory_mib: u64,
+    pub disk_gib: u64,
+    pub image_hash: String,
+    pub docker_version: Option<String>,
+    pub console_log: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentSummary {
+    pub version: String,
+    pub protocol: u16,
+}
+
+/// One line of JSON, newline-terminated.
+pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    let mut line = serde_json::to_vec(msg).unwrap_or_else(|e| {
+        // Our own types always serialize; keep the wire well-formed regardless.
+        format!(r#"{{"reply":"error","error":{{"code":"internal","message":"{e}"}}}}"#).into_bytes()
+    });
+    line.push(b'\n');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_core::{ErrorCode, StartPhase};
+
+    #[test]
+    fn requests_are_tagged_by_op() {
+        assert_eq!(encode(&Request::Start), b"{\"op\":\"start\"}\n");
+        let back: Request = serde_json::from_str(r#"{"op":"watch"}"#).unwrap();
+        assert_eq!(back, Request::Watch);
+        assert!(serde_json::from_str::<Request>(r#"{"op":"format_disk"}"#).is_err());
+    }
+
+    #[test]
+    fn replies_round_trip() {
+        let replies = [
+            Reply::State {
+                state: EngineState::Starting {
+                    phase: StartPhase::WaitingForAgent,
+                },
+            },
+            Reply::Error {
+                error: ApiError::new(ErrorCode::VmFailed, "QEMU exited"),
+            },
+            Reply::Status {
+                status: DaemonStatus {
+                    state: EngineState::Stopped,
+                    daemon_pid: 7,
+                    endpoint: "unix:///r/docker.sock".into(),
+                    vm: Some(VmInfo {
+                        pid: Some(9),
+                        hypervisor: "qemu (tcg)".into(),
+                        cpus: 2,
+                        memory_mib: 2048,
+                        disk_gib: 64,
+                        image_hash: "h".into(),
+                        docker_version: None,
+                        console_log: "/l/vm-console.log".into(),
+                    }),
+                    agent: None,
+                },
+            },
+        ];
+        for reply in replies {
+            let line = encode(&reply);
+            assert_eq!(line.last(), Some(&b'\n'));
+            let back: Reply = serde_json::from_slice(&line).unwrap();
+            assert_eq!(back, reply);
+        }
+        let json = serde_json::to_value(Reply::State {
+            state: EngineState::Stopping,
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"reply": "state", "state": {"state": "stopping"}})
+        );
+    }
+}

@@ -1,0 +1,74 @@
+//! `berth daemon`: the one long-lived host process per BERTH_HOME. It owns the VM, the link
+//! to the guest agent and the engine socket relay, and serves a control socket that the CLI
+//! and the app use ([`control`]). A CLI command that exits leaves the engine running.
+
+pub mod control;
+pub mod lifecycle;
+pub mod lock;
+pub mod server;
+
+use std::sync::Arc;
+
+use berth_core::BerthPaths;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+pub use lifecycle::{Lifecycle, NativeVm, VmFactory};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DaemonError {
+    #[error("cannot prepare Berth's directories")]
+    Paths(#[source] berth_core::paths::PathsError),
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
+    #[error("cannot serve the control socket {path:?}")]
+    Control {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs the daemon until a `quit` request, SIGTERM or SIGINT; then stops the engine.
+pub async fn run(paths: BerthPaths, factory: Arc<dyn VmFactory>) -> Result<(), DaemonError> {
+    paths.ensure().map_err(DaemonError::Paths)?;
+    let _lock = lock::acquire(&paths.daemon_lock())?;
+    let control = paths.control_socket();
+    let listener =
+        berth_link::relay::bind_private(&control).map_err(|source| DaemonError::Control {
+            path: control.clone(),
+            source,
+        })?;
+    let lifecycle = Arc::new(Lifecycle::new(paths.clone(), factory));
+    let quit = CancellationToken::new();
+    spawn_signal_handlers(quit.clone()).map_err(|source| DaemonError::Control {
+        path: control.clone(),
+        source,
+    })?;
+    info!(pid = std::process::id(), socket = %control.display(), "daemon ready");
+    server::serve(listener, lifecycle.clone(), quit).await;
+    let _ = lifecycle.stop().await;
+    let _ = std::fs::remove_file(&control);
+    info!("daemon exiting");
+    Ok(())
+}
+
+fn spawn_signal_handlers(quit: CancellationToken) -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    // The terminal that started `berth start` may close: that must not end the engine.
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => continue,
+            }
+        }
+        quit.cancel();
+    });
+    Ok(())
+}

@@ -1,0 +1,674 @@
+//! The engine's life: start = boot -> agent handshake -> engine ping -> `Running`; stop =
+//! `Shutdown` over the link, wait for the hypervisor to exit with a deadline, then force. Every
+//! step is a transition of the one state machine in `berth-core`, and a VM that dies on its
+//! own moves the machine to `Error` the moment its process is reaped.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use berth_core::{
+    ApiError, BerthPaths, EngineState, EngineStateCell, ErrorCode, Settings, StartPhase,
+};
+use berth_link::LinkClient;
+use berth_vm::{Hypervisor, LinkEndpoint, VmConfig, VmError, VmStatus};
+use tokio::net::UnixStream;
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::control::{AgentSummary, DaemonStatus, VmInfo};
+
+/// How long the guest may take from QEMU start to the agent's hello (TCG boots in ~15 s).
+const AGENT_DEADLINE: Duration = Duration::from_secs(180);
+/// How long dockerd may take to answer once the agent is up.
+const ENGINE_DEADLINE: Duration = Duration::from_secs(120);
+const ENGINE_POLL: Duration = Duration::from_millis(200);
+/// How long the agent gets to acknowledge `Shutdown`.
+const SHUTDOWN_ACK_DEADLINE: Duration = Duration::from_secs(5);
+/// How long the guest gets to power off after acknowledging.
+const POWEROFF_DEADLINE: Duration = Duration::from_secs(30);
+/// ACPI power-down grace when the link is gone.
+const ACPI_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Names the guest agent binary to put in the initrd.
+pub const AGENT_BIN_VAR: &str = "BERTH_AGENT_BIN";
+
+/// Makes the hypervisor for a start: the real one, or a fake in tests.
+pub trait VmFactory: Send + Sync {
+    fn create(&self, config: VmConfig) -> Result<Arc<dyn Hypervisor>, VmError>;
+}
+
+/// This platform's hypervisor with real processes.
+pub struct NativeVm;
+
+impl VmFactory for NativeVm {
+    fn create(&self, config: VmConfig) -> Result<Arc<dyn Hypervisor>, VmError> {
+        berth_vm::native(config, Arc::new(berth_vm::SystemRunner)).map(Arc::from)
+    }
+}
+
+/// Where the guest image and agent come from.
+#[derive(Debug, Clone)]
+pub struct Artifacts {
+    pub image: berth_vm::GuestImage,
+    pub agent: PathBuf,
+}
+
+impl Artifacts {
+    /// `BERTH_VM_IMAGE_DIR` / installed / source tree image; `BERTH_AGENT_BIN` or the
+    /// `berth-agent` beside the running binary.
+    pub fn locate() -> Result<Artifacts, ApiError> {
+        let exe = std::env::current_exe().ok();
+        let image = berth_vm::image::locate(exe.as_deref()).map_err(vm_error)?;
+        let agent = std::env::var_os(AGENT_BIN_VAR)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| Some(exe.as_deref()?.parent()?.join("berth-agent")))
+            .filter(|p| p.is_file())
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::VmFailed,
+                    format!(
+                        "the guest agent binary is missing: set {AGENT_BIN_VAR} or put berth-agent beside berth"
+                    ),
+                )
+            })?;
+        Ok(Artifacts { image, agent })
+    }
+}
+
+#[derive(Default)]
+struct Active {
+    hv: Option<Arc<dyn Hypervisor>>,
+    link: Option<LinkClient>,
+    tasks: Vec<AbortHandle>,
+}
+
+#[derive(Default)]
+struct Shown {
+    vm: Option<VmInfo>,
+    agent: Option<AgentSummary>,
+    vm_status: Option<watch::Receiver<VmStatus>>,
+}
+
+pub struct Lifecycle {
+    paths: BerthPaths,
+    factory: Arc<dyn VmFactory>,
+    artifacts: Box<dyn Fn() -> Result<Artifacts, ApiError> + Send + Sync>,
+    cell: Arc<EngineStateCell>,
+    /// Serializes start and stop.
+    op: tokio::sync::Mutex<Active>,
+    /// Cancels the start in progress (a stop wins over a start).
+    cancel: Mutex<CancellationToken>,
+    shown: Arc<Mutex<Shown>>,
+}
+
+impl Lifecycle {
+    pub fn new(paths: BerthPaths, factory: Arc<dyn VmFactory>) -> Self {
+        Self::with_artifacts(paths, factory, Artifacts::locate)
+    }
+
+    pub fn with_artifacts(
+        paths: BerthPaths,
+        factory: Arc<dyn VmFactory>,
+        artifacts: impl Fn() -> Result<Artifacts, ApiError> + Send + Sync + 'static,
+    ) -> Self {
+        Lifecycle {
+            paths,
+            factory,
+            artifacts: Box::new(artifacts),
+            cell: Arc::new(EngineStateCell::default()),
+            op: tokio::sync::Mutex::new(Active::default()),
+            cancel: Mutex::new(CancellationToken::new()),
+            shown: Arc::new(Mutex::new(Shown::default())),
+        }
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<EngineState> {
+        self.cell.subscribe()
+    }
+
+    /// Every transition so far (for diagnostics).
+    pub fn history(&self) -> Vec<berth_core::state::Transition> {
+        self.cell.history()
+    }
+
+    pub fn status(&self) -> DaemonStatus {
+        let shown = lock(&self.shown);
+        let mut vm = shown.vm.clone();
+        if let (Some(vm), Some(rx)) = (vm.as_mut(), shown.vm_status.as_ref()) {
+            vm.pid = rx.borrow().pid();
+        }
+        DaemonStatus {
+            state: self.cell.get(),
+            daemon_pid: std::process::id(),
+            endpoint: format!("unix://{}", self.paths.engine_socket().display()),
+            vm,
+            agent: shown.agent.clone(),
+        }
+    }
+
+    /// Boots the engine; returns when it answers (or why it cannot).
+    pub async fn start(&self) -> Result<DaemonStatus, ApiError> {
+        let mut active = self.op.lock().await;
+        if self.cell.get().is_running() {
+            return Ok(self.status());
+        }
+        // An engine in Error may still have a VM: clear it away first.
+        self.teardown(&mut active).await;
+        let token = CancellationToken::new();
+        *lock(&self.cancel) = token.clone();
+        self.transition(EngineState::Starting {
+            phase: StartPhase::BootingVm,
+        });
+        match self.boot(&mut active, &token).await {
+            Ok(()) => {
+                self.transition(EngineState::running_now());
+                info!("engine running");
+                Ok(self.status())
+            }
+            Err(err) => {
+                self.teardown(&mut active).await;
+                if !token.is_cancelled() {
+                    self.transition(EngineState::Error {
+                        code: err.code,
+                        message: err.message.clone(),
+                    });
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Stops the engine: graceful first, then by force. A start in progress is abandoned.
+    pub async fn stop(&self) -> Result<DaemonStatus, ApiError> {
+        lock(&self.cancel).cancel();
+        let mut active = self.op.lock().await;
+        if self.cell.get() == EngineState::Stopped {
+            return Ok(self.status());
+        }
+        self.transition(EngineState::Stopping);
+        self.shut_down(&mut active).await;
+        self.teardown(&mut active).await;
+        self.transition(EngineState::Stopped);
+        info!("engine stopped");
+        Ok(self.status())
+    }
+
+    pub async fn restart(&self) -> Result<DaemonStatus, ApiError> {
+        self.stop().await?;
+        self.start().await
+    }
+
+    fn transition(&self, next: EngineState) {
+        if let Err(err) = self.cell.transition(next) {
+            warn!(%err, "ignored an invalid engine transition");
+        }
+    }
+
+    async fn boot(&self, active: &mut Active, token: &CancellationToken) -> Result<(), ApiError> {
+        let settings = Settings::load(&self.paths.settings_file())
+            .map_err(|e| ApiError::from_error(ErrorCode::InvalidSettings, &e))?;
+        let artifacts = (self.artifacts)()?;
+        let config = VmConfig {
+            cpus: settings.vm.cpus,
+            memory_mib: u64::from(settings.vm.memory_mib),
+            disk_gib: u64::from(settings.vm.disk_gib),
+            image: artifacts.image.clone(),
+            agent: artifacts.agent,
+            run_dir: self.paths.run_dir.clone(),
+            data_dir: self.paths.data_dir.join("vm"),
+            logs_dir: self.paths.logs_dir.clone(),
+        };
+        let hv = self.factory.create(config.clone()).map_err(vm_error)?;
+        active.hv = Some(hv.clone());
+        {
+            let mut shown = lock(&self.shown);
+            shown.vm = Some(VmInfo {
+                pid: None,
+                hypervisor: hv.describe(),
+                cpus: config.cpus,
+                memory_mib: config.memory_mib,
+                disk_gib: config.disk_gib,
+                image_hash: config.image.hash.clone(),
+                docker_version: config.image.docker_version.clone(),
+                console_log: config.logs_dir.join(berth_vm::qemu::CONSOLE_LOG),
+            });
+            shown.vm_status = Some(hv.status());
+            shown.agent = None;
+        }
+        let vm_status = hv.status();
+        guard(token, &vm_status, hv.start())
+            .await?
+            .map_err(vm_error)?;
+        active.tasks.push(self.supervise(hv.status()));
+
+        self.transition(EngineState::Starting {
+            phase: StartPhase::WaitingForAgent,
+        });
+        let LinkEndpoint::UnixSocket(link_path) = hv.link_endpoint();
+        let client = guard(token, &vm_status, async {
+            tokio::time::timeout(AGENT_DEADLINE, connect_link(&link_path)).await
+        })
+        .await?
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::Timeout,
+                format!(
+                    "the guest agent did not answer within {} s; see `berth logs --vm`",
+                    AGENT_DEADLINE.as_secs()
+                ),
+            )
+        })??;
+        active.link = Some(client.clone());
+
+        self.transition(EngineState::Starting {
+            phase: StartPhase::WaitingForEngine,
+        });
+        let info = guard(token, &vm_status, wait_engine(&client)).await??;
+        lock(&self.shown).agent = Some(AgentSummary {
+            version: info.version,
+            protocol: info.protocol,
+        });
+        let listener = berth_link::relay::bind_private(&self.paths.engine_socket())
+            .map_err(|e| ApiError::from_error(ErrorCode::Io, &e))?;
+        let relay = tokio::spawn(berth_link::relay::serve_unix(listener, client.clone()));
+        active.tasks.push(relay.abort_handle());
+        active.tasks.push(self.watch_link(client));
+        Ok(())
+    }
+
+    /// A VM that exits while nobody asked for it moves the engine to Error at once.
+    fn supervise(&self, mut rx: watch::Receiver<VmStatus>) -> AbortHandle {
+        let cell = self.cell.clone();
+        let socket = self.paths.engine_socket();
+        tokio::spawn(async move {
+            let Ok(status) = rx
+                .wait_for(|s| matches!(s, VmStatus::Exited { .. }))
+                .await
+                .map(|s| s.clone())
+            else {
+                return;
+            };
+            let VmStatus::Exited {
+                code,
+                signal,
+                requested: false,
+            } = status
+            else {
+                return;
+            };
+            if matches!(cell.get(), EngineState::Stopping | EngineState::Stopped) {
+                return; // the guest powered off because we asked it to
+            }
+            let how = match (code, signal) {
+                (_, Some(signal)) => format!("was killed by signal {signal}"),
+                (Some(code), None) => format!("exited with code {code}"),
+                (None, None) => "exited".to_string(),
+            };
+            let message = format!("the VM {how}; see `berth logs --vm`");
+            warn!(%message, "engine failed");
+            let _ = std::fs::remove_file(&socket);
+            let _ = cell.transition(EngineState::Error {
+                code: ErrorCode::VmFailed,
+                message,
+            });
+        })
+        .abort_handle()
+    }
+
+    /// A link that breaks under a running engine is an Error too (the relay is dead).
+    fn watch_link(&self, client: LinkClient) -> AbortHandle {
+        let cell = self.cell.clone();
+        tokio::spawn(async move {
+            client.closed().await;
+            if cell.get().is_running() {
+                let _ = cell.transition(EngineState::Error {
+                    code: ErrorCode::VmFailed,
+                    message: "the link to the guest agent closed".into(),
+                });
+            }
+        })
+        .abort_handle()
+    }
+
+    /// Asks the guest to power off and waits, then forces.
+    async fn shut_down(&self, active: &mut Active) {
+        let Some(hv) = active.hv.clone() else {
+            return;
+        };
+        let mut rx = hv.status();
+        if !rx.borrow().is_running() {
+            return;
+        }
+        let acked = match &active.link {
+            Some(link) if !link.is_closed() => matches!(
+                tokio::time::timeout(SHUTDOWN_ACK_DEADLINE, link.shutdown()).await,
+                Ok(Ok(()))
+            ),
+            _ => false,
+        };
+        if acked {
+            let exited = berth_vm::wait_status(&mut rx, POWEROFF_DEADLINE, |s| !s.is_running())
+                .await
+                .is_some();
+            if exited {
+                info!("guest powered off");
+                return;
+            }
+            warn!("the guest did not power off in time");
+        }
+        match hv.stop(ACPI_DEADLINE).await {
+            Ok(outcome) => info!(?outcome, "VM stopped"),
+            Err(err) => warn!(%err, "cannot stop the VM"),
+        }
+    }
+
+    /// Ends every task and process of the last start; idempotent.
+    async fn teardown(&self, active: &mut Active) {
+        for task in active.tasks.drain(..) {
+            task.abort();
+        }
+        active.link = None;
+        if let Some(hv) = active.hv.take() {
+            if let Err(err) = hv.kill().await {
+                warn!(%err, "cannot kill the VM");
+            }
+        }
+        let _ = std::fs::remove_file(self.paths.engine_socket());
+    }
+}
+
+/// Runs `fut` unless the start is cancelled or the VM exits first.
+async fn guard<T>(
+    token: &CancellationToken,
+    vm: &watch::Receiver<VmStatus>,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T, ApiError> {
+    let mut vm = vm.clone();
+    tokio::select! {
+        out = fut => Ok(out),
+        () = token.cancelled() => Err(ApiError::new(ErrorCode::Conflict, "the start was cancelled by a stop")),
+        status = vm.wait_for(|s| matches!(s, VmStatus::Exited { .. })) => {
+            let detail = status.map(|s| format!("{:?}", *s)).unwrap_or_default();
+            Err(ApiError::new(ErrorCode::VmFailed, format!("the VM exited during start ({detail}); see `berth logs --vm`")))
+        }
+    }
+}
+
+async fn connect_link(path: &Path) -> Result<LinkClient, ApiError> {
+    let stream = UnixStream::connect(path)
+        .await
+        .map_err(|e| ApiError::from_error(ErrorCode::VmFailed, &e))?;
+    LinkClient::handshake(stream)
+        .await
+        .map_err(|e| ApiError::from_error(ErrorCode::VmFailed, &e))
+}
+
+async fn wait_engine(client: &LinkClient) -> Result<berth_link::AgentInfo, ApiError> {
+    let deadline = tokio::time::Instant::now() + ENGINE_DEADLINE;
+    loop {
+        match client.ping().await {
+            Ok(info) if info.docker_ready => return Ok(info),
+            Ok(_) => {}
+            Err(err) => return Err(ApiError::from_error(ErrorCode::VmFailed, &err)),
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::new(
+                ErrorCode::Timeout,
+                format!(
+                    "the guest engine did not answer within {} s; see `berth logs --vm`",
+                    ENGINE_DEADLINE.as_secs()
+                ),
+            ));
+        }
+        tokio::time::sleep(ENGINE_POLL).await;
+    }
+}
+
+fn vm_error(err: VmError) -> ApiError {
+    let code = match err {
+        VmError::Unsupported { .. } => ErrorCode::Unsupported,
+        _ => ErrorCode::VmFailed,
+    };
+    ApiError::from_error(code, &err)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use berth_link::guest::{self, GuestConfig, Outcome};
+    use berth_vm::StopOutcome;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::UnixListener;
+
+    /// Plays the VM: the guest agent (the real `berth_link::guest::serve`) behind a unix
+    /// socket, and a fake engine that answers every request with 200.
+    struct FakeVm {
+        dir: PathBuf,
+        status: watch::Sender<VmStatus>,
+        tasks: Mutex<Vec<AbortHandle>>,
+    }
+
+    impl FakeVm {
+        fn exit(&self, requested: bool, signal: Option<i32>) {
+            for task in lock(&self.tasks).drain(..) {
+                task.abort();
+            }
+            let _ = std::fs::remove_file(self.dir.join("link.sock"));
+            self.status.send_replace(VmStatus::Exited {
+                code: None,
+                signal,
+                requested,
+            });
+        }
+    }
+
+    #[async_trait]
+    impl Hypervisor for FakeVm {
+        async fn start(&self) -> Result<(), VmError> {
+            let engine_sock = self.dir.join("guest-docker.sock");
+            let _ = std::fs::remove_file(&engine_sock);
+            let engine = UnixListener::bind(&engine_sock).unwrap();
+            let engine_task = tokio::spawn(async move {
+                while let Ok((mut conn, _)) = engine.accept().await {
+                    tokio::spawn(async move {
+                        let mut buf = [0u8; 1024];
+                        let _ = conn.read(&mut buf).await;
+                        let _ = conn
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+                            .await;
+                    });
+                }
+            });
+            let link = UnixListener::bind(self.dir.join("link.sock")).unwrap();
+            let status = self.status.clone();
+            let agent_task = tokio::spawn(async move {
+                let cfg = Arc::new(GuestConfig::new(engine_sock));
+                while let Ok((conn, _)) = link.accept().await {
+                    if let Ok(Outcome::ShutdownRequested) = guest::serve(conn, cfg.clone()).await {
+                        // The guest powers off on its own: QEMU exits with code 0.
+                        status.send_replace(VmStatus::Exited {
+                            code: Some(0),
+                            signal: None,
+                            requested: false,
+                        });
+                        return;
+                    }
+                }
+            });
+            let mut tasks = lock(&self.tasks);
+            tasks.push(engine_task.abort_handle());
+            tasks.push(agent_task.abort_handle());
+            self.status.send_replace(VmStatus::Running { pid: 1234 });
+            Ok(())
+        }
+
+        async fn stop(&self, _graceful: Duration) -> Result<StopOutcome, VmError> {
+            self.exit(true, None);
+            Ok(StopOutcome::Graceful)
+        }
+
+        async fn kill(&self) -> Result<(), VmError> {
+            if self.status.borrow().is_running() {
+                self.exit(true, Some(9));
+            }
+            Ok(())
+        }
+
+        fn status(&self) -> watch::Receiver<VmStatus> {
+            self.status.subscribe()
+        }
+
+        fn link_endpoint(&self) -> LinkEndpoint {
+            LinkEndpoint::UnixSocket(self.dir.join("link.sock"))
+        }
+
+        fn describe(&self) -> String {
+            "fake".into()
+        }
+    }
+
+    #[derive(Default)]
+    struct FakeFactory {
+        last: Mutex<Option<Arc<FakeVm>>>,
+    }
+
+    impl VmFactory for FakeFactory {
+        fn create(&self, config: VmConfig) -> Result<Arc<dyn Hypervisor>, VmError> {
+            std::fs::create_dir_all(&config.run_dir).unwrap();
+            let vm = Arc::new(FakeVm {
+                dir: config.run_dir.clone(),
+                status: watch::channel(VmStatus::NotStarted).0,
+                tasks: Mutex::new(Vec::new()),
+            });
+            *lock(&self.last) = Some(vm.clone());
+            Ok(vm)
+        }
+    }
+
+    fn lifecycle(home: &Path) -> (Lifecycle, Arc<FakeFactory>) {
+        let paths = BerthPaths::under(home);
+        paths.ensure().unwrap();
+        let factory = Arc::new(FakeFactory::default());
+        let image = berth_vm::GuestImage {
+            dir: home.join("img"),
+            arch: "x86_64".into(),
+            kernel_cmdline: String::new(),
+            hash: "h1".into(),
+            docker_version: Some("26.1.5".into()),
+        };
+        let agent = home.join("agent");
+        let lc = Lifecycle::with_artifacts(paths, factory.clone(), move || {
+            Ok(Artifacts {
+                image: image.clone(),
+                agent: agent.clone(),
+            })
+        });
+        (lc, factory)
+    }
+
+    async fn ping_through(socket: &Path) -> String {
+        let mut conn = UnixStream::connect(socket).await.unwrap();
+        conn.write_all(b"GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = vec![0u8; 64];
+        let n = conn.read(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    #[tokio::test]
+    async fn start_walks_every_phase_and_serves_the_engine_socket() {
+        let home = tempfile::tempdir().unwrap();
+        let (lc, _factory) = lifecycle(home.path());
+        let status = lc.start().await.unwrap();
+        assert!(status.state.is_running());
+        assert_eq!(status.vm.as_ref().unwrap().pid, Some(1234));
+        assert_eq!(status.agent.as_ref().unwrap().protocol, 1);
+        // A watcher may see fast transitions merged; the history has every one.
+        let phases: Vec<_> = lc.history().iter().map(|t| format!("{:?}", t.to)).collect();
+        assert_eq!(phases.len(), 4, "{phases:?}");
+        assert!(phases[0].contains("BootingVm") && phases[1].contains("WaitingForAgent"));
+        assert!(phases[2].contains("WaitingForEngine") && phases[3].contains("Running"));
+
+        let socket = home.path().join("run/docker.sock");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(ping_through(&socket).await.starts_with("HTTP/1.1 200"));
+        // Idempotent.
+        assert!(lc.start().await.unwrap().state.is_running());
+    }
+
+    #[tokio::test]
+    async fn stop_is_graceful_through_the_agent() {
+        let home = tempfile::tempdir().unwrap();
+        let (lc, factory) = lifecycle(home.path());
+        lc.start().await.unwrap();
+        let status = lc.stop().await.unwrap();
+        assert_eq!(status.state, EngineState::Stopped);
+        let vm = lock(&factory.last).clone().unwrap();
+        // The agent powered the guest off (not a kill by the host).
+        assert_eq!(
+            *vm.status.borrow(),
+            VmStatus::Exited {
+                code: Some(0),
+                signal: None,
+                requested: false
+            }
+        );
+        assert!(!home.path().join("run/docker.sock").exists());
+        // Stopping a stopped engine is fine.
+        assert_eq!(lc.stop().await.unwrap().state, EngineState::Stopped);
+    }
+
+    #[tokio::test]
+    async fn a_crash_is_an_error_at_once_and_start_recovers() {
+        let home = tempfile::tempdir().unwrap();
+        let (lc, factory) = lifecycle(home.path());
+        lc.start().await.unwrap();
+        let mut rx = lc.subscribe();
+        let vm = lock(&factory.last).clone().unwrap();
+        let crashed_at = tokio::time::Instant::now();
+        vm.exit(false, Some(9));
+        let state = tokio::time::timeout(
+            Duration::from_secs(2),
+            rx.wait_for(|s| matches!(s, EngineState::Error { .. })),
+        )
+        .await
+        .expect("Error within 2 s")
+        .unwrap()
+        .clone();
+        assert!(crashed_at.elapsed() < Duration::from_secs(2));
+        let EngineState::Error { code, message } = state else {
+            unreachable!()
+        };
+        assert_eq!(code, ErrorCode::VmFailed);
+        assert!(message.contains("signal 9"), "{message}");
+        assert!(lc.start().await.unwrap().state.is_running());
+        assert!(ping_through(&home.path().join("run/docker.sock"))
+            .await
+            .starts_with("HTTP/1.1 200"));
+    }
+
+    #[tokio::test]
+    async fn missing_artifacts_are_an_error_state() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = BerthPaths::under(home.path());
+        paths.ensure().unwrap();
+        let lc = Lifecycle::with_artifacts(paths, Arc::new(FakeFactory::default()), || {
+            Err(ApiError::new(ErrorCode::VmFailed, "no image"))
+        });
+        let err = lc.start().await.unwrap_err();
+        assert_eq!(err.message, "no image");
+        assert!(matches!(lc.status().state, EngineState::Error { .. }));
+    }
+}

@@ -1,0 +1,101 @@
+//! Serves the control socket: one request line per connection (see [`crate::control`]).
+
+use std::sync::Arc;
+
+use berth_core::{ApiError, ErrorCode};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+use crate::control::{encode, Reply, Request};
+use crate::lifecycle::Lifecycle;
+
+/// Longest request line accepted.
+const MAX_LINE: u64 = 4096;
+
+/// Accepts clients until `quit` is cancelled. A `quit` request cancels it.
+pub async fn serve(listener: UnixListener, lifecycle: Arc<Lifecycle>, quit: CancellationToken) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((conn, _)) => {
+                    tokio::spawn(handle(conn, lifecycle.clone(), quit.clone()));
+                }
+                Err(err) => debug!(%err, "control accept failed"),
+            },
+            () = quit.cancelled() => return,
+        }
+    }
+}
+
+async fn handle(conn: UnixStream, lifecycle: Arc<Lifecycle>, quit: CancellationToken) {
+    let (read, mut write) = conn.into_split();
+    let mut line = String::new();
+    let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(read, MAX_LINE));
+    if reader.read_line(&mut line).await.is_err() {
+        return;
+    }
+    let request: Request = match serde_json::from_str(line.trim()) {
+        Ok(r) => r,
+        Err(e) => {
+            let error = ApiError::new(ErrorCode::InvalidInput, format!("bad control request: {e}"));
+            let _ = write.write_all(&encode(&Reply::Error { error })).await;
+            return;
+        }
+    };
+    debug!(?request, "control request");
+    if request == Request::Watch {
+        watch(write, &lifecycle).await;
+        return;
+    }
+    // The operation runs in its own task: a client that hangs up does not abandon it.
+    let op = {
+        let lifecycle = lifecycle.clone();
+        let request = request.clone();
+        tokio::spawn(async move {
+            match request {
+                Request::Start => lifecycle.start().await,
+                Request::Stop => lifecycle.stop().await,
+                Request::Restart => lifecycle.restart().await,
+                Request::Quit => {
+                    let result = lifecycle.stop().await;
+                    quit.cancel();
+                    result
+                }
+                Request::Status | Request::Watch => Ok(lifecycle.status()),
+            }
+        })
+    };
+    let reply = match op.await {
+        Ok(Ok(status)) => Reply::Status { status },
+        Ok(Err(error)) => Reply::Error { error },
+        Err(e) => Reply::Error {
+            error: ApiError::new(ErrorCode::Internal, format!("the operation failed: {e}")),
+        },
+    };
+    let _ = write.write_all(&encode(&reply)).await;
+}
+
+async fn watch(mut write: tokio::net::unix::OwnedWriteHalf, lifecycle: &Lifecycle) {
+    let mut rx = lifecycle.subscribe();
+    rx.mark_unchanged();
+    let status = lifecycle.status();
+    if write
+        .write_all(&encode(&Reply::Status { status }))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    while rx.changed().await.is_ok() {
+        let state = rx.borrow_and_update().clone();
+        if write
+            .write_all(&encode(&Reply::State { state }))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
