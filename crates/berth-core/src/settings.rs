@@ -288,7 +288,7 @@ impl Settings {
             Problem::Syntax {
                 line,
                 column,
-                message: e.message().to_owned(),
+                message: e.message().trim().replace('\n', "; "),
             }
         })?;
         let settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table))
@@ -297,10 +297,14 @@ impl Settings {
                 message: e.inner().to_string(),
             })?;
         if let Err(SettingsError::Invalid { errors }) = settings.validate() {
-            let first = &errors[0];
+            let (first, rest) = errors.split_first().expect("Invalid has at least one error");
+            let mut message = first.message.clone();
+            if !rest.is_empty() {
+                message.push_str(&format!("; also {}", join(rest)));
+            }
             return Err(Problem::Field {
                 field: first.field.clone(),
-                message: join(&errors),
+                message,
             });
         }
         Ok(settings)
@@ -363,7 +367,6 @@ fn keep_backup(path: &Path, text: &str) -> Result<PathBuf, SettingsError> {
         path: backup.clone(),
         source,
     })?;
-    tracing::warn!(?path, ?backup, "settings file is invalid; kept a copy");
     Ok(backup)
 }
 

@@ -1,0 +1,46 @@
+//! `berth status`: is the engine there, and what is it.
+
+use berth_core::ApiError;
+use berth_engine::VersionInfo;
+use serde::Serialize;
+
+use crate::Berth;
+
+/// What `berth status` reports (also its `--json` shape).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub berth_version: String,
+    pub endpoint: String,
+    pub reachable: bool,
+    /// The engine's versions, when it answered.
+    pub engine: Option<VersionInfo>,
+    /// Why it did not, when it did not.
+    pub error: Option<ApiError>,
+    /// The daemon's view (state, phase, VM pid, resources), when a daemon runs.
+    pub daemon: Option<berth_daemon::control::DaemonStatus>,
+}
+
+impl Status {
+    pub(crate) async fn probe(berth: &Berth) -> Status {
+        let version = match berth.engine().await {
+            Ok(engine) => engine
+                .version()
+                .await
+                .map_err(|e| ApiError::from_error(e.code(), &e)),
+            Err(error) => Err(error),
+        };
+        let (engine, error) = match version {
+            Ok(version) => (Some(version), None),
+            Err(error) => (None, Some(error)),
+        };
+        Status {
+            berth_version: env!("CARGO_PKG_VERSION").to_owned(),
+            endpoint: berth.endpoint().to_string(),
+            reachable: engine.is_some(),
+            engine,
+            error,
+            daemon: berth.daemon_status().await,
+        }
+    }
+}

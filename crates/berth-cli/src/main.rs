@@ -1,0 +1,86 @@
+//! `berth`: the command-line face of Berth. Each subcommand is a thin layer over `berth-api`.
+
+mod cmd;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "berth",
+    version,
+    about = "A Docker engine in a small VM, made to look local",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show whether the engine answers, its versions and endpoint
+    Status(cmd::status::Args),
+    /// Start the engine (its VM and the background daemon); wait until it answers
+    Start(cmd::start::Args),
+    /// Stop the engine gracefully
+    Stop(cmd::stop::Args),
+    /// Stop, then start the engine
+    Restart(cmd::restart::Args),
+    /// Show logs (`--vm`: the VM console)
+    Logs(cmd::vm_logs::Args),
+    /// Run the background daemon (started by `berth start`)
+    #[command(hide = true)]
+    Daemon(cmd::daemon::Args),
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("berth: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Status(args) => cmd::status::run(args).await,
+            Command::Start(args) => cmd::start::run(args).await,
+            Command::Stop(args) => cmd::stop::run(args).await,
+            Command::Restart(args) => cmd::restart::run(args).await,
+            Command::Logs(args) => cmd::vm_logs::run(args).await,
+            Command::Daemon(args) => cmd::daemon::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("berth: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr, quiet unless `BERTH_LOG` (an `EnvFilter` directive) asks for more.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}
