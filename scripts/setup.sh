@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything Berth needs to build, run and test on a Debian/Ubuntu machine.
+# Idempotent: installs only what is missing. Run as root or with sudo available.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+sudo=""
+if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+
+apt_packages=(
+  # build
+  build-essential pkg-config libssl-dev curl ca-certificates git
+  # the engine, its peers for tests, and what the guest image build uses
+  docker.io docker-registry docker-compose busybox-static iproute2 iptables socat apache2-utils
+  qemu-system-x86 qemu-utils mmdebstrap erofs-utils cpio zstd e2fsprogs
+  # keyring (Secret Service) for sign-in tests
+  gnome-keyring dbus-x11 libdbus-1-dev
+  # the dashboard (Tauri 2 on WebKitGTK) and its UI tier
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+  xvfb xauth webkit2gtk-driver nodejs npm
+)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "setup: installing Rust (rustup)"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+
+# The UI tier drives the real app through WebKitWebDriver.
+if [ "${BERTH_SETUP_UI_DRIVER:-1}" = 1 ] && ! command -v tauri-driver >/dev/null 2>&1 \
+  && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+  echo "setup: installing tauri-driver"
+  cargo install tauri-driver --locked --quiet
+fi
+
+if [ -f "$here/ui/package.json" ] && [ ! -d "$here/ui/node_modules" ]; then
+  echo "setup: installing the UI's npm packages"
+  (cd "$here/ui" && npm ci --no-audit --no-fund)
+fi

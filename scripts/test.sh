@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Sets up the machine and runs every test tier of Berth. CI runs exactly this (.ci/run).
+#   tier 0: formatting and lints (cargo fmt, clippy -D warnings, svelte-check)
+#   tier 1: pure logic          cargo test --lib --bins (and the UI's vitest)
+#   tier 2: engine              tests/engine_*.rs against a private dockerd the harness starts
+#   tier 3: VM                  tests/vm_*.rs: the real guest under QEMU
+#   tier 4: UI                  tests/ui_*.rs: the real app under Xvfb via tauri-driver
+# A tier whose dependency is missing fails; nothing is skipped.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+"$here/scripts/setup.sh"
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Engine and VM tests start daemons and VMs; two at a time is what this size of machine holds.
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-2}"
+
+tiers="${*:-lint unit engine vm ui}"
+start=$(date +%s)
+step() { printf '\n=== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+for tier in $tiers; do
+  case "$tier" in
+    lint)
+      step "tier 0: fmt + clippy"
+      cargo fmt --all -- --check
+      cargo clippy --workspace --all-targets --locked -- -D warnings
+      if [ -f ui/package.json ]; then
+        step "tier 0: svelte-check"
+        (cd ui && npm run --silent check)
+      fi
+      ;;
+    unit)
+      step "tier 1: unit tests"
+      cargo test --workspace --locked --lib --bins
+      if [ -f ui/package.json ]; then
+        step "tier 1: UI component tests"
+        (cd ui && npm run --silent test)
+      fi
+      ;;
+    engine)
+      step "tier 2: engine tests (real dockerd)"
+      cargo test --workspace --locked --test 'engine_*'
+      ;;
+    vm)
+      step "tier 3: VM tests (guest under QEMU)"
+      cargo test --workspace --locked --test 'vm_*'
+      ;;
+    ui)
+      step "tier 4: UI tests (real app under Xvfb)"
+      cargo test --workspace --locked --test 'ui_*'
+      ;;
+    *)
+      echo "test.sh: unknown tier '$tier' (lint unit engine vm ui)" >&2
+      exit 2
+      ;;
+  esac
+done
+step "all tiers passed: $tiers"
