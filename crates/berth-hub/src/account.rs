@@ -1,0 +1,352 @@
+//! [`Hub`]: what the dashboard and the CLI call to sign in, see who is signed in, sign out and
+//! manage private registries. Secrets go to the keyring ([`SecretStore`]) and nowhere else.
+
+use berth_core::ErrorCode;
+use serde::{Deserialize, Serialize};
+
+use crate::credential_helper::CredentialStore;
+use crate::oauth::{BrowserLogin, DeviceLogin, OAuthConfig, OAuthError, OAuthFlow, OAuthTokens};
+use crate::registry_auth::{self, RegistryError};
+use crate::registry_key::{registry_key, DOCKER_HUB};
+use crate::secrets::{RegistryCredential, SecretStore, SecretsError};
+use crate::sensitive::Sensitive;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HubError {
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    #[error("not signed in to {registry}")]
+    NotSignedIn { registry: String },
+    #[error("{field} must not be empty")]
+    Empty { field: &'static str },
+}
+
+impl HubError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            HubError::Secrets(_) => ErrorCode::Io,
+            HubError::Registry(e) => e.code(),
+            HubError::OAuth(e) => e.code(),
+            HubError::NotSignedIn { .. } => ErrorCode::NotFound,
+            HubError::Empty { .. } => ErrorCode::InvalidInput,
+        }
+    }
+}
+
+/// How an account signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    /// OAuth (device or browser flow); the access token is refreshed and revoked on sign-out.
+    OAuth,
+    /// A user name and a password or personal access token.
+    Token,
+}
+
+/// A signed-in account, as the UI shows it (no secret in it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The credentials key (`https://index.docker.io/v1/` for Hub, else `host[:port]`).
+    pub registry: String,
+    pub username: String,
+    pub method: SignInMethod,
+}
+
+impl Account {
+    /// The letter an avatar shows.
+    pub fn initial(&self) -> String {
+        self.username
+            .chars()
+            .next()
+            .map(|c| c.to_uppercase().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The OAuth tokens kept in the keyring for a registry signed in through OAuth.
+#[derive(Serialize, Deserialize)]
+struct StoredTokens {
+    username: String,
+    refresh_token: Option<String>,
+    expires_at: Option<u64>,
+}
+
+fn oauth_account(registry: &str) -> String {
+    format!("oauth:{}", registry_key(registry))
+}
+
+/// Sign-in and credentials for one Berth home.
+#[derive(Clone)]
+pub struct Hub {
+    secrets: SecretStore,
+    oauth: OAuthConfig,
+    http: reqwest::Client,
+}
+
+/// A device-flow sign-in in progress: show `user_code`, open `browser_url`, await `finish`.
+pub struct DeviceSignIn {
+    pub login: DeviceLogin,
+    hub: Hub,
+}
+
+impl DeviceSignIn {
+    pub fn user_code(&self) -> &str {
+        &self.login.user_code
+    }
+
+    pub fn browser_url(&self) -> &str {
+        self.login.browser_url()
+    }
+
+    /// Waits for approval, then stores the tokens in the keyring.
+    pub async fn finish(self) -> Result<Account, HubError> {
+        let tokens = self.login.wait().await?;
+        self.hub.keep_oauth_tokens(&tokens)
+    }
+}
+
+/// A browser-flow sign-in in progress: open `authorize_url`, await `finish`.
+pub struct BrowserSignIn {
+    pub login: BrowserLogin,
+    hub: Hub,
+}
+
+impl BrowserSignIn {
+    pub fn authorize_url(&self) -> &str {
+        &self.login.authorize_url
+    }
+
+    pub async fn finish(self, timeout: std::time::Duration) -> Result<Account, HubError> {
+        let tokens = self.login.wait(timeout).await?;
+        self.hub.keep_oauth_tokens(&tokens)
+    }
+}
+
+impl Hub {
+    pub fn new(secrets: SecretStore, oauth: OAuthConfig) -> Self {
+        Hub {
+            secrets,
+            oauth,
+            http: registry_auth::http_client(),
+        }
+    }
+
+    /// The OS keyring for `BERTH_HOME`, Docker Hub's identity provider.
+    pub fn open() -> Result<Self, HubError> {
+        Ok(Self::new(SecretStore::open()?, OAuthConfig::docker_hub()))
+    }
+
+    pub fn secrets(&self) -> &SecretStore {
+        &self.secrets
+    }
+
+    /// Starts the device flow (RFC 8628) against the configured provider.
+    pub async fn start_device_sign_in(&self) -> Result<DeviceSignIn, HubError> {
+        let login = OAuthFlow::new(self.oauth.clone())?.start_device().await?;
+        Ok(DeviceSignIn {
+            login,
+            hub: self.clone(),
+        })
+    }
+
+    /// Starts the browser flow (authorization code + PKCE, loopback redirect).
+    pub async fn start_browser_sign_in(&self) -> Result<BrowserSignIn, HubError> {
+        let login = OAuthFlow::new(self.oauth.clone())?.start_browser().await?;
+        Ok(BrowserSignIn {
+            login,
+            hub: self.clone(),
+        })
+    }
+
+    fn keep_oauth_tokens(&self, tokens: &OAuthTokens) -> Result<Account, HubError> {
+        let registry = self.oauth.registry.clone();
+        self.secrets.set_record(
+            &oauth_account(&registry),
+            &StoredTokens {
+                username: tokens.username.clone(),
+                refresh_token: tokens.refresh_token.as_ref().map(|t| t.expose().clone()),
+                expires_at: tokens.expires_at,
+            },
+        )?;
+        self.secrets.store(&RegistryCredential {
+            server_url: registry.clone(),
+            username: tokens.username.clone(),
+            secret: tokens.access_token.clone(),
+        })?;
+        tracing::info!(registry = %registry, user = %tokens.username, "signed in");
+        Ok(Account {
+            registry: registry_key(&registry),
+            username: tokens.username.clone(),
+            method: SignInMethod::OAuth,
+        })
+    }
+
+    /// Signs in with a user name and a password or personal access token, checked against the
+    /// registry's `/v2/` first; nothing is stored if the registry refuses it.
+    pub async fn sign_in_with_token(
+        &self,
+        registry: Option<&str>,
+        username: &str,
+        token: Sensitive<String>,
+    ) -> Result<Account, HubError> {
+        let registry = registry.unwrap_or(DOCKER_HUB);
+        if username.trim().is_empty() {
+            return Err(HubError::Empty { field: "user name" });
+        }
+        if token.expose().is_empty() {
+            return Err(HubError::Empty { field: "token" });
+        }
+        registry_auth::verify_login(&self.http, registry, username, &token).await?;
+        // A token sign-in replaces an OAuth one: its refresh token must not outlive it.
+        self.secrets.delete_secret(&oauth_account(registry))?;
+        self.secrets.store(&RegistryCredential {
+            server_url: registry.to_string(),
+            username: username.to_string(),
+            secret: token,
+        })?;
+        tracing::info!(registry = %registry_key(registry), user = %username, "signed in with a token");
+        Ok(Account {
+            registry: registry_key(registry),
+            username: username.to_string(),
+            method: SignInMethod::Token,
+        })
+    }
+
+    /// The account for `registry` (Hub when `None`), if signed in.
+    pub fn account(&self, registry: Option<&str>) -> Result<Option<Account>, HubError> {
+        let registry = registry.unwrap_or(DOCKER_HUB);
+        let Some(credential) = self.secrets.get(registry)? else {
+            return Ok(None);
+        };
+        let oauth = self
+            .secrets
+            .get_record::<StoredTokens>(&oauth_account(registry))?
+            .is_some();
+        Ok(Some(Account {
+            registry: registry_key(registry),
+            username: credential.username,
+            method: if oauth {
+                SignInMethod::OAuth
+            } else {
+                SignInMethod::Token
+            },
+        }))
+    }
+
+    /// Every registry with stored credentials.
+    pub fn registries(&self) -> Result<Vec<Account>, HubError> {
+        let mut accounts = Vec::new();
+        for server in self.secrets.list()?.keys() {
+            if let Some(account) = self.account(Some(server))? {
+                accounts.push(account);
+            }
+        }
+        Ok(accounts)
+    }
+
+    /// A fresh access token for an OAuth account (stored in place of the old one).
+    pub async fn refresh(&self) -> Result<Account, HubError> {
+        let registry = self.oauth.registry.clone();
+        let stored: StoredTokens = self
+            .secrets
+            .get_record(&oauth_account(&registry))?
+            .ok_or_else(|| HubError::NotSignedIn {
+                registry: registry_key(&registry),
+            })?;
+        let refresh_token = stored.refresh_token.ok_or_else(|| HubError::NotSignedIn {
+            registry: registry_key(&registry),
+        })?;
+        let tokens = OAuthFlow::new(self.oauth.clone())?
+            .refresh(&Sensitive::new(refresh_token))
+            .await?;
+        self.keep_oauth_tokens(&tokens)
+    }
+
+    /// Erases `registry`'s credentials (Hub when `None`). An OAuth refresh token is erased
+    /// first and then revoked, so a failed revocation never leaves a usable secret behind.
+    /// Returns false when there was nothing to sign out of.
+    pub async fn sign_out(&self, registry: Option<&str>) -> Result<bool, HubError> {
+        let registry = registry.unwrap_or(DOCKER_HUB);
+        let stored: Option<StoredTokens> = self.secrets.get_record(&oauth_account(registry))?;
+        let had_tokens = self.secrets.delete_secret(&oauth_account(registry))?;
+        let erased = self.secrets.erase(registry)?;
+        if let Some(refresh_token) = stored.and_then(|s| s.refresh_token) {
+            let flow = OAuthFlow::new(self.oauth.clone())?;
+            flow.revoke(&Sensitive::new(refresh_token)).await?;
+        }
+        if erased || had_tokens {
+            tracing::info!(registry = %registry_key(registry), "signed out");
+        }
+        Ok(erased || had_tokens)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::MemoryKeyring;
+    use std::sync::Arc;
+
+    fn hub() -> Hub {
+        Hub::new(
+            SecretStore::new(Arc::new(MemoryKeyring::default()), "t"),
+            OAuthConfig::default(),
+        )
+    }
+
+    #[test]
+    fn avatar_initial_is_the_first_letter_upper_cased() {
+        let account = Account {
+            registry: DOCKER_HUB.into(),
+            username: "émile".into(),
+            method: SignInMethod::Token,
+        };
+        assert_eq!(account.initial(), "É");
+    }
+
+    #[tokio::test]
+    async fn empty_user_or_token_is_refused_before_any_request() {
+        let hub = hub();
+        let err = hub
+            .sign_in_with_token(Some("127.0.0.1:1"), " ", Sensitive::new("t".into()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, HubError::Empty { field: "user name" }));
+        let err = hub
+            .sign_in_with_token(Some("127.0.0.1:1"), "u", Sensitive::new(String::new()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidInput);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_registry_is_reported_and_nothing_is_stored() {
+        let hub = hub();
+        // A port nobody listens on: bind, learn it, drop.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let registry = format!("127.0.0.1:{port}");
+        let err = hub
+            .sign_in_with_token(Some(&registry), "u", Sensitive::new("p".into()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, HubError::Registry(RegistryError::Unreachable { .. })),
+            "{err:?}"
+        );
+        assert!(hub.account(Some(&registry)).unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn sign_out_of_nothing_is_false() {
+        assert!(!hub().sign_out(Some("reg.example")).await.unwrap());
+    }
+}
