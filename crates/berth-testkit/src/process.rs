@@ -1,14 +1,16 @@
 //! Running host commands and waiting for conditions, with errors that carry the evidence.
 
+use std::borrow::BorrowMut;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::HarnessError;
 
-/// Runs `cmd` to completion and returns its stdout; a non-zero exit is an error carrying the
-/// command line, status, stdout and stderr.
-pub fn run(cmd: &mut Command) -> Result<String, HarnessError> {
+/// Runs `cmd` (a `Command` or `&mut Command`) to completion and returns its stdout; a non-zero
+/// exit is an error carrying the command line, status, stdout and stderr.
+pub fn run(mut cmd: impl BorrowMut<Command>) -> Result<String, HarnessError> {
+    let cmd = cmd.borrow_mut();
     let command = describe(cmd);
     let out = cmd.output().map_err(|source| HarnessError::Spawn {
         command: command.clone(),
