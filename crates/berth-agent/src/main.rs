@@ -63,7 +63,7 @@ struct ServeArgs {
     on_shutdown: Option<OnShutdown>,
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

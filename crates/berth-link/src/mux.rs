@@ -10,7 +10,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, BufStream, ReadBuf};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::compat::{
     Compat, FuturesAsyncReadCompatExt, TokioAsyncWriteCompatExt,
@@ -21,6 +21,11 @@ use crate::LinkError;
 /// Largest payload per yamux data frame. The default (16 KiB) costs a wake-up per 16 KiB on
 /// both sides; bigger frames keep large bodies (`save`/`load`) close to a raw socket.
 const SPLIT_SEND_SIZE: usize = 256 * 1024;
+
+/// Read and write buffers under yamux. yamux reads a 12-byte header and then the body, and
+/// writes them the same way, one syscall each; the buffers turn that into one read for many
+/// frames and one write per flush.
+const IO_BUF_SIZE: usize = 256 * 1024;
 
 /// The yamux settings both sides use.
 pub fn config() -> yamux::Config {
@@ -132,7 +137,11 @@ where
     let (open_tx, open_rx) = mpsc::unbounded_channel();
     let (closed_tx, closed) = watch::channel(false);
     let driver = Driver {
-        conn: yamux::Connection::new(io.compat_write(), config(), mode),
+        conn: yamux::Connection::new(
+            BufStream::with_capacity(IO_BUF_SIZE, IO_BUF_SIZE, io).compat_write(),
+            config(),
+            mode,
+        ),
         open_rx,
         handles_gone: false,
         pending: VecDeque::new(),
@@ -149,7 +158,7 @@ enum Exit {
 }
 
 struct Driver<T> {
-    conn: yamux::Connection<Compat<T>>,
+    conn: yamux::Connection<Compat<BufStream<T>>>,
     open_rx: mpsc::UnboundedReceiver<OpenReply>,
     handles_gone: bool,
     pending: VecDeque<OpenReply>,

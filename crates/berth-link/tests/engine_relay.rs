@@ -79,7 +79,11 @@ fn relay_socket_is_private() {
         .permissions()
         .mode();
     assert_eq!(dir_mode & 0o777, 0o700);
-    let info = relay.host_rt.block_on(relay.client.ping()).expect("ping");
+    let info = {
+        let c = relay.client.clone();
+        relay.host.block_on(async move { c.ping().await })
+    }
+    .expect("ping");
     assert!(info.docker_ready, "agent sees the engine: {info:?}");
 }
 
@@ -276,7 +280,7 @@ fn two_hundred_concurrent_requests_all_succeed() {
     let d = Dockerd::start().expect("dockerd");
     let relay = InProcessRelay::start(d.socket());
     let socket = relay.socket.clone();
-    let results = relay.host_rt.block_on(async move {
+    let results = relay.host.block_on(async move {
         let mut tasks = Vec::new();
         for i in 0..200 {
             let socket = socket.clone();
@@ -317,14 +321,16 @@ fn two_hundred_concurrent_requests_all_succeed() {
 fn relay_stops_serving_when_the_link_closes() {
     let d = Dockerd::start().expect("dockerd");
     let relay = InProcessRelay::start(d.socket());
-    relay
-        .host_rt
-        .block_on(relay.client.shutdown())
-        .expect("shutdown acknowledged");
-    relay.host_rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(10), relay.client.closed())
+    let client = relay.client.clone();
+    relay.host.block_on(async move {
+        client.shutdown().await.expect("shutdown acknowledged");
+        tokio::time::timeout(Duration::from_secs(10), client.closed())
             .await
             .expect("link closed after shutdown")
     });
-    assert!(relay.host_rt.block_on(relay.client.ping()).is_err());
+    assert!({
+        let c = relay.client.clone();
+        relay.host.block_on(async move { c.ping().await })
+    }
+    .is_err());
 }

@@ -1,38 +1,92 @@
 //! An in-process link: the agent side (`guest::serve`, on its own runtime, as it would be in
 //! the VM) fed by a real dockerd's socket, and the host side (`LinkClient` + `relay`) on
 //! another runtime, joined by a socket pair. The relay's socket is what the docker CLI uses.
+//!
+//! Each side's runtime is driven by its own thread. `BERTH_LINK_RT=multi` gives each side a
+//! two-worker multi-thread runtime instead of a current-thread one.
 
 #![allow(dead_code)] // each test binary uses a different part
 
+use std::future::Future;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use berth_link::guest::{self, GuestConfig};
 use berth_link::{relay, LinkClient};
-use tokio::runtime::Runtime;
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+/// A runtime driven by a thread of its own until dropped.
+pub struct Side {
+    pub handle: Handle,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Side {
+    fn start(name: &str) -> Side {
+        let multi = std::env::var("BERTH_LINK_RT").is_ok_and(|v| v == "multi");
+        let mut builder = if multi {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(2);
+            b
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+        };
+        let rt = builder
+            .thread_name(name)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let handle = rt.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                let _ = rt.block_on(stopped);
+            })
+            .expect("runtime thread");
+        Side {
+            handle,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Run `fut` on this side and wait for it.
+    pub fn block_on<F>(&self, fut: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle
+            .block_on(self.handle.spawn(fut))
+            .expect("task panicked")
+    }
+}
+
+impl Drop for Side {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
 
 pub struct InProcessRelay {
-    pub host_rt: Runtime,
-    pub guest_rt: Runtime,
+    pub host: Side,
+    pub guest: Side,
     pub dir: tempfile::TempDir,
     pub socket: PathBuf,
     pub client: LinkClient,
 }
 
-fn runtime(name: &str) -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name(name)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
 impl InProcessRelay {
     pub fn start(docker_socket: &Path) -> InProcessRelay {
-        let host_rt = runtime("host");
-        let guest_rt = runtime("guest");
+        let host = Side::start("host");
+        let guest = Side::start("guest");
         let dir = tempfile::Builder::new()
             .prefix("berth-link-")
             .tempdir()
@@ -45,21 +99,22 @@ impl InProcessRelay {
         guest_end.set_nonblocking(true).expect("nonblocking");
 
         let cfg = Arc::new(GuestConfig::new(docker_socket));
-        guest_rt.spawn(async move {
+        guest.handle.spawn(async move {
             let io = tokio::net::UnixStream::from_std(guest_end).expect("register guest end");
             let outcome = guest::serve(io, cfg).await;
             eprintln!("agent session ended: {outcome:?}");
         });
-        let client = host_rt.block_on(async {
+        let relay_socket = socket.clone();
+        let client = host.block_on(async move {
             let io = tokio::net::UnixStream::from_std(host_end).expect("register host end");
             let client = LinkClient::handshake(io).await.expect("handshake");
-            let listener = relay::bind_private(&socket).expect("bind relay socket");
+            let listener = relay::bind_private(&relay_socket).expect("bind relay socket");
             tokio::spawn(relay::serve_unix(listener, client.clone()));
             client
         });
         InProcessRelay {
-            host_rt,
-            guest_rt,
+            host,
+            guest,
             dir,
             socket,
             client,
