@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use crate::interpolate::Vars;
 
+/// Variables in file order; a bare `KEY` line has no value.
+pub type Pairs = Vec<(String, Option<String>)>;
+
 /// Parses `text`; `lookup` provides variables for interpolation (earlier lines of the same
 /// file are visible too). Errors are `(line, message)`.
-pub fn parse(
-    text: &str,
-    lookup: &BTreeMap<String, String>,
-) -> Result<Vec<(String, Option<String>)>, (usize, String)> {
+pub fn parse(text: &str, lookup: &BTreeMap<String, String>) -> Result<Pairs, (usize, String)> {
     let mut out: Vec<(String, Option<String>)> = Vec::new();
     let mut seen = lookup.clone();
     let mut lines = text.lines().enumerate();

@@ -55,6 +55,8 @@ pub enum Error {
         #[source]
         source: bollard::errors::Error,
     },
+    #[error(transparent)]
+    Api(#[from] berth_engine::EngineError),
     #[error("service {service:?}: {message}")]
     Service { service: String, message: String },
     #[error("{message}")]
@@ -92,7 +94,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Load(_) => "compose_invalid",
-            Self::Engine { .. } => "engine_error",
+            Self::Engine { .. } | Self::Api(_) => "engine_error",
             Self::Service { .. } => "compose_service_failed",
             Self::Usage { .. } => "usage",
             Self::Io { .. } => "io",
