@@ -67,6 +67,8 @@ struct ServeArgs {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // The console log is a file on the host: no colour codes in it.
+        .with_ansi(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BERTH_AGENT_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -140,6 +142,7 @@ async fn serve_listener(path: &Path, cfg: Arc<GuestConfig>) -> anyhow::Result<()
                     match guest::serve(conn, cfg).await {
                         Ok(Outcome::ShutdownRequested) => { let _ = shutdown_tx.send(()).await; }
                         Ok(Outcome::HostClosed) => tracing::info!("host disconnected"),
+                        Err(LinkError::Closed) => tracing::debug!("connection closed before the hello"),
                         Err(e) => tracing::warn!(error = %e, "link session failed"),
                     }
                 });
