@@ -33,6 +33,11 @@ enum Command {
     /// Run the background daemon (started by `berth start`)
     #[command(hide = true)]
     Daemon(cmd::daemon::Args),
+    /// Define and run multi-container applications (compose files)
+    Compose(berth_compose::cli::Args),
+    /// The docker CLI plugin handshake (berth installed as the `docker compose` plugin)
+    #[command(name = "docker-cli-plugin-metadata", hide = true)]
+    DockerCliPluginMetadata,
 }
 
 fn main() -> ExitCode {
@@ -53,6 +58,8 @@ fn main() -> ExitCode {
             Command::Restart(args) => cmd::restart::run(args).await,
             Command::Logs(args) => cmd::vm_logs::run(args).await,
             Command::Daemon(args) => cmd::daemon::run(args).await,
+            Command::Compose(args) => cmd::compose::run(args).await,
+            Command::DockerCliPluginMetadata => cmd::compose::plugin_metadata(),
         }
     });
     match result {
