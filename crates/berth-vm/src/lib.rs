@@ -13,6 +13,7 @@ pub mod image;
 pub mod initrd;
 pub mod process;
 pub mod qemu;
+pub mod vfkit;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -104,6 +105,8 @@ pub trait Hypervisor: Send + Sync {
     async fn stop(&self, graceful: Duration) -> Result<StopOutcome, VmError>;
     /// Ends the process at once.
     async fn kill(&self) -> Result<(), VmError>;
+    /// The guest was asked (over the link) to power off: its exit is not a crash.
+    fn expect_exit(&self) {}
     /// The live status; every change (including a crash) is published here at once.
     fn status(&self) -> watch::Receiver<VmStatus>;
     /// Where to connect for the link to the guest agent.
