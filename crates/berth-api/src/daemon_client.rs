@@ -7,8 +7,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use berth_core::{ApiError, BerthPaths, ErrorCode};
-pub use berth_daemon::control::{DaemonStatus, Reply};
 use berth_daemon::control::{encode, Request};
+pub use berth_daemon::control::{DaemonStatus, Reply};
 use berth_engine::{ContextStore, DockerContext};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::unix::OwnedReadHalf;
@@ -97,7 +97,13 @@ impl DaemonClient {
 
     async fn connect(
         &self,
-    ) -> Result<(Lines<BufReader<OwnedReadHalf>>, tokio::net::unix::OwnedWriteHalf), ApiError> {
+    ) -> Result<
+        (
+            Lines<BufReader<OwnedReadHalf>>,
+            tokio::net::unix::OwnedWriteHalf,
+        ),
+        ApiError,
+    > {
         let stream = UnixStream::connect(&self.socket)
             .await
             .map_err(|e| unreachable_daemon(&self.socket, &e))?;
@@ -269,8 +275,8 @@ impl Berth {
 
 /// Runs the daemon of the Berth `BERTH_HOME` names, in this process, until it is told to quit.
 pub async fn run_daemon() -> Result<(), ApiError> {
-    let paths = BerthPaths::from_env()
-        .map_err(|e| ApiError::from_error(ErrorCode::InvalidSettings, &e))?;
+    let paths =
+        BerthPaths::from_env().map_err(|e| ApiError::from_error(ErrorCode::InvalidSettings, &e))?;
     berth_daemon::run(paths, std::sync::Arc::new(berth_daemon::NativeVm))
         .await
         .map_err(|e| ApiError::from_error(ErrorCode::Internal, &e))
@@ -282,7 +288,10 @@ mod tests {
     use tokio::net::UnixListener;
 
     /// A daemon stand-in that answers one request with a canned line.
-    async fn fake_daemon(paths: &BerthPaths, answer: &'static str) -> tokio::task::JoinHandle<String> {
+    async fn fake_daemon(
+        paths: &BerthPaths,
+        answer: &'static str,
+    ) -> tokio::task::JoinHandle<String> {
         let listener = UnixListener::bind(paths.control_socket()).unwrap();
         tokio::spawn(async move {
             let (conn, _) = listener.accept().await.unwrap();

@@ -14,6 +14,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+pub use berth_vm::qemu::CONSOLE_LOG;
 pub use lifecycle::{Lifecycle, NativeVm, VmFactory};
 
 #[derive(Debug, thiserror::Error)]

@@ -343,6 +343,7 @@ impl Lifecycle {
         if !rx.borrow().is_running() {
             return;
         }
+        hv.expect_exit();
         let acked = match &active.link {
             Some(link) if !link.is_closed() => matches!(
                 tokio::time::timeout(SHUTDOWN_ACK_DEADLINE, link.shutdown()).await,

@@ -14,6 +14,7 @@ pub mod initrd;
 pub mod process;
 pub mod qemu;
 pub mod vfkit;
+pub mod wsl;
 
 use std::path::PathBuf;
 use std::sync::Arc;

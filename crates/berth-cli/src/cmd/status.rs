@@ -46,7 +46,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// State, phase, VM pid and resources from the daemon, when one runs.
-fn daemon_rows(rows: &mut Vec<(&str, String)>, daemon: Option<&berth_api::daemon_client::DaemonStatus>) {
+fn daemon_rows(
+    rows: &mut Vec<(&str, String)>,
+    daemon: Option<&berth_api::daemon_client::DaemonStatus>,
+) {
     use berth_core::EngineState;
     let Some(d) = daemon else {
         rows.push(("State", "stopped (no daemon)".to_owned()));
@@ -65,10 +68,16 @@ fn daemon_rows(rows: &mut Vec<(&str, String)>, daemon: Option<&berth_api::daemon
         rows.push(("VM", format!("{} pid {pid}", vm.hypervisor)));
         rows.push((
             "VM resources",
-            format!("{} CPUs, {} MiB memory, {} GiB disk", vm.cpus, vm.memory_mib, vm.disk_gib),
+            format!(
+                "{} CPUs, {} MiB memory, {} GiB disk",
+                vm.cpus, vm.memory_mib, vm.disk_gib
+            ),
         ));
     }
     if let Some(agent) = &d.agent {
-        rows.push(("Agent", format!("{} (link protocol {})", agent.version, agent.protocol)));
+        rows.push((
+            "Agent",
+            format!("{} (link protocol {})", agent.version, agent.protocol),
+        ));
     }
 }

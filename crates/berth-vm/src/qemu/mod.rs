@@ -260,6 +260,10 @@ impl Hypervisor for QemuHypervisor {
         Ok(())
     }
 
+    fn expect_exit(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+    }
+
     fn status(&self) -> watch::Receiver<VmStatus> {
         self.status_tx.subscribe()
     }

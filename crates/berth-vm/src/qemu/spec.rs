@@ -122,7 +122,8 @@ impl QemuSpec {
             format!("virtio-blk-pci,drive=data,serial={DATA_SERIAL}"),
         );
         push("-netdev", "user,id=net0".into());
-        push("-device", "virtio-net-pci,netdev=net0".into());
+        // No option ROM: iPXE would only slow the boot (the kernel is passed directly).
+        push("-device", "virtio-net-pci,netdev=net0,romfile=".into());
         push("-device", "virtio-rng-pci".into());
         push("-device", "virtio-serial-pci".into());
         push(
@@ -300,7 +301,7 @@ mod tests {
             "-drive if=none,id=data,file=/data/data.qcow2,format=qcow2,discard=unmap",
             "-device virtio-blk-pci,drive=data,serial=berth-data",
             "-netdev user,id=net0",
-            "-device virtio-net-pci,netdev=net0",
+            "-device virtio-net-pci,netdev=net0,romfile=",
             "-device virtio-rng-pci",
             "-device virtio-serial-pci",
             "-chardev socket,id=berthlink,path=/run/link.sock,server=on,wait=off",

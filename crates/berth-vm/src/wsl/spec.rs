@@ -1,0 +1,178 @@
+//! The `wsl.exe` commands of the Windows backend as plain data: each is a [`WslCommand`] with a
+//! pure [`WslCommand::to_args`], so the whole backend's command surface is tested on any OS.
+
+use std::path::PathBuf;
+
+/// The distro name Berth registers.
+pub const DISTRO: &str = "berth";
+
+/// Where the agent lives inside the distro's root.
+pub const AGENT_PATH: &str = "/usr/local/bin/berth-agent";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WslCommand {
+    /// `wsl.exe --import <name> <install dir> <rootfs.tar> --version 2`
+    Import {
+        distro: String,
+        install_dir: PathBuf,
+        rootfs_tar: PathBuf,
+    },
+    /// The long-lived process whose stdio carries the link:
+    /// `wsl.exe -d <name> -u root -- /usr/local/bin/berth-agent serve --stdio`
+    RunAgent { distro: String },
+    /// `wsl.exe --terminate <name>`: stops the distro (and the agent with it).
+    Terminate { distro: String },
+    /// `wsl.exe --unregister <name>`: deletes the distro and its virtual disk.
+    Unregister { distro: String },
+    /// `wsl.exe --list --verbose`: the table [`super::output::parse_list`] reads.
+    ListVerbose,
+    /// `wsl.exe --status`
+    Status,
+    /// `wsl.exe -d <name> -u root -- <argv>`: one command inside the distro.
+    Exec { distro: String, argv: Vec<String> },
+}
+
+impl WslCommand {
+    /// The argv after `wsl.exe`.
+    pub fn to_args(&self) -> Vec<String> {
+        let s = |v: &str| v.to_owned();
+        match self {
+            WslCommand::Import {
+                distro,
+                install_dir,
+                rootfs_tar,
+            } => vec![
+                s("--import"),
+                distro.clone(),
+                install_dir.display().to_string(),
+                rootfs_tar.display().to_string(),
+                s("--version"),
+                s("2"),
+            ],
+            WslCommand::RunAgent { distro } => vec![
+                s("-d"),
+                distro.clone(),
+                s("-u"),
+                s("root"),
+                s("--"),
+                s(AGENT_PATH),
+                s("serve"),
+                s("--stdio"),
+            ],
+            WslCommand::Terminate { distro } => vec![s("--terminate"), distro.clone()],
+            WslCommand::Unregister { distro } => vec![s("--unregister"), distro.clone()],
+            WslCommand::ListVerbose => vec![s("--list"), s("--verbose")],
+            WslCommand::Status => vec![s("--status")],
+            WslCommand::Exec { distro, argv } => {
+                let mut args = vec![s("-d"), distro.clone(), s("-u"), s("root"), s("--")];
+                args.extend(argv.iter().cloned());
+                args
+            }
+        }
+    }
+
+    /// Whether `wsl.exe` prints this command's output as UTF-16 (its management verbs do; the
+    /// output of a program run inside the distro is that program's own bytes).
+    pub fn prints_utf16(&self) -> bool {
+        !matches!(self, WslCommand::RunAgent { .. } | WslCommand::Exec { .. })
+    }
+}
+
+/// Everything the Windows backend needs to know to drive one distro.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WslSpec {
+    pub distro: String,
+    /// `%LOCALAPPDATA%\Berth\wsl`: where WSL keeps the distro's `ext4.vhdx`.
+    pub install_dir: PathBuf,
+    /// The guest root as a tarball (the same packages as the QEMU image's rootfs).
+    pub rootfs_tar: PathBuf,
+}
+
+impl WslSpec {
+    pub fn import(&self) -> WslCommand {
+        WslCommand::Import {
+            distro: self.distro.clone(),
+            install_dir: self.install_dir.clone(),
+            rootfs_tar: self.rootfs_tar.clone(),
+        }
+    }
+
+    pub fn run_agent(&self) -> WslCommand {
+        WslCommand::RunAgent {
+            distro: self.distro.clone(),
+        }
+    }
+
+    pub fn terminate(&self) -> WslCommand {
+        WslCommand::Terminate {
+            distro: self.distro.clone(),
+        }
+    }
+
+    pub fn unregister(&self) -> WslCommand {
+        WslCommand::Unregister {
+            distro: self.distro.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> WslSpec {
+        WslSpec {
+            distro: DISTRO.into(),
+            install_dir: PathBuf::from(r"C:\Users\Ada Lovelace\AppData\Local\Berth\wsl"),
+            rootfs_tar: PathBuf::from(r"C:\Program Files\Berth\resources\rootfs.tar"),
+        }
+    }
+
+    #[test]
+    fn golden_commands() {
+        let spec = spec();
+        assert_eq!(
+            spec.import().to_args(),
+            [
+                "--import",
+                "berth",
+                r"C:\Users\Ada Lovelace\AppData\Local\Berth\wsl",
+                r"C:\Program Files\Berth\resources\rootfs.tar",
+                "--version",
+                "2"
+            ]
+        );
+        assert_eq!(
+            spec.run_agent().to_args(),
+            [
+                "-d",
+                "berth",
+                "-u",
+                "root",
+                "--",
+                "/usr/local/bin/berth-agent",
+                "serve",
+                "--stdio"
+            ]
+        );
+        assert_eq!(spec.terminate().to_args(), ["--terminate", "berth"]);
+        assert_eq!(spec.unregister().to_args(), ["--unregister", "berth"]);
+        assert_eq!(WslCommand::ListVerbose.to_args(), ["--list", "--verbose"]);
+        assert_eq!(WslCommand::Status.to_args(), ["--status"]);
+        assert_eq!(
+            WslCommand::Exec {
+                distro: "berth".into(),
+                argv: vec!["sync".into()]
+            }
+            .to_args(),
+            ["-d", "berth", "-u", "root", "--", "sync"]
+        );
+    }
+
+    #[test]
+    fn only_management_verbs_print_utf16() {
+        assert!(WslCommand::ListVerbose.prints_utf16());
+        assert!(spec().import().prints_utf16());
+        assert!(!spec().run_agent().prints_utf16());
+    }
+}
