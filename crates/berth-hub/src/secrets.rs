@@ -215,7 +215,12 @@ impl CredentialStore for SecretStore {
             .delete(&self.service, &credential_account(&key))?;
         let mut index = self.index()?;
         if index.remove(&key).is_some() {
-            self.write_json(INDEX_ACCOUNT, &index)?;
+            if index.is_empty() {
+                // Leave nothing behind in the keyring once the last registry is gone.
+                self.keyring.delete(&self.service, INDEX_ACCOUNT)?;
+            } else {
+                self.write_json(INDEX_ACCOUNT, &index)?;
+            }
         }
         Ok(erased)
     }
@@ -499,6 +504,7 @@ mod tests {
         );
         assert!(again.erase("reg.test:1").unwrap());
         assert!(store.get("reg.test:1").unwrap().is_none());
-        assert!(store.delete_secret(INDEX_ACCOUNT).unwrap());
+        // The last erase removes the index too: nothing of this namespace is left.
+        assert!(!store.delete_secret(INDEX_ACCOUNT).unwrap());
     }
 }
