@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::process::{run, signal, stop_child, tail, wait_until};
+use crate::process::{is_running, run, signal, stop_child, tail, wait_until};
 use crate::watchdog::Watchdog;
 use crate::{image, HarnessError};
 
@@ -37,7 +37,15 @@ pub struct Dockerd {
 
 impl Dockerd {
     /// Creates the netns, starts `dockerd` in it and waits (up to 60 s) until `/_ping` answers.
+    /// The first start in a process also sweeps what dead runs left behind
+    /// ([`crate::sweep_orphans`]).
     pub fn start() -> Result<Dockerd, HarnessError> {
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(|| {
+            for id in crate::sweep_orphans() {
+                eprintln!("berth-testkit: cleaned up orphaned test daemon {id}");
+            }
+        });
         let mut d = Dockerd::reserve()?;
         d.spawn()?;
         d.wait_ready()?;
@@ -232,7 +240,7 @@ impl Dockerd {
         let containerd_pid = self.root.join("x/containerd/containerd.pid");
         if let Ok(pid) = std::fs::read_to_string(&containerd_pid) {
             if let Ok(pid) = pid.trim().parse::<u32>() {
-                if is_alive(pid) {
+                if is_running(pid) {
                     signal(pid, "KILL");
                 }
             }
@@ -270,10 +278,6 @@ fn ping(socket: &Path) -> bool {
     reply.starts_with("HTTP/1.") && reply.split(' ').nth(1) == Some("200")
 }
 
-fn is_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
 /// The daemon's `--bip` and `--default-address-pool`, derived from its id. Each daemon has its own
 /// netns, so these cannot clash anyway; distinct values keep logs and inspect output unambiguous.
 fn subnets(id: &str) -> (String, String) {
@@ -287,7 +291,7 @@ fn subnets(id: &str) -> (String, String) {
 
 /// Removes a daemon's temp dir; if a mount under it is still busy (a crashed dockerd), detach it
 /// lazily first.
-fn remove_tree(root: &Path) {
+pub(crate) fn remove_tree(root: &Path) {
     if std::fs::remove_dir_all(root).is_ok() || !root.exists() {
         return;
     }

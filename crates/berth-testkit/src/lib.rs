@@ -18,14 +18,16 @@
 //! Cleanup: `Drop` stops every process by its PID and removes the namespace and the temp dir.
 //! If the test process dies without unwinding (SIGKILL, Ctrl-C), a small watchdog process per
 //! daemon/registry notices that its stdin pipe closed and does the same cleanup. Everything a run
-//! creates is named `/tmp/bt-<pid>-<n>` and netns `berth-t-<pid>-<n>`, so a CI sweep can find
-//! leftovers by prefix.
+//! creates is named `/tmp/bt-<pid>-<n>` and netns `berth-t-<pid>-<n>`; if even the watchdog is
+//! gone, the first [`Dockerd::start`] of a later run cleans up entries whose owner PID is dead
+//! ([`sweep_orphans`]), and a CI script can find leftovers by those prefixes.
 
 mod dockerd;
 mod error;
 mod image;
 mod process;
 mod registry;
+mod sweep;
 mod watchdog;
 
 pub use dockerd::Dockerd;
@@ -33,3 +35,4 @@ pub use error::HarnessError;
 pub use image::TEST_IMAGE;
 pub use process::{run, wait_until};
 pub use registry::Registry;
+pub use sweep::sweep_orphans;

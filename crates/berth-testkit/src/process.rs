@@ -69,6 +69,18 @@ pub(crate) fn signal(pid: u32, signal: &str) {
         .status();
 }
 
+/// Whether `pid` is a live process (a zombie waiting to be reaped is not).
+pub(crate) fn is_running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (comm) S ...`: comm may contain spaces and parentheses, so split at the last ')'.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    !matches!(state, None | Some('Z' | 'X'))
+}
+
 /// SIGTERM, wait up to `grace`, then SIGKILL; always reaps the child.
 pub(crate) fn stop_child(child: &mut Child, grace: Duration) {
     if matches!(child.try_wait(), Ok(Some(_))) {
@@ -121,6 +133,28 @@ mod tests {
         let err = run(Command::new("sh").args(["-c", "echo oops >&2; exit 3"])).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("oops") && text.contains("sh -c"), "{text}");
+    }
+
+    #[test]
+    fn we_run_and_a_reaped_child_does_not() {
+        assert!(is_running(std::process::id()));
+        let mut child = Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!is_running(pid));
+    }
+
+    #[test]
+    fn an_unreaped_child_is_not_running() {
+        let mut child = Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        wait_until(Duration::from_secs(10), "child to exit", || {
+            (!is_running(pid)).then_some(())
+        })
+        .unwrap();
+        // Still a zombie: /proc has it until we reap it.
+        assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+        child.wait().unwrap();
     }
 
     #[test]

@@ -12,6 +12,11 @@ fn netns_exists(name: &str) -> bool {
     Path::new("/var/run/netns").join(name).exists()
 }
 
+/// A live process (a zombie waiting for PID 1 to reap it is not).
+fn running(pid: impl std::fmt::Display) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
 fn pid_of(d: &Dockerd) -> u32 {
     std::fs::read_to_string(d.root().join("dockerd.pid"))
         .expect("dockerd wrote its pid file")
@@ -85,66 +90,117 @@ fn drop_leaves_no_process_netns_or_dir() -> TestResult {
         .trim()
         .parse()?;
     let (netns, root) = (d.netns().to_owned(), d.root().to_owned());
-    assert!(Path::new(&format!("/proc/{pid}")).exists());
+    assert!(running(pid));
     assert!(netns_exists(&netns));
     drop(d);
-    assert!(
-        !Path::new(&format!("/proc/{pid}")).exists(),
-        "dockerd still runs"
-    );
-    assert!(
-        !Path::new(&format!("/proc/{containerd}")).exists(),
-        "containerd still runs"
-    );
+    assert!(!running(pid), "dockerd still runs");
+    assert!(!running(containerd), "containerd still runs");
     assert!(!netns_exists(&netns), "netns {netns} left behind");
     assert!(!root.exists(), "{} left behind", root.display());
     Ok(())
 }
 
+/// A daemon owned by another process (this test binary re-run as `helper_hold_a_daemon`).
+struct Held {
+    child: std::process::Child,
+    dockerd_pid: String,
+    netns: String,
+    root: String,
+}
+
+impl Held {
+    fn start() -> Result<Held, Box<dyn std::error::Error>> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .args([
+                "--exact",
+                "helper_hold_a_daemon",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("BERTH_TESTKIT_HELPER", "1")
+            .stdout(std::process::Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().expect("piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.starts_with("HELD ") && tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let line = rx.recv_timeout(Duration::from_secs(90));
+        let Ok(line) = line else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("helper did not report a daemon: {line:?}").into());
+        };
+        let mut parts = line.split(' ').skip(1).map(str::to_owned);
+        let mut next = || parts.next().ok_or("short HELD line");
+        Ok(Held {
+            dockerd_pid: next()?,
+            netns: next()?,
+            root: next()?,
+            child,
+        })
+    }
+
+    fn all_gone(&self) -> bool {
+        self.leftovers().is_empty()
+    }
+
+    fn leftovers(&self) -> Vec<String> {
+        let mut left = Vec::new();
+        if running(&self.dockerd_pid) {
+            left.push(format!("dockerd {}", self.dockerd_pid));
+        }
+        if netns_exists(&self.netns) {
+            left.push(format!("netns {}", self.netns));
+        }
+        if Path::new(&self.root).exists() {
+            left.push(self.root.clone());
+        }
+        left
+    }
+}
+
 #[test]
 fn watchdog_cleans_up_after_a_killed_test_process() -> TestResult {
-    // A child process owns a daemon and is SIGKILLed; its watchdog must stop dockerd.
-    let me = std::env::current_exe()?;
-    let mut child = Command::new(me)
-        .args([
-            "--exact",
-            "helper_hold_a_daemon",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("BERTH_TESTKIT_HELPER", "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()?;
-    let stdout = child.stdout.take().expect("piped");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if line.starts_with("HELD ") && tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(90))
-        .map_err(|e| format!("helper did not report a daemon: {e}"))?;
-    let mut parts = line.split(' ').skip(1);
-    let (pid, netns, root) = (
-        parts.next().ok_or("pid")?.to_owned(),
-        parts.next().ok_or("netns")?.to_owned(),
-        parts.next().ok_or("root")?.to_owned(),
-    );
-    child.kill()?;
-    child.wait()?;
+    let mut held = Held::start()?;
+    held.child.kill()?;
+    held.child.wait()?;
     wait_until(Duration::from_secs(30), "watchdog cleanup", || {
-        let gone = !Path::new(&format!("/proc/{pid}")).exists()
-            && !netns_exists(&netns)
-            && !Path::new(&root).exists();
-        gone.then_some(())
+        held.all_gone().then_some(())
     })?;
+    Ok(())
+}
+
+#[test]
+fn sweep_cleans_up_when_even_the_watchdog_died() -> TestResult {
+    let mut held = Held::start()?;
+    // Kill the watchdog first (it names the temp dir on its command line), then the owner.
+    let watchdogs: Vec<u32> = std::fs::read_dir("/proc")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|pid: &u32| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.contains("berth-testkit-watchdog") && c.contains(&held.root)
+            })
+        })
+        .collect();
+    assert_eq!(watchdogs.len(), 1, "expected one watchdog: {watchdogs:?}");
+    run(Command::new("kill").args(["-KILL", &watchdogs[0].to_string()]))?;
+    held.child.kill()?;
+    held.child.wait()?;
+    assert!(Path::new(&held.root).exists(), "nothing left to sweep");
+    let id = held.root.trim_start_matches("/tmp/bt-").to_owned();
+    let swept = berth_testkit::sweep_orphans();
+    assert!(swept.contains(&id), "{id} not in {swept:?}");
+    assert!(held.all_gone(), "sweep left {:?} behind", held.leftovers());
     Ok(())
 }
 
