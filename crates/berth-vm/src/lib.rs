@@ -126,7 +126,14 @@ pub fn native(
         let accel = qemu::accel::probe();
         Ok(Box::new(qemu::QemuHypervisor::new(config, accel, runner)))
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/Users"));
+        Ok(Box::new(vfkit::VfkitHypervisor::new(config, home, runner)))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
         let _ = (config, runner);
         Err(VmError::Unsupported {
