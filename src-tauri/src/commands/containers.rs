@@ -1,0 +1,150 @@
+use berth_core::{ApiError, ErrorCode};
+use berth_engine::containers::RemoveOptions;
+use berth_engine::{ContainerFilter, ContainerSummary, ExecOptions, ExecSession, LogLine, LogOptions, PruneReport, RunSpec, StatsSample};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tauri::ipc::{Channel, InvokeResponseBody};
+use tauri::State;
+use tokio::io::AsyncWriteExt;
+
+use super::AppState;
+use crate::error::ToApi;
+use crate::file_listing::{self, FileEntry};
+use crate::streams::ExecIo;
+
+#[tauri::command]
+pub async fn list_containers(state: State<'_, AppState>) -> Result<Vec<ContainerSummary>, ApiError> {
+    let engine = state.link.engine().await?;
+    engine.list_containers(&ContainerFilter::all()).await.to_api()
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerAction {
+    Start,
+    Stop,
+    Restart,
+    Pause,
+    Unpause,
+    Kill,
+}
+
+#[tauri::command]
+pub async fn container_action(state: State<'_, AppState>, id: String, action: ContainerAction) -> Result<(), ApiError> {
+    let engine = state.link.engine().await?;
+    match action {
+        ContainerAction::Start => engine.start_container(&id).await,
+        ContainerAction::Stop => engine.stop_container(&id, None).await,
+        ContainerAction::Restart => engine.restart_container(&id, None).await,
+        ContainerAction::Pause => engine.pause_container(&id).await,
+        ContainerAction::Unpause => engine.unpause_container(&id).await,
+        ContainerAction::Kill => engine.kill_container(&id, None).await,
+    }
+    .to_api()
+}
+
+#[tauri::command]
+pub async fn remove_container(state: State<'_, AppState>, id: String, force: bool) -> Result<(), ApiError> {
+    let options = RemoveOptions { force, volumes: false };
+    state.link.engine().await?.remove_container(&id, options).await.to_api()
+}
+
+#[tauri::command]
+pub async fn inspect_container(state: State<'_, AppState>, id: String) -> Result<serde_json::Value, ApiError> {
+    let inspect = state.link.engine().await?.inspect_container(&id).await.to_api()?;
+    serde_json::to_value(inspect).map_err(|e| ApiError::from_error(ErrorCode::Internal, &e))
+}
+
+#[tauri::command]
+pub async fn stream_logs(
+    state: State<'_, AppState>,
+    id: String,
+    opts: LogOptions,
+    channel: Channel<LogLine>,
+) -> Result<u32, ApiError> {
+    let mut logs = Box::pin(state.link.engine().await?.logs(&id, &opts));
+    Ok(state.streams.spawn(async move {
+        while let Some(Ok(line)) = logs.next().await {
+            if channel.send(line).is_err() {
+                break;
+            }
+        }
+    }))
+}
+
+#[tauri::command]
+pub async fn stream_stats(state: State<'_, AppState>, id: String, channel: Channel<StatsSample>) -> Result<u32, ApiError> {
+    let mut stats = Box::pin(state.link.engine().await?.stats(&id, true));
+    Ok(state.streams.spawn(async move {
+        while let Some(Ok(sample)) = stats.next().await {
+            if channel.send(sample).is_err() {
+                break;
+            }
+        }
+    }))
+}
+
+/// Starts `cmd` with a TTY in the container; output goes to `channel` as raw bytes
+/// (an `ArrayBuffer` in the window, straight into xterm.js).
+#[tauri::command]
+pub async fn exec_start(
+    state: State<'_, AppState>,
+    id: String,
+    cmd: Vec<String>,
+    cols: u16,
+    rows: u16,
+    channel: Channel<InvokeResponseBody>,
+) -> Result<u32, ApiError> {
+    let session = state.link.engine().await?.exec(&id, &ExecOptions::interactive(cmd)).await.to_api()?;
+    let ExecSession { handle, input, mut output } = session;
+    // The first resize can race the exec's start; the window resizes again on any change.
+    let _ = handle.resize(cols, rows).await;
+    let stream_id = state.streams.spawn(async move {
+        while let Some(Ok(chunk)) = output.next().await {
+            if channel.send(InvokeResponseBody::Raw(chunk.data)).is_err() {
+                break;
+            }
+        }
+    });
+    let io = ExecIo { handle, input: tokio::sync::Mutex::new(input) };
+    state.streams.add_exec(stream_id, io);
+    Ok(stream_id)
+}
+
+#[tauri::command]
+pub async fn exec_write(state: State<'_, AppState>, session_id: u32, data: String) -> Result<(), ApiError> {
+    let io = state.streams.exec(session_id)?;
+    let mut input = io.input.lock().await;
+    input.write_all(data.as_bytes()).await.map_err(|e| ApiError::from_error(ErrorCode::Io, &e))?;
+    input.flush().await.map_err(|e| ApiError::from_error(ErrorCode::Io, &e))
+}
+
+#[tauri::command]
+pub async fn exec_resize(state: State<'_, AppState>, session_id: u32, cols: u16, rows: u16) -> Result<(), ApiError> {
+    state.streams.exec(session_id)?.handle.resize(cols, rows).await.to_api()
+}
+
+#[tauri::command]
+pub async fn run_container(state: State<'_, AppState>, spec: RunSpec) -> Result<String, ApiError> {
+    spec.validate().to_api()?;
+    state.link.engine().await?.run(&spec).await.to_api()
+}
+
+#[tauri::command]
+pub async fn prune_containers(state: State<'_, AppState>) -> Result<PruneReport, ApiError> {
+    let engine = state.link.engine().await?;
+    let r = engine
+        .docker()
+        .prune_containers(None::<bollard::query_parameters::PruneContainersOptions>)
+        .await
+        .map_err(|e| ApiError::from_error(ErrorCode::Engine, &e))?;
+    Ok(PruneReport {
+        deleted: r.containers_deleted.unwrap_or_default(),
+        space_reclaimed: u64::try_from(r.space_reclaimed.unwrap_or(0)).unwrap_or(0),
+    })
+}
+
+#[tauri::command]
+pub async fn list_container_files(state: State<'_, AppState>, id: String, path: String) -> Result<Vec<FileEntry>, ApiError> {
+    file_listing::list(&state.link.engine().await?, &id, &path).await
+}

@@ -1,0 +1,137 @@
+use berth_core::{ApiError, EngineState, ErrorCode};
+use berth_engine::{DiskUsage, EngineEvent, VersionInfo};
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::State;
+
+use super::AppState;
+use crate::error::ToApi;
+
+#[tauri::command]
+pub fn engine_state(state: State<'_, AppState>) -> EngineState {
+    state.link.state().get()
+}
+
+/// Pushes every engine state transition until the window stops the stream.
+#[tauri::command]
+pub fn subscribe_engine_state(state: State<'_, AppState>, channel: Channel<EngineState>) -> u32 {
+    let mut rx = state.link.state().subscribe();
+    state.streams.spawn(async move {
+        while rx.changed().await.is_ok() {
+            let current = rx.borrow_and_update().clone();
+            if channel.send(current).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// The engine's own events (container started, image pulled, ...), for the stores to follow.
+#[tauri::command]
+pub fn subscribe_events(state: State<'_, AppState>, channel: Channel<EngineEvent>) -> u32 {
+    let mut rx = state.link.subscribe_events();
+    state.streams.spawn(async move {
+        loop {
+            let event = match rx.recv().await {
+                Ok(event) => event,
+                // Fell behind a burst: tell the stores something changed so they reload.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => lagged(),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            if channel.send(event).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+fn lagged() -> EngineEvent {
+    EngineEvent {
+        kind: "container".into(),
+        action: "lagged".into(),
+        id: String::new(),
+        name: None,
+        attributes: Default::default(),
+        time: 0,
+        time_nano: 0,
+    }
+}
+
+#[tauri::command]
+pub fn stop_stream(state: State<'_, AppState>, stream_id: u32) {
+    state.streams.stop(stream_id);
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineInfo {
+    pub name: String,
+    pub operating_system: String,
+    pub cpus: i64,
+    pub mem_total: i64,
+    pub version: VersionInfo,
+}
+
+#[tauri::command]
+pub async fn engine_info(state: State<'_, AppState>) -> Result<EngineInfo, ApiError> {
+    let engine = state.link.engine().await?;
+    let info = engine.info().await.to_api()?;
+    Ok(EngineInfo {
+        name: info.name.unwrap_or_default(),
+        operating_system: info.operating_system.unwrap_or_default(),
+        cpus: info.ncpu.unwrap_or_default(),
+        mem_total: info.mem_total.unwrap_or_default(),
+        version: engine.version().await.to_api()?,
+    })
+}
+
+#[tauri::command]
+pub async fn disk_usage(state: State<'_, AppState>) -> Result<DiskUsage, ApiError> {
+    state.link.engine().await?.disk_usage().await.to_api()
+}
+
+#[tauri::command]
+pub fn start_engine(state: State<'_, AppState>) {
+    state.link.start();
+}
+
+#[tauri::command]
+pub fn stop_engine(state: State<'_, AppState>) -> Result<(), ApiError> {
+    state.link.stop()
+}
+
+/// Opens a published port in the system browser. Only `http(s)://localhost` URLs: the window
+/// cannot make the app open arbitrary programs or files.
+#[tauri::command]
+pub fn open_url(app: tauri::AppHandle, url: String) -> Result<(), ApiError> {
+    use tauri_plugin_opener::OpenerExt;
+    if !is_local_web_url(&url) {
+        return Err(ApiError::new(ErrorCode::InvalidInput, format!("Berth only opens localhost links, not {url}")));
+    }
+    app.opener()
+        .open_url(&url, None::<&str>)
+        .map_err(|e| ApiError::from_error(ErrorCode::Io, &e))
+}
+
+fn is_local_web_url(url: &str) -> bool {
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+    let Some(rest) = rest else { return false };
+    let host_port = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host_port.rsplit_once(':').map_or(host_port, |(h, _)| h);
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_localhost_web_urls_open() {
+        assert!(is_local_web_url("http://localhost:8080"));
+        assert!(is_local_web_url("https://127.0.0.1:8443/x?y"));
+        assert!(!is_local_web_url("file:///etc/passwd"));
+        assert!(!is_local_web_url("http://localhost.evil.com:80/"));
+        assert!(!is_local_web_url("http://example.com/"));
+        assert!(!is_local_web_url("javascript:alert(1)"));
+    }
+}

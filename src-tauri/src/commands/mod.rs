@@ -1,0 +1,64 @@
+//! The commands the window may call: each a few lines delegating to `berth-api`/`berth-engine`.
+//! Errors cross as `{code, message}`; long streams go over `tauri::ipc::Channel`s.
+
+pub mod containers;
+pub mod engine;
+pub mod images;
+pub mod networks;
+pub mod volumes;
+
+use std::sync::Arc;
+
+use crate::engine_link::EngineLink;
+use crate::streams::Streams;
+
+/// What every command can reach.
+pub struct AppState {
+    pub link: Arc<EngineLink>,
+    pub streams: Streams,
+}
+
+/// Registers every command with the builder (the list the capability file allows).
+#[macro_export]
+macro_rules! all_commands {
+    () => {
+        tauri::generate_handler![
+            $crate::commands::engine::engine_state,
+            $crate::commands::engine::subscribe_engine_state,
+            $crate::commands::engine::engine_info,
+            $crate::commands::engine::disk_usage,
+            $crate::commands::engine::start_engine,
+            $crate::commands::engine::stop_engine,
+            $crate::commands::engine::subscribe_events,
+            $crate::commands::engine::stop_stream,
+            $crate::commands::engine::open_url,
+            $crate::commands::containers::list_containers,
+            $crate::commands::containers::container_action,
+            $crate::commands::containers::remove_container,
+            $crate::commands::containers::inspect_container,
+            $crate::commands::containers::stream_logs,
+            $crate::commands::containers::stream_stats,
+            $crate::commands::containers::exec_start,
+            $crate::commands::containers::exec_write,
+            $crate::commands::containers::exec_resize,
+            $crate::commands::containers::run_container,
+            $crate::commands::containers::prune_containers,
+            $crate::commands::containers::list_container_files,
+            $crate::commands::images::list_images,
+            $crate::commands::images::pull_image,
+            $crate::commands::images::remove_image,
+            $crate::commands::images::prune_images,
+            $crate::commands::images::tag_image,
+            $crate::commands::volumes::list_volumes,
+            $crate::commands::volumes::create_volume,
+            $crate::commands::volumes::remove_volume,
+            $crate::commands::volumes::prune_volumes,
+            $crate::commands::volumes::list_volume_files,
+            $crate::commands::networks::list_networks,
+            $crate::commands::networks::create_network,
+            $crate::commands::networks::remove_network,
+            $crate::commands::networks::connect_network,
+            $crate::commands::networks::disconnect_network,
+        ]
+    };
+}

@@ -1,0 +1,50 @@
+use berth_core::{ApiError, ErrorCode};
+use berth_engine::containers::RemoveOptions;
+use berth_engine::{Mount, PruneReport, RunSpec, VolumeCreate, VolumeSummary};
+use tauri::State;
+
+use super::AppState;
+use crate::error::ToApi;
+use crate::file_listing::{self, FileEntry};
+
+#[tauri::command]
+pub async fn list_volumes(state: State<'_, AppState>) -> Result<Vec<VolumeSummary>, ApiError> {
+    state.link.engine().await?.list_volumes().await.to_api()
+}
+
+#[tauri::command]
+pub async fn create_volume(state: State<'_, AppState>, name: String) -> Result<VolumeSummary, ApiError> {
+    let spec = VolumeCreate { name: Some(name).filter(|n| !n.is_empty()), ..Default::default() };
+    state.link.engine().await?.create_volume(&spec).await.to_api()
+}
+
+#[tauri::command]
+pub async fn remove_volume(state: State<'_, AppState>, name: String) -> Result<(), ApiError> {
+    state.link.engine().await?.remove_volume(&name, false).await.to_api()
+}
+
+#[tauri::command]
+pub async fn prune_volumes(state: State<'_, AppState>) -> Result<PruneReport, ApiError> {
+    state.link.engine().await?.prune_volumes().await.to_api()
+}
+
+/// Lists a folder of a volume through a created-but-never-started container that mounts it
+/// read-only (the archive API needs a container; nothing runs, nothing is pulled).
+#[tauri::command]
+pub async fn list_volume_files(state: State<'_, AppState>, name: String, path: String) -> Result<Vec<FileEntry>, ApiError> {
+    let engine = state.link.engine().await?;
+    let image = engine.list_images(false).await.to_api()?.into_iter().next().ok_or_else(|| {
+        ApiError::new(ErrorCode::Unsupported, "Browsing a volume needs one local image; pull any image first")
+    })?;
+    let spec = RunSpec::new(image.id)
+        .mount(Mount::Volume { source: Some(name), target: "/berth-volume".into(), read_only: true })
+        .label("dev.berth.helper", "volume-browser")
+        .cmd(["true"]);
+    let helper = engine.create_container(&spec).await.to_api()?;
+    let listed = file_listing::list(&engine, &helper, &format!("/berth-volume/{}", path.trim_start_matches('/'))).await;
+    let removed = engine.remove_container(&helper, RemoveOptions { force: true, volumes: false }).await;
+    if let Err(e) = removed {
+        tracing::warn!(error = %e, "could not remove the volume browser container");
+    }
+    listed
+}

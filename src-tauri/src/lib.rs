@@ -1,0 +1,84 @@
+//! Berth's window and tray: thin Tauri commands over `berth-api`, an engine link that turns the
+//! engine's event stream into UI events and tray state, and the tray itself.
+
+pub mod commands;
+pub mod engine_link;
+pub mod error;
+pub mod file_listing;
+pub mod streams;
+pub mod tray;
+
+use berth_api::Berth;
+use tauri::{Builder, WindowEvent, Wry};
+
+use crate::commands::AppState;
+use crate::engine_link::EngineLink;
+use crate::streams::Streams;
+
+/// Everything Berth adds to a Tauri builder: single instance, commands, tray, close-to-tray.
+/// Tests and `run` share it.
+pub fn build_app(builder: Builder<Wry>, berth: Berth) -> Builder<Wry> {
+    let link = EngineLink::new(berth);
+    let setup_link = link.clone();
+    builder
+        // First, so a second launch only raises the existing window.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_dashboard(app)))
+        .plugin(tauri_plugin_opener::init())
+        .manage(AppState { link, streams: Streams::default() })
+        .invoke_handler(all_commands!())
+        .setup(move |app| {
+            tray::create(app.handle(), setup_link.clone())?;
+            tauri::async_runtime::spawn(setup_link.supervise());
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window keeps Berth (and the engine) running in the tray.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
+}
+
+/// Whether a window can be shown at all (Linux without X11/Wayland cannot).
+pub fn has_display() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+}
+
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let berth = match Berth::open() {
+        Ok(berth) => berth,
+        Err(e) => {
+            eprintln!("berth: {}", e.message);
+            std::process::exit(2);
+        }
+    };
+    if !has_display() {
+        run_headless(&berth);
+        return;
+    }
+    build_app(Builder::default(), berth)
+        .run(tauri::generate_context!())
+        .unwrap_or_else(|e| {
+            eprintln!("berth: cannot open the dashboard: {e}");
+            std::process::exit(1);
+        });
+}
+
+/// No display: say so, and report the engine instead of failing.
+fn run_headless(berth: &Berth) {
+    eprintln!("berth: no display (DISPLAY/WAYLAND_DISPLAY unset): not opening the dashboard.");
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let status = runtime.block_on(berth.status());
+    match (&status.engine, &status.error) {
+        (Some(v), _) => eprintln!("berth: engine {} is running at {}; use `berth` or `docker` from this shell.", v.version, status.endpoint),
+        (None, Some(e)) => eprintln!("berth: the engine at {} does not answer: {}", status.endpoint, e.message),
+        (None, None) => {}
+    }
+}

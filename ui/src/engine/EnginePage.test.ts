@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { fireEvent, render, screen } from "@testing-library/svelte";
+import EnginePage from "./EnginePage.svelte";
+import { EngineStore, describe as describeState, engine } from "./store.svelte";
+import { eventually, freshBackend } from "../lib/test-kit";
+
+describe("engine", () => {
+  it("describes every state in words", () => {
+    expect(describeState({ state: "starting", phase: "waiting_for_agent" })).toBe("Engine starting (waiting for agent)…");
+    expect(describeState({ state: "error", code: "engine_unreachable", message: "gone" })).toBe("Engine error: gone");
+  });
+
+  it("the store follows pushed transitions", async () => {
+    const b = await freshBackend();
+    const store = new EngineStore();
+    store.start();
+    await eventually(() => expect(store.state.state).toBe("running"));
+    b.setState({ state: "error", code: "engine_unreachable", message: "gone" });
+    expect(store.state.state).toBe("error");
+  });
+
+  it("shows versions and disk usage, and offers Retry on error", async () => {
+    const b = await freshBackend();
+    render(EnginePage);
+    await eventually(() => expect(screen.getByText("20.10.24")).toBeInTheDocument());
+    expect(screen.getByTestId("disk-usage")).toHaveTextContent("Build cache");
+    b.setState({ state: "error", code: "engine_unreachable", message: "No engine answers" });
+    await eventually(() => expect(screen.getByTestId("engine-state")).toHaveTextContent("Engine error: No engine answers"));
+    await fireEvent.click(screen.getByRole("button", { name: "Retry" }));
+    expect(b.calls).toContain("startEngine");
+    await eventually(() => expect(engine.state.state).toBe("running"));
+  });
+});
