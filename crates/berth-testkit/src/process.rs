@@ -60,11 +60,11 @@ pub(crate) fn describe(cmd: &Command) -> String {
     parts.join(" ")
 }
 
-/// Sends `signal` (a name such as "TERM") to `pid` through `kill(1)`: the workspace forbids
-/// `unsafe`, and `std` only offers SIGKILL.
+/// Sends `signal` (a name such as "TERM") to `pid` with the shell's `kill` builtin: the
+/// workspace forbids `unsafe`, and `std` only offers SIGKILL.
 pub(crate) fn signal(pid: u32, signal: &str) {
-    let _ = Command::new("kill")
-        .args(["-s", signal, &pid.to_string()])
+    let _ = Command::new("sh")
+        .args(["-c", r#"kill -s "$1" "$2""#, "sh", signal, &pid.to_string()])
         .stderr(std::process::Stdio::null())
         .status();
 }
@@ -155,6 +155,17 @@ mod tests {
         // Still a zombie: /proc has it until we reap it.
         assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
         child.wait().unwrap();
+    }
+
+    #[test]
+    fn signal_term_stops_a_process() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        signal(child.id(), "TERM");
+        let status = child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(15)
+        );
     }
 
     #[test]

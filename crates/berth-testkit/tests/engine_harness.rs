@@ -193,7 +193,8 @@ fn sweep_cleans_up_when_even_the_watchdog_died() -> TestResult {
         })
         .collect();
     assert_eq!(watchdogs.len(), 1, "expected one watchdog: {watchdogs:?}");
-    run(Command::new("kill").args(["-KILL", &watchdogs[0].to_string()]))?;
+    let watchdog = watchdogs[0].to_string();
+    run(Command::new("sh").args(["-c", r#"kill -KILL "$1""#, "sh", &watchdog]))?;
     held.child.kill()?;
     held.child.wait()?;
     assert!(Path::new(&held.root).exists(), "nothing left to sweep");
