@@ -4,6 +4,7 @@
 //! It has no idea a window exists.
 
 pub mod daemon_client;
+pub mod diagnostics;
 mod status;
 
 pub use daemon_client::{DaemonClient, CONTEXT_NAME};
@@ -75,7 +76,11 @@ impl Berth {
     }
 }
 
-fn choose_endpoint(docker_host: Option<String>, settings: &Settings, paths: &BerthPaths) -> Endpoint {
+fn choose_endpoint(
+    docker_host: Option<String>,
+    settings: &Settings,
+    paths: &BerthPaths,
+) -> Endpoint {
     if let Some(host) = docker_host {
         return Endpoint::Host(host);
     }

@@ -30,6 +30,14 @@ enum Command {
     Restart(cmd::restart::Args),
     /// Show logs (`--vm`: the VM console)
     Logs(cmd::vm_logs::Args),
+    /// Write a diagnostics bundle (versions, settings, state, logs; secrets removed)
+    Diagnose(cmd::diagnose::Args),
+    /// Sign in to Docker Hub (in the browser) or a registry (-u USER with an access token)
+    Login(cmd::login::Args),
+    /// Sign out of Docker Hub or a registry
+    Logout(cmd::logout::Args),
+    /// Show the accounts Berth is signed in to
+    Whoami(cmd::whoami::Args),
     /// Run the background daemon (started by `berth start`)
     #[command(hide = true)]
     Daemon(cmd::daemon::Args),
@@ -57,6 +65,10 @@ fn main() -> ExitCode {
             Command::Stop(args) => cmd::stop::run(args).await,
             Command::Restart(args) => cmd::restart::run(args).await,
             Command::Logs(args) => cmd::vm_logs::run(args).await,
+            Command::Diagnose(args) => cmd::diagnose::run(args).await,
+            Command::Login(args) => cmd::login::run(args).await,
+            Command::Logout(args) => cmd::logout::run(args).await,
+            Command::Whoami(args) => cmd::whoami::run(args).await,
             Command::Daemon(args) => cmd::daemon::run(args).await,
             Command::Compose(args) => cmd::compose::run(args).await,
             Command::DockerCliPluginMetadata => cmd::compose::plugin_metadata(),

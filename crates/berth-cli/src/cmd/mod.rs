@@ -2,8 +2,12 @@
 
 pub mod compose;
 pub mod daemon;
+pub mod diagnose;
+pub mod login;
+pub mod logout;
 pub mod restart;
 pub mod start;
 pub mod status;
 pub mod stop;
 pub mod vm_logs;
+pub mod whoami;
