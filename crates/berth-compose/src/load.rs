@@ -1105,10 +1105,6 @@ mod fuzz {
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         let text = format!("services: {}{}", "[".repeat(5000), "]".repeat(5000));
         let e = load_sources(vec![(PathBuf::from("/x/c.yaml"), text)], &opts()).unwrap_err();
-        assert!(
-            e.to_string().starts_with("/x/c.yaml:1: "),
-                .contains("c.yaml:1: document nested too deeply"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("/x/c.yaml:1: "), "{e}");
     }
 }
