@@ -43,6 +43,7 @@ impl HubError {
 #[serde(rename_all = "snake_case")]
 pub enum SignInMethod {
     /// OAuth (device or browser flow); the access token is refreshed and revoked on sign-out.
+    #[serde(rename = "oauth")]
     OAuth,
     /// A user name and a password or personal access token.
     Token,
@@ -297,6 +298,19 @@ mod tests {
             SecretStore::new(Arc::new(MemoryKeyring::default()), "t"),
             OAuthConfig::default(),
         )
+    }
+
+    #[test]
+    fn accounts_serialise_for_the_ui() {
+        let account = Account {
+            registry: DOCKER_HUB.into(),
+            username: "alice".into(),
+            method: SignInMethod::OAuth,
+        };
+        assert_eq!(
+            serde_json::to_value(&account).unwrap(),
+            serde_json::json!({"registry": DOCKER_HUB, "username": "alice", "method": "oauth"})
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! The dashboard and the CLI use [`Hub`]; the rest is the protocol pieces it is made of.
 
 pub mod account;
+pub mod browser;
 pub mod challenge;
 pub mod claims;
+pub mod commands;
 pub mod credential_helper;
 pub mod docker_config;
 pub mod oauth;

@@ -1,0 +1,448 @@
+//! What `berth login`, `berth logout` and `berth whoami` do. The CLI only parses arguments and
+//! calls these; they talk to the user through the given reader/writer so tests can drive them.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::account::{Account, Hub, HubError};
+use crate::docker_config::{DockerConfig, DockerConfigError, HelperMode};
+use crate::oauth::OAuthConfig;
+use crate::registry_key::{is_docker_hub, registry_key, DOCKER_HUB};
+use crate::secrets::SecretStore;
+use crate::sensitive::Sensitive;
+
+/// Override Docker Hub's identity provider (tests, or another Auth0-style tenant).
+pub const OAUTH_BASE_URL_VAR: &str = "BERTH_OAUTH_BASE_URL";
+pub const OAUTH_CLIENT_ID_VAR: &str = "BERTH_OAUTH_CLIENT_ID";
+pub const OAUTH_AUDIENCE_VAR: &str = "BERTH_OAUTH_AUDIENCE";
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    #[error(transparent)]
+    DockerConfig(#[from] DockerConfigError),
+    #[error("cannot read the token")]
+    ReadToken(#[source] std::io::Error),
+    #[error("no token given: pass --token-stdin, or run in a terminal to be asked")]
+    NoToken,
+    #[error("{0}")]
+    Usage(&'static str),
+}
+
+impl CommandError {
+    pub fn code(&self) -> berth_core::ErrorCode {
+        match self {
+            CommandError::Hub(e) => e.code(),
+            CommandError::DockerConfig(_) | CommandError::ReadToken(_) => berth_core::ErrorCode::Io,
+            CommandError::NoToken | CommandError::Usage(_) => berth_core::ErrorCode::InvalidInput,
+        }
+    }
+}
+
+/// How the docker CLI is pointed at Berth's credentials after a sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DockerConfigChoice {
+    /// `credHelpers` for the registry signed in to (leaves every other registry alone).
+    #[default]
+    CredHelpers,
+    /// `credsStore`: Berth answers for every registry.
+    CredsStore,
+    /// Leave `config.json` alone.
+    None,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoginOptions {
+    /// `None`: Docker Hub.
+    pub registry: Option<String>,
+    /// With a user name, sign in with a token instead of the browser.
+    pub username: Option<String>,
+    /// Read the token from stdin (no prompt).
+    pub token_stdin: bool,
+    pub docker_config: DockerConfigChoice,
+    /// Open the verification page in the system browser (device flow).
+    pub open_browser: bool,
+}
+
+/// [`Hub`] for this Berth home, with the identity provider from the environment or Hub's.
+pub fn open_hub() -> Result<Hub, HubError> {
+    Ok(Hub::new(SecretStore::open()?, oauth_config_from_env()))
+}
+
+pub fn oauth_config_from_env() -> OAuthConfig {
+    oauth_config_from(|name| std::env::var(name).ok())
+}
+
+fn oauth_config_from(lookup: impl Fn(&str) -> Option<String>) -> OAuthConfig {
+    let var = |name| lookup(name).filter(|v| !v.is_empty());
+    let mut config = match var(OAUTH_BASE_URL_VAR) {
+        Some(base) => OAuthConfig::for_tenant(&base, ""),
+        None => OAuthConfig::docker_hub(),
+    };
+    if let Some(client_id) = var(OAUTH_CLIENT_ID_VAR) {
+        config.client_id = client_id;
+    }
+    if let Some(audience) = var(OAUTH_AUDIENCE_VAR) {
+        config.audience = Some(audience);
+    }
+    config
+}
+
+/// `berth login [-u USER] [--token-stdin] [REGISTRY]`.
+pub async fn login(
+    hub: &Hub,
+    docker: &DockerConfig,
+    options: &LoginOptions,
+    stdin: &mut (dyn BufRead + Send),
+    out: &mut (dyn Write + Send),
+) -> Result<Account, CommandError> {
+    let registry = options.registry.as_deref().unwrap_or(DOCKER_HUB);
+    let account = match &options.username {
+        Some(username) => {
+            let token = read_token(options.token_stdin, stdin, out)?;
+            hub.sign_in_with_token(Some(registry), username, token)
+                .await?
+        }
+        None if options.token_stdin => {
+            return Err(CommandError::Usage("--token-stdin needs a user name (-u)"))
+        }
+        None if !is_docker_hub(registry) => {
+            return Err(CommandError::Usage(
+                "browser sign-in is for Docker Hub; for another registry pass -u USER",
+            ))
+        }
+        None => device_sign_in(hub, options.open_browser, out).await?,
+    };
+    configure_docker(docker, options.docker_config, &account, out)?;
+    let _ = writeln!(
+        out,
+        "Signed in to {} as {}.",
+        display_name(&account.registry),
+        account.username
+    );
+    Ok(account)
+}
+
+async fn device_sign_in(
+    hub: &Hub,
+    open: bool,
+    out: &mut (dyn Write + Send),
+) -> Result<Account, HubError> {
+    let sign_in = hub.start_device_sign_in().await?;
+    let _ = writeln!(out, "Your one-time code is: {}", sign_in.user_code());
+    let _ = writeln!(out, "Approve it in your browser: {}", sign_in.browser_url());
+    if open && !crate::browser::open(sign_in.browser_url()) {
+        let _ = writeln!(
+            out,
+            "(Could not open a browser; open the address above yourself.)"
+        );
+    }
+    let _ = writeln!(out, "Waiting for approval...");
+    let _ = out.flush();
+    sign_in.finish().await
+}
+
+fn read_token(
+    from_stdin: bool,
+    stdin: &mut (dyn BufRead + Send),
+    out: &mut (dyn Write + Send),
+) -> Result<Sensitive<String>, CommandError> {
+    let token = if from_stdin {
+        let mut token = String::new();
+        stdin
+            .read_to_string(&mut token)
+            .map_err(CommandError::ReadToken)?;
+        token
+    } else if std::io::stdin().is_terminal() {
+        let _ = out.flush();
+        rpassword::prompt_password("Token: ").map_err(CommandError::ReadToken)?
+    } else {
+        return Err(CommandError::NoToken);
+    };
+    let token = token.trim_end_matches(['\r', '\n']).to_string();
+    if token.is_empty() {
+        return Err(CommandError::NoToken);
+    }
+    Ok(Sensitive::new(token))
+}
+
+fn configure_docker(
+    docker: &DockerConfig,
+    choice: DockerConfigChoice,
+    account: &Account,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CommandError> {
+    let mode = match choice {
+        DockerConfigChoice::None => return Ok(()),
+        DockerConfigChoice::CredsStore => HelperMode::CredsStore,
+        DockerConfigChoice::CredHelpers => HelperMode::CredHelpers(vec![account.registry.clone()]),
+    };
+    if docker.uses_berth_for(&account.registry)? {
+        return Ok(());
+    }
+    docker.enable(&mode)?;
+    let _ = writeln!(
+        out,
+        "The docker CLI now asks Berth for these credentials ({}; backup in {}).",
+        docker.file().display(),
+        docker.backup_file().display()
+    );
+    if !helper_on_path() {
+        let _ = writeln!(
+            out,
+            "Warning: docker-credential-berth is not on PATH; the docker CLI will not find it."
+        );
+    }
+    Ok(())
+}
+
+fn helper_on_path() -> bool {
+    let name = if cfg!(windows) {
+        "docker-credential-berth.exe"
+    } else {
+        "docker-credential-berth"
+    };
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
+        .unwrap_or(false)
+}
+
+/// `berth logout [REGISTRY] [--restore-docker-config]`.
+pub async fn logout(
+    hub: &Hub,
+    docker: &DockerConfig,
+    registry: Option<&str>,
+    restore_docker_config: bool,
+    out: &mut (dyn Write + Send),
+) -> Result<bool, CommandError> {
+    let key = registry_key(registry.unwrap_or(DOCKER_HUB));
+    let signed_out = hub.sign_out(Some(&key)).await?;
+    let _ = if signed_out {
+        writeln!(out, "Signed out of {}.", display_name(&key))
+    } else {
+        writeln!(out, "Not signed in to {}.", display_name(&key))
+    };
+    if restore_docker_config {
+        docker.restore()?;
+        let _ = writeln!(out, "Restored {}.", docker.file().display());
+    }
+    Ok(signed_out)
+}
+
+/// `berth whoami`: the Hub account and every registry with credentials.
+pub fn whoami(hub: &Hub, out: &mut dyn Write) -> Result<Vec<Account>, CommandError> {
+    let accounts = hub.registries()?;
+    if accounts.is_empty() {
+        let _ = writeln!(out, "Not signed in.");
+    }
+    for account in &accounts {
+        let how = match account.method {
+            crate::SignInMethod::OAuth => "browser sign-in",
+            crate::SignInMethod::Token => "access token",
+        };
+        let _ = writeln!(
+            out,
+            "{}\t{}\t({how})",
+            display_name(&account.registry),
+            account.username
+        );
+    }
+    Ok(accounts)
+}
+
+fn display_name(registry: &str) -> &str {
+    if is_docker_hub(registry) {
+        "Docker Hub"
+    } else {
+        registry
+    }
+}
+
+/// How long a browser sign-in may take before giving up.
+pub const BROWSER_TIMEOUT: Duration = Duration::from_secs(300);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::MemoryKeyring;
+    use crate::test_server::{FakeBearerRegistry, OAuthTestServer, ServerOptions};
+    use std::sync::Arc;
+
+    fn hub_for(config: OAuthConfig) -> Hub {
+        Hub::new(
+            SecretStore::new(Arc::new(MemoryKeyring::default()), "cmd"),
+            config,
+        )
+    }
+
+    /// A terminal the test can read while `login` writes to it.
+    #[derive(Clone, Default)]
+    struct Screen(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Screen {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Screen {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    #[tokio::test]
+    async fn login_with_the_device_flow_prints_the_code_and_configures_docker() {
+        let server = OAuthTestServer::start(ServerOptions::default())
+            .await
+            .unwrap();
+        let hub = hub_for(server.config());
+        let dir = tempfile::tempdir().unwrap();
+        let docker = DockerConfig::new(dir.path());
+        let screen = Screen::default();
+        let mut terminal = screen.clone();
+        let login = tokio::spawn(async move {
+            let options = LoginOptions::default();
+            login(
+                &hub,
+                &docker,
+                &options,
+                &mut std::io::empty(),
+                &mut terminal,
+            )
+            .await
+        });
+        // The user reads the code off the screen and approves it.
+        let code = wait_for(Duration::from_secs(10), || {
+            screen.text().lines().find_map(|l| {
+                l.strip_prefix("Your one-time code is: ")
+                    .map(str::to_string)
+            })
+        })
+        .await;
+        assert!(server.approve(&code));
+        let account = login.await.unwrap().unwrap();
+        assert_eq!(account.username, "berth-tester");
+        let printed = screen.text();
+        assert!(
+            printed.contains("Signed in to Docker Hub as berth-tester."),
+            "{printed}"
+        );
+        let docker = DockerConfig::new(dir.path());
+        assert!(docker.uses_berth_for(DOCKER_HUB).unwrap());
+        assert!(!docker.uses_berth_for("other.example").unwrap());
+    }
+
+    /// Polls `f` until it yields, failing the test after `deadline`.
+    async fn wait_for<T>(deadline: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(value) = f() {
+                return value;
+            }
+            assert!(
+                start.elapsed() < deadline,
+                "gave up waiting after {deadline:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn login_with_a_token_from_stdin_then_whoami_and_logout() {
+        let registry = FakeBearerRegistry::start("dev", "tok-1").await.unwrap();
+        let hub = hub_for(OAuthConfig::default());
+        let dir = tempfile::tempdir().unwrap();
+        let docker = DockerConfig::new(dir.path());
+        let options = LoginOptions {
+            registry: Some(registry.url()),
+            username: Some("dev".into()),
+            token_stdin: true,
+            docker_config: DockerConfigChoice::CredsStore,
+            open_browser: false,
+        };
+        let mut out = Vec::new();
+        let account = login(&hub, &docker, &options, &mut "tok-1\n".as_bytes(), &mut out)
+            .await
+            .unwrap();
+        assert_eq!(account.username, "dev");
+        assert!(docker.uses_berth_for("anything.example").unwrap());
+
+        let mut out = Vec::new();
+        let accounts = whoami(&hub, &mut out).unwrap();
+        assert_eq!(accounts.len(), 1);
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("dev\t(access token)"));
+
+        let mut out = Vec::new();
+        assert!(logout(&hub, &docker, Some(&registry.url()), true, &mut out)
+            .await
+            .unwrap());
+        assert!(!docker.uses_berth_for("anything.example").unwrap());
+        let mut out = Vec::new();
+        whoami(&hub, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "Not signed in.\n");
+    }
+
+    #[tokio::test]
+    async fn misuse_is_refused_before_any_request() {
+        let hub = hub_for(OAuthConfig::default());
+        let dir = tempfile::tempdir().unwrap();
+        let docker = DockerConfig::new(dir.path());
+        let cases = [
+            LoginOptions {
+                token_stdin: true,
+                ..LoginOptions::default()
+            },
+            LoginOptions {
+                registry: Some("reg.example".into()),
+                ..LoginOptions::default()
+            },
+            LoginOptions {
+                username: Some("u".into()),
+                token_stdin: true,
+                ..LoginOptions::default()
+            },
+        ];
+        for options in cases {
+            let err = login(
+                &hub,
+                &docker,
+                &options,
+                &mut "\n".as_bytes(),
+                &mut Vec::new(),
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(err.code(), berth_core::ErrorCode::InvalidInput, "{err}");
+        }
+        assert!(!docker.file().exists());
+    }
+
+    #[test]
+    fn the_provider_is_docker_hub_unless_overridden() {
+        assert_eq!(oauth_config_from(|_| None), OAuthConfig::docker_hub());
+        let config = oauth_config_from(|name| match name {
+            OAUTH_BASE_URL_VAR => Some("http://127.0.0.1:9/".into()),
+            OAUTH_CLIENT_ID_VAR => Some("test-client".into()),
+            _ => None,
+        });
+        assert_eq!(
+            config.device_authorization_url,
+            "http://127.0.0.1:9/oauth/device/code"
+        );
+        assert_eq!(config.client_id, "test-client");
+        assert_eq!(config.audience, None);
+        assert_eq!(config.registry, DOCKER_HUB);
+    }
+}
