@@ -138,6 +138,24 @@ impl Engine {
                 format!("{:?} must match [a-zA-Z0-9][a-zA-Z0-9_.-]+", spec.name),
             ));
         }
+        // API 1.41 engines accept duplicate names unless asked `CheckDuplicate`, a field
+        // bollard's 1.52-era model no longer has; check ourselves (newer engines always do).
+        let same_name = q::ListNetworksOptions {
+            filters: Some(crate::filter_map([("name", spec.name.clone())])),
+        };
+        let existing = self
+            .docker
+            .list_networks(Some(same_name))
+            .await
+            .map_err(self.err())?;
+        if existing
+            .iter()
+            .any(|n| n.name.as_deref() == Some(spec.name.as_str()))
+        {
+            return Err(EngineError::Conflict {
+                message: format!("network with name {} already exists", spec.name),
+            });
+        }
         let ipam = spec.subnet.as_ref().map(|s| Ipam {
             config: Some(vec![IpamConfig {
                 subnet: Some(s.clone()),
