@@ -20,6 +20,7 @@ pub mod guest;
 pub mod handshake;
 pub mod host;
 pub mod mux;
+pub mod port_forwarder;
 pub mod protocol;
 pub mod relay;
 pub mod splice;
