@@ -239,6 +239,16 @@ impl Hub {
         }))
     }
 
+    /// The stored credentials for pulling or pushing `image` (for the engine's `X-Registry-Auth`
+    /// on dashboard and `berth compose` pulls), if any.
+    pub fn credentials_for_image(
+        &self,
+        image: &str,
+    ) -> Result<Option<RegistryCredential>, HubError> {
+        let registry = crate::registry_key::registry_of_image(image);
+        Ok(self.secrets.get(&registry)?)
+    }
+
     /// Every registry with stored credentials.
     pub fn registries(&self) -> Result<Vec<Account>, HubError> {
         let mut accounts = Vec::new();

@@ -42,9 +42,37 @@ pub fn is_docker_hub(server: &str) -> bool {
     registry_key(server) == DOCKER_HUB
 }
 
+/// The registry an image reference pulls from: the first path component when it looks like a
+/// host (has a `.` or a `:`, or is `localhost`), else Docker Hub, the engine's rule.
+pub fn registry_of_image(image: &str) -> String {
+    match image.split_once('/') {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+            registry_key(first)
+        }
+        _ => DOCKER_HUB.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_name_their_registry_like_the_engine_does() {
+        for (image, registry) in [
+            ("busybox", DOCKER_HUB),
+            ("library/busybox:1.36", DOCKER_HUB),
+            ("alice/app@sha256:abc", DOCKER_HUB),
+            ("docker.io/alice/app", DOCKER_HUB),
+            ("localhost/app", "localhost"),
+            ("localhost:5000/app:1", "localhost:5000"),
+            ("127.0.0.1:5000/berth/busybox:signin", "127.0.0.1:5000"),
+            ("ghcr.io/org/tool:v1", "ghcr.io"),
+            ("my-registry:443/x", "my-registry:443"),
+        ] {
+            assert_eq!(registry_of_image(image), registry, "{image}");
+        }
+    }
 
     #[test]
     fn every_hub_alias_is_one_key() {

@@ -194,6 +194,11 @@ fn token_sign_in_then_the_docker_cli_pushes_and_pulls_through_the_keyring() -> T
     let image = d.test_image()?;
     let remote = format!("{addr}/berth/busybox:signin");
     run(d.docker().args(["tag", &image, &remote]))?;
+    // What the dashboard and `berth compose pull` hand the engine for this image.
+    let for_image = hub
+        .credentials_for_image(&remote)?
+        .expect("credentials for the image");
+    assert_eq!(for_image.username, USER);
     let push = run(docker(&d, berth_home.path()).args(["push", &remote]))
         .map_err(|e| format!("{e}\nregistry log:\n{}", registry.log_tail(20)))?;
     assert!(push.contains("signin: digest:"), "{push}");
