@@ -98,3 +98,43 @@ async fn push_and_pull_through_a_local_registry_with_credentials() -> TestResult
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn shared_layers_are_pushed_once_and_no_tag_means_latest() -> TestResult {
+    let s = Seed::start().await?;
+    let registry = Registry::start_in(&s.d, None)?;
+    // No tag: the engine pushes `:latest`.
+    let base = format!("{}/seed/base", registry.addr());
+    s.engine.tag_image(&s.image, &base).await?;
+    drain(s.engine.push_image(&base, None)).await??;
+
+    // An image built on top of it shares the base layer and adds one of its own.
+    let maker = s.run(&s.idle_spec("maker")).await?;
+    s.exec_ok(&maker, &["sh", "-c", "echo extra > /extra.txt"])
+        .await?;
+    let derived_repo = format!("{}/seed/derived", registry.addr());
+    s.commit(&maker, &derived_repo, "1").await?;
+    s.remove(&maker).await?;
+    let pushed = drain(s.engine.push_image(&format!("{derived_repo}:1"), None)).await??;
+    // The shared layer is not uploaded again: the registry already has it (in another
+    // repository, so the engine asks for a cross-repository mount).
+    let reused = pushed
+        .iter()
+        .filter(|p| p.status == "Layer already exists" || p.status.starts_with("Mounted from"))
+        .count();
+    let uploaded = pushed.iter().filter(|p| p.status == "Pushed").count();
+    assert_eq!((reused, uploaded), (1, 1), "{pushed:?}");
+
+    // Pull by the untagged name: `:latest` comes back.
+    s.engine.remove_image(&base, true).await?;
+    s.engine.remove_image(&s.image, true).await?;
+    let pulled = drain(s.engine.pull_image(&base, None)).await??;
+    let last = pulled.last().map(|p| p.status.clone()).unwrap_or_default();
+    assert!(last.contains(&format!("{base}:latest")), "{last}");
+    let inspect = s.engine.inspect_image(&format!("{base}:latest")).await?;
+    assert!(inspect
+        .repo_tags
+        .unwrap_or_default()
+        .contains(&format!("{base}:latest")));
+    Ok(())
+}

@@ -160,3 +160,67 @@ async fn a_tmpfs_mount_lives_in_memory_and_is_empty_after_a_restart() -> TestRes
     assert_eq!(s.exec_ok(&id, &["cat", "/disk.txt"]).await?, "on-disk\n");
     Ok(())
 }
+
+#[tokio::test]
+async fn an_empty_volume_is_filled_from_the_image_but_a_bind_mount_hides_it() -> TestResult {
+    let s = Seed::start().await?;
+    // An image whose /seed holds a file: the test image plus one committed layer.
+    let maker = s.run(&s.idle_spec("maker")).await?;
+    s.exec_ok(
+        &maker,
+        &[
+            "sh",
+            "-c",
+            "mkdir /seed && echo from-the-image > /seed/hello.txt",
+        ],
+    )
+    .await?;
+    let image = format!("berth-test/{}:1", s.name("filled"));
+    let (repo, tag) = image.rsplit_once(':').ok_or("tag")?;
+    s.commit(&maker, repo, tag).await?;
+    s.remove(&maker).await?;
+
+    // A new, empty named volume mounted there is first filled with the image's files ...
+    let volume = s.name("fill");
+    let cat = berth_engine::RunSpec::new(&image).cmd(["cat", "/seed/hello.txt"]);
+    let via_volume = cat.clone().mount(Mount::Volume {
+        source: Some(volume.clone()),
+        target: "/seed".into(),
+        read_only: false,
+    });
+    assert_eq!(
+        s.run_once(&via_volume).await?,
+        (0, "from-the-image\n".to_owned())
+    );
+    // ... and the volume lives in the engine's data root on the host.
+    let mountpoint = s.engine.inspect_volume(&volume).await?.mountpoint;
+    assert!(
+        mountpoint.starts_with(&s.d.root().join("data/volumes").display().to_string()),
+        "{mountpoint}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(std::path::Path::new(&mountpoint).join("hello.txt"))?,
+        "from-the-image\n"
+    );
+
+    // An empty host directory bind-mounted there hides the image's files instead.
+    let empty = s.d.root().join(s.name("empty"));
+    std::fs::create_dir(&empty)?;
+    let via_bind = cat.mount(Mount::Bind {
+        source: empty.to_string_lossy().into_owned(),
+        target: "/seed".into(),
+        read_only: false,
+    });
+    let (code, out) = s.run_once(&via_bind).await?;
+    assert_ne!(
+        code, 0,
+        "the image's file showed through a bind mount: {out}"
+    );
+    assert!(out.contains("No such file"), "{out}");
+    assert_eq!(
+        std::fs::read_dir(&empty)?.count(),
+        0,
+        "bind source was filled"
+    );
+    Ok(())
+}

@@ -101,6 +101,22 @@ impl Seed {
         Ok((code, text))
     }
 
+    /// Makes an image `repo:tag` from `container`'s writable layer on top of its image
+    /// (`docker commit`; Berth's API has no call for it, so through bollard).
+    pub async fn commit(&self, container: &str, repo: &str, tag: &str) -> Result<(), Error> {
+        let options = bollard::query_parameters::CommitContainerOptionsBuilder::new()
+            .container(container)
+            .repo(repo)
+            .tag(tag)
+            .pause(true)
+            .build();
+        self.engine
+            .docker()
+            .commit_container(options, bollard::models::ContainerConfig::default())
+            .await?;
+        Ok(())
+    }
+
     /// Force-removes a container, keeping its volumes.
     pub async fn remove(&self, id: &str) -> Result<(), Error> {
         let options = RemoveOptions {
