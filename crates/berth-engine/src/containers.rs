@@ -155,6 +155,15 @@ impl From<bollard::models::ContainerSummary> for ContainerSummary {
     }
 }
 
+/// A stop may legitimately take its whole grace period: give the request that long plus margin.
+fn client_for_grace(docker: &bollard::Docker, grace: Option<Duration>) -> bollard::Docker {
+    let needed = grace.map(|g| g + Duration::from_secs(30));
+    match needed {
+        Some(n) if n > crate::REQUEST_TIMEOUT => docker.clone().with_timeout(n),
+        _ => docker.clone(),
+    }
+}
+
 fn seconds(timeout: Option<Duration>) -> Option<i32> {
     timeout.map(|t| i32::try_from(t.as_secs()).unwrap_or(i32::MAX))
 }
@@ -224,7 +233,7 @@ impl Engine {
             t: seconds(timeout),
             signal: None,
         };
-        self.docker
+        client_for_grace(&self.docker, timeout)
             .stop_container(id, Some(options))
             .await
             .map_err(self.err())
@@ -239,7 +248,7 @@ impl Engine {
             t: seconds(timeout),
             signal: None,
         };
-        self.docker
+        client_for_grace(&self.docker, timeout)
             .restart_container(id, Some(options))
             .await
             .map_err(self.err())
@@ -318,6 +327,17 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_grace_periods_extend_the_request_deadline() {
+        let docker =
+            bollard::Docker::connect_with_unix("/dev/null", 120, bollard::API_DEFAULT_VERSION)
+                .unwrap();
+        let short = client_for_grace(&docker, Some(Duration::from_secs(10)));
+        assert_eq!(short.timeout(), Duration::from_secs(120));
+        let long = client_for_grace(&docker, Some(Duration::from_secs(300)));
+        assert_eq!(long.timeout(), Duration::from_secs(330));
+    }
 
     #[test]
     fn filter_options() {

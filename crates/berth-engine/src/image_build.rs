@@ -224,7 +224,7 @@ impl Engine {
         };
         let err = self.err();
         Ok(self
-            .docker
+            .docker_transfer
             .build_image(opts, None, Some(bollard::body_full(tar.into())))
             .map(move |r| r.map(BuildProgress::from).map_err(&err)))
     }

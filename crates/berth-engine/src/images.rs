@@ -347,7 +347,7 @@ impl Engine {
             ..Default::default()
         };
         let infos: Vec<CreateImageInfo> = self
-            .docker
+            .docker_transfer
             .create_image(Some(options), Some(body), None)
             .map_err(self.err())
             .try_collect()

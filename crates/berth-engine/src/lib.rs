@@ -47,10 +47,15 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Deadline for one ordinary request until the engine's answer starts (streams have none after).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Deadline for requests that upload a large body first (import, build context).
+pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(3600);
+
 /// A connected engine: bollard's client plus the API version negotiated with the engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
     docker: Docker,
+    /// The same client with [`TRANSFER_TIMEOUT`], for uploads.
+    docker_transfer: Docker,
     api_version: Arc<str>,
     address: Arc<str>,
 }
@@ -92,6 +97,7 @@ impl Engine {
         let api_version = format!("{}.{}", v.major_version, v.minor_version);
         tracing::debug!(%address, %api_version, "connected to engine");
         Ok(Engine {
+            docker_transfer: docker.clone().with_timeout(TRANSFER_TIMEOUT),
             docker,
             api_version: api_version.into(),
             address: address.into(),
