@@ -5,6 +5,7 @@
 pub mod control;
 pub mod lifecycle;
 pub mod lock;
+pub mod published_ports;
 pub mod server;
 
 use std::sync::Arc;
