@@ -278,6 +278,35 @@ impl Hub {
         self.keep_oauth_tokens(&tokens)
     }
 
+    /// Refreshes the OAuth access token for `server_url` if it expires within a minute (what
+    /// the credential helper does before answering the docker CLI). False when there was
+    /// nothing to do: not the OAuth registry, no tokens, no refresh token, or still fresh.
+    pub async fn refresh_if_expiring(&self, server_url: &str) -> Result<bool, HubError> {
+        if registry_key(server_url) != registry_key(&self.oauth.registry) {
+            return Ok(false);
+        }
+        let stored: Option<StoredTokens> = self
+            .secrets
+            .get_record(&oauth_account(&self.oauth.registry))?;
+        let Some(StoredTokens {
+            refresh_token: Some(_),
+            expires_at: Some(expires_at),
+            ..
+        }) = stored
+        else {
+            return Ok(false);
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        if expires_at > now + 60 {
+            return Ok(false);
+        }
+        self.refresh().await?;
+        Ok(true)
+    }
+
     /// Erases `registry`'s credentials (Hub when `None`). An OAuth refresh token is erased
     /// first and then revoked, so a failed revocation never leaves a usable secret behind.
     /// Returns false when there was nothing to sign out of.

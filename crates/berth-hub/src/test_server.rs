@@ -36,6 +36,8 @@ pub struct ServerOptions {
     pub device_code_ttl: Duration,
     /// What `/authorize` answers: approve (redirect with a code) or deny.
     pub approve_browser: bool,
+    /// The `expires_in` of every access token.
+    pub token_ttl: Duration,
 }
 
 impl Default for ServerOptions {
@@ -46,6 +48,7 @@ impl Default for ServerOptions {
             interval_secs: 1,
             device_code_ttl: Duration::from_secs(60),
             approve_browser: true,
+            token_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -352,7 +355,7 @@ fn issue_tokens(shared: &Shared) -> Response {
         "access_token": access,
         "refresh_token": refresh,
         "token_type": "Bearer",
-        "expires_in": 3600,
+        "expires_in": shared.options.token_ttl.as_secs(),
         "scope": "openid offline_access",
     }))
     .into_response()
@@ -642,6 +645,71 @@ mod tests {
         assert_eq!(account.username, "berth-tester");
         let after = stored_secret(&hub).unwrap();
         assert_ne!(before, after);
+    }
+
+    #[tokio::test]
+    async fn an_access_token_about_to_expire_is_refreshed_before_use() {
+        let (server, hub) = server(ServerOptions {
+            token_ttl: Duration::from_secs(30),
+            ..ServerOptions::default()
+        })
+        .await;
+        let sign_in = hub.start_device_sign_in().await.unwrap();
+        server.approve(sign_in.user_code());
+        sign_in.finish().await.unwrap();
+        let before = stored_secret(&hub).unwrap();
+        assert!(!hub.refresh_if_expiring("reg.example").await.unwrap());
+        assert!(hub.refresh_if_expiring("index.docker.io").await.unwrap());
+        assert_ne!(stored_secret(&hub).unwrap(), before);
+
+        let (server, hub) = server_default().await;
+        let sign_in = hub.start_device_sign_in().await.unwrap();
+        server.approve(sign_in.user_code());
+        sign_in.finish().await.unwrap();
+        assert!(!hub.refresh_if_expiring(DOCKER_HUB).await.unwrap());
+    }
+
+    async fn server_default() -> (OAuthTestServer, Hub) {
+        server(ServerOptions::default()).await
+    }
+
+    #[tokio::test]
+    async fn no_token_reaches_the_logs() {
+        let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = logs.clone();
+        let _guard = tracing::subscriber::set_default(
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(move || LogSink(sink.clone()))
+                .finish(),
+        );
+        let (server, hub) = server_default().await;
+        let sign_in = hub.start_device_sign_in().await.unwrap();
+        server.approve(sign_in.user_code());
+        sign_in.finish().await.unwrap();
+        hub.refresh().await.unwrap();
+        let access = stored_secret(&hub).unwrap();
+        hub.sign_out(None).await.unwrap();
+        let refresh = server.revoked().pop().unwrap();
+        let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+        assert!(
+            logged.contains("signed in"),
+            "the subscriber captured: {logged}"
+        );
+        assert!(!logged.contains(&access), "access token in logs");
+        assert!(!logged.contains(&refresh), "refresh token in logs");
+    }
+
+    struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for LogSink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 
     #[tokio::test]

@@ -1,32 +1,52 @@
 //! `docker-credential-berth`: the docker CLI's credential helper, backed by Berth's keyring.
 //! Set `"credsStore": "berth"` (Berth does it for you) and keep this binary on `PATH`.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::process::ExitCode;
 
+use berth_hub::commands::oauth_config_from_env;
 use berth_hub::credential_helper;
-use berth_hub::secrets::SecretStore;
+use berth_hub::secrets::{MemoryKeyring, SecretStore};
+use berth_hub::Hub;
 
-fn main() {
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut stdout = std::io::stdout().lock();
-    // `version` needs no keyring; everything else does.
-    if args.first().map(String::as_str) == Some("version") || args.is_empty() {
-        let store = berth_hub::secrets::SecretStore::new(
-            std::sync::Arc::new(berth_hub::secrets::MemoryKeyring::default()),
-            "version",
-        );
-        let code = credential_helper::run(&args, &mut std::io::stdin().lock(), &mut stdout, &store);
-        std::process::exit(code);
-    }
-    let store = match SecretStore::open() {
-        Ok(store) => store,
-        Err(error) => {
-            // The protocol: errors on stdout, exit status 1.
-            let _ = writeln!(stdout, "{}", berth_hub::error_chain(&error));
-            std::process::exit(1);
+    let code = match args.first().map(String::as_str) {
+        // Neither needs the keyring (and must work where none is reachable).
+        None | Some("version") => {
+            let store = SecretStore::new(std::sync::Arc::new(MemoryKeyring::default()), "none");
+            credential_helper::run(&args, &mut std::io::empty(), &mut stdout, &store)
         }
+        Some(action) => match SecretStore::open() {
+            Ok(store) => {
+                let mut input = String::new();
+                let _ = std::io::stdin().read_to_string(&mut input);
+                if action == "get" {
+                    refresh_if_expiring(&store, input.trim());
+                }
+                credential_helper::run(&args, &mut input.as_bytes(), &mut stdout, &store)
+            }
+            Err(error) => {
+                // The protocol: errors on stdout, exit status 1.
+                let _ = writeln!(stdout, "{}", berth_hub::error_chain(&error));
+                1
+            }
+        },
     };
-    let code = credential_helper::run(&args, &mut std::io::stdin().lock(), &mut stdout, &store);
     let _ = stdout.flush();
-    std::process::exit(code);
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// A Hub OAuth access token lasts about an hour; refresh it before handing it out. Best effort:
+/// offline, the CLI gets the stored token and the registry decides.
+fn refresh_if_expiring(store: &SecretStore, server_url: &str) {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    let hub = Hub::new(store.clone(), oauth_config_from_env());
+    let _ = runtime.block_on(hub.refresh_if_expiring(server_url));
 }
