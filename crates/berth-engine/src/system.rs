@@ -51,15 +51,20 @@ pub struct DiskUsage {
 
 /// bollard 0.21 models `/system/df` only in its API 1.52 shape (`ImageUsage`, ...), so at
 /// the API 1.41 of dockerd 20.10 its typed answer is empty. We ask for the same endpoint
-/// through bollard's transport by rewriting the path of a raw-body request.
+/// through bollard's transport (no hand-written HTTP) by rewriting the path of a request
+/// whose body bollard hands back raw (`export_image`), and read either shape.
 const DF_PLACEHOLDER: &str = "berth-placeholder-system-df";
 
 fn i(v: &Value) -> i64 {
     v.as_i64().unwrap_or(0)
 }
 
-/// Computes `docker system df`'s totals from the engine's (API 1.41 shape) answer.
+/// Computes `docker system df`'s totals from the engine's answer, in the API 1.41 shape
+/// (`LayersSize`, `Images`, ...) or the API 1.52 one (`ImageUsage`, ...).
 pub fn disk_usage_from_df(df: &Value) -> DiskUsage {
+    if df.get("ImageUsage").is_some() {
+        return disk_usage_from_1_52(df);
+    }
     let list = |k: &str| df[k].as_array().cloned().unwrap_or_default();
     let images = list("Images");
     let containers = list("Containers");
@@ -119,6 +124,33 @@ pub fn disk_usage_from_df(df: &Value) -> DiskUsage {
         },
         volume_sizes: volumes
             .iter()
+            .filter_map(|v| Some((v["Name"].as_str()?.to_string(), i(&v["UsageData"]["Size"]))))
+            .filter(|(_, s)| *s >= 0)
+            .collect(),
+    }
+}
+
+fn disk_usage_from_1_52(df: &Value) -> DiskUsage {
+    let totals = |k: &str| {
+        let u = &df[k];
+        UsageTotals {
+            total_count: u["TotalCount"].as_u64().unwrap_or(0),
+            active: u["ActiveCount"].as_u64().unwrap_or(0),
+            size: i(&u["TotalSize"]),
+            reclaimable: i(&u["Reclaimable"]),
+        }
+    };
+    let images = totals("ImageUsage");
+    DiskUsage {
+        layers_size: images.size,
+        images,
+        containers: totals("ContainerUsage"),
+        volumes: totals("VolumeUsage"),
+        build_cache: totals("BuildCacheUsage"),
+        volume_sizes: df["VolumeUsage"]["Items"]
+            .as_array()
+            .into_iter()
+            .flatten()
             .filter_map(|v| Some((v["Name"].as_str()?.to_string(), i(&v["UsageData"]["Size"]))))
             .filter(|(_, s)| *s >= 0)
             .collect(),
@@ -240,5 +272,29 @@ mod tests {
         assert_eq!(u.build_cache, UsageTotals::default());
         assert_eq!(u.volume_sizes.get("free"), Some(&30));
         assert!(!u.volume_sizes.contains_key("unknown"));
+    }
+
+    #[test]
+    fn df_totals_from_the_api_1_52_shape() {
+        let df = serde_json::json!({
+            "ImageUsage": {"ActiveCount": 1, "TotalCount": 3, "Reclaimable": 40, "TotalSize": 100},
+            "ContainerUsage": {"ActiveCount": 1, "TotalCount": 2, "Reclaimable": 5, "TotalSize": 15},
+            "VolumeUsage": {"ActiveCount": 0, "TotalCount": 1, "Reclaimable": 7, "TotalSize": 7,
+                "Items": [{"Name": "v", "UsageData": {"Size": 7, "RefCount": 0}}]},
+            "BuildCacheUsage": {"ActiveCount": 0, "TotalCount": 0, "Reclaimable": 0, "TotalSize": 0}
+        });
+        let u = disk_usage_from_df(&df);
+        assert_eq!(u.layers_size, 100);
+        assert_eq!(
+            u.images,
+            UsageTotals {
+                total_count: 3,
+                active: 1,
+                size: 100,
+                reclaimable: 40
+            }
+        );
+        assert_eq!(u.containers.size, 15);
+        assert_eq!(u.volume_sizes.get("v"), Some(&7));
     }
 }

@@ -61,6 +61,32 @@ async fn connects_by_socket_host_and_context_and_reports_the_engine() -> TestRes
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1.41");
 
+    // ... we read a context the stock CLI wrote, and the CLI follows our currentContext.
+    let cli = |args: &[&str]| -> Result<String, support::Error> {
+        let out = env
+            .d
+            .docker()
+            .env("DOCKER_CONFIG", config.path())
+            .env_remove("DOCKER_HOST")
+            .args(args)
+            .output()?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let host_arg = format!("host={}", env.d.docker_host());
+    cli(&["context", "create", "from-cli", "--docker", &host_arg])?;
+    let from_cli = store.read("from-cli")?;
+    assert_eq!(from_cli.host, env.d.docker_host());
+    let names: Vec<String> = store.list()?.into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["berth-test", "from-cli"]);
+    store.set_current(Some("berth-test"))?;
+    assert_eq!(cli(&["context", "show"])?, "berth-test");
+    store.remove("berth-test")?;
+    assert_eq!(cli(&["context", "show"])?, "default");
+    assert!(cli(&["context", "inspect", "berth-test"]).is_err());
+
     let usage = e.disk_usage().await?;
     assert!(
         usage.images.total_count >= 1 && usage.layers_size > 0,
