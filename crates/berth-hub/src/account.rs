@@ -137,9 +137,13 @@ impl Hub {
         }
     }
 
-    /// The OS keyring for `BERTH_HOME`, Docker Hub's identity provider.
+    /// The OS keyring for `BERTH_HOME`; Docker Hub's identity provider unless
+    /// `BERTH_OAUTH_BASE_URL` (and friends, see [`crate::commands`]) name another.
     pub fn open() -> Result<Self, HubError> {
-        Ok(Self::new(SecretStore::open()?, OAuthConfig::docker_hub()))
+        Ok(Self::new(
+            SecretStore::open()?,
+            crate::commands::oauth_config_from_env(),
+        ))
     }
 
     pub fn secrets(&self) -> &SecretStore {

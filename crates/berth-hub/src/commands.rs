@@ -10,7 +10,6 @@ use crate::account::{Account, Hub, HubError};
 use crate::docker_config::{DockerConfig, DockerConfigError, HelperMode};
 use crate::oauth::OAuthConfig;
 use crate::registry_key::{is_docker_hub, registry_key, DOCKER_HUB};
-use crate::secrets::SecretStore;
 use crate::sensitive::Sensitive;
 
 /// Override Docker Hub's identity provider (tests, or another Auth0-style tenant).
@@ -71,7 +70,7 @@ pub struct LoginOptions {
 
 /// [`Hub`] for this Berth home, with the identity provider from the environment or Hub's.
 pub fn open_hub() -> Result<Hub, HubError> {
-    Ok(Hub::new(SecretStore::open()?, oauth_config_from_env()))
+    Hub::open()
 }
 
 pub fn oauth_config_from_env() -> OAuthConfig {
@@ -269,7 +268,7 @@ pub const BROWSER_TIMEOUT: Duration = Duration::from_secs(300);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::MemoryKeyring;
+    use crate::secrets::{MemoryKeyring, SecretStore};
     use crate::test_server::{FakeBearerRegistry, OAuthTestServer, ServerOptions};
     use std::sync::Arc;
 
