@@ -312,12 +312,36 @@ impl Compose {
             .iter()
             .filter_map(|(s, _)| project.services.get(s))
             .collect();
-        self.ensure_networks(project, &selected).await?;
-        self.ensure_volumes(project, &selected).await?;
-        for s in &selected {
-            self.ensure_image(project, s, opts.build).await?;
-        }
+        futures_util::try_join!(
+            self.ensure_networks(project, &selected),
+            self.ensure_volumes(project, &selected),
+            futures_util::future::try_join_all(
+                selected
+                    .iter()
+                    .map(|s| self.ensure_image(project, s, opts.build))
+            ),
+        )?;
+        // Create every container first (in parallel: creating needs no dependency to be up),
+        // then start them service by service once each dependency's condition holds.
         let deadline = Instant::now() + opts.timeout;
+        let mut to_start: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let (shared_ns, independent): (Vec<_>, Vec<_>) = plan
+            .steps
+            .iter()
+            .flat_map(|(svc, actions)| actions.iter().map(move |a| (svc, a)))
+            .filter_map(|(svc, a)| project.services.get(svc).map(|s| (s, a)))
+            .partition(|(s, _)| {
+                s.network_mode
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with("service:"))
+            });
+        let prepared = futures_util::future::try_join_all(
+            independent.iter().map(|(s, a)| self.prepare(project, s, a)),
+        )
+        .await?;
+        for ((s, _), name) in independent.iter().zip(prepared) {
+            to_start.entry(s.name.clone()).or_default().extend(name);
+        }
         for (service, actions) in &plan.steps {
             let Some(s) = project.services.get(service) else {
                 continue;
@@ -330,8 +354,19 @@ impl Compose {
                     }
                 }
             }
-            for action in actions {
-                self.apply(project, s, action, opts.plan.start).await?;
+            // A container sharing another service's network namespace is created only now.
+            if shared_ns.iter().any(|(x, _)| x.name == *service) {
+                for a in actions {
+                    let name = self.prepare(project, s, a).await?;
+                    to_start.entry(s.name.clone()).or_default().extend(name);
+                }
+            }
+            if opts.plan.start {
+                let names = to_start.remove(service).unwrap_or_default();
+                futures_util::future::try_join_all(
+                    names.iter().map(|n| self.start_container(n, service)),
+                )
+                .await?;
             }
         }
         if opts.wait {
@@ -353,27 +388,24 @@ impl Compose {
         Ok(plan)
     }
 
-    async fn apply(
+    /// Gets one action ready to start: returns the container to start, if any.
+    async fn prepare(
         &self,
         project: &Project,
         s: &Service,
         action: &Action,
-        start: bool,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         match action {
             Action::Keep { container, .. } => {
                 self.container_event(&container.name, &s.name, Status::Running);
+                Ok(None)
             }
-            Action::Start { container, .. } => {
-                self.start_container(&container.name, &s.name).await?;
-            }
+            Action::Start { container, .. } => Ok(Some(container.name.clone())),
             Action::Create { number, .. } => {
                 let name = self
                     .create_container(project, s, *number, false, None)
                     .await?;
-                if start {
-                    self.start_container(&name, &s.name).await?;
-                }
+                Ok(Some(name))
             }
             Action::Recreate { number, old, .. } => {
                 self.container_event(&old.name, &s.name, Status::Recreate);
@@ -392,13 +424,13 @@ impl Compose {
                     .create_container(project, s, *number, false, None)
                     .await?;
                 self.container_event(&name, &s.name, Status::Recreated);
-                if start {
-                    self.start_container(&name, &s.name).await?;
-                }
+                Ok(Some(name))
             }
-            Action::Remove { container } => self.remove_container(container, None).await?,
+            Action::Remove { container } => {
+                self.remove_container(container, None).await?;
+                Ok(None)
+            }
         }
-        Ok(())
     }
 
     async fn start_container(&self, name: &str, service: &str) -> Result<()> {
@@ -777,7 +809,7 @@ impl Compose {
                         format!("timed out waiting for {}", c.name),
                     ));
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
         Ok(())

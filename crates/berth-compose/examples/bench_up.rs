@@ -1,0 +1,101 @@
+//! Wall time of `up -d` for the two-service project (web waits for a healthy db), Berth's
+//! `berth-compose` vs Debian's `docker-compose` 1.29, on the same private engine.
+//!
+//! Run (as root, needs dockerd and docker-compose):
+//!   cargo build --release -p berth-compose --bins --examples
+//!   target/release/examples/bench_up [rounds]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use berth_testkit::{run, Dockerd};
+
+fn project(image: &str) -> String {
+    format!(
+        r#"services:
+  db:
+    image: {image}
+    command: ["sh", "-c", "touch /tmp/ready && exec sleep 3600"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 300ms
+      retries: 100
+  web:
+    image: {image}
+    command: ["sleep", "3600"]
+    environment:
+      GREETING: hello
+    depends_on:
+      db:
+        condition: service_healthy
+"#
+    )
+}
+
+fn timed(cmd: &mut Command) -> Duration {
+    let start = Instant::now();
+    run(cmd).unwrap_or_else(|e| panic!("{e}"));
+    start.elapsed()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
+    let berth_bin: PathBuf = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("berth-compose");
+    assert!(
+        berth_bin.is_file(),
+        "build the binary first: cargo build --release -p berth-compose --bins --examples"
+    );
+    let d = Dockerd::start().expect("a private dockerd");
+    let image = d.test_image().unwrap();
+    let dir = d.root().join("bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("compose.yaml"), project(&image)).unwrap();
+
+    let tool = |bin: &Path, name: &str, args: &[&str]| {
+        let mut c = Command::new(bin);
+        c.current_dir(&dir)
+            .env("DOCKER_HOST", d.docker_host())
+            .env_remove("DOCKER_CONTEXT")
+            .args(["-f", "compose.yaml", "-p", name])
+            .args(args);
+        c
+    };
+    let legacy = Path::new("/usr/bin/docker-compose");
+    let (mut berth, mut compose) = (Vec::new(), Vec::new());
+    for i in 0..rounds {
+        let name = format!("b{i}");
+        berth.push(timed(&mut tool(&berth_bin, &name, &["up", "-d"])));
+        timed(&mut tool(&berth_bin, &name, &["down", "-v", "-t", "1"]));
+        let name = format!("c{i}");
+        compose.push(timed(&mut tool(legacy, &name, &["up", "-d"])));
+        timed(&mut tool(legacy, &name, &["down", "-v", "-t", "1"]));
+    }
+    let (b, c) = (median(berth.clone()), median(compose.clone()));
+    println!("up -d, two services (web waits for healthy db), {rounds} rounds, median:");
+    println!(
+        "  berth-compose      {:>7.3} s   (all: {berth:?})",
+        b.as_secs_f64()
+    );
+    println!(
+        "  docker-compose 1.29 {:>6.3} s   (all: {compose:?})",
+        c.as_secs_f64()
+    );
+    println!(
+        "  ratio berth/docker-compose = {:.2}",
+        b.as_secs_f64() / c.as_secs_f64()
+    );
+}
