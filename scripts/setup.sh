@@ -17,8 +17,12 @@ apt_packages=(
   gnome-keyring dbus-x11 libdbus-1-dev
   # the dashboard (Tauri 2 on WebKitGTK) and its UI tier
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  xvfb xauth webkit2gtk-driver nodejs npm
+  xvfb xauth webkit2gtk-driver
 )
+# Node.js may come from elsewhere (nodesource, nvm) and conflict with Debian's npm: take
+# Debian's only when there is none.
+command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
 
 missing=()
 for p in "${apt_packages[@]}"; do
