@@ -297,7 +297,9 @@ impl Settings {
                 message: e.inner().to_string(),
             })?;
         if let Err(SettingsError::Invalid { errors }) = settings.validate() {
-            let (first, rest) = errors.split_first().expect("Invalid has at least one error");
+            let (first, rest) = errors
+                .split_first()
+                .expect("Invalid has at least one error");
             let mut message = first.message.clone();
             if !rest.is_empty() {
                 message.push_str(&format!("; also {}", join(rest)));
