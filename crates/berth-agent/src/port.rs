@@ -1,19 +1,27 @@
 //! A virtio-serial port (`/dev/virtio-ports/<name>`) as a non-blocking tokio byte stream.
 //!
-//! A character device in non-blocking mode behaves like a FIFO towards epoll, so tokio's
-//! pipe halves drive it: one fd for reading, a duplicate for writing.
+//! A character device in non-blocking mode behaves like a FIFO towards epoll, so tokio's pipe
+//! halves register it: one fd for reading, a duplicate for writing. Their `AsyncRead` and
+//! `AsyncWrite` are not used: they treat a short read or write as "drained" and wait for the
+//! next edge, but a virtio port returns one host buffer per read (and takes at most 32 KiB per
+//! write) while more is ready, which stalls the link. Here only `WouldBlock` waits.
 
 use std::fs::OpenOptions;
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 
-use tokio::io::Join;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::unix::pipe;
 
 /// An open port. While no host is connected, reads return EOF at once (that is how the
 /// virtio console driver reports a closed host side), so callers retry after a short pause.
-pub type Port = Join<pipe::Receiver, pipe::Sender>;
+pub struct Port {
+    rx: pipe::Receiver,
+    tx: pipe::Sender,
+}
 
 pub fn open(path: &Path) -> io::Result<Port> {
     let file = OpenOptions::new()
@@ -21,9 +29,55 @@ pub fn open(path: &Path) -> io::Result<Port> {
         .write(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)?;
-    let rx = pipe::Receiver::from_file_unchecked(file.try_clone()?)?;
-    let tx = pipe::Sender::from_file_unchecked(file)?;
-    Ok(tokio::io::join(rx, tx))
+    Ok(Port {
+        rx: pipe::Receiver::from_file_unchecked(file.try_clone()?)?,
+        tx: pipe::Sender::from_file_unchecked(file)?,
+    })
+}
+
+impl AsyncRead for Port {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            ready!(self.rx.poll_read_ready(cx))?;
+            match self.rx.try_read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                // Readiness was cleared; the next poll registers for the next edge.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Port {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.tx.poll_write_ready(cx))?;
+            match self.tx.try_write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
 }
 
 #[cfg(test)]
@@ -44,6 +98,13 @@ mod tests {
         let mut buf = [0u8; 4];
         port.read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"ping");
+        // Short reads must not lose the rest: read one byte at a time.
+        port.write_all(b"abc").await.unwrap();
+        for want in b"abc" {
+            let mut one = [0u8; 1];
+            port.read_exact(&mut one).await.unwrap();
+            assert_eq!(one[0], *want);
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

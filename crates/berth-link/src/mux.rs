@@ -12,9 +12,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, BufStream, ReadBuf};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_util::compat::{
-    Compat, FuturesAsyncReadCompatExt, TokioAsyncWriteCompatExt,
-};
+use tokio_util::compat::{Compat, FuturesAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 use crate::LinkError;
 
