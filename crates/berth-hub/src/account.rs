@@ -20,6 +20,8 @@ pub enum HubError {
     Registry(#[from] RegistryError),
     #[error(transparent)]
     OAuth(#[from] OAuthError),
+    #[error(transparent)]
+    HubApi(#[from] crate::hub_api::HubApiError),
     #[error("not signed in to {registry}")]
     NotSignedIn { registry: String },
     #[error("{field} must not be empty")]
@@ -32,6 +34,7 @@ impl HubError {
             HubError::Secrets(_) => ErrorCode::Io,
             HubError::Registry(e) => e.code(),
             HubError::OAuth(e) => e.code(),
+            HubError::HubApi(e) => e.code(),
             HubError::NotSignedIn { .. } => ErrorCode::NotFound,
             HubError::Empty { .. } => ErrorCode::InvalidInput,
         }
@@ -251,6 +254,22 @@ impl Hub {
     ) -> Result<Option<RegistryCredential>, HubError> {
         let registry = crate::registry_key::registry_of_image(image);
         Ok(self.secrets.get(&registry)?)
+    }
+
+    /// The signed-in Hub account's repositories (private ones too), for the Hub page.
+    pub async fn my_repositories(
+        &self,
+        api: &crate::hub_api::HubApi,
+    ) -> Result<Vec<crate::hub_api::Repository>, HubError> {
+        let credential = self
+            .secrets
+            .get(DOCKER_HUB)?
+            .ok_or_else(|| HubError::NotSignedIn {
+                registry: DOCKER_HUB.to_string(),
+            })?;
+        Ok(api
+            .repositories(&credential.username, Some(&credential.secret))
+            .await?)
     }
 
     /// Every registry with stored credentials.

@@ -12,6 +12,7 @@ pub mod claims;
 pub mod commands;
 pub mod credential_helper;
 pub mod docker_config;
+pub mod hub_api;
 pub mod oauth;
 pub mod pkce;
 pub mod registry_auth;
