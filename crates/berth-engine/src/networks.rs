@@ -219,8 +219,14 @@ impl Engine {
             .map_err(self.err())
     }
 
+    /// Removes a network; `conflict` while containers are attached.
     pub async fn remove_network(&self, id: &str) -> Result<(), EngineError> {
-        self.docker.remove_network(id).await.map_err(self.err())
+        match self.docker.remove_network(id).await.map_err(self.err()) {
+            // The engine answers 403 Forbidden for "has active endpoints": for a network
+            // that is a conflict with its state, not a credentials problem.
+            Err(EngineError::Unauthorized { message }) => Err(EngineError::Conflict { message }),
+            other => other,
+        }
     }
 
     /// Removes networks no container uses (never the predefined ones).
