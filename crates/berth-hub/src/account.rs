@@ -98,7 +98,27 @@ pub struct DeviceSignIn {
     hub: Hub,
 }
 
+/// What the Sign in button shows while the device flow waits (no secret in it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInPrompt {
+    pub user_code: String,
+    pub verification_uri: String,
+    /// The page with the code filled in: what to open in the browser.
+    pub browser_url: String,
+    pub expires_in_secs: u64,
+}
+
 impl DeviceSignIn {
+    /// The code and address to show, as the UI receives them.
+    pub fn prompt(&self) -> SignInPrompt {
+        SignInPrompt {
+            user_code: self.login.user_code.clone(),
+            verification_uri: self.login.verification_uri.clone(),
+            browser_url: self.login.browser_url().to_string(),
+            expires_in_secs: self.login.expires_in.as_secs(),
+        }
+    }
+
     pub fn user_code(&self) -> &str {
         &self.login.user_code
     }

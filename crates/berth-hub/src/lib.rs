@@ -22,7 +22,7 @@ pub mod sensitive;
 #[cfg(any(test, feature = "test-server"))]
 pub mod test_server;
 
-pub use account::{Account, Hub, HubError, SignInMethod};
+pub use account::{Account, DeviceSignIn, Hub, HubError, SignInMethod, SignInPrompt};
 pub use oauth::{DeviceLogin, OAuthConfig};
 pub use registry_key::DOCKER_HUB;
 pub use sensitive::Sensitive;

@@ -562,6 +562,16 @@ mod tests {
         let code = sign_in.user_code().to_string();
         let url = sign_in.browser_url().to_string();
         assert!(url.ends_with(&format!("?user_code={code}")), "{url}");
+        let prompt = sign_in.prompt();
+        assert_eq!(
+            (prompt.user_code.as_str(), prompt.browser_url.as_str()),
+            (code.as_str(), url.as_str())
+        );
+        assert_eq!(
+            prompt.verification_uri,
+            format!("{}/activate", server.base_url())
+        );
+        assert_eq!(prompt.expires_in_secs, 60);
         let waiting = tokio::spawn(sign_in.finish());
         // The user opens verification_uri_complete and approves.
         let page = browser().get(&url).send().await.unwrap();
