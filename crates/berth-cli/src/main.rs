@@ -38,6 +38,9 @@ enum Command {
     Logout(cmd::logout::Args),
     /// Show the accounts Berth is signed in to
     Whoami(cmd::whoami::Args),
+    /// Write the `berth` docker context and put berth, its credential helper and the compose
+    /// plugin on the PATH (first-run setup; `--undo` before uninstalling)
+    Setup(cmd::setup::Args),
     /// Run the background daemon (started by `berth start`)
     #[command(hide = true)]
     Daemon(cmd::daemon::Args),
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
             Command::Login(args) => cmd::login::run(args).await,
             Command::Logout(args) => cmd::logout::run(args).await,
             Command::Whoami(args) => cmd::whoami::run(args).await,
+            Command::Setup(args) => cmd::setup::run(args).await,
             Command::Daemon(args) => cmd::daemon::run(args).await,
             Command::Compose(args) => cmd::compose::run(args).await,
             Command::DockerCliPluginMetadata => cmd::compose::plugin_metadata(),

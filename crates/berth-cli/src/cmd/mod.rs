@@ -6,6 +6,7 @@ pub mod diagnose;
 pub mod login;
 pub mod logout;
 pub mod restart;
+pub mod setup;
 pub mod start;
 pub mod status;
 pub mod stop;
