@@ -68,6 +68,11 @@ impl Engine {
         Self::connect_with_store(endpoint, &ContextStore::from_env()).await
     }
 
+    /// Connects where the docker CLI would: see [`Endpoint::from_env`].
+    pub async fn connect_default() -> Result<Engine, EngineError> {
+        Self::connect(&Endpoint::from_env()).await
+    }
+
     /// [`Engine::connect`] with an explicit context store.
     pub async fn connect_with_store(
         endpoint: &Endpoint,
