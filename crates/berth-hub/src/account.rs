@@ -22,6 +22,12 @@ pub enum HubError {
     OAuth(#[from] OAuthError),
     #[error(transparent)]
     HubApi(#[from] crate::hub_api::HubApiError),
+    #[error("signed out of {registry}, but the identity provider could not revoke the token")]
+    RevokeFailed {
+        registry: String,
+        #[source]
+        source: OAuthError,
+    },
     #[error("not signed in to {registry}")]
     NotSignedIn { registry: String },
     #[error("{field} must not be empty")]
@@ -35,6 +41,7 @@ impl HubError {
             HubError::Registry(e) => e.code(),
             HubError::OAuth(e) => e.code(),
             HubError::HubApi(e) => e.code(),
+            HubError::RevokeFailed { source, .. } => source.code(),
             HubError::NotSignedIn { .. } => ErrorCode::NotFound,
             HubError::Empty { .. } => ErrorCode::InvalidInput,
         }
@@ -360,7 +367,12 @@ impl Hub {
         let erased = self.secrets.erase(registry)?;
         if let Some(refresh_token) = stored.and_then(|s| s.refresh_token) {
             let flow = OAuthFlow::new(self.oauth.clone())?;
-            flow.revoke(&Sensitive::new(refresh_token)).await?;
+            flow.revoke(&Sensitive::new(refresh_token))
+                .await
+                .map_err(|source| HubError::RevokeFailed {
+                    registry: registry_key(registry),
+                    source,
+                })?;
         }
         if erased || had_tokens {
             tracing::info!(registry = %registry_key(registry), "signed out");

@@ -679,6 +679,19 @@ mod tests {
         assert!(!hub.refresh_if_expiring(DOCKER_HUB).await.unwrap());
     }
 
+    #[tokio::test]
+    async fn sign_out_while_the_provider_is_down_still_erases_and_says_so() {
+        let (server, hub) = server_default().await;
+        let sign_in = hub.start_device_sign_in().await.unwrap();
+        server.approve(sign_in.user_code());
+        sign_in.finish().await.unwrap();
+        drop(server);
+        let err = hub.sign_out(None).await.unwrap_err();
+        assert!(matches!(err, HubError::RevokeFailed { .. }), "{err:?}");
+        assert!(hub.account(None).unwrap().is_none());
+        assert!(hub.secrets().list().unwrap().is_empty());
+    }
+
     async fn server_default() -> (OAuthTestServer, Hub) {
         server(ServerOptions::default()).await
     }
