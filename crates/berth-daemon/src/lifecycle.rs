@@ -25,6 +25,8 @@ const AGENT_DEADLINE: Duration = Duration::from_secs(180);
 /// How long dockerd may take to answer once the agent is up.
 const ENGINE_DEADLINE: Duration = Duration::from_secs(120);
 const ENGINE_POLL: Duration = Duration::from_millis(200);
+/// One ping's bound (the agent itself gives dockerd 2 s).
+const PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the agent gets to acknowledge `Shutdown`.
 const SHUTDOWN_ACK_DEADLINE: Duration = Duration::from_secs(5);
 /// How long the guest gets to power off after acknowledging.
@@ -410,17 +412,22 @@ async fn connect_link(path: &Path) -> Result<LinkClient, ApiError> {
 
 async fn wait_engine(client: &LinkClient) -> Result<berth_link::AgentInfo, ApiError> {
     let deadline = tokio::time::Instant::now() + ENGINE_DEADLINE;
+    let mut last: String;
     loop {
-        match client.ping().await {
-            Ok(info) if info.docker_ready => return Ok(info),
-            Ok(_) => {}
-            Err(err) => return Err(ApiError::from_error(ErrorCode::VmFailed, &err)),
+        match tokio::time::timeout(PING_TIMEOUT, client.ping()).await {
+            Ok(Ok(info)) if info.docker_ready => return Ok(info),
+            Ok(Ok(_)) => last = "the agent reports the engine is not ready".into(),
+            Ok(Err(err)) => return Err(ApiError::from_error(ErrorCode::VmFailed, &err)),
+            Err(_) => {
+                last = format!("a ping got no answer within {} s", PING_TIMEOUT.as_secs());
+                warn!("{last}");
+            }
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(ApiError::new(
                 ErrorCode::Timeout,
                 format!(
-                    "the guest engine did not answer within {} s; see `berth logs --vm`",
+                    "the guest engine did not answer within {} s ({last}); see `berth logs --vm`",
                     ENGINE_DEADLINE.as_secs()
                 ),
             ));

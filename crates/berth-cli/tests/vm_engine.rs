@@ -1,0 +1,629 @@
+//! Tier 3: the real guest image booted under QEMU (TCG here), driven by the real `berth` CLI
+//! and the stock `docker` CLI through the `berth` context. One test function with phases:
+//! every boot costs ~30 s under TCG on two cores.
+//!
+//! Needs: the image (`vm-image/build.sh`, cached), qemu-system-x86_64, qemu-img, docker CLI,
+//! busybox-static, script(1). A missing one fails the test.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BOOT_DEADLINE: Duration = Duration::from_secs(400);
+const STREAM_DEADLINE: Duration = Duration::from_secs(60);
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn check(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    check(out, what)
+}
+
+/// Builds (or reuses, by its input hash) the guest image; `BERTH_VM_IMAGE_DIR` names a
+/// ready one instead.
+fn guest_image() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BERTH_VM_IMAGE_DIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let out = workspace_root().join("vm-image/out/x86_64");
+    let build = workspace_root().join("vm-image/build.sh");
+    run(
+        Command::new("bash").arg(&build).arg("--out").arg(&out),
+        "vm-image/build.sh",
+    );
+    out
+}
+
+/// The guest agent, built in release mode (a debug build is 10x larger in the initrd), unless
+/// `BERTH_AGENT_BIN` names one.
+fn guest_agent() -> PathBuf {
+    if let Some(agent) = std::env::var_os("BERTH_AGENT_BIN").filter(|v| !v.is_empty()) {
+        return PathBuf::from(agent);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(
+        Command::new(cargo).current_dir(workspace_root()).args([
+            "build",
+            "--release",
+            "-p",
+            "berth-agent",
+        ]),
+        "cargo build --release -p berth-agent",
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let agent = target.join("release/berth-agent");
+    assert!(agent.is_file(), "no agent at {}", agent.display());
+    agent
+}
+
+/// A fresh BERTH_HOME and DOCKER_CONFIG; ends the daemon and the VM (by pid) when dropped.
+struct Env {
+    home: tempfile::TempDir,
+    image_dir: PathBuf,
+    agent: PathBuf,
+}
+
+impl Env {
+    fn berth(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(args)
+            .env("BERTH_HOME", self.home.path())
+            .env("DOCKER_CONFIG", self.docker_config())
+            .env("BERTH_VM_IMAGE_DIR", &self.image_dir)
+            .env("BERTH_AGENT_BIN", &self.agent)
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT");
+        cmd
+    }
+
+    fn docker_config(&self) -> PathBuf {
+        self.home.path().join("docker-config")
+    }
+
+    fn docker(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("docker");
+        cmd.arg("--context")
+            .arg("berth")
+            .args(args)
+            .env("DOCKER_CONFIG", self.docker_config())
+            .env("DOCKER_CLI_HINTS", "false")
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT");
+        cmd
+    }
+
+    fn run_dir(&self) -> PathBuf {
+        self.home.path().join("run")
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let out = self.berth(&["status", "--json"]).output().expect("status");
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "status --json: {e}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    fn state(&self) -> String {
+        self.status()["daemon"]["state"]["state"]
+            .as_str()
+            .unwrap_or("none")
+            .to_owned()
+    }
+
+    fn qemu_pid(&self) -> Option<u32> {
+        self.status()["daemon"]["vm"]["pid"]
+            .as_u64()
+            .map(|p| p as u32)
+    }
+
+    fn daemon_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.run_dir().join("daemon.lock"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    fn start(&self) -> (String, Duration) {
+        let began = Instant::now();
+        let mut cmd = self.berth(&["start"]);
+        let out = cmd.output().expect("berth start");
+        let took = began.elapsed();
+        if !out.status.success() {
+            let console = std::fs::read_to_string(self.home.path().join("logs/vm-console.log"))
+                .unwrap_or_default();
+            let daemon = std::fs::read_to_string(self.home.path().join("logs/daemon.log"))
+                .unwrap_or_default();
+            panic!(
+                "berth start failed: {}\nconsole:\n{console}\ndaemon:\n{daemon}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(took < BOOT_DEADLINE, "start took {took:?}");
+        (String::from_utf8_lossy(&out.stdout).into_owned(), took)
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let qemu = self.qemu_pid();
+        let daemon = self.daemon_pid();
+        let _ = self.berth(&["stop", "--quit"]).output();
+        for pid in [qemu, daemon].into_iter().flatten() {
+            if Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+    }
+}
+
+fn wait_until<T>(deadline: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_lines(mut cmd: Command) -> (ChildGuard, mpsc::Receiver<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (ChildGuard(child), rx)
+}
+
+fn wait_line(rx: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&str) -> bool) {
+    let deadline = Instant::now() + STREAM_DEADLINE;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if pred(&line) => return,
+            Ok(line) => seen.push(line),
+            Err(e) => panic!("no line for {what} ({e}); saw {seen:?}"),
+        }
+    }
+}
+
+/// A busybox-static rootfs tar (plus `extra_mib` of random bytes in /payload).
+fn busybox_tar(dir: &Path, name: &str, extra_mib: u64) -> PathBuf {
+    let root = dir.join(format!("{name}-root"));
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy("/bin/busybox", bin.join("busybox")).expect("busybox-static is installed");
+    let list = run(Command::new("/bin/busybox").arg("--list"), "busybox --list");
+    for applet in list
+        .lines()
+        .map(str::trim)
+        .filter(|a| !a.is_empty() && *a != "busybox")
+    {
+        let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
+    }
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    if extra_mib > 0 {
+        run(
+            Command::new("head")
+                .args(["-c", &format!("{}", extra_mib << 20), "/dev/urandom"])
+                .stdout(std::fs::File::create(root.join("payload")).unwrap()),
+            "payload",
+        );
+    }
+    let tar = dir.join(format!("{name}.tar"));
+    run(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-cf")
+            .arg(&tar)
+            .arg("."),
+        "tar",
+    );
+    tar
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The inodes of TCP sockets listening in this network namespace.
+fn listening_tcp_inodes() -> Vec<String> {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.get(3) == Some(&"0A") {
+                if let Some(inode) = cols.get(9) {
+                    inodes.push((*inode).to_owned());
+                }
+            }
+        }
+    }
+    inodes
+}
+
+fn socket_inodes_of(pid: u32) -> Vec<String> {
+    let mut inodes = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd")).expect("qemu fds") {
+        let Ok(target) = std::fs::read_link(entry.unwrap().path()) else {
+            continue;
+        };
+        let target = target.to_string_lossy().into_owned();
+        if let Some(inode) = target
+            .strip_prefix("socket:[")
+            .and_then(|s| s.strip_suffix(']'))
+        {
+            inodes.push(inode.to_owned());
+        }
+    }
+    inodes
+}
+
+fn http_get(socket: &Path, path: &str) -> std::io::Result<String> {
+    let mut conn = UnixStream::connect(socket)?;
+    conn.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut resp = String::new();
+    conn.read_to_string(&mut resp)?;
+    Ok(resp)
+}
+
+#[test]
+fn vm_engine_end_to_end() {
+    let image_dir = guest_image();
+    let agent = guest_agent();
+    let env = Env {
+        home: tempfile::Builder::new()
+            .prefix("berth-vm-")
+            .tempdir()
+            .unwrap(),
+        image_dir,
+        agent,
+    };
+    let work = env.home.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+
+    // --- start -------------------------------------------------------------------------
+    let (out, took) = env.start();
+    eprintln!("first boot (blank data disk) to engine ready: {took:?}");
+    let socket = env.run_dir().join("docker.sock");
+    assert!(out.contains(&socket.display().to_string()), "{out}");
+    assert!(out.contains("docker --context berth"), "{out}");
+    assert_eq!(env.state(), "running");
+
+    // --- security: modes, and no TCP port opened by QEMU -----------------------------
+    assert_eq!(mode(&env.run_dir()), 0o700);
+    assert_eq!(mode(&socket), 0o600);
+    assert_eq!(mode(&env.run_dir().join("control.sock")), 0o600);
+    let qemu = env.qemu_pid().expect("qemu pid in status");
+    let listening = listening_tcp_inodes();
+    let qemu_sockets = socket_inodes_of(qemu);
+    assert!(!qemu_sockets.is_empty(), "QEMU has its unix sockets");
+    let open: Vec<_> = qemu_sockets
+        .iter()
+        .filter(|i| listening.contains(i))
+        .collect();
+    assert!(open.is_empty(), "QEMU listens on TCP: {open:?}");
+
+    // --- the stock docker CLI through the context ---------------------------------------
+    let version = run(
+        &mut env.docker(&["version", "--format", "{{.Server.Version}}"]),
+        "docker version",
+    );
+    assert!(version.trim().starts_with("26."), "{version}");
+
+    let image = "berth-vm-test/busybox:1";
+    let tar = busybox_tar(&work, "busybox", 0);
+    run(
+        &mut env.docker(&[
+            "import",
+            "--change",
+            "ENV PATH=/bin",
+            tar.to_str().unwrap(),
+            image,
+        ]),
+        "docker import",
+    );
+    let out = run(
+        &mut env.docker(&["run", "--rm", image, "echo", "hello-vm"]),
+        "docker run --rm",
+    );
+    assert_eq!(out.trim(), "hello-vm");
+
+    // run -d + logs -f
+    let id = run(
+        &mut env.docker(&[
+            "run",
+            "-d",
+            image,
+            "sh",
+            "-c",
+            "i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done",
+        ]),
+        "docker run -d",
+    );
+    let id = id.trim().to_owned();
+    let (_logs, logs) = spawn_lines(env.docker(&["logs", "-f", &id]));
+    wait_line(&logs, "logs -f", |l| l == "tick5");
+
+    // exec -it under script(1)
+    let mut script = Command::new("script");
+    let docker_config = env.docker_config();
+    script
+        .args([
+            "-qec",
+            &format!("docker --context berth exec -it {id} sh -c 'tty; echo exec-ok'"),
+            "/dev/null",
+        ])
+        .env("DOCKER_CONFIG", &docker_config)
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_CONTEXT")
+        .stdin(Stdio::null());
+    let out = run(&mut script, "docker exec -it");
+    assert!(
+        out.contains("/dev/pts/") && out.contains("exec-ok"),
+        "{out:?}"
+    );
+
+    // cp in and out
+    let src = work.join("in.txt");
+    std::fs::write(&src, "copied into the VM\n").unwrap();
+    run(
+        &mut env.docker(&["cp", src.to_str().unwrap(), &format!("{id}:/tmp/in.txt")]),
+        "docker cp in",
+    );
+    let out_dir = work.join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    run(
+        &mut env.docker(&[
+            "cp",
+            &format!("{id}:/tmp/in.txt"),
+            out_dir.to_str().unwrap(),
+        ]),
+        "docker cp out",
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("in.txt")).unwrap(),
+        "copied into the VM\n"
+    );
+
+    // attach
+    run(
+        &mut env.docker(&[
+            "run",
+            "-d",
+            "-i",
+            "--name",
+            "echoer",
+            image,
+            "sh",
+            "-c",
+            "read line; echo got:$line",
+        ]),
+        "docker run -d -i",
+    );
+    let mut attach_cmd = env.docker(&["attach", "--sig-proxy=false", "echoer"]);
+    attach_cmd.stdin(Stdio::piped());
+    let (mut attach, attached) = spawn_lines(attach_cmd);
+    let mut stdin = attach.0.stdin.take().unwrap();
+    stdin.write_all(b"hello-attach\n").unwrap();
+    wait_line(&attached, "attach output", |l| l == "got:hello-attach");
+    drop(stdin);
+    assert!(attach.0.wait().unwrap().success());
+
+    // build FROM scratch
+    let ctx = work.join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM scratch\nCOPY hello.txt /hello.txt\n",
+    )
+    .unwrap();
+    std::fs::write(ctx.join("hello.txt"), "built in the VM\n").unwrap();
+    let mut build = env.docker(&[
+        "build",
+        "-q",
+        "-t",
+        "berth-vm-test/built:1",
+        ctx.to_str().unwrap(),
+    ]);
+    build.env("DOCKER_BUILDKIT", "0");
+    run(&mut build, "docker build");
+
+    // volume + data
+    run(
+        &mut env.docker(&["volume", "create", "keep"]),
+        "volume create",
+    );
+    run(
+        &mut env.docker(&[
+            "run",
+            "--rm",
+            "-v",
+            "keep:/data",
+            image,
+            "sh",
+            "-c",
+            "echo persisted > /data/f",
+        ]),
+        "write to volume",
+    );
+
+    // save | load of ~100 MB
+    let payload = busybox_tar(&work, "payload", 100);
+    let big = "berth-vm-test/payload:1";
+    run(
+        &mut env.docker(&["import", payload.to_str().unwrap(), big]),
+        "import payload",
+    );
+    let id_before = run(
+        &mut env.docker(&["image", "inspect", "--format", "{{.Id}}", big]),
+        "inspect",
+    );
+    let archive = work.join("payload-image.tar");
+    let began = Instant::now();
+    run(
+        &mut env.docker(&["save", "-o", archive.to_str().unwrap(), big]),
+        "docker save",
+    );
+    let save_took = began.elapsed();
+    let len = std::fs::metadata(&archive).unwrap().len();
+    assert!(len > 100 << 20, "archive is {len} bytes");
+    run(&mut env.docker(&["rmi", big]), "rmi payload");
+    let began = Instant::now();
+    run(
+        &mut env.docker(&["load", "-i", archive.to_str().unwrap()]),
+        "docker load",
+    );
+    let load_took = began.elapsed();
+    eprintln!(
+        "save {} MiB in {save_took:?}, load in {load_took:?}",
+        len >> 20
+    );
+    let id_after = run(
+        &mut env.docker(&["image", "inspect", "--format", "{{.Id}}", big]),
+        "inspect",
+    );
+    assert_eq!(id_before, id_after);
+    run(&mut env.docker(&["rm", "-f", &id, "echoer"]), "rm");
+
+    // --- stop, start again: everything is still there ----------------------------------
+    run(&mut env.berth(&["stop"]), "berth stop");
+    assert_eq!(env.state(), "stopped");
+    assert!(!socket.exists(), "engine socket removed on stop");
+    assert!(
+        env.qemu_pid().is_none() && !Path::new(&format!("/proc/{qemu}")).exists(),
+        "QEMU gone after stop"
+    );
+    let (_, took) = env.start();
+    eprintln!("second boot to engine ready: {took:?}");
+    let persisted = |what: &str| {
+        for img in [image, "berth-vm-test/built:1", big] {
+            run(&mut env.docker(&["image", "inspect", img]), what);
+        }
+        let out = run(
+            &mut env.docker(&["run", "--rm", "-v", "keep:/data", image, "cat", "/data/f"]),
+            what,
+        );
+        assert_eq!(out.trim(), "persisted", "{what}");
+    };
+    persisted("after stop/start");
+
+    // --- kill -9 QEMU: Error within 2 s, and start recovers -----------------------------
+    let qemu = env.qemu_pid().expect("qemu pid");
+    let killed_at = Instant::now();
+    run(
+        Command::new("kill").args(["-9", &qemu.to_string()]),
+        "kill -9 qemu",
+    );
+    let state = wait_until(Duration::from_secs(5), "error state", || {
+        let status = env.status();
+        let state = &status["daemon"]["state"];
+        (state["state"] == "error").then(|| state.clone())
+    });
+    let noticed = killed_at.elapsed();
+    eprintln!("QEMU kill noticed after {noticed:?}: {state}");
+    assert!(noticed < Duration::from_secs(2), "took {noticed:?}");
+    assert_eq!(state["code"], "vm_failed");
+    assert!(
+        state["message"].as_str().unwrap().contains("signal 9"),
+        "{state}"
+    );
+    let (_, took) = env.start();
+    eprintln!("boot after a crash to engine ready: {took:?}");
+    persisted("after kill -9 and start");
+
+    // --- 200 concurrent API requests ----------------------------------------------------
+    let handles: Vec<_> = (0..200)
+        .map(|i| {
+            let socket = socket.clone();
+            std::thread::spawn(move || {
+                let path = if i % 2 == 0 {
+                    "/_ping"
+                } else {
+                    "/containers/json?all=1"
+                };
+                http_get(&socket, path)
+            })
+        })
+        .collect();
+    let failed: Vec<String> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter_map(|r| match r {
+            Ok(resp) if resp.starts_with("HTTP/1.1 200") => None,
+            Ok(resp) => Some(resp.lines().next().unwrap_or("").to_owned()),
+            Err(e) => Some(e.to_string()),
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of 200 failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+
+    // --- logs --vm, then quit -----------------------------------------------------------
+    let console = run(&mut env.berth(&["logs", "--vm"]), "berth logs --vm");
+    assert!(!console.is_empty());
+    let daemon = env.daemon_pid().expect("daemon pid");
+    run(&mut env.berth(&["stop", "--quit"]), "berth stop --quit");
+    wait_until(Duration::from_secs(10), "daemon exit", || {
+        (!Path::new(&format!("/proc/{daemon}")).exists()).then_some(())
+    });
+}
