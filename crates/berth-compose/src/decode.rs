@@ -304,11 +304,8 @@ const UNSUPPORTED: &[&str] = &[
     "credential_spec",
     "develop",
     "device_cgroup_rules",
-    "devices",
     "external_links",
     "gpus",
-    "group_add",
-    "ipc",
     "isolation",
     "mac_address",
     "mem_reservation",
@@ -317,16 +314,13 @@ const UNSUPPORTED: &[&str] = &[
     "models",
     "oom_kill_disable",
     "oom_score_adj",
-    "pid",
     "pids_limit",
     "post_start",
     "pre_stop",
     "provider",
     "runtime",
     "storage_opt",
-    "ulimits",
     "use_api_socket",
-    "userns_mode",
     "uts",
     "volumes_from",
 ];
@@ -402,6 +396,12 @@ pub fn service(name: &str, n: &Node, ctx: &Ctx) -> R<Service> {
             "secrets" => s.secrets = file_refs(v, f, "/run/secrets/")?,
             "configs" => s.configs = file_refs(v, f, "/")?,
             "links" => s.links = str_list(v, f)?,
+            "devices" => s.devices = str_list(v, f)?,
+            "group_add" => s.group_add = str_list(v, f)?,
+            "ipc" => s.ipc = opt_scalar(v, f)?,
+            "pid" => s.pid = opt_scalar(v, f)?,
+            "userns_mode" => s.userns_mode = opt_scalar(v, f)?,
+            "ulimits" => s.ulimits = ulimits(v, f)?,
             "mem_limit" => s.mem_limit = opt_scalar(v, f)?,
             "cpus" => s.cpus = opt_scalar(v, f)?,
             "shm_size" => s.shm_size = opt_scalar(v, f)?,
@@ -894,6 +894,42 @@ fn deploy(n: &Node, field: &str, s: &mut Service) -> R<Option<u32>> {
         }
     }
     Ok(replicas)
+}
+
+/// `nofile: 1024` or `nofile: {soft: 1024, hard: 2048}`.
+fn ulimits(n: &Node, field: &str) -> R<BTreeMap<String, Ulimit>> {
+    let mut out = BTreeMap::new();
+    let int = |x: &Node, f: &str| -> R<i64> {
+        let t = scalar(x, f)?;
+        t.parse()
+            .or_else(|_| err(x, f, format!("must be an integer, found {t:?}")))
+    };
+    for (name, v) in map(n, field)? {
+        let f = format!("{field}.{name}");
+        let limit = match &v.value {
+            Value::Map(_) => {
+                let get = |k: &str| -> R<i64> {
+                    match v.get(k) {
+                        Some(x) => int(x, &format!("{f}.{k}")),
+                        None => err(v, &f, format!("missing `{k}`")),
+                    }
+                };
+                Ulimit {
+                    soft: get("soft")?,
+                    hard: get("hard")?,
+                }
+            }
+            _ => {
+                let both = int(v, &f)?;
+                Ulimit {
+                    soft: both,
+                    hard: both,
+                }
+            }
+        };
+        out.insert(name.clone(), limit);
+    }
+    Ok(out)
 }
 
 fn extra_hosts(n: &Node, field: &str) -> R<Vec<String>> {

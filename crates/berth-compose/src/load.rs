@@ -970,7 +970,7 @@ mod tests {
             ("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n", "dependency cycle detected: a -> b -> a"),
             ("services:\n  web:\n    image: x\n    ports: ['abc']\n", "compose.yaml:4: services.web.ports[0]: invalid port specification \"abc\""),
             ("services:\n  web:\n    image: x\n    bogus: 1\n", "compose.yaml:4: services.web.bogus: unknown attribute"),
-            ("services:\n  web:\n    image: x\n    ulimits: {}\n", "services.web.ulimits: this attribute is not supported by berth yet"),
+            ("services:\n  web:\n    image: x\n    volumes_from: [x]\n", "services.web.volumes_from: this attribute is not supported by berth yet"),
             ("services:\n  web:\n    command: x\n", "compose.yaml:3: services.web: service has neither an image nor a build context specified"),
             ("services:\n  web:\n    image: x\n    restart: sometimes\n", "invalid restart policy"),
             ("services:\n  web:\n    image: x\n    healthcheck: {interval: soon}\n", "services.web.healthcheck.interval: invalid duration"),
@@ -996,6 +996,36 @@ mod tests {
         assert_eq!(p.services["a"].image.as_deref(), Some("busybox"));
         assert_eq!(p.services["b"].image.as_deref(), Some("other"));
         assert_eq!(p.services["b"].environment["A"].as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn ulimits_devices_and_namespaces() {
+        let p = load_one(
+            "services:\n  s:\n    image: x\n    ulimits:\n      nproc: 65535\n      nofile: {soft: 1024, hard: 2048}\n    devices: ['/dev/fuse']\n    pid: host\n",
+        )
+        .unwrap();
+        let s = &p.services["s"];
+        assert_eq!(
+            s.ulimits["nproc"],
+            Ulimit {
+                soft: 65535,
+                hard: 65535
+            }
+        );
+        assert_eq!(
+            s.ulimits["nofile"],
+            Ulimit {
+                soft: 1024,
+                hard: 2048
+            }
+        );
+        assert_eq!(s.devices, ["/dev/fuse"]);
+        assert_eq!(s.pid.as_deref(), Some("host"));
+        let e = err_of("services:\n  s:\n    image: x\n    ulimits:\n      nofile: {soft: 1}\n");
+        assert!(
+            e.contains("compose.yaml:5: services.s.ulimits.nofile: missing `hard`"),
+            "{e}"
+        );
     }
 
     #[test]

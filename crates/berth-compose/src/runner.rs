@@ -1354,6 +1354,18 @@ fn endpoint(
     }
 }
 
+/// `host[:container[:permissions]]`.
+fn device(spec: &str) -> bollard::models::DeviceMapping {
+    let mut parts = spec.split(':');
+    let host = parts.next().unwrap_or_default().to_string();
+    let container = parts.next().map_or_else(|| host.clone(), str::to_string);
+    bollard::models::DeviceMapping {
+        path_on_host: Some(host),
+        path_in_container: Some(container),
+        cgroup_permissions: Some(parts.next().unwrap_or("rwm").to_string()),
+    }
+}
+
 /// The engine's create request for replica `number` of `s`.
 pub fn container_body(
     project: &Project,
@@ -1583,6 +1595,21 @@ pub fn container_body(
             config: Some(lg.options.clone().into_iter().collect()),
         }),
         memory: s.mem_limit.as_deref().and_then(parse_bytes),
+        ulimits: (!s.ulimits.is_empty()).then(|| {
+            s.ulimits
+                .iter()
+                .map(|(name, u)| bollard::models::ResourcesUlimits {
+                    name: Some(name.clone()),
+                    soft: Some(u.soft),
+                    hard: Some(u.hard),
+                })
+                .collect()
+        }),
+        devices: (!s.devices.is_empty()).then(|| s.devices.iter().map(|d| device(d)).collect()),
+        group_add: (!s.group_add.is_empty()).then(|| s.group_add.clone()),
+        ipc_mode: s.ipc.clone(),
+        pid_mode: s.pid.clone(),
+        userns_mode: s.userns_mode.clone(),
         nano_cpus,
         ..Default::default()
     };
