@@ -11,7 +11,8 @@
 #   --ui         rebuild the dashboard (ui/dist) even when it exists
 #
 # Environment: CARGO_TARGET_DIR (default <repo>/target), BERTH_DEB_COMPRESS (dpkg-deb -Z:
-# xz, zstd, gzip; default xz, readable by every dpkg).
+# xz, zstd, gzip; default xz, readable by every dpkg), BERTH_DEB_PROFILE (release; `debug`
+# packages debug binaries with --no-build, for trying the packaging quickly).
 # Needs cargo, npm (for ui/), dpkg-deb, dpkg-shlibdeps (dpkg-dev), jq; building the guest
 # image needs what vm-image/build.sh needs (root, mmdebstrap, erofs-utils).
 set -euo pipefail
@@ -20,6 +21,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 config="$repo/installer/tauri.linux.conf.json"
 app_config="$repo/src-tauri/tauri.conf.json"
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
+profile=${BERTH_DEB_PROFILE:-release}
 out=""
 build=1
 ui=0
@@ -46,20 +48,22 @@ done
 start=$(date +%s)
 step() { printf '== %s (%ss)\n' "$*" "$(($(date +%s) - start))" >&2; }
 
-# 1. Build what goes in.
+# 1. Build what goes in (its output to stderr: stdout is the .deb's path).
 if [ "$build" = 1 ]; then
-  if [ "$ui" = 1 ] || [ ! -f "$repo/ui/dist/index.html" ]; then
-    step "dashboard (ui/dist)"
-    [ -d "$repo/ui/node_modules" ] || (cd "$repo/ui" && npm ci --no-audit --no-fund)
-    (cd "$repo/ui" && npm run build)
-  fi
-  step "release binaries ($target_dir/release)"
-  (cd "$repo" && cargo build --release --locked \
-    -p berth-cli -p berth-hub -p berth-compose -p berth-agent -p berth-app --bins)
-  if ! jq -e . "$repo/vm-image/out/x86_64/image.json" >/dev/null 2>&1; then
+  {
+    if [ "$ui" = 1 ] || [ ! -f "$repo/ui/dist/index.html" ]; then
+      step "dashboard (ui/dist)"
+      [ -d "$repo/ui/node_modules" ] || (cd "$repo/ui" && npm ci --no-audit --no-fund)
+      (cd "$repo/ui" && npm run build)
+    fi
+    [ "$profile" = release ] || die "BERTH_DEB_PROFILE=$profile needs --no-build"
+    step "release binaries ($target_dir/release)"
+    (cd "$repo" && cargo build --release --locked \
+      -p berth-cli -p berth-hub -p berth-compose -p berth-agent -p berth-app --bins)
+    # Cached by a hash of its inputs: a no-op when the image is up to date.
     step "guest image (vm-image/build.sh)"
     "$repo/vm-image/build.sh" --arch x86_64 --out "$repo/vm-image/out/x86_64"
-  fi
+  } >&2
 fi
 
 # 2. Stage the package tree from the config's file map.
@@ -75,6 +79,7 @@ mkdir -p "$root/DEBIAN"
 # Config paths are relative to src-tauri/; build products follow CARGO_TARGET_DIR.
 source_path() {
   case "$1" in
+  ../target/release/*) echo "$target_dir/$profile/${1#../target/release/}" ;;
   ../target/*) echo "$target_dir/${1#../target/}" ;;
   /*) echo "$1" ;;
   *) echo "$repo/src-tauri/$1" ;;
@@ -82,7 +87,7 @@ source_path() {
 }
 
 step "staging"
-install -D -m 0755 "$target_dir/release/berth-app" "$root/usr/bin/berth-app"
+install -D -m 0755 "$target_dir/$profile/berth-app" "$root/usr/bin/berth-app"
 while IFS=$'\t' read -r dest src; do
   from=$(source_path "$src")
   [ -f "$from" ] || die "$from is missing (for $dest); build it or drop --no-build"

@@ -72,6 +72,15 @@ for path in "${listed[@]}"; do
   fi
 done >"$work/existed-before"
 
+# A fresh user: own HOME, BERTH_HOME and docker config; PATH as a login shell has it.
+user="$work/user"
+mkdir -p "$user/home"
+as_user() {
+  env -i HOME="$user/home" BERTH_HOME="$user/berth" DOCKER_CONFIG="$user/home/.docker" \
+    PATH=/usr/local/bin:/usr/bin:/bin XDG_RUNTIME_DIR="$user/run" LANG=C.UTF-8 "$@"
+}
+mkdir -p "$user/run" && chmod 0700 "$user/run"
+
 step "dpkg -i"
 installed=1
 dpkg -i "$deb"
@@ -82,10 +91,10 @@ step "installed binaries"
 got=$(/usr/bin/berth --version)
 [ "$got" = "berth $version" ] || fail "berth --version said '$got', want 'berth $version'"
 echo "berth --version: $got"
-got=$(docker-credential-berth version)
+got=$(as_user docker-credential-berth version)
 case "$got" in *"$version"*) ;; *) fail "docker-credential-berth version said '$got'" ;; esac
 echo "docker-credential-berth version: $got"
-[ "$(command -v berth)" = /usr/bin/berth ] || fail "berth is not on the PATH from /usr/bin"
+[ "$(as_user sh -c "command -v berth")" = /usr/bin/berth ] || fail "berth is not on the PATH from /usr/bin"
 /usr/lib/berth/docker-compose docker-cli-plugin-metadata | jq -e '.SchemaVersion == "0.1.0"' >/dev/null ||
   fail "the compose plugin does not answer the docker CLI handshake"
 [ "$(head -c4 /usr/bin/berth-agent | tail -c3)" = ELF ] || fail "berth-agent is not an executable"
@@ -97,15 +106,6 @@ for f in $(jq -r '.sha256 | keys[]' "$image/image.json"); do
   echo "$want  $image/$f" | sha256sum -c --quiet - || fail "$image/$f does not match image.json"
 done
 echo "$(jq -r '.sha256 | length' "$image/image.json") files match"
-
-# A fresh user: own HOME, BERTH_HOME and docker config; PATH as a login shell has it.
-user="$work/user"
-mkdir -p "$user/home"
-as_user() {
-  env -i HOME="$user/home" BERTH_HOME="$user/berth" DOCKER_CONFIG="$user/home/.docker" \
-    PATH=/usr/local/bin:/usr/bin:/bin XDG_RUNTIME_DIR="$user/run" LANG=C.UTF-8 "$@"
-}
-mkdir -p "$user/run" && chmod 0700 "$user/run"
 
 step "first-run setup (berth setup) and the stock docker CLI"
 as_user berth setup | tee "$work/setup.out"
