@@ -31,6 +31,8 @@ const PING_TIMEOUT: Duration = Duration::from_secs(10);
 const SHUTDOWN_ACK_DEADLINE: Duration = Duration::from_secs(5);
 /// How long the guest gets to power off after acknowledging.
 const POWEROFF_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a closed link waits for the VM's exit to explain it.
+const LINK_GRACE: Duration = Duration::from_secs(1);
 /// ACPI power-down grace when the link is gone.
 const ACPI_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -278,7 +280,7 @@ impl Lifecycle {
             .map_err(|e| ApiError::from_error(ErrorCode::Io, &e))?;
         let relay = tokio::spawn(berth_link::relay::serve_unix(listener, client.clone()));
         active.tasks.push(relay.abort_handle());
-        active.tasks.push(self.watch_link(client));
+        active.tasks.push(self.watch_link(client, hv.status()));
         Ok(())
     }
 
@@ -321,12 +323,16 @@ impl Lifecycle {
         .abort_handle()
     }
 
-    /// A link that breaks under a running engine is an Error too (the relay is dead).
-    fn watch_link(&self, client: LinkClient) -> AbortHandle {
+    /// A link that breaks under a running engine is an Error too (the relay is dead). When the
+    /// VM itself died, the supervisor names that cause instead.
+    fn watch_link(&self, client: LinkClient, mut vm: watch::Receiver<VmStatus>) -> AbortHandle {
         let cell = self.cell.clone();
         tokio::spawn(async move {
             client.closed().await;
-            if cell.get().is_running() {
+            let vm_gone = berth_vm::wait_status(&mut vm, LINK_GRACE, |s| !s.is_running())
+                .await
+                .is_some();
+            if !vm_gone && cell.get().is_running() {
                 let _ = cell.transition(EngineState::Error {
                     code: ErrorCode::VmFailed,
                     message: "the link to the guest agent closed".into(),
