@@ -249,8 +249,21 @@ pub fn first_run(layout: &Layout, marker: &Path) -> Result<Option<Vec<Outcome>>,
 }
 
 /// [`first_run`] for the install the running binary belongs to: what the app calls on start.
+/// A binary run from a cargo target dir is a development build, not an install: it leaves the
+/// user's files alone (`berth setup` still works there).
 pub fn first_run_for(berth: &Berth) -> Result<Option<Vec<Outcome>>, SetupError> {
-    first_run(&Layout::for_berth(berth)?, &first_run_marker(berth.paths()))
+    let layout = Layout::for_berth(berth)?;
+    if is_cargo_build(&layout.install.bin_dir) {
+        return Ok(None);
+    }
+    first_run(&layout, &first_run_marker(berth.paths()))
+}
+
+/// Cargo marks its target dir with a `CACHEDIR.TAG`.
+fn is_cargo_build(bin_dir: &Path) -> bool {
+    bin_dir
+        .ancestors()
+        .any(|dir| dir.join("CACHEDIR.TAG").is_file())
 }
 
 /// The first-run marker of the Berth at `paths`.
@@ -648,6 +661,20 @@ mod tests {
             std::fs::symlink_metadata(h.layout.user_bin.join("berth")).is_err(),
             "a user's removal is respected after the first run"
         );
+    }
+
+    #[test]
+    fn a_cargo_target_dir_is_not_an_install() {
+        let h = home();
+        assert!(!is_cargo_build(&h.layout.install.bin_dir));
+        let target = h.dir.path().join("target");
+        std::fs::create_dir_all(target.join("release")).unwrap();
+        std::fs::write(
+            target.join("CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55",
+        )
+        .unwrap();
+        assert!(is_cargo_build(&target.join("release")));
     }
 
     #[test]
