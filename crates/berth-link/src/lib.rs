@@ -20,8 +20,10 @@ pub mod guest;
 pub mod handshake;
 pub mod host;
 pub mod mux;
+pub mod named_pipe;
 pub mod port_forwarder;
 pub mod protocol;
+#[cfg(unix)]
 pub mod relay;
 pub mod splice;
 

@@ -1,0 +1,73 @@
+//! The host engine endpoint on Windows: the named pipe `\\.\pipe\berth_engine`, each connection
+//! spliced to one link stream to the guest engine, as [`crate::relay`] does for a unix socket.
+//!
+//! Only the pipe name is compiled everywhere; the server is `cfg(windows)`. It was not compiled
+//! on the Linux machine that wrote it (no Windows target there); the bundles workflow builds it.
+
+/// The pipe the `berth` docker context points at.
+pub const ENGINE_PIPE: &str = r"\\.\pipe\berth_engine";
+
+/// The docker context endpoint for [`ENGINE_PIPE`] (the docker CLI's `npipe://` form).
+pub fn engine_pipe_host() -> String {
+    format!("npipe://{}", ENGINE_PIPE.replace('\\', "/"))
+}
+
+#[cfg(windows)]
+pub use server::serve_named_pipe;
+
+#[cfg(windows)]
+mod server {
+    use tokio::net::windows::named_pipe::{NamedPipeServer, ServerOptions};
+
+    use super::ENGINE_PIPE;
+    use crate::host::LinkClient;
+    use crate::protocol::Target;
+    use crate::splice::splice;
+    use crate::LinkError;
+
+    /// Serves [`ENGINE_PIPE`] until the link closes. The first instance is created with
+    /// `first_pipe_instance`, so a second Berth (or anyone squatting the name) makes this fail
+    /// instead of sharing the pipe; remote clients are refused.
+    pub async fn serve_named_pipe(client: LinkClient) -> Result<(), LinkError> {
+        let mut server = ServerOptions::new()
+            .first_pipe_instance(true)
+            .reject_remote_clients(true)
+            .create(ENGINE_PIPE)?;
+        loop {
+            tokio::select! {
+                connected = server.connect() => {
+                    connected?;
+                    let conn = std::mem::replace(
+                        &mut server,
+                        ServerOptions::new().reject_remote_clients(true).create(ENGINE_PIPE)?,
+                    );
+                    tokio::spawn(relay_one(conn, client.clone()));
+                }
+                () = client.closed() => return Ok(()),
+            }
+        }
+    }
+
+    async fn relay_one(mut conn: NamedPipeServer, client: LinkClient) {
+        let mut stream = match client.open(Target::Engine).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot open an engine stream");
+                return;
+            }
+        };
+        if let Err(e) = splice(&mut conn, &mut stream).await {
+            tracing::debug!(error = %e, "engine connection ended with an error");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_context_endpoint_is_the_docker_clis_npipe_form() {
+        assert_eq!(engine_pipe_host(), "npipe:////./pipe/berth_engine");
+    }
+}
