@@ -11,7 +11,12 @@ use std::time::{Duration, Instant};
 
 use berth_testkit::{run, Dockerd};
 
-fn project(image: &str) -> String {
+fn project(image: &str, healthy: bool) -> String {
+    let condition = if healthy {
+        "service_healthy"
+    } else {
+        "service_started"
+    };
     format!(
         r#"services:
   db:
@@ -28,7 +33,7 @@ fn project(image: &str) -> String {
       GREETING: hello
     depends_on:
       db:
-        condition: service_healthy
+        condition: {condition}
 "#
     )
 }
@@ -61,9 +66,15 @@ fn main() {
     );
     let d = Dockerd::start().expect("a private dockerd");
     let image = d.test_image().unwrap();
-    let dir = d.root().join("bench");
+    for healthy in [true, false] {
+        bench(&d, &berth_bin, &image, healthy, rounds);
+    }
+}
+
+fn bench(d: &Dockerd, berth_bin: &Path, image: &str, healthy: bool, rounds: usize) {
+    let dir = d.root().join(format!("bench-{healthy}"));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("compose.yaml"), project(&image)).unwrap();
+    std::fs::write(dir.join("compose.yaml"), project(image, healthy)).unwrap();
 
     let tool = |bin: &Path, name: &str, args: &[&str]| {
         let mut c = Command::new(bin);
@@ -77,15 +88,16 @@ fn main() {
     let legacy = Path::new("/usr/bin/docker-compose");
     let (mut berth, mut compose) = (Vec::new(), Vec::new());
     for i in 0..rounds {
-        let name = format!("b{i}");
-        berth.push(timed(&mut tool(&berth_bin, &name, &["up", "-d"])));
-        timed(&mut tool(&berth_bin, &name, &["down", "-v", "-t", "1"]));
-        let name = format!("c{i}");
+        let name = format!("b{i}{healthy}");
+        berth.push(timed(&mut tool(berth_bin, &name, &["up", "-d"])));
+        timed(&mut tool(berth_bin, &name, &["down", "-v", "-t", "1"]));
+        let name = format!("c{i}{healthy}");
         compose.push(timed(&mut tool(legacy, &name, &["up", "-d"])));
         timed(&mut tool(legacy, &name, &["down", "-v", "-t", "1"]));
     }
     let (b, c) = (median(berth.clone()), median(compose.clone()));
-    println!("up -d, two services (web waits for healthy db), {rounds} rounds, median:");
+    let wait = if healthy { "healthy" } else { "started" };
+    println!("up -d, two services (web waits for {wait} db), {rounds} rounds, median:");
     println!(
         "  berth-compose      {:>7.3} s   (all: {berth:?})",
         b.as_secs_f64()

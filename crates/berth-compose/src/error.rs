@@ -27,6 +27,32 @@ pub enum LoadError {
 }
 
 impl LoadError {
+    /// The file the error is in, when it is about one file.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            Self::Syntax { file, .. } | Self::Invalid { file, .. } | Self::File { file, .. } => {
+                Some(file)
+            }
+            Self::Project { .. } => None,
+        }
+    }
+
+    /// The 1-based line the error is on, when known (for an editor or the dashboard).
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Self::Syntax { line, .. } | Self::Invalid { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+
+    /// The attribute path (`services.web.ports[0]`), when the error is about one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
     pub(crate) fn at(pos: &crate::yaml::Pos, field: &str, message: impl Into<String>) -> Self {
         Self::Invalid {
             file: pos.file.to_path_buf(),
