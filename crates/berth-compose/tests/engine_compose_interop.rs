@@ -128,3 +128,34 @@ fn engine_compose_cli_config_up_ps_ls_logs_down() {
     berth(&d, &dir, &["down"]);
     assert!(berth(&d, &dir, &["ps", "-a", "-q"]).trim().is_empty());
 }
+
+#[test]
+fn engine_compose_docker_cli_plugin_serves_docker_compose() {
+    let d = Dockerd::start().expect("a private dockerd");
+    let image = d.test_image().unwrap();
+    let dir = d.root().join("plugged");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        format!("services:\n  one:\n    image: {image}\n    command: [sleep, '3600']\n"),
+    )
+    .unwrap();
+    // The stock CLI finds plugins in $DOCKER_CONFIG/cli-plugins.
+    let plugins = d.root().join("cli").join("cli-plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_berth-compose"),
+        plugins.join("docker-compose"),
+    )
+    .unwrap();
+    let version = run(d.docker().args(["compose", "version"])).unwrap();
+    assert!(version.contains("Berth Compose"), "{version}");
+    run(d.docker().current_dir(&dir).args(["compose", "up", "-d"])).unwrap();
+    let ls = run(d.docker().args(["compose", "ls", "--format", "json"])).unwrap();
+    let projects: serde_json::Value = serde_json::from_str(ls.trim()).unwrap();
+    assert_eq!(projects[0]["Name"], "plugged", "{ls}");
+    assert_eq!(projects[0]["Status"], "running(1)", "{ls}");
+    run(d.docker().current_dir(&dir).args(["compose", "down"])).unwrap();
+    let left = run(d.docker().args(["ps", "-aq"])).unwrap();
+    assert!(left.trim().is_empty(), "{left}");
+}
