@@ -220,6 +220,31 @@ pub fn plan_up(project: &Project, observed: &[Observed], opts: &UpOptions) -> Pl
     plan
 }
 
+/// The plan's steps grouped by dependency depth: level 0 depends on nothing in the plan,
+/// level n only on services of lower levels (so each level can start at once).
+pub fn levels<'p>(project: &Project, plan: &'p Plan) -> Vec<Vec<(&'p String, &'p [Action])>> {
+    let mut depth: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut out: Vec<Vec<(&String, &[Action])>> = Vec::new();
+    for (service, actions) in &plan.steps {
+        let d = project
+            .services
+            .get(service)
+            .map(|s| {
+                s.dependencies()
+                    .filter_map(|dep| depth.get(dep).map(|d| d + 1))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        depth.insert(service, d);
+        if out.len() <= d {
+            out.resize_with(d + 1, Vec::new);
+        }
+        out[d].push((service, actions.as_slice()));
+    }
+    out
+}
+
 /// `<project>-<service>-<n>`, or `container_name` when the service sets one.
 pub fn container_name(project: &Project, service: &str, number: u32) -> String {
     match project
@@ -367,6 +392,25 @@ mod tests {
         };
         let plan = plan_up(&p, std::slice::from_ref(&old), &opts);
         assert_eq!(plan.removals, vec![Action::Remove { container: old }]);
+    }
+
+    #[test]
+    fn levels_group_independent_services() {
+        let mut p = project();
+        p.services.insert(
+            "cache".into(),
+            Service {
+                name: "cache".into(),
+                image: Some("redis".into()),
+                ..Default::default()
+            },
+        );
+        let plan = plan_up(&p, &[], &UpOptions::default());
+        let names: Vec<Vec<&str>> = levels(&p, &plan)
+            .iter()
+            .map(|l| l.iter().map(|(s, _)| s.as_str()).collect())
+            .collect();
+        assert_eq!(names, vec![vec!["cache", "db"], vec!["web"]]);
     }
 
     #[test]

@@ -342,32 +342,20 @@ impl Compose {
         for ((s, _), name) in independent.iter().zip(prepared) {
             to_start.entry(s.name.clone()).or_default().extend(name);
         }
-        for (service, actions) in &plan.steps {
-            let Some(s) = project.services.get(service) else {
-                continue;
-            };
-            if opts.plan.start {
-                for (dep, d) in &s.depends_on {
-                    if project.services.contains_key(dep) {
-                        self.wait_condition(project, dep, d.condition, deadline)
-                            .await?;
-                    }
-                }
-            }
-            // A container sharing another service's network namespace is created only now.
-            if shared_ns.iter().any(|(x, _)| x.name == *service) {
-                for a in actions {
-                    let name = self.prepare(project, s, a).await?;
-                    to_start.entry(s.name.clone()).or_default().extend(name);
-                }
-            }
-            if opts.plan.start {
+        // Services of one dependency level start together; a level waits for the one below.
+        for level in plan::levels(project, &plan) {
+            let mut batch = Vec::new();
+            for (service, actions) in level {
+                let Some(s) = project.services.get(service) else {
+                    continue;
+                };
                 let names = to_start.remove(service).unwrap_or_default();
-                futures_util::future::try_join_all(
-                    names.iter().map(|n| self.start_container(n, service)),
-                )
-                .await?;
+                let shares_ns = shared_ns.iter().any(|(x, _)| x.name == *service);
+                batch.push(
+                    self.start_service(project, s, actions, names, shares_ns, opts, deadline),
+                );
             }
+            futures_util::future::try_join_all(batch).await?;
         }
         if opts.wait {
             for (service, _) in &plan.steps {
@@ -386,6 +374,41 @@ impl Compose {
             }
         }
         Ok(plan)
+    }
+
+    /// Waits for `s`'s dependencies, then starts its containers.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_service(
+        &self,
+        project: &Project,
+        s: &Service,
+        actions: &[Action],
+        mut names: Vec<String>,
+        shares_ns: bool,
+        opts: &UpRun,
+        deadline: Instant,
+    ) -> Result<()> {
+        if opts.plan.start {
+            for (dep, d) in &s.depends_on {
+                if project.services.contains_key(dep) {
+                    self.wait_condition(project, dep, d.condition, deadline)
+                        .await?;
+                }
+            }
+        }
+        // A container sharing another service's network namespace is created only now.
+        if shares_ns {
+            for a in actions {
+                names.extend(self.prepare(project, s, a).await?);
+            }
+        }
+        if opts.plan.start {
+            futures_util::future::try_join_all(
+                names.iter().map(|n| self.start_container(n, &s.name)),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Gets one action ready to start: returns the container to start, if any.
