@@ -58,11 +58,7 @@ async fn handle(conn: UnixStream, lifecycle: Arc<Lifecycle>, quit: CancellationT
                 Request::Start => lifecycle.start().await,
                 Request::Stop => lifecycle.stop().await,
                 Request::Restart => lifecycle.restart().await,
-                Request::Quit => {
-                    let result = lifecycle.stop().await;
-                    quit.cancel();
-                    result
-                }
+                Request::Quit => lifecycle.stop().await,
                 Request::Status | Request::Watch => Ok(lifecycle.status()),
             }
         })
@@ -75,6 +71,11 @@ async fn handle(conn: UnixStream, lifecycle: Arc<Lifecycle>, quit: CancellationT
         },
     };
     let _ = write.write_all(&encode(&reply)).await;
+    if request == Request::Quit {
+        // Only after the answer is out: the process ends soon after.
+        let _ = write.shutdown().await;
+        quit.cancel();
+    }
 }
 
 async fn watch(mut write: tokio::net::unix::OwnedWriteHalf, lifecycle: &Lifecycle) {
@@ -97,5 +98,47 @@ async fn watch(mut write: tokio::net::unix::OwnedWriteHalf, lifecycle: &Lifecycl
         {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_core::BerthPaths;
+
+    #[tokio::test]
+    async fn quit_answers_before_the_server_ends() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = BerthPaths::under(home.path());
+        paths.ensure().unwrap();
+        let listener = UnixListener::bind(paths.control_socket()).unwrap();
+        let lifecycle = Arc::new(Lifecycle::new(paths.clone(), Arc::new(crate::NativeVm)));
+        let quit = CancellationToken::new();
+        let server = tokio::spawn(serve(listener, lifecycle, quit.clone()));
+
+        let ask = |request: &'static [u8]| {
+            let socket = paths.control_socket();
+            async move {
+                let conn = UnixStream::connect(socket).await.unwrap();
+                let (read, mut write) = conn.into_split();
+                write.write_all(request).await.unwrap();
+                let mut line = String::new();
+                BufReader::new(read).read_line(&mut line).await.unwrap();
+                serde_json::from_str::<Reply>(&line).unwrap()
+            }
+        };
+        let bad = ask(b"{\"op\":\"explode\"}\n").await;
+        assert!(matches!(bad, Reply::Error { ref error } if error.code == ErrorCode::InvalidInput));
+        let status = ask(b"{\"op\":\"status\"}\n").await;
+        assert!(matches!(status, Reply::Status { .. }));
+        let reply = ask(b"{\"op\":\"quit\"}\n").await;
+        assert!(
+            matches!(reply, Reply::Status { ref status } if status.state == berth_core::EngineState::Stopped)
+        );
+        tokio::time::timeout(std::time::Duration::from_secs(5), server)
+            .await
+            .expect("server ends after quit")
+            .unwrap();
+        assert!(quit.is_cancelled());
     }
 }
