@@ -159,3 +159,83 @@ fn engine_compose_docker_cli_plugin_serves_docker_compose() {
     let left = run(d.docker().args(["ps", "-aq"])).unwrap();
     assert!(left.trim().is_empty(), "{left}");
 }
+
+/// Reads `child`'s stdout until a line contains `needle`; panics after `deadline`.
+fn wait_for_line(child: &mut std::process::Child, needle: &str, deadline: std::time::Duration) {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let end = std::time::Instant::now() + deadline;
+    let mut seen = Vec::new();
+    loop {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return,
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("no line with {needle:?} within {deadline:?}; saw {seen:?}"),
+        }
+    }
+}
+
+/// Kills the child (by its PID) if the test ends before it exits.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+#[test]
+fn engine_compose_attached_up_streams_logs_and_stops_on_interrupt() {
+    let d = Dockerd::start().expect("a private dockerd");
+    let image = d.test_image().unwrap();
+    let dir = d.root().join("attached");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        format!(
+            "services:\n  ticker:\n    image: {image}\n    init: true\n    command: [sh, -c, 'echo tick-started; exec sleep 3600']\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_berth-compose"))
+        .current_dir(&dir)
+        .env("DOCKER_HOST", d.docker_host())
+        .env_remove("DOCKER_CONTEXT")
+        .args(["up"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_line(
+        &mut child,
+        "attached-ticker-1 | tick-started",
+        std::time::Duration::from_secs(60),
+    );
+    // Ctrl-C: the project is stopped (not removed) and `up` exits.
+    run(Command::new("kill").args(["-INT", &child.0.id().to_string()])).unwrap();
+    let status =
+        berth_testkit::wait_until(std::time::Duration::from_secs(60), "up to exit", || {
+            child.0.try_wait().ok().flatten()
+        })
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let state = run(d
+        .docker()
+        .args(["inspect", "-f", "{{.State.Status}}", "attached-ticker-1"]))
+    .unwrap();
+    assert_eq!(state.trim(), "exited");
+    berth(&d, &dir, &["down"]);
+}
