@@ -219,8 +219,9 @@ fn engine_compose_attached_up_streams_logs_and_stops_on_interrupt() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let mut child = KillOnDrop(child);
     wait_for_line(
-        &mut child,
+        &mut child.0,
         "attached-ticker-1 | tick-started",
         std::time::Duration::from_secs(60),
     );
