@@ -270,3 +270,38 @@ services:
         assert!(compose.ps("jobs", true).await.unwrap().is_empty());
     });
 }
+
+#[test]
+fn engine_compose_build_up_and_down_rmi_local() {
+    let d = Dockerd::start().expect("a private dockerd");
+    let image = d.test_image().unwrap();
+    let dir = d.root().join("baked");
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::write(
+        dir.join("app/Dockerfile"),
+        format!("FROM {image}\nARG FLAVOUR=plain\nRUN echo \"built-$FLAVOUR\" > /built\nCMD [\"sleep\", \"3600\"]\n"),
+    )
+    .unwrap();
+    let file = write_project(
+        &dir,
+        "services:\n  app:\n    build:\n      context: ./app\n      args: {FLAVOUR: spicy}\n",
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (compose, events) = connect(&d).await;
+        let project = load_project(&file, "baked");
+        compose.up(&project, &UpRun::default()).await.unwrap();
+        assert!(events.lock().unwrap().iter().any(
+            |e| matches!(e, Event::Image { name, status: Status::Built } if name == "baked-app")
+        ));
+        let built = docker(&d, &["exec", "baked-app-1", "cat", "/built"]);
+        assert_eq!(built.trim(), "built-spicy");
+        let opts = DownOptions {
+            rmi: Some(berth_compose::Rmi::Local),
+            ..Default::default()
+        };
+        compose.down("baked", Some(&project), &opts).await.unwrap();
+    });
+    let images = docker(&d, &["images", "-q", "baked-app"]);
+    assert!(images.trim().is_empty(), "image left: {images}");
+}
