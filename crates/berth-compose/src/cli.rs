@@ -604,14 +604,28 @@ const COLORS: &[&str] = &["36", "33", "32", "35", "34", "96", "93", "92", "95", 
 
 async fn logs(args: &Args, l: &LogsArgs, compose: &Compose) -> Result<u8> {
     let (name, _) = args.project_name()?;
-    let containers: Vec<_> = compose
+    let containers: Vec<String> = compose
         .ps(&name, true)
         .await?
         .into_iter()
         .filter(|c| l.services.is_empty() || l.services.contains(&c.service))
+        .map(|c| c.name)
         .collect();
     let color = !l.no_color && std::io::stdout().is_terminal();
-    let width = containers.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let width = containers.iter().map(String::len).max().unwrap_or(0);
+    let prefix = |container: &str| {
+        let i = containers.iter().position(|c| c == container).unwrap_or(0);
+        if l.no_log_prefix {
+            String::new()
+        } else if color {
+            format!(
+                "\x1b[{}m{container:<width$} |\x1b[0m ",
+                COLORS[i % COLORS.len()]
+            )
+        } else {
+            format!("{container:<width$} | ")
+        }
+    };
     let tail = match l.tail.as_deref() {
         None | Some("all") => None,
         Some(n) => Some(
@@ -625,45 +639,28 @@ async fn logs(args: &Args, l: &LogsArgs, compose: &Compose) -> Result<u8> {
         tail,
         ..Default::default()
     };
-    let streams = containers.iter().enumerate().map(|(i, c)| {
-        let prefix = if l.no_log_prefix {
-            String::new()
-        } else if color {
-            format!(
-                "\x1b[{}m{:<width$} |\x1b[0m ",
-                COLORS[i % COLORS.len()],
-                c.name
-            )
-        } else {
-            format!("{:<width$} | ", c.name)
-        };
-        compose
-            .engine()
-            .logs(&c.id, &opts)
-            .map(move |line| (prefix.clone(), line))
-            .boxed()
-    });
-    let mut merged = futures_util::stream::select_all(streams);
+    let mut merged = Box::pin(compose.logs(&name, &l.services, &opts).await?);
+    // Chunks may split lines: print whole lines, each with its container's prefix.
     let mut partial: std::collections::HashMap<String, String> = Default::default();
-    while let Some((prefix, line)) = merged.next().await {
-        let Ok(line) = line else { continue };
-        let buf = partial.entry(prefix.clone()).or_default();
-        buf.push_str(&line.text);
+    while let Some(item) = merged.next().await {
+        let buf = partial.entry(item.container.clone()).or_default();
+        buf.push_str(&item.line.text);
         let mut out = std::io::stdout().lock();
         while let Some(i) = buf.find('\n') {
             let text: String = buf.drain(..=i).collect();
-            let ts = line
+            let ts = item
+                .line
                 .timestamp
                 .as_deref()
                 .map(|t| format!("{t} "))
                 .unwrap_or_default();
-            let _ = write!(out, "{prefix}{ts}{text}");
+            let _ = write!(out, "{}{ts}{text}", prefix(&item.container));
         }
         let _ = out.flush();
     }
-    for (prefix, rest) in partial {
+    for (container, rest) in partial {
         if !rest.is_empty() {
-            println!("{prefix}{rest}");
+            println!("{}{rest}", prefix(&container));
         }
     }
     Ok(0)

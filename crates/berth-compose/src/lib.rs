@@ -33,4 +33,7 @@ pub mod yaml;
 pub use error::{Error, LoadError, Result};
 pub use load::{load, load_sources, normalize_project_name, LoadOptions};
 pub use model::{Project, Service};
-pub use runner::{Compose, DownOptions, Event, ProgressFn, Rmi, Status, UpRun};
+pub use runner::{
+    Compose, ContainerInfo, DownOptions, Event, ProgressFn, ProjectLog, ProjectSummary, Rmi,
+    Status, UpRun,
+};

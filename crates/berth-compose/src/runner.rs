@@ -149,6 +149,15 @@ pub struct ProjectSummary {
 /// What `ls` gathers per project: containers per state, config files, working dir.
 type Seen = (BTreeMap<String, usize>, Vec<String>, String);
 
+/// A chunk of a project's combined logs (usually one line), tagged with its container.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectLog {
+    pub container: String,
+    pub service: String,
+    pub line: berth_engine::LogLine,
+}
+
 /// Options of `up` beyond the plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpRun {
@@ -1105,6 +1114,36 @@ impl Compose {
             .collect();
         out.sort_by(|a, b| (&a.service, a.number).cmp(&(&b.service, b.number)));
         Ok(out)
+    }
+
+    /// The combined logs of the project's containers (of `services`, or all), merged as they
+    /// come; with `follow` the stream lasts until every container's log ends.
+    pub async fn logs(
+        &self,
+        project: &str,
+        services: &[String],
+        options: &berth_engine::LogOptions,
+    ) -> Result<impl futures_util::Stream<Item = ProjectLog> + Send + 'static> {
+        let containers: Vec<ContainerInfo> = self
+            .ps(project, true)
+            .await?
+            .into_iter()
+            .filter(|c| services.is_empty() || services.contains(&c.service))
+            .collect();
+        let streams = containers.into_iter().map(|c| {
+            self.engine
+                .logs(&c.id, options)
+                .filter_map(move |line| {
+                    let item = line.ok().map(|line| ProjectLog {
+                        container: c.name.clone(),
+                        service: c.service.clone(),
+                        line,
+                    });
+                    async move { item }
+                })
+                .boxed()
+        });
+        Ok(futures_util::stream::select_all(streams))
     }
 
     /// Every compose project on the engine, whatever made it (compose v2, 1.29, Berth).
