@@ -17,6 +17,7 @@ use bollard::models::{
 use bollard::query_parameters as q;
 use futures_util::StreamExt;
 use serde::Serialize;
+use sha2::Digest;
 
 use crate::decode::{parse_bytes, parse_duration_ns};
 use crate::error::{Error, Result};
@@ -1386,8 +1387,6 @@ fn run_suffix() -> String {
     let h = sha2::Sha256::digest(format!("{nanos}-{}", std::process::id()).as_bytes());
     hex::encode(&h[..6])
 }
-
-use sha2::Digest;
 
 fn endpoint(
     s: &Service,
