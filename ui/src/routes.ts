@@ -6,6 +6,10 @@ import ImageList from "./images/ImageList.svelte";
 import VolumeList from "./volumes/VolumeList.svelte";
 import NetworkList from "./networks/NetworkList.svelte";
 import EnginePage from "./engine/EnginePage.svelte";
+import ComposeList from "./compose/ComposeList.svelte";
+import ComposeProjectView from "./compose/ComposeProjectView.svelte";
+import HubPage from "./hub/HubPage.svelte";
+import RegistriesPage from "./hub/RegistriesPage.svelte";
 
 export interface Route {
   pattern: RegExp;
@@ -20,6 +24,8 @@ export const sections = [
   { path: "/images", label: "Images", icon: "◫" },
   { path: "/volumes", label: "Volumes", icon: "⛁" },
   { path: "/networks", label: "Networks", icon: "⋈" },
+  { path: "/compose", label: "Compose", icon: "❏" },
+  { path: "/hub", label: "Hub", icon: "☁" },
   { path: "/engine", label: "Engine", icon: "⚙" },
 ];
 
@@ -30,6 +36,10 @@ export const routes: Route[] = [
   { pattern: /^\/images\/?$/, section: "/images", component: ImageList },
   { pattern: /^\/volumes\/?$/, section: "/volumes", component: VolumeList },
   { pattern: /^\/networks\/?$/, section: "/networks", component: NetworkList },
+  { pattern: /^\/compose\/?$/, section: "/compose", component: ComposeList },
+  { pattern: /^\/compose\/([^/]+)$/, section: "/compose", component: ComposeProjectView, params: (m) => ({ name: m[1] }) },
+  { pattern: /^\/hub\/?$/, section: "/hub", component: HubPage },
+  { pattern: /^\/hub\/registries\/?$/, section: "/hub", component: RegistriesPage },
   { pattern: /^\/engine\/?$/, section: "/engine", component: EnginePage },
 ];
 

@@ -1,8 +1,10 @@
 //! The commands the window may call: each a few lines delegating to `berth-api`/`berth-engine`.
 //! Errors cross as `{code, message}`; long streams go over `tauri::ipc::Channel`s.
 
+pub mod compose;
 pub mod containers;
 pub mod engine;
+pub mod hub;
 pub mod images;
 pub mod networks;
 pub mod volumes;
@@ -59,6 +61,19 @@ macro_rules! all_commands {
             $crate::commands::networks::remove_network,
             $crate::commands::networks::connect_network,
             $crate::commands::networks::disconnect_network,
+            $crate::commands::compose::list_compose_projects,
+            $crate::commands::compose::compose_containers,
+            $crate::commands::compose::compose_action,
+            $crate::commands::compose::stream_compose_logs,
+            $crate::commands::compose::compose_preview,
+            $crate::commands::compose::compose_up,
+            $crate::commands::hub::hub_account,
+            $crate::commands::hub::hub_sign_in,
+            $crate::commands::hub::hub_sign_out,
+            $crate::commands::hub::list_registries,
+            $crate::commands::hub::add_registry,
+            $crate::commands::hub::hub_repositories,
+            $crate::commands::hub::hub_search,
         ]
     };
 }

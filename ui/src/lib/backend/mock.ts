@@ -5,12 +5,36 @@ import type {
   StatsSample, ContainerSummary, LogOptions, UsageTotals, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
 } from "../generated";
+import type {
+  ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
+} from "../../compose/types";
+import type { Account, HubRepository, HubSearchResult, SignInOutcome, SignInSession } from "../../hub/types";
 
 export interface MockData {
   containers: ContainerSummary[];
   images: ImageSummary[];
   volumes: VolumeSummary[];
   networks: NetworkSummary[];
+  /** Compose containers; projects are derived from their `Project`. */
+  composeContainers: ComposeContainer[];
+  /** What `composePreview`/`composeUp` find at a path. */
+  composeFiles: Record<string, ComposePreview>;
+  account: Account | null;
+  registries: Account[];
+  /** False: Hub calls fail as they do offline. */
+  hubOnline: boolean;
+  hubRepositories: HubRepository[];
+}
+
+export function mockComposeContainer(project: string, service: string, n = 1, patch: Partial<ComposeContainer> = {}): ComposeContainer {
+  return {
+    ID: `${project}-${service}-${n}-id`, Name: `${project}-${service}-${n}`, Image: "busybox:latest", Command: "sh", Project: project,
+    Service: service, Number: n, State: "running", Health: "", Status: "Up 2 minutes", Created: 1_700_000_000, Publishers: [], ...patch,
+  };
+}
+
+export function mockAccount(username: string, registry = "https://index.docker.io/v1/", method: Account["method"] = "oauth"): Account {
+  return { registry, username, method, initial: username.charAt(0).toUpperCase() };
 }
 
 export function mockContainer(n: number, patch: Partial<ContainerSummary> = {}): ContainerSummary {
@@ -56,6 +80,12 @@ export class MockBackend implements Backend {
         mockNetwork("n2", "host", "host", []),
         mockNetwork("n3", "none", "null", []),
       ],
+      composeContainers: data.composeContainers ?? [],
+      composeFiles: data.composeFiles ?? {},
+      account: data.account ?? null,
+      registries: data.registries ?? [],
+      hubOnline: data.hubOnline ?? true,
+      hubRepositories: data.hubRepositories ?? [],
     };
   }
 
@@ -247,4 +277,117 @@ export class MockBackend implements Backend {
   }
 
   async openUrl(url: string) { this.call(`openUrl:${url}`); }
+
+  // Compose
+  async listComposeProjects(): Promise<ComposeProject[]> {
+    this.call("listComposeProjects");
+    const byName = new Map<string, ComposeContainer[]>();
+    for (const c of this.data.composeContainers) byName.set(c.Project, [...(byName.get(c.Project) ?? []), c]);
+    return [...byName].sort(([a], [b]) => a.localeCompare(b)).map(([Name, cs]) => {
+      const Running = cs.filter((c) => c.State === "running").length;
+      const states = new Map<string, number>();
+      for (const c of cs) states.set(c.State, (states.get(c.State) ?? 0) + 1);
+      return { Name, Running, Total: cs.length, Status: [...states].map(([s, n]) => `${s}(${n})`).join(", "),
+        ConfigFiles: `/home/u/${Name}/compose.yaml`, WorkingDir: `/home/u/${Name}` };
+    });
+  }
+  async composeContainers(project: string) {
+    this.call(`composeContainers:${project}`);
+    return structuredClone(this.data.composeContainers.filter((c) => c.Project === project));
+  }
+  async composeAction(project: string, action: ProjectAction) {
+    this.call(`composeAction:${action}:${project}`);
+    const mine = this.data.composeContainers.filter((c) => c.Project === project);
+    if (!mine.length) throw { code: "not_found", message: `No such project: ${project}` };
+    if (action === "down") this.data.composeContainers = this.data.composeContainers.filter((c) => c.Project !== project);
+    else for (const c of mine) c.State = action === "stop" ? "exited" : "running";
+    for (const c of mine) this.emit("container", action === "down" ? "destroy" : action === "stop" ? "die" : "start", c.ID);
+  }
+  async streamComposeLogs(project: string, _tail: number | null, cb: (l: ProjectLogLine) => void): Promise<Unsubscribe> {
+    this.call(`streamComposeLogs:${project}`);
+    for (const c of this.data.composeContainers.filter((c) => c.Project === project)) {
+      cb({ container: c.Name, service: c.Service, stream: "stdout", timestamp: "2026-01-01T00:00:00Z", text: `${c.Service} ready\n` });
+    }
+    return () => {};
+  }
+  async composePreview(file: string): Promise<ComposePreview> {
+    this.call(`composePreview:${file}`);
+    return structuredClone(this.data.composeFiles[file] ?? {
+      project: null, problem: { file, line: null, message: `${file}: cannot read: No such file or directory (os error 2)` },
+    });
+  }
+  async composeUp(file: string, cb: (e: ComposeEvent) => void) {
+    this.call(`composeUp:${file}`);
+    const project = this.data.composeFiles[file]?.project;
+    if (!project) throw { code: "invalid_input", message: `${file}: cannot read` };
+    cb({ kind: "network", name: `${project.name}_default`, status: "created" });
+    for (const s of project.services) {
+      const name = `${project.name}-${s.name}-1`;
+      cb({ kind: "container", name, service: s.name, status: "created" });
+      this.data.composeContainers = this.data.composeContainers.filter((c) => c.Name !== name);
+      this.data.composeContainers.push(mockComposeContainer(project.name, s.name, 1, { Image: s.image }));
+      cb({ kind: "container", name, service: s.name, status: "started" });
+      this.emit("container", "start", name);
+    }
+  }
+
+  // Sign-in, registries, Hub
+  private signInOutcome: ((o: SignInOutcome) => void) | null = null;
+
+  /** The user approves the pending device code in the browser, as `username`. */
+  approveSignIn(username: string) {
+    this.data.account = mockAccount(username);
+    this.signInOutcome?.({ outcome: "signedIn", account: this.data.account });
+    this.signInOutcome = null;
+  }
+  denySignIn() {
+    this.signInOutcome?.({ outcome: "failed", error: { code: "unauthorized", message: "the sign-in was denied in the browser" } });
+    this.signInOutcome = null;
+  }
+  async hubAccount() { this.call("hubAccount"); return structuredClone(this.data.account); }
+  async hubSignIn(onOutcome: (o: SignInOutcome) => void): Promise<SignInSession> {
+    this.call("hubSignIn");
+    this.signInOutcome = onOutcome;
+    return {
+      userCode: "WDJB-MJHT", verificationUri: "https://login.example/activate",
+      browserUrl: "https://login.example/activate?user_code=WDJB-MJHT", expiresInSecs: 900, browserOpened: true, streamId: 1,
+      cancel: () => { this.calls.push("hubSignIn:cancel"); this.signInOutcome = null; },
+    };
+  }
+  async hubSignOut(registry: string | null) {
+    this.call(`hubSignOut:${registry ?? "hub"}`);
+    if (registry === null) {
+      const had = this.data.account !== null;
+      this.data.account = null;
+      return had;
+    }
+    const before = this.data.registries.length;
+    this.data.registries = this.data.registries.filter((r) => r.registry !== registry);
+    return this.data.registries.length < before;
+  }
+  async listRegistries() {
+    this.call("listRegistries");
+    return structuredClone([...(this.data.account ? [this.data.account] : []), ...this.data.registries]);
+  }
+  async addRegistry(registry: string, username: string, token: string) {
+    this.call(`addRegistry:${registry}:${username}`);
+    if (token !== "good-token") throw { code: "unauthorized", message: `${registry} refused the user name or token` };
+    const a = mockAccount(username, registry, "token");
+    this.data.registries = [...this.data.registries.filter((r) => r.registry !== registry), a];
+    return a;
+  }
+  private hubOffline() {
+    if (!this.data.hubOnline) throw { code: "io", message: "Docker Hub cannot be reached (offline?): error sending request" };
+  }
+  async hubRepositories() {
+    this.call("hubRepositories");
+    this.hubOffline();
+    if (!this.data.account) throw { code: "not_found", message: "not signed in to https://index.docker.io/v1/" };
+    return structuredClone(this.data.hubRepositories);
+  }
+  async hubSearch(query: string): Promise<HubSearchResult[]> {
+    this.call(`hubSearch:${query}`);
+    this.hubOffline();
+    return [{ repo_name: query, short_description: `The ${query} image`, star_count: 42, pull_count: 1_000_000, is_official: true }];
+  }
 }

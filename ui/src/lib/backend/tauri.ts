@@ -6,6 +6,10 @@ import type {
   StatsSample, ContainerSummary, LogOptions, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
 } from "../generated";
+import type {
+  ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
+} from "../../compose/types";
+import type { Account, HubRepository, HubSearchResult, SignInOutcome, SignInSession, SignInStarted } from "../../hub/types";
 
 async function stream<T>(command: string, args: Record<string, unknown>, cb: (m: T) => void): Promise<Unsubscribe> {
   const channel = new Channel<T>();
@@ -71,4 +75,36 @@ export class TauriBackend implements Backend {
   disconnectNetwork(network: string, container: string) { return invoke<void>("disconnect_network", { network, container }); }
 
   openUrl(url: string) { return invoke<void>("open_url", { url }); }
+
+  listComposeProjects() { return invoke<ComposeProject[]>("list_compose_projects"); }
+  composeContainers(name: string) { return invoke<ComposeContainer[]>("compose_containers", { name }); }
+  composeAction(name: string, action: ProjectAction) { return invoke<void>("compose_action", { name, action }); }
+  streamComposeLogs(name: string, tail: number | null, cb: (l: ProjectLogLine) => void) {
+    return stream("stream_compose_logs", { name, tail }, cb);
+  }
+  composePreview(file: string) { return invoke<ComposePreview>("compose_preview", { file }); }
+  async composeUp(file: string, cb: (e: ComposeEvent) => void) {
+    const channel = new Channel<ComposeEvent>();
+    channel.onmessage = cb;
+    await invoke<void>("compose_up", { file, channel });
+  }
+
+  hubAccount() { return invoke<Account | null>("hub_account"); }
+  async hubSignIn(onOutcome: (o: SignInOutcome) => void): Promise<SignInSession> {
+    const channel = new Channel<SignInOutcome>();
+    channel.onmessage = onOutcome;
+    const started = await invoke<SignInStarted>("hub_sign_in", { channel });
+    return {
+      ...started,
+      cancel: () => {
+        channel.onmessage = () => {};
+        void invoke("stop_stream", { streamId: started.streamId });
+      },
+    };
+  }
+  hubSignOut(registry: string | null) { return invoke<boolean>("hub_sign_out", { registry }); }
+  listRegistries() { return invoke<Account[]>("list_registries"); }
+  addRegistry(registry: string, username: string, token: string) { return invoke<Account>("add_registry", { registry, username, token }); }
+  hubRepositories() { return invoke<HubRepository[]>("hub_repositories"); }
+  hubSearch(query: string) { return invoke<HubSearchResult[]>("hub_search", { query }); }
 }

@@ -17,6 +17,10 @@ import type {
   FileEntry,
   PruneReport,
 } from "../generated";
+import type {
+  ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
+} from "../../compose/types";
+import type { Account, HubRepository, HubSearchResult, SignInOutcome, SignInSession } from "../../hub/types";
 
 export type Unsubscribe = () => void;
 
@@ -79,6 +83,24 @@ export interface Backend {
 
   // Desktop
   openUrl(url: string): Promise<void>;
+
+  // Compose (projects are found by their labels, whatever tool made them)
+  listComposeProjects(): Promise<ComposeProject[]>;
+  composeContainers(project: string): Promise<ComposeContainer[]>;
+  composeAction(project: string, action: ProjectAction): Promise<void>;
+  streamComposeLogs(project: string, tail: number | null, cb: (l: ProjectLogLine) => void): Promise<Unsubscribe>;
+  composePreview(file: string): Promise<ComposePreview>;
+  composeUp(file: string, cb: (e: ComposeEvent) => void): Promise<void>;
+
+  // Sign-in, registries, Hub
+  hubAccount(): Promise<Account | null>;
+  /** Starts the device flow; `onOutcome` is called once when it ends. */
+  hubSignIn(onOutcome: (o: SignInOutcome) => void): Promise<SignInSession>;
+  hubSignOut(registry: string | null): Promise<boolean>;
+  listRegistries(): Promise<Account[]>;
+  addRegistry(registry: string, username: string, token: string): Promise<Account>;
+  hubRepositories(): Promise<HubRepository[]>;
+  hubSearch(query: string): Promise<HubSearchResult[]>;
 }
 
 export function errorMessage(e: unknown): string {

@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { fireEvent, render, screen, within } from "@testing-library/svelte";
+import AccountButton from "./AccountButton.svelte";
+import HubPage from "./HubPage.svelte";
+import RegistriesPage from "./RegistriesPage.svelte";
+import { AccountState } from "./account.svelte";
+import { mockAccount } from "../lib/backend/mock";
+import { eventually, freshBackend } from "../lib/test-kit";
+
+describe("Sign in", () => {
+  it("shows the device code, then the account once approved, and signs out", async () => {
+    const b = await freshBackend();
+    render(AccountButton, { session: new AccountState() });
+    await fireEvent.click(await eventually(() => screen.getByTestId("sign-in")).then(() => screen.getByTestId("sign-in")));
+    await eventually(() => expect(screen.getByTestId("sign-in-code")).toHaveTextContent("WDJB-MJHT"));
+    expect(screen.getByText("https://login.example/activate")).toBeInTheDocument();
+
+    b.approveSignIn("alice");
+    await eventually(() => expect(screen.getByTestId("account-name")).toHaveTextContent("alice"));
+    expect(screen.getByTestId("account-initial")).toHaveTextContent("A");
+    expect(screen.queryByTestId("sign-in-code")).toBeNull();
+
+    await fireEvent.click(screen.getByTestId("account-menu"));
+    await fireEvent.click(screen.getByTestId("sign-out"));
+    await eventually(() => screen.getByTestId("sign-in"));
+    expect(b.calls).toContain("hubSignOut:hub");
+  });
+
+  it("says why when the user denies, and cancel stops waiting", async () => {
+    const b = await freshBackend();
+    render(AccountButton, { session: new AccountState() });
+    await eventually(() => screen.getByTestId("sign-in"));
+    await fireEvent.click(screen.getByTestId("sign-in"));
+    await eventually(() => screen.getByTestId("sign-in-code"));
+    b.denySignIn();
+    await eventually(() => expect(screen.getByTestId("sign-in-error")).toHaveTextContent("denied"));
+
+    await fireEvent.click(screen.getByTestId("sign-in"));
+    await eventually(() => screen.getByTestId("sign-in-code"));
+    await fireEvent.click(screen.getByTestId("sign-in-cancel"));
+    await eventually(() => expect(screen.queryByTestId("sign-in-code")).toBeNull());
+    expect(b.calls).toContain("hubSignIn:cancel");
+  });
+
+  it("shows an account that was already signed in", async () => {
+    await freshBackend({ account: mockAccount("émile") });
+    render(AccountButton, { session: new AccountState() });
+    await eventually(() => expect(screen.getByTestId("account-initial")).toHaveTextContent("É"));
+  });
+});
+
+describe("RegistriesPage", () => {
+  it("verifies a registry's token before adding it, and removes it", async () => {
+    const b = await freshBackend();
+    render(RegistriesPage, { session: new AccountState() });
+    await fireEvent.input(screen.getByLabelText("Registry"), { target: { value: "localhost:5000" } });
+    await fireEvent.input(screen.getByLabelText("User name"), { target: { value: "bob" } });
+    await fireEvent.input(screen.getByLabelText("Access token or password"), { target: { value: "wrong" } });
+    await fireEvent.click(screen.getByTestId("registry-add"));
+    await eventually(() => expect(screen.getByTestId("registry-error")).toHaveTextContent("refused"));
+    expect(screen.queryByTestId("registry-row")).toBeNull();
+    expect(screen.getByLabelText("Access token or password")).toHaveValue("");
+
+    await fireEvent.input(screen.getByLabelText("Access token or password"), { target: { value: "good-token" } });
+    await fireEvent.click(screen.getByTestId("registry-add"));
+    await eventually(() => expect(screen.getByTestId("registry-row")).toHaveTextContent("localhost:5000"));
+    expect(screen.getByTestId("registry-row")).toHaveTextContent("access token");
+    expect(b.calls).toContain("addRegistry:localhost:5000:bob");
+
+    await fireEvent.click(screen.getByTestId("registry-remove"));
+    await fireEvent.click(screen.getByTestId("confirm"));
+    await eventually(() => expect(screen.queryByTestId("registry-row")).toBeNull());
+    expect(b.calls).toContain("hubSignOut:localhost:5000");
+  });
+});
+
+describe("HubPage", () => {
+  it("lists the account's repositories and searches Hub", async () => {
+    await freshBackend({
+      account: mockAccount("alice"),
+      hubRepositories: [{ namespace: "alice", name: "web", description: "my web app", is_private: true, star_count: 3, pull_count: 1200, last_updated: "2026-01-02T00:00:00Z" }],
+    });
+    render(HubPage, { session: new AccountState() });
+    await eventually(() => expect(screen.getByTestId("hub-repo")).toHaveTextContent("alice/web"));
+    expect(screen.getByTestId("hub-repo")).toHaveTextContent("private");
+    await fireEvent.input(screen.getByTestId("hub-search"), { target: { value: "nginx" } });
+    await fireEvent.submit(screen.getByTestId("hub-search").closest("form")!);
+    await eventually(() => expect(within(screen.getByTestId("hub-results")).getByTestId("hub-result")).toHaveTextContent("nginx"));
+  });
+
+  it("says clearly that it is offline, for repositories and for search", async () => {
+    await freshBackend({ account: mockAccount("alice"), hubOnline: false });
+    render(HubPage, { session: new AccountState() });
+    await eventually(() => expect(screen.getByTestId("hub-offline")).toHaveTextContent("You are offline"));
+    await fireEvent.input(screen.getByTestId("hub-search"), { target: { value: "nginx" } });
+    await fireEvent.submit(screen.getByTestId("hub-search").closest("form")!);
+    await eventually(() => expect(screen.getAllByTestId("hub-offline")).toHaveLength(2));
+    expect(screen.queryByTestId("hub-results")).toBeNull();
+  });
+
+  it("asks to sign in before listing repositories", async () => {
+    await freshBackend();
+    render(HubPage, { session: new AccountState() });
+    await eventually(() => expect(screen.getByTestId("empty-state")).toHaveTextContent("Not signed in"));
+  });
+});

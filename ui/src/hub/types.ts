@@ -1,0 +1,24 @@
+// Boundary types of sign-in, registries and the Hub page, mirroring
+// `src-tauri/src/commands/hub.rs` and `berth-hub`. No secret ever crosses back to the window.
+
+export type SignInMethod = "oauth" | "token";
+export type Account = { registry: string; username: string; method: SignInMethod; initial: string };
+
+/** A device-flow sign-in waiting for the user's approval. */
+export type SignInStarted = {
+  userCode: string; verificationUri: string; browserUrl: string; expiresInSecs: number; browserOpened: boolean; streamId: number;
+};
+export type SignInOutcome =
+  | { outcome: "signedIn"; account: Account }
+  | { outcome: "failed"; error: { code: string; message: string } };
+export interface SignInSession extends SignInStarted {
+  cancel(): void;
+}
+
+export type HubRepository = {
+  namespace: string; name: string; description: string | null; is_private: boolean; star_count: number;
+  pull_count: number; last_updated: string | null;
+};
+export type HubSearchResult = {
+  repo_name: string; short_description: string; star_count: number; pull_count: number; is_official: boolean;
+};
