@@ -16,7 +16,7 @@ use tokio::net::UnixStream;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::control::{AgentSummary, DaemonStatus, VmInfo};
 
@@ -26,7 +26,9 @@ const AGENT_DEADLINE: Duration = Duration::from_secs(180);
 const ENGINE_DEADLINE: Duration = Duration::from_secs(120);
 const ENGINE_POLL: Duration = Duration::from_millis(200);
 /// One ping's bound (the agent itself gives dockerd 2 s).
-const PING_TIMEOUT: Duration = Duration::from_secs(10);
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
+/// One handshake attempt's bound; the agent answers a hello at once.
+const HANDSHAKE_TRY: Duration = Duration::from_secs(10);
 /// How long the agent gets to acknowledge `Shutdown`.
 const SHUTDOWN_ACK_DEADLINE: Duration = Duration::from_secs(5);
 /// How long the guest gets to power off after acknowledging.
@@ -271,7 +273,26 @@ impl Lifecycle {
         self.transition(EngineState::Starting {
             phase: StartPhase::WaitingForEngine,
         });
-        let info = guard(token, &vm_status, wait_engine(&client)).await??;
+        let engine_deadline = tokio::time::Instant::now() + ENGINE_DEADLINE;
+        let mut client = client;
+        let info = loop {
+            match guard(token, &vm_status, wait_engine(&client, engine_deadline)).await? {
+                Ok(info) => break info,
+                // A link that stopped answering gets one fresh session (the agent re-handshakes).
+                Err(EngineWait::Stalled) => {
+                    warn!("the link stopped answering; reconnecting");
+                    active.link = None;
+                    drop(client);
+                    client = guard(token, &vm_status, async {
+                        tokio::time::timeout_at(engine_deadline, connect_link(&link_path)).await
+                    })
+                    .await?
+                    .map_err(|_| engine_timeout("the link stopped answering"))??;
+                    active.link = Some(client.clone());
+                }
+                Err(EngineWait::Failed(err)) => return Err(err),
+            }
+        };
         lock(&self.shown).agent = Some(AgentSummary {
             version: info.version,
             protocol: info.protocol,
@@ -407,36 +428,78 @@ async fn guard<T>(
     }
 }
 
+/// Connects to the link socket and handshakes. An attempt that gets no answer is dropped and
+/// retried: the guest discards what arrives before its agent opens the port, and QEMU accepts
+/// a new client once the old one hangs up. The caller bounds the whole wait.
 async fn connect_link(path: &Path) -> Result<LinkClient, ApiError> {
-    let stream = UnixStream::connect(path)
-        .await
-        .map_err(|e| ApiError::from_error(ErrorCode::VmFailed, &e))?;
-    LinkClient::handshake(stream)
-        .await
-        .map_err(|e| ApiError::from_error(ErrorCode::VmFailed, &e))
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let stream = match UnixStream::connect(path).await {
+            Ok(stream) => stream,
+            Err(err) => {
+                debug!(%err, attempt, "link socket not ready");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        match tokio::time::timeout(HANDSHAKE_TRY, LinkClient::handshake(stream)).await {
+            Ok(Ok(client)) => return Ok(client),
+            Ok(Err(err)) => {
+                debug!(%err, attempt, "link handshake failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(_) => debug!(attempt, "no hello from the agent yet"),
+        }
+    }
 }
 
-async fn wait_engine(client: &LinkClient) -> Result<berth_link::AgentInfo, ApiError> {
-    let deadline = tokio::time::Instant::now() + ENGINE_DEADLINE;
+enum EngineWait {
+    /// Pings stopped getting answers: the link needs a new session.
+    Stalled,
+    Failed(ApiError),
+}
+
+fn engine_timeout(last: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Timeout,
+        format!(
+            "the guest engine did not answer within {} s ({last}); see `berth logs --vm`",
+            ENGINE_DEADLINE.as_secs()
+        ),
+    )
+}
+
+async fn wait_engine(
+    client: &LinkClient,
+    deadline: tokio::time::Instant,
+) -> Result<berth_link::AgentInfo, EngineWait> {
     let mut last: String;
+    let mut unanswered = 0;
     loop {
         match tokio::time::timeout(PING_TIMEOUT, client.ping()).await {
             Ok(Ok(info)) if info.docker_ready => return Ok(info),
-            Ok(Ok(_)) => last = "the agent reports the engine is not ready".into(),
-            Ok(Err(err)) => return Err(ApiError::from_error(ErrorCode::VmFailed, &err)),
+            Ok(Ok(_)) => {
+                unanswered = 0;
+                last = "the agent reports the engine is not ready".into();
+            }
+            Ok(Err(err)) => {
+                return Err(EngineWait::Failed(ApiError::from_error(
+                    ErrorCode::VmFailed,
+                    &err,
+                )))
+            }
             Err(_) => {
+                unanswered += 1;
                 last = format!("a ping got no answer within {} s", PING_TIMEOUT.as_secs());
                 warn!("{last}");
+                if unanswered >= 2 {
+                    return Err(EngineWait::Stalled);
+                }
             }
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(ApiError::new(
-                ErrorCode::Timeout,
-                format!(
-                    "the guest engine did not answer within {} s ({last}); see `berth logs --vm`",
-                    ENGINE_DEADLINE.as_secs()
-                ),
-            ));
+            return Err(EngineWait::Failed(engine_timeout(&last)));
         }
         tokio::time::sleep(ENGINE_POLL).await;
     }
