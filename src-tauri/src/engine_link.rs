@@ -115,7 +115,12 @@ impl EngineLink {
                     let _ = self.events.send(event);
                 }
                 Some(Err(e)) => break ApiError::from_error(e.code(), &e),
-                None => break ApiError::new(ErrorCode::EngineUnreachable, "The engine closed its event stream"),
+                None => {
+                    break ApiError::new(
+                        ErrorCode::EngineUnreachable,
+                        "The engine closed its event stream",
+                    )
+                }
             }
         };
         *self.engine.write().await = None;

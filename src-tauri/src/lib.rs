@@ -1,6 +1,8 @@
 //! Berth's window and tray: thin Tauri commands over `berth-api`, an engine link that turns the
 //! engine's event stream into UI events and tray state, and the tray itself.
 
+#[cfg(test)]
+mod bindings;
 pub mod commands;
 pub mod engine_link;
 pub mod error;
@@ -22,9 +24,14 @@ pub fn build_app(builder: Builder<Wry>, berth: Berth) -> Builder<Wry> {
     let setup_link = link.clone();
     builder
         // First, so a second launch only raises the existing window.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| tray::show_dashboard(app)))
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            tray::show_dashboard(app)
+        }))
         .plugin(tauri_plugin_opener::init())
-        .manage(AppState { link, streams: Streams::default() })
+        .manage(AppState {
+            link,
+            streams: Streams::default(),
+        })
         .invoke_handler(all_commands!())
         .setup(move |app| {
             tray::create(app.handle(), setup_link.clone())?;
@@ -45,12 +52,16 @@ pub fn has_display() -> bool {
     if !cfg!(target_os = "linux") {
         return true;
     }
-    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
 pub fn run() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
     let berth = match Berth::open() {
         Ok(berth) => berth,
@@ -77,8 +88,14 @@ fn run_headless(berth: &Berth) {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let status = runtime.block_on(berth.status());
     match (&status.engine, &status.error) {
-        (Some(v), _) => eprintln!("berth: engine {} is running at {}; use `berth` or `docker` from this shell.", v.version, status.endpoint),
-        (None, Some(e)) => eprintln!("berth: the engine at {} does not answer: {}", status.endpoint, e.message),
+        (Some(v), _) => eprintln!(
+            "berth: engine {} is running at {}; use `berth` or `docker` from this shell.",
+            v.version, status.endpoint
+        ),
+        (None, Some(e)) => eprintln!(
+            "berth: the engine at {} does not answer: {}",
+            status.endpoint, e.message
+        ),
         (None, None) => {}
     }
 }

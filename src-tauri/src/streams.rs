@@ -40,10 +40,12 @@ impl Streams {
     }
 
     pub fn exec(&self, id: u32) -> Result<std::sync::Arc<ExecIo>, ApiError> {
-        self.lock_execs()
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("No terminal session {id}; it has ended")))
+        self.lock_execs().get(&id).cloned().ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("No terminal session {id}; it has ended"),
+            )
+        })
     }
 
     pub fn stop(&self, id: u32) {

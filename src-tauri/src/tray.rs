@@ -28,7 +28,16 @@ pub fn view(state: &EngineState) -> TrayView {
     const GREY: [u8; 3] = [0x8d, 0x98, 0xa5];
     let (line, dot) = match state {
         EngineState::Running { .. } => ("Engine running".to_string(), GREEN),
-        EngineState::Starting { phase } => (format!("Engine starting ({})", serde_json::to_value(phase).ok().and_then(|v| v.as_str().map(|s| s.replace('_', " "))).unwrap_or_default()), AMBER),
+        EngineState::Starting { phase } => (
+            format!(
+                "Engine starting ({})",
+                serde_json::to_value(phase)
+                    .ok()
+                    .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+                    .unwrap_or_default()
+            ),
+            AMBER,
+        ),
         EngineState::Stopping => ("Engine stopping".to_string(), AMBER),
         EngineState::Stopped => ("Engine stopped".to_string(), GREY),
         EngineState::Error { message, .. } => (format!("Engine error: {message}"), RED),
@@ -52,7 +61,8 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// The app icon with a status dot in its lower-right corner.
 fn icon_with_dot(dot: [u8; 3]) -> Image<'static> {
-    let base = Image::from_bytes(include_bytes!("../icons/32x32.png")).expect("the bundled icon is a valid PNG");
+    let base = Image::from_bytes(include_bytes!("../icons/32x32.png"))
+        .expect("the bundled icon is a valid PNG");
     let (w, h) = (base.width(), base.height());
     let mut rgba = base.rgba().to_vec();
     let (cx, cy, r) = (w as f32 - 7.5, h as f32 - 7.5, 7.0_f32);
@@ -73,14 +83,35 @@ fn icon_with_dot(dot: [u8; 3]) -> Image<'static> {
 pub fn create(app: &AppHandle<Wry>, link: Arc<EngineLink>) -> tauri::Result<()> {
     let initial = view(&link.state().get());
     let state_item = MenuItem::with_id(app, "state", &initial.state_line, false, None::<&str>)?;
-    let start = MenuItem::with_id(app, "start", "Start engine", initial.can_start, None::<&str>)?;
+    let start = MenuItem::with_id(
+        app,
+        "start",
+        "Start engine",
+        initial.can_start,
+        None::<&str>,
+    )?;
     let stop = MenuItem::with_id(app, "stop", "Stop engine", initial.can_stop, None::<&str>)?;
-    let restart = MenuItem::with_id(app, "restart", "Restart engine", initial.can_stop, None::<&str>)?;
+    let restart = MenuItem::with_id(
+        app,
+        "restart",
+        "Restart engine",
+        initial.can_stop,
+        None::<&str>,
+    )?;
     let dashboard = MenuItem::with_id(app, "dashboard", "Open Dashboard", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit Berth", true, None::<&str>)?;
     let menu = Menu::with_items(
         app,
-        &[&state_item, &PredefinedMenuItem::separator(app)?, &start, &stop, &restart, &PredefinedMenuItem::separator(app)?, &dashboard, &quit],
+        &[
+            &state_item,
+            &PredefinedMenuItem::separator(app)?,
+            &start,
+            &stop,
+            &restart,
+            &PredefinedMenuItem::separator(app)?,
+            &dashboard,
+            &quit,
+        ],
     )?;
     let menu_link = link.clone();
     let tray = TrayIconBuilder::with_id("berth")
@@ -145,11 +176,16 @@ mod tests {
         let stopped = view(&EngineState::Stopped);
         assert!(stopped.can_start && !stopped.can_stop);
 
-        let starting = view(&EngineState::Starting { phase: StartPhase::WaitingForAgent });
+        let starting = view(&EngineState::Starting {
+            phase: StartPhase::WaitingForAgent,
+        });
         assert_eq!(starting.state_line, "Engine starting (waiting for agent)");
         assert!(!starting.can_start);
 
-        let failed = view(&EngineState::Error { code: ErrorCode::EngineUnreachable, message: "x".repeat(200) });
+        let failed = view(&EngineState::Error {
+            code: ErrorCode::EngineUnreachable,
+            message: "x".repeat(200),
+        });
         assert!(failed.can_start);
         assert_eq!(failed.state_line.chars().count(), 60);
         assert!(failed.tooltip.starts_with("Berth — Engine error: xxx"));

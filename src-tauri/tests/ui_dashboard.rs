@@ -23,88 +23,184 @@ async fn dashboard_manages_a_real_engine() {
     let display = Display::start();
     let driver = Driver::start(
         &display,
-        &[("DOCKER_HOST", &d.docker_host()), ("BERTH_HOME", home.to_str().unwrap())],
+        &[
+            ("DOCKER_HOST", &d.docker_host()),
+            ("BERTH_HOME", home.to_str().unwrap()),
+        ],
     );
-    let app = App::launch(&driver).await;
+    let app = App::launch(&driver, &display).await;
 
     // The engine comes up and the (empty) containers page says what to do.
-    app.wait_text("[data-testid=engine-status]", "engine running", |t| t.contains("running")).await;
+    app.wait_text("[data-testid=engine-status]", "engine running", |t| {
+        t.contains("running")
+    })
+    .await;
     app.wait_for("[data-testid=empty-state]").await;
 
     // A container started with the CLI appears without a reload.
     let started = Instant::now();
-    sh(d.docker().args(["run", "-d", "--name", "e2e-web", &image, "sh", "-c", "echo first-line; while true; do sleep 1; done"]));
-    app.wait_for(&format!("{}[data-state=running]", row("e2e-web"))).await;
-    eprintln!("bench: CLI run -> row shown: {} ms", started.elapsed().as_millis());
-    sh(d.docker().args(["run", "-d", "--name", "e2e-db", "--label", "com.docker.compose.project=shop", &image, "sleep", "600"]));
+    sh(d.docker().args([
+        "run",
+        "-d",
+        "--name",
+        "e2e-web",
+        &image,
+        "sh",
+        "-c",
+        "echo first-line; while true; do sleep 1; done",
+    ]));
+    app.wait_for(&format!("{}[data-state=running]", row("e2e-web")))
+        .await;
+    eprintln!(
+        "bench: CLI run -> row shown: {} ms",
+        started.elapsed().as_millis()
+    );
+    sh(d.docker().args([
+        "run",
+        "-d",
+        "--name",
+        "e2e-db",
+        "--label",
+        "com.docker.compose.project=shop",
+        &image,
+        "sleep",
+        "600",
+    ]));
     app.wait_for(&row("e2e-db")).await;
     app.shot("containers").await;
 
     // Stop in the UI stops it: the CLI sees it stopped.
-    app.click(&format!("{} [data-testid=stop]", row("e2e-web"))).await;
-    app.wait_for(&format!("{}[data-state=exited]", row("e2e-web"))).await;
-    let running = sh(d.docker().args(["inspect", "-f", "{{.State.Running}}", "e2e-web"]));
+    app.click(&format!("{} [data-testid=stop]", row("e2e-web")))
+        .await;
+    app.wait_for(&format!("{}[data-state=exited]", row("e2e-web")))
+        .await;
+    let running = sh(d
+        .docker()
+        .args(["inspect", "-f", "{{.State.Running}}", "e2e-web"]));
     assert_eq!(running, "false");
 
     // CLI start -> the row changes.
     let started = Instant::now();
     sh(d.docker().args(["start", "e2e-web"]));
-    app.wait_for(&format!("{}[data-state=running]", row("e2e-web"))).await;
-    eprintln!("bench: CLI start -> row running: {} ms", started.elapsed().as_millis());
+    app.wait_for(&format!("{}[data-state=running]", row("e2e-web")))
+        .await;
+    eprintln!(
+        "bench: CLI start -> row running: {} ms",
+        started.elapsed().as_millis()
+    );
 
     // Logs stream a line written after the view opened.
     app.click(&format!("{} a", row("e2e-web"))).await;
-    app.wait_text("[data-testid=logs]", "the first line", |t| t.contains("first-line")).await;
-    sh(d.docker().args(["exec", "e2e-web", "sh", "-c", "echo written-after-open > /proc/1/fd/1"]));
-    app.wait_text("[data-testid=logs]", "the new line", |t| t.contains("written-after-open")).await;
+    app.wait_text("[data-testid=logs]", "the first line", |t| {
+        t.contains("first-line")
+    })
+    .await;
+    sh(d.docker().args([
+        "exec",
+        "e2e-web",
+        "sh",
+        "-c",
+        "echo written-after-open > /proc/1/fd/1",
+    ]));
+    app.wait_text("[data-testid=logs]", "the new line", |t| {
+        t.contains("written-after-open")
+    })
+    .await;
     app.shot("container-logs").await;
 
     // The exec terminal runs echo and shows its output.
     app.click("[data-testid=tab-exec]").await;
-    app.wait_for("[data-testid=terminal] .xterm-helper-textarea").await;
-    app.wait_text("[data-testid=terminal]", "a prompt", |t| t.contains('#')).await;
-    let input = app.wait_for("[data-testid=terminal] .xterm-helper-textarea").await;
-    input.send_keys(&format!("echo e2e-$((6*7)){}", char::from(Key::Enter))).await.expect("type in the terminal");
-    app.wait_text("[data-testid=terminal]", "the echo output", |t| t.contains("e2e-42")).await;
+    app.wait_for("[data-testid=terminal] .xterm-helper-textarea")
+        .await;
+    app.wait_text("[data-testid=terminal]", "a prompt", |t| t.contains('#'))
+        .await;
+    let input = app
+        .wait_for("[data-testid=terminal] .xterm-helper-textarea")
+        .await;
+    input
+        .send_keys(&format!("echo e2e-$((6*7)){}", char::from(Key::Enter)))
+        .await
+        .expect("type in the terminal");
+    app.wait_text("[data-testid=terminal]", "the echo output", |t| {
+        t.contains("e2e-42")
+    })
+    .await;
     app.shot("container-terminal").await;
 
     app.click("[data-testid=tab-stats]").await;
-    app.wait_text("[data-testid=stats]", "a memory sample", |t| t.contains("MB") || t.contains("KB")).await;
+    app.wait_text("[data-testid=stats]", "a memory sample", |t| {
+        t.contains("MB") || t.contains("KB")
+    })
+    .await;
     app.shot("container-stats").await;
     app.click("[data-testid=tab-inspect]").await;
-    app.wait_text("[data-testid=container-details]", "inspect fields", |t| t.contains("Restart policy")).await;
+    app.wait_text("[data-testid=container-details]", "inspect fields", |t| {
+        t.contains("Restart policy")
+    })
+    .await;
     app.click("[data-testid=tab-files]").await;
-    app.wait_text("[data-testid=files]", "the root folder", |t| t.contains("bin")).await;
+    app.wait_text("[data-testid=files]", "the root folder", |t| {
+        t.contains("bin")
+    })
+    .await;
 
     // Pull from a local registry shows progress and the image appears.
     let registry = Registry::start_in(&d, None).expect("a local registry");
+    // An image whose layer this engine does not have, so the pull really downloads it.
     let remote = format!("{}/e2e/busy:1", registry.addr());
-    sh(d.docker().args(["tag", &image, &remote]));
+    d.payload_image("e2e/payload:1", 8).expect("a payload image");
+    sh(d.docker().args(["tag", "e2e/payload:1", &remote]));
     sh(d.docker().args(["push", &remote]));
-    sh(d.docker().args(["rmi", &remote]));
+    sh(d.docker().args(["rmi", &remote, "e2e/payload:1"]));
     app.go("/images").await;
     app.click("[data-testid=pull-open]").await;
     app.type_into("input[name=reference]", &remote).await;
     app.click("[data-testid=pull-submit]").await;
-    app.wait_text("[data-testid=pull-status]", "the pull to finish", |t| t.contains("Pulled")).await;
-    app.wait_text("[data-testid=pull-layers]", "layer progress", |t| !t.is_empty()).await;
+    app.wait_text("[data-testid=pull-status]", "the pull to finish", |t| {
+        t.contains("Pulled")
+    })
+    .await;
+    app.wait_text("[data-testid=pull-layers]", "layer progress", |t| {
+        !t.is_empty()
+    })
+    .await;
     app.shot("images-pull").await;
     app.click("[role=dialog] button[aria-label=Close]").await;
-    app.wait_for(&format!("[data-testid=image-row][data-name='{remote}']")).await;
+    app.wait_for(&format!("[data-testid=image-row][data-name='{remote}']"))
+        .await;
 
     // The run dialog creates a container with a published port, and the port answers.
-    app.click(&format!("[data-testid=image-row][data-name='{remote}'] [data-testid=run-open]")).await;
+    app.click(&format!(
+        "[data-testid=image-row][data-name='{remote}'] [data-testid=run-open]"
+    ))
+    .await;
     app.type_into("#run-name", "e2e-run").await;
     app.type_into("#run-ports", "18080:8080").await;
-    app.type_into("#run-cmd", r#"sh -c "echo e2e-ok > /tmp/index.html && httpd -f -p 8080 -h /tmp""#).await;
+    app.type_into(
+        "#run-cmd",
+        r#"sh -c "echo e2e-ok > /tmp/index.html && httpd -f -p 8080 -h /tmp""#,
+    )
+    .await;
     app.shot("images-run").await;
     app.click("[data-testid=run-submit]").await;
-    app.wait_for(&format!("{}[data-state=running]", row("e2e-run"))).await;
-    app.wait_text(&row("e2e-run"), "the port link", |t| t.contains("18080:8080")).await;
+    app.wait_for(&format!("{}[data-state=running]", row("e2e-run")))
+        .await;
+    app.wait_text(&row("e2e-run"), "the port link", |t| {
+        t.contains("18080:8080")
+    })
+    .await;
     wait_until("the published port answers", || {
-        d.netns_exec(&["timeout", "3", "busybox", "wget", "-q", "-O-", "http://127.0.0.1:18080/"])
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("e2e-ok"))
+        d.netns_exec(&[
+            "timeout",
+            "3",
+            "busybox",
+            "wget",
+            "-q",
+            "-O-",
+            "http://127.0.0.1:18080/",
+        ])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("e2e-ok"))
     });
     app.go("/images").await;
     app.wait_for("[data-testid=image-row]").await;
@@ -115,14 +211,30 @@ async fn dashboard_manages_a_real_engine() {
     app.click("[data-testid=volume-create-open]").await;
     app.type_into("#vol-name", "e2e-vol").await;
     app.click("[data-testid=volume-create]").await;
-    app.wait_for("[data-testid=volume-row][data-name=e2e-vol]").await;
-    sh(d.docker().args(["run", "--rm", "-v", "e2e-vol:/v", &image, "sh", "-c", "echo hi > /v/hello.txt"]));
-    app.click("[data-testid=volume-row][data-name=e2e-vol] [data-testid=volume-browse]").await;
-    app.wait_text("[data-testid=files]", "the file in the volume", |t| t.contains("hello.txt")).await;
+    app.wait_for("[data-testid=volume-row][data-name=e2e-vol]")
+        .await;
+    sh(d.docker().args([
+        "run",
+        "--rm",
+        "-v",
+        "e2e-vol:/v",
+        &image,
+        "sh",
+        "-c",
+        "echo hi > /v/hello.txt",
+    ]));
+    app.click("[data-testid=volume-row][data-name=e2e-vol] [data-testid=volume-browse]")
+        .await;
+    app.wait_text("[data-testid=files]", "the file in the volume", |t| {
+        t.contains("hello.txt")
+    })
+    .await;
     app.shot("volumes").await;
-    app.click("[data-testid=volume-row][data-name=e2e-vol] [data-testid=volume-delete]").await;
+    app.click("[data-testid=volume-row][data-name=e2e-vol] [data-testid=volume-delete]")
+        .await;
     app.click("[data-testid=confirm]").await;
-    app.wait_gone("[data-testid=volume-row][data-name=e2e-vol]").await;
+    app.wait_gone("[data-testid=volume-row][data-name=e2e-vol]")
+        .await;
     let volumes = sh(d.docker().args(["volume", "ls", "-q"]));
     assert!(!volumes.lines().any(|v| v == "e2e-vol"), "{volumes}");
 
@@ -131,13 +243,26 @@ async fn dashboard_manages_a_real_engine() {
     app.click("[data-testid=network-create-open]").await;
     app.type_into("#net-name", "e2e-net").await;
     app.click("[data-testid=network-create]").await;
-    app.click("[data-testid=network-row][data-name=e2e-net] button.link").await;
+    app.click("[data-testid=network-row][data-name=e2e-net] button.link")
+        .await;
     app.wait_for("[data-testid=network-details]").await;
     let select = app.wait_for("[data-testid=network-connect-select]").await;
-    select.select_by_value("e2e-web").await.expect("choose e2e-web");
+    select
+        .select_by_value("e2e-web")
+        .await
+        .expect("choose e2e-web");
     app.click("[data-testid=network-connect]").await;
-    app.wait_text("[data-testid=network-details]", "e2e-web attached", |t| t.contains("e2e-web")).await;
-    let members = sh(d.docker().args(["network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", "e2e-net"]));
+    app.wait_text("[data-testid=network-details]", "e2e-web attached", |t| {
+        t.contains("e2e-web")
+    })
+    .await;
+    let members = sh(d.docker().args([
+        "network",
+        "inspect",
+        "-f",
+        "{{range .Containers}}{{.Name}} {{end}}",
+        "e2e-net",
+    ]));
     assert!(members.contains("e2e-web"), "{members}");
     app.shot("networks").await;
 

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use crate::error::ErrorCode;
 
 /// Where a start is.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StartPhase {
@@ -21,6 +22,7 @@ pub enum StartPhase {
     WaitingForEngine,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum EngineState {
@@ -30,6 +32,7 @@ pub enum EngineState {
     },
     Running {
         #[serde(with = "time::serde::rfc3339")]
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         since: OffsetDateTime,
     },
     Stopping,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::{filter_map, sorted, Engine, EngineError};
 
 /// One engine event: a container started, an image was pulled, a volume was removed, ...
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EngineEvent {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{filter_map, Engine, EngineError};
 
 /// One row of the image list.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageSummary {
@@ -58,6 +59,7 @@ pub struct ImageHistoryEntry {
 }
 
 /// One progress message of a pull, push or import; per layer when `layer_id` is set.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PullProgress {
@@ -135,6 +137,7 @@ impl From<&RegistryAuth> for DockerCredentials {
 }
 
 /// What a prune removed.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PruneReport {

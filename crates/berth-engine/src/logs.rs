@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Engine, EngineError};
 
 /// What to read from a container's log.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct LogOptions {
@@ -36,6 +37,7 @@ impl Default for LogOptions {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum LogStream {
@@ -47,6 +49,7 @@ pub enum LogStream {
 }
 
 /// One chunk of log output (a line for non-TTY containers).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LogLine {

@@ -15,6 +15,7 @@ use crate::run_spec::is_object_name;
 use crate::{sorted, Engine, EngineError};
 
 /// A network; `containers` is filled by [`Engine::inspect_network`].
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkSummary {
@@ -31,6 +32,7 @@ pub struct NetworkSummary {
 }
 
 /// A container attached to a network.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkEndpoint {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::EngineError;
 
 /// Everything needed to create and start one container.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct RunSpec {
@@ -30,6 +31,7 @@ pub struct RunSpec {
     pub network: Option<String>,
     /// Extra DNS names on `network` (user-defined networks only).
     pub network_aliases: Vec<String>,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub restart: RestartPolicy,
     pub labels: BTreeMap<String, String>,
     pub working_dir: Option<String>,
@@ -42,6 +44,7 @@ pub struct RunSpec {
 }
 
 /// A published port: `host_ip:host_port:container_port/protocol`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PortBinding {
@@ -56,6 +59,7 @@ pub struct PortBinding {
     pub protocol: Protocol,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
@@ -76,6 +80,7 @@ impl Protocol {
 }
 
 /// The three mount kinds the Docker docs name.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Mount {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Engine, EngineError};
 
 /// One sample of a container's usage, with CPU already turned into a percentage.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsSample {

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::{Engine, EngineError, CONNECT_TIMEOUT};
 
 /// The engine's version, and the API version this client speaks with it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VersionInfo {
@@ -27,6 +28,7 @@ pub struct VersionInfo {
 }
 
 /// Totals for one kind of object, as `docker system df` shows them.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageTotals {
@@ -37,6 +39,7 @@ pub struct UsageTotals {
 }
 
 /// Disk used by the engine.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiskUsage {

@@ -11,6 +11,7 @@ use crate::run_spec::is_object_name;
 use crate::{Engine, EngineError};
 
 /// One row of the volume list.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeSummary {

@@ -1,6 +1,9 @@
 use berth_core::{ApiError, ErrorCode};
 use berth_engine::containers::RemoveOptions;
-use berth_engine::{ContainerFilter, ContainerSummary, ExecOptions, ExecSession, LogLine, LogOptions, PruneReport, RunSpec, StatsSample};
+use berth_engine::{
+    ContainerFilter, ContainerSummary, ExecOptions, ExecSession, LogLine, LogOptions, PruneReport,
+    RunSpec, StatsSample,
+};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use tauri::ipc::{Channel, InvokeResponseBody};
@@ -13,9 +16,14 @@ use crate::file_listing::{self, FileEntry};
 use crate::streams::ExecIo;
 
 #[tauri::command]
-pub async fn list_containers(state: State<'_, AppState>) -> Result<Vec<ContainerSummary>, ApiError> {
+pub async fn list_containers(
+    state: State<'_, AppState>,
+) -> Result<Vec<ContainerSummary>, ApiError> {
     let engine = state.link.engine().await?;
-    engine.list_containers(&ContainerFilter::all()).await.to_api()
+    engine
+        .list_containers(&ContainerFilter::all())
+        .await
+        .to_api()
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -30,7 +38,11 @@ pub enum ContainerAction {
 }
 
 #[tauri::command]
-pub async fn container_action(state: State<'_, AppState>, id: String, action: ContainerAction) -> Result<(), ApiError> {
+pub async fn container_action(
+    state: State<'_, AppState>,
+    id: String,
+    action: ContainerAction,
+) -> Result<(), ApiError> {
     let engine = state.link.engine().await?;
     match action {
         ContainerAction::Start => engine.start_container(&id).await,
@@ -44,14 +56,36 @@ pub async fn container_action(state: State<'_, AppState>, id: String, action: Co
 }
 
 #[tauri::command]
-pub async fn remove_container(state: State<'_, AppState>, id: String, force: bool) -> Result<(), ApiError> {
-    let options = RemoveOptions { force, volumes: false };
-    state.link.engine().await?.remove_container(&id, options).await.to_api()
+pub async fn remove_container(
+    state: State<'_, AppState>,
+    id: String,
+    force: bool,
+) -> Result<(), ApiError> {
+    let options = RemoveOptions {
+        force,
+        volumes: false,
+    };
+    state
+        .link
+        .engine()
+        .await?
+        .remove_container(&id, options)
+        .await
+        .to_api()
 }
 
 #[tauri::command]
-pub async fn inspect_container(state: State<'_, AppState>, id: String) -> Result<serde_json::Value, ApiError> {
-    let inspect = state.link.engine().await?.inspect_container(&id).await.to_api()?;
+pub async fn inspect_container(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<serde_json::Value, ApiError> {
+    let inspect = state
+        .link
+        .engine()
+        .await?
+        .inspect_container(&id)
+        .await
+        .to_api()?;
     serde_json::to_value(inspect).map_err(|e| ApiError::from_error(ErrorCode::Internal, &e))
 }
 
@@ -73,7 +107,11 @@ pub async fn stream_logs(
 }
 
 #[tauri::command]
-pub async fn stream_stats(state: State<'_, AppState>, id: String, channel: Channel<StatsSample>) -> Result<u32, ApiError> {
+pub async fn stream_stats(
+    state: State<'_, AppState>,
+    id: String,
+    channel: Channel<StatsSample>,
+) -> Result<u32, ApiError> {
     let mut stats = Box::pin(state.link.engine().await?.stats(&id, true));
     Ok(state.streams.spawn(async move {
         while let Some(Ok(sample)) = stats.next().await {
@@ -95,8 +133,18 @@ pub async fn exec_start(
     rows: u16,
     channel: Channel<InvokeResponseBody>,
 ) -> Result<u32, ApiError> {
-    let session = state.link.engine().await?.exec(&id, &ExecOptions::interactive(cmd)).await.to_api()?;
-    let ExecSession { handle, input, mut output } = session;
+    let session = state
+        .link
+        .engine()
+        .await?
+        .exec(&id, &ExecOptions::interactive(cmd))
+        .await
+        .to_api()?;
+    let ExecSession {
+        handle,
+        input,
+        mut output,
+    } = session;
     // The first resize can race the exec's start; the window resizes again on any change.
     let _ = handle.resize(cols, rows).await;
     let stream_id = state.streams.spawn(async move {
@@ -106,22 +154,46 @@ pub async fn exec_start(
             }
         }
     });
-    let io = ExecIo { handle, input: tokio::sync::Mutex::new(input) };
+    let io = ExecIo {
+        handle,
+        input: tokio::sync::Mutex::new(input),
+    };
     state.streams.add_exec(stream_id, io);
     Ok(stream_id)
 }
 
 #[tauri::command]
-pub async fn exec_write(state: State<'_, AppState>, session_id: u32, data: String) -> Result<(), ApiError> {
+pub async fn exec_write(
+    state: State<'_, AppState>,
+    session_id: u32,
+    data: String,
+) -> Result<(), ApiError> {
     let io = state.streams.exec(session_id)?;
     let mut input = io.input.lock().await;
-    input.write_all(data.as_bytes()).await.map_err(|e| ApiError::from_error(ErrorCode::Io, &e))?;
-    input.flush().await.map_err(|e| ApiError::from_error(ErrorCode::Io, &e))
+    input
+        .write_all(data.as_bytes())
+        .await
+        .map_err(|e| ApiError::from_error(ErrorCode::Io, &e))?;
+    input
+        .flush()
+        .await
+        .map_err(|e| ApiError::from_error(ErrorCode::Io, &e))
 }
 
 #[tauri::command]
-pub async fn exec_resize(state: State<'_, AppState>, session_id: u32, cols: u16, rows: u16) -> Result<(), ApiError> {
-    state.streams.exec(session_id)?.handle.resize(cols, rows).await.to_api()
+pub async fn exec_resize(
+    state: State<'_, AppState>,
+    session_id: u32,
+    cols: u16,
+    rows: u16,
+) -> Result<(), ApiError> {
+    state
+        .streams
+        .exec(session_id)?
+        .handle
+        .resize(cols, rows)
+        .await
+        .to_api()
 }
 
 #[tauri::command]
@@ -145,6 +217,10 @@ pub async fn prune_containers(state: State<'_, AppState>) -> Result<PruneReport,
 }
 
 #[tauri::command]
-pub async fn list_container_files(state: State<'_, AppState>, id: String, path: String) -> Result<Vec<FileEntry>, ApiError> {
+pub async fn list_container_files(
+    state: State<'_, AppState>,
+    id: String,
+    path: String,
+) -> Result<Vec<FileEntry>, ApiError> {
     file_listing::list(&state.link.engine().await?, &id, &path).await
 }

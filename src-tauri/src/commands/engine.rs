@@ -62,6 +62,7 @@ pub fn stop_stream(state: State<'_, AppState>, stream_id: u32) {
     state.streams.stop(stream_id);
 }
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EngineInfo {
@@ -106,7 +107,10 @@ pub fn stop_engine(state: State<'_, AppState>) -> Result<(), ApiError> {
 pub fn open_url(app: tauri::AppHandle, url: String) -> Result<(), ApiError> {
     use tauri_plugin_opener::OpenerExt;
     if !is_local_web_url(&url) {
-        return Err(ApiError::new(ErrorCode::InvalidInput, format!("Berth only opens localhost links, not {url}")));
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            format!("Berth only opens localhost links, not {url}"),
+        ));
     }
     app.opener()
         .open_url(&url, None::<&str>)
@@ -114,7 +118,9 @@ pub fn open_url(app: tauri::AppHandle, url: String) -> Result<(), ApiError> {
 }
 
 fn is_local_web_url(url: &str) -> bool {
-    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
     let Some(rest) = rest else { return false };
     let host_port = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = host_port.rsplit_once(':').map_or(host_port, |(h, _)| h);

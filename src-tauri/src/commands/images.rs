@@ -14,7 +14,11 @@ pub async fn list_images(state: State<'_, AppState>) -> Result<Vec<ImageSummary>
 
 /// Pulls `reference`, sending every progress message; resolves when the pull is done.
 #[tauri::command]
-pub async fn pull_image(state: State<'_, AppState>, reference: String, channel: Channel<PullProgress>) -> Result<(), ApiError> {
+pub async fn pull_image(
+    state: State<'_, AppState>,
+    reference: String,
+    channel: Channel<PullProgress>,
+) -> Result<(), ApiError> {
     let mut progress = Box::pin(state.link.engine().await?.pull_image(&reference, None));
     while let Some(message) = progress.next().await {
         // A closed window does not cancel the pull; the image still lands.
@@ -24,8 +28,19 @@ pub async fn pull_image(state: State<'_, AppState>, reference: String, channel: 
 }
 
 #[tauri::command]
-pub async fn remove_image(state: State<'_, AppState>, id: String, force: bool) -> Result<(), ApiError> {
-    state.link.engine().await?.remove_image(&id, force).await.to_api().map(drop)
+pub async fn remove_image(
+    state: State<'_, AppState>,
+    id: String,
+    force: bool,
+) -> Result<(), ApiError> {
+    state
+        .link
+        .engine()
+        .await?
+        .remove_image(&id, force)
+        .await
+        .to_api()
+        .map(drop)
 }
 
 #[tauri::command]
@@ -34,6 +49,17 @@ pub async fn prune_images(state: State<'_, AppState>, all: bool) -> Result<Prune
 }
 
 #[tauri::command]
-pub async fn tag_image(state: State<'_, AppState>, id: String, repo: String, tag: String) -> Result<(), ApiError> {
-    state.link.engine().await?.tag_image(&id, &format!("{repo}:{tag}")).await.to_api()
+pub async fn tag_image(
+    state: State<'_, AppState>,
+    id: String,
+    repo: String,
+    tag: String,
+) -> Result<(), ApiError> {
+    state
+        .link
+        .engine()
+        .await?
+        .tag_image(&id, &format!("{repo}:{tag}"))
+        .await
+        .to_api()
 }

@@ -12,21 +12,56 @@ pub async fn list_networks(state: State<'_, AppState>) -> Result<Vec<NetworkSumm
 
 #[tauri::command]
 pub async fn create_network(state: State<'_, AppState>, name: String) -> Result<String, ApiError> {
-    let spec = NetworkCreate { name, ..Default::default() };
-    state.link.engine().await?.create_network(&spec).await.to_api()
+    let spec = NetworkCreate {
+        name,
+        ..Default::default()
+    };
+    state
+        .link
+        .engine()
+        .await?
+        .create_network(&spec)
+        .await
+        .to_api()
 }
 
 #[tauri::command]
 pub async fn remove_network(state: State<'_, AppState>, id: String) -> Result<(), ApiError> {
-    state.link.engine().await?.remove_network(&id).await.to_api()
+    state
+        .link
+        .engine()
+        .await?
+        .remove_network(&id)
+        .await
+        .to_api()
 }
 
 #[tauri::command]
-pub async fn connect_network(state: State<'_, AppState>, network: String, container: String) -> Result<(), ApiError> {
-    state.link.engine().await?.connect_network(&network, &container, &[]).await.to_api()
+pub async fn connect_network(
+    state: State<'_, AppState>,
+    network: String,
+    container: String,
+) -> Result<(), ApiError> {
+    state
+        .link
+        .engine()
+        .await?
+        .connect_network(&network, &container, &[])
+        .await
+        .to_api()
 }
 
 #[tauri::command]
-pub async fn disconnect_network(state: State<'_, AppState>, network: String, container: String) -> Result<(), ApiError> {
-    state.link.engine().await?.disconnect_network(&network, &container, false).await.to_api()
+pub async fn disconnect_network(
+    state: State<'_, AppState>,
+    network: String,
+    container: String,
+) -> Result<(), ApiError> {
+    state
+        .link
+        .engine()
+        .await?
+        .disconnect_network(&network, &container, false)
+        .await
+        .to_api()
 }

@@ -13,14 +13,32 @@ pub async fn list_volumes(state: State<'_, AppState>) -> Result<Vec<VolumeSummar
 }
 
 #[tauri::command]
-pub async fn create_volume(state: State<'_, AppState>, name: String) -> Result<VolumeSummary, ApiError> {
-    let spec = VolumeCreate { name: Some(name).filter(|n| !n.is_empty()), ..Default::default() };
-    state.link.engine().await?.create_volume(&spec).await.to_api()
+pub async fn create_volume(
+    state: State<'_, AppState>,
+    name: String,
+) -> Result<VolumeSummary, ApiError> {
+    let spec = VolumeCreate {
+        name: Some(name).filter(|n| !n.is_empty()),
+        ..Default::default()
+    };
+    state
+        .link
+        .engine()
+        .await?
+        .create_volume(&spec)
+        .await
+        .to_api()
 }
 
 #[tauri::command]
 pub async fn remove_volume(state: State<'_, AppState>, name: String) -> Result<(), ApiError> {
-    state.link.engine().await?.remove_volume(&name, false).await.to_api()
+    state
+        .link
+        .engine()
+        .await?
+        .remove_volume(&name, false)
+        .await
+        .to_api()
 }
 
 #[tauri::command]
@@ -31,18 +49,48 @@ pub async fn prune_volumes(state: State<'_, AppState>) -> Result<PruneReport, Ap
 /// Lists a folder of a volume through a created-but-never-started container that mounts it
 /// read-only (the archive API needs a container; nothing runs, nothing is pulled).
 #[tauri::command]
-pub async fn list_volume_files(state: State<'_, AppState>, name: String, path: String) -> Result<Vec<FileEntry>, ApiError> {
+pub async fn list_volume_files(
+    state: State<'_, AppState>,
+    name: String,
+    path: String,
+) -> Result<Vec<FileEntry>, ApiError> {
     let engine = state.link.engine().await?;
-    let image = engine.list_images(false).await.to_api()?.into_iter().next().ok_or_else(|| {
-        ApiError::new(ErrorCode::Unsupported, "Browsing a volume needs one local image; pull any image first")
-    })?;
+    let image = engine
+        .list_images(false)
+        .await
+        .to_api()?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unsupported,
+                "Browsing a volume needs one local image; pull any image first",
+            )
+        })?;
     let spec = RunSpec::new(image.id)
-        .mount(Mount::Volume { source: Some(name), target: "/berth-volume".into(), read_only: true })
+        .mount(Mount::Volume {
+            source: Some(name),
+            target: "/berth-volume".into(),
+            read_only: true,
+        })
         .label("dev.berth.helper", "volume-browser")
         .cmd(["true"]);
     let helper = engine.create_container(&spec).await.to_api()?;
-    let listed = file_listing::list(&engine, &helper, &format!("/berth-volume/{}", path.trim_start_matches('/'))).await;
-    let removed = engine.remove_container(&helper, RemoveOptions { force: true, volumes: false }).await;
+    let listed = file_listing::list(
+        &engine,
+        &helper,
+        &format!("/berth-volume/{}", path.trim_start_matches('/')),
+    )
+    .await;
+    let removed = engine
+        .remove_container(
+            &helper,
+            RemoveOptions {
+                force: true,
+                volumes: false,
+            },
+        )
+        .await;
     if let Err(e) = removed {
         tracing::warn!(error = %e, "could not remove the volume browser container");
     }

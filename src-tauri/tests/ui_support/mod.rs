@@ -15,6 +15,15 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 pub const WAIT: Duration = Duration::from_secs(30);
 
+/// Kills a child started as the leader of its own process group, with everything it started
+/// (tauri-driver -> WebKitWebDriver -> the app -> WebKit's processes).
+fn stop_group(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status();
+    let _ = child.wait();
+}
+
 fn stop(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
@@ -29,17 +38,30 @@ pub struct Display {
 impl Display {
     pub fn start() -> Display {
         let mut child = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb must be installed (apt-get install xvfb)");
         let mut line = String::new();
         let stdout = child.stdout.take().expect("Xvfb stdout");
-        BufReader::new(stdout).read_line(&mut line).expect("Xvfb reports its display");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("Xvfb reports its display");
         let number = line.trim();
         assert!(!number.is_empty(), "Xvfb did not start");
-        Display { child, name: format!(":{number}") }
+        Display {
+            child,
+            name: format!(":{number}"),
+        }
     }
 }
 
@@ -50,11 +72,17 @@ impl Drop for Display {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn tauri_driver() -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let candidate = home.join(".cargo/bin/tauri-driver");
     if candidate.exists() {
         return candidate;
@@ -73,15 +101,21 @@ impl Driver {
         let port = free_port();
         let native = free_port();
         let mut cmd = Command::new(tauri_driver());
-        cmd.args(["--port", &port.to_string(), "--native-port", &native.to_string()])
-            .env("DISPLAY", &display.name)
-            .env_remove("WAYLAND_DISPLAY")
-            // WebKitGTK under Xvfb: no GPU, no DMA-BUF.
-            .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-            .env("LIBGL_ALWAYS_SOFTWARE", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native.to_string(),
+        ])
+        .env("DISPLAY", &display.name)
+        .env_remove("WAYLAND_DISPLAY")
+        // WebKitGTK under Xvfb: no GPU, no DMA-BUF.
+        .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         for (k, v) in envs {
             cmd.env(k, v);
         }
@@ -94,7 +128,10 @@ impl Driver {
             if let Ok(Some(status)) = driver.child.try_wait() {
                 panic!("tauri-driver exited: {status}");
             }
-            assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         driver
@@ -103,7 +140,7 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        stop(&mut self.child);
+        stop_group(&mut self.child);
     }
 }
 
@@ -111,6 +148,7 @@ impl Drop for Driver {
 pub struct App {
     pub client: Client,
     shots: PathBuf,
+    display: String,
 }
 
 pub fn screenshot_dir() -> PathBuf {
@@ -120,7 +158,7 @@ pub fn screenshot_dir() -> PathBuf {
 }
 
 impl App {
-    pub async fn launch(driver: &Driver) -> App {
+    pub async fn launch(driver: &Driver, display: &Display) -> App {
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
         caps.insert(
@@ -135,17 +173,30 @@ impl App {
             .expect("a WebDriver session with the app");
         let shots = screenshot_dir();
         std::fs::create_dir_all(&shots).expect("screenshot dir");
-        App { client, shots }
+        App { client, shots, display: display.name.clone() }
     }
 
     pub async fn wait_for(&self, css: &str) -> Element {
-        self.client
+        match self
+            .client
             .wait()
             .at_most(WAIT)
             .every(Duration::from_millis(25))
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+        {
+            Ok(el) => el,
+            Err(e) => self.fail(&format!("{css} did not appear: {e}")).await,
+        }
+    }
+
+    /// Saves what the window shows (screenshot and DOM) next to the screenshots, then fails.
+    pub async fn fail(&self, message: &str) -> ! {
+        self.capture("FAILED");
+        if let Ok(html) = self.client.source().await {
+            let _ = std::fs::write(self.shots.join("FAILED.html"), html);
+        }
+        panic!("{message} (see {}/FAILED.png)", self.shots.display());
     }
 
     /// Waits until the element matching `css` exists and `pred` holds for its text.
@@ -161,7 +212,9 @@ impl App {
                     last = text;
                 }
             }
-            assert!(Instant::now() < deadline, "{css}: {what}; last text: {last:?}");
+            if Instant::now() > deadline {
+                self.fail(&format!("{css}: {what}; last text: {last:?}")).await;
+            }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -170,19 +223,27 @@ impl App {
     pub async fn wait_gone(&self, css: &str) {
         let deadline = Instant::now() + WAIT;
         while self.client.find(Locator::Css(css)).await.is_ok() {
-            assert!(Instant::now() < deadline, "{css} is still there");
+            if Instant::now() > deadline {
+                self.fail(&format!("{css} is still there")).await;
+            }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 
     pub async fn click(&self, css: &str) {
-        self.wait_for(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+        self.wait_for(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
         let el = self.wait_for(css).await;
         el.clear().await.ok();
-        el.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        el.send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
     pub async fn go(&self, path: &str) {
@@ -192,16 +253,30 @@ impl App {
             .expect("navigate");
     }
 
+    /// Saves the whole display as `<name>.png`. X-level capture (ImageMagick's `import`):
+    /// WebKitWebDriver's own screenshot command never answers under Xvfb here.
     pub async fn shot(&self, name: &str) {
-        let png = self.client.screenshot().await.expect("screenshot");
-        std::fs::write(self.shots.join(format!("{name}.png")), png).expect("save screenshot");
+        assert!(self.capture(name), "screenshot {name} failed: is imagemagick installed?");
+    }
+
+    fn capture(&self, name: &str) -> bool {
+        let path = self.shots.join(format!("{name}.png"));
+        Command::new("import")
+            .args(["-display", &self.display, "-window", "root"])
+            .arg(&path)
+            .status()
+            .is_ok_and(|s| s.success())
     }
 }
 
 /// Runs a command and returns its trimmed stdout, failing the test with its stderr.
 pub fn sh(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 

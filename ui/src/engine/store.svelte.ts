@@ -29,6 +29,17 @@ export class EngineStore {
 
 export const engine = new EngineStore();
 
+/** One short line for the sidebar and the tray. */
+export function label(s: EngineState): string {
+  switch (s.state) {
+    case "running": return "Engine running";
+    case "stopped": return "Engine stopped";
+    case "stopping": return "Engine stopping…";
+    case "starting": return "Engine starting…";
+    case "error": return s.code === "engine_unreachable" ? "Engine unreachable" : "Engine error";
+  }
+}
+
 export function describe(s: EngineState): string {
   switch (s.state) {
     case "running": return "Engine running";

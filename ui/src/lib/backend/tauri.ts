@@ -42,8 +42,27 @@ export class TauriBackend implements Backend {
     const channel = new Channel<ArrayBuffer>();
     channel.onmessage = (buf) => onOutput(new Uint8Array(buf));
     const sessionId = await invoke<number>("exec_start", { id, cmd, cols, rows, channel });
+    // Keystrokes must reach the shell in order: one write in flight at a time, and whatever
+    // is typed meanwhile goes in the next one.
+    let pending = "";
+    let inflight: Promise<void> | null = null;
+    const flush = async () => {
+      try {
+        while (pending) {
+          const data = pending;
+          pending = "";
+          await invoke<void>("exec_write", { sessionId, data });
+        }
+      } finally {
+        inflight = null;
+      }
+    };
     return {
-      write: (data: string) => invoke<void>("exec_write", { sessionId, data }),
+      write: (data: string) => {
+        pending += data;
+        inflight ??= flush();
+        return inflight;
+      },
       resize: (c: number, r: number) => invoke<void>("exec_resize", { sessionId, cols: c, rows: r }),
       close: () => void invoke("stop_stream", { streamId: sessionId }),
     };
