@@ -47,6 +47,23 @@ fn running_in(d: &Dockerd, project: &str) -> String {
     ]))
 }
 
+/// Waits until the element's `textContent` is `want`. (WebKitWebDriver's visible-text
+/// command answers "" for the spans inside the account button, so ask the DOM.)
+async fn wait_content(app: &App, css: &str, want: &str) {
+    let script = format!("return document.querySelector({css:?})?.textContent ?? null");
+    let deadline = std::time::Instant::now() + ui_support::WAIT;
+    loop {
+        let got = app.client.execute(&script, vec![]).await.ok();
+        if got.as_ref().and_then(|v| v.as_str()) == Some(want) {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            app.fail(&format!("{css}: want {want:?}, last {got:?}")).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_and_compose_projects_in_the_dashboard() {
     let d = Dockerd::start().expect("a private dockerd");
@@ -99,14 +116,8 @@ async fn sign_in_and_compose_projects_in_the_dashboard() {
         oauth.approve(code.trim()),
         "the provider does not know the code {code:?} the dashboard shows"
     );
-    app.wait_text("[data-testid=account-name]", "the account name", |t| {
-        t == "e2e-alice"
-    })
-    .await;
-    app.wait_text("[data-testid=account-initial]", "the avatar initial", |t| {
-        t == "E"
-    })
-    .await;
+    wait_content(&app, "[data-testid=account-name]", "e2e-alice").await;
+    wait_content(&app, "[data-testid=account-initial]", "E").await;
     app.wait_gone("[data-testid=sign-in-code]").await;
     app.shot("signed-in").await;
 
