@@ -148,7 +148,10 @@ mod tests {
     #[test]
     fn the_root_archive_has_no_top_folder() {
         let entries = children(&archive(), false).unwrap();
-        let names: Vec<_> = entries.iter().map(|e| (e.name.as_str(), e.kind.as_str())).collect();
+        let names: Vec<_> = entries
+            .iter()
+            .map(|e| (e.name.as_str(), e.kind.as_str()))
+            .collect();
         assert_eq!(names, [("etc", "dir")]);
     }
 }

@@ -148,7 +148,8 @@ async fn dashboard_manages_a_real_engine() {
     let registry = Registry::start_in(&d, None).expect("a local registry");
     // An image whose layer this engine does not have, so the pull really downloads it.
     let remote = format!("{}/e2e/busy:1", registry.addr());
-    d.payload_image("e2e/payload:1", 8).expect("a payload image");
+    d.payload_image("e2e/payload:1", 8)
+        .expect("a payload image");
     sh(d.docker().args(["tag", "e2e/payload:1", &remote]));
     sh(d.docker().args(["push", &remote]));
     sh(d.docker().args(["rmi", &remote, "e2e/payload:1"]));

@@ -173,7 +173,11 @@ impl App {
             .expect("a WebDriver session with the app");
         let shots = screenshot_dir();
         std::fs::create_dir_all(&shots).expect("screenshot dir");
-        App { client, shots, display: display.name.clone() }
+        App {
+            client,
+            shots,
+            display: display.name.clone(),
+        }
     }
 
     pub async fn wait_for(&self, css: &str) -> Element {
@@ -213,7 +217,8 @@ impl App {
                 }
             }
             if Instant::now() > deadline {
-                self.fail(&format!("{css}: {what}; last text: {last:?}")).await;
+                self.fail(&format!("{css}: {what}; last text: {last:?}"))
+                    .await;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -256,7 +261,10 @@ impl App {
     /// Saves the whole display as `<name>.png`. X-level capture (ImageMagick's `import`):
     /// WebKitWebDriver's own screenshot command never answers under Xvfb here.
     pub async fn shot(&self, name: &str) {
-        assert!(self.capture(name), "screenshot {name} failed: is imagemagick installed?");
+        assert!(
+            self.capture(name),
+            "screenshot {name} failed: is imagemagick installed?"
+        );
     }
 
     fn capture(&self, name: &str) -> bool {
