@@ -27,8 +27,9 @@ const ENGINE_DEADLINE: Duration = Duration::from_secs(120);
 const ENGINE_POLL: Duration = Duration::from_millis(200);
 /// One ping's bound (the agent itself gives dockerd 2 s).
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
-/// One handshake attempt's bound; the agent answers a hello at once.
-const HANDSHAKE_TRY: Duration = Duration::from_secs(10);
+/// One handshake attempt's bound. Long on purpose: the hello waits in QEMU until the agent
+/// opens its port (20-60 s under TCG); a reconnect is the last resort.
+const HANDSHAKE_TRY: Duration = Duration::from_secs(90);
 /// How long the agent gets to acknowledge `Shutdown`.
 const SHUTDOWN_ACK_DEADLINE: Duration = Duration::from_secs(5);
 /// How long the guest gets to power off after acknowledging.
