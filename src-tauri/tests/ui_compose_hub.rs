@@ -58,7 +58,8 @@ async fn wait_content(app: &App, css: &str, want: &str) {
             return;
         }
         if std::time::Instant::now() > deadline {
-            app.fail(&format!("{css}: want {want:?}, last {got:?}")).await;
+            app.fail(&format!("{css}: want {want:?}, last {got:?}"))
+                .await;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
