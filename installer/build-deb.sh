@@ -12,7 +12,8 @@
 #
 # Environment: CARGO_TARGET_DIR (default <repo>/target), BERTH_DEB_COMPRESS (dpkg-deb -Z:
 # xz, zstd, gzip; default xz, readable by every dpkg), BERTH_DEB_PROFILE (release; `debug`
-# packages debug binaries with --no-build, for trying the packaging quickly).
+# packages debug binaries with --no-build, for trying the packaging quickly), BERTH_DEB_IMAGE_DIR
+# (the x86_64 guest image to build and ship; default vm-image/out/x86_64).
 # Needs cargo, npm (for ui/), dpkg-deb, dpkg-shlibdeps (dpkg-dev), jq; building the guest
 # image needs what vm-image/build.sh needs (root, mmdebstrap, erofs-utils).
 set -euo pipefail
@@ -22,6 +23,7 @@ config="$repo/installer/tauri.linux.conf.json"
 app_config="$repo/src-tauri/tauri.conf.json"
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
 profile=${BERTH_DEB_PROFILE:-release}
+image_dir=${BERTH_DEB_IMAGE_DIR:-$repo/vm-image/out/x86_64}
 out=""
 build=1
 ui=0
@@ -62,7 +64,7 @@ if [ "$build" = 1 ]; then
       -p berth-cli -p berth-hub -p berth-compose -p berth-agent -p berth-app --bins)
     # Cached by a hash of its inputs: a no-op when the image is up to date.
     step "guest image (vm-image/build.sh)"
-    "$repo/vm-image/build.sh" --arch x86_64 --out "$repo/vm-image/out/x86_64"
+    "$repo/vm-image/build.sh" --arch x86_64 --out "$image_dir"
   } >&2
 fi
 
@@ -81,6 +83,7 @@ source_path() {
   case "$1" in
   ../target/release/*) echo "$target_dir/$profile/${1#../target/release/}" ;;
   ../target/*) echo "$target_dir/${1#../target/}" ;;
+  ../vm-image/out/x86_64/*) echo "$image_dir/${1#../vm-image/out/x86_64/}" ;;
   /*) echo "$1" ;;
   *) echo "$repo/src-tauri/$1" ;;
   esac
