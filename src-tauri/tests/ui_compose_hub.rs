@@ -154,6 +154,11 @@ async fn sign_in_and_compose_projects_in_the_dashboard() {
     app.wait_for("[data-testid=service-row][data-state=exited]")
         .await;
     assert_eq!(running_in(&d, "e2elegacy"), "");
+    // Start again: Berth reloads the project from the files its labels name.
+    app.click("[data-testid=project-start]").await;
+    app.wait_for("[data-testid=service-row][data-state=running]")
+        .await;
+    assert_eq!(running_in(&d, "e2elegacy"), "e2elegacy_web_1");
 
     // Up from a file: the preview lists the service, Up brings it up, the CLI sees it.
     let fresh = write_project(&work.join("fresh"), &image, "hello-from-berth");
