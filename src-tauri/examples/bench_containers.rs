@@ -21,7 +21,20 @@ async fn main() {
     // `docker create` in 8 parallel lanes (xargs), names bench-0000..bench-0999.
     let mut xargs = Command::new("xargs");
     xargs
-        .args(["-P", "8", "-I{}", "docker", "-H", &d.docker_host(), "create", "--name", "bench-{}", &image, "sleep", "1"])
+        .args([
+            "-P",
+            "8",
+            "-I{}",
+            "docker",
+            "-H",
+            &d.docker_host(),
+            "create",
+            "--name",
+            "bench-{}",
+            &image,
+            "sleep",
+            "1",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null());
     let mut child = xargs.spawn().expect("xargs");
@@ -34,20 +47,37 @@ async fn main() {
     }
     drop(child.stdin.take());
     assert!(child.wait().expect("xargs").success());
-    eprintln!("created {N} containers in {:.1} s", created.elapsed().as_secs_f64());
+    eprintln!(
+        "created {N} containers in {:.1} s",
+        created.elapsed().as_secs_f64()
+    );
 
     let home = std::env::temp_dir().join(format!("berth-bench-home-{}", std::process::id()));
     std::fs::create_dir_all(&home).expect("home");
     let display = Display::start();
-    let driver = Driver::start(&display, &[("DOCKER_HOST", &d.docker_host()), ("BERTH_HOME", home.to_str().unwrap())]);
+    let driver = Driver::start(
+        &display,
+        &[
+            ("DOCKER_HOST", &d.docker_host()),
+            ("BERTH_HOME", home.to_str().unwrap()),
+        ],
+    );
     let started = Instant::now();
     let app = App::launch(&driver, &display).await;
     let session = started.elapsed();
     app.wait_for("[data-testid=container-row]").await;
     let first = started.elapsed();
-    app.wait_text(".page-head .count", "all containers counted", |t| t.contains(&format!("{N} total"))).await;
+    app.wait_text(".page-head .count", "all containers counted", |t| {
+        t.contains(&format!("{N} total"))
+    })
+    .await;
     let settled = started.elapsed();
-    let rendered = app.client.find_all(fantoccini::Locator::Css("[data-testid=container-row]")).await.expect("rows").len();
+    let rendered = app
+        .client
+        .find_all(fantoccini::Locator::Css("[data-testid=container-row]"))
+        .await
+        .expect("rows")
+        .len();
     app.shot("bench-1000-containers").await;
     println!(
         "bench: 1,000 containers: window+session {} ms, first row {} ms, settled {} ms, rows in DOM {rendered}",

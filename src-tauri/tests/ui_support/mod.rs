@@ -144,6 +144,20 @@ impl Drop for Driver {
     }
 }
 
+/// The app under test: Cargo names it for integration tests; examples (benches) find it next
+/// to themselves in the target dir.
+fn app_binary() -> PathBuf {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_berth-app") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    profile_dir.join("berth-app")
+}
+
 /// The running app, seen through WebDriver.
 pub struct App {
     pub client: Client,
@@ -163,7 +177,7 @@ impl App {
         caps.insert("browserName".into(), "wry".into());
         caps.insert(
             "tauri:options".into(),
-            serde_json::json!({ "application": env!("CARGO_BIN_EXE_berth-app") }),
+            serde_json::json!({ "application": app_binary() }),
         );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
