@@ -10,6 +10,7 @@ use std::time::Duration;
 use berth_core::{
     ApiError, BerthPaths, EngineState, EngineStateCell, ErrorCode, Settings, StartPhase,
 };
+use berth_link::port_forwarder::ForwardEvent;
 use berth_link::LinkClient;
 use berth_vm::{Hypervisor, LinkEndpoint, VmConfig, VmError, VmStatus};
 use tokio::net::UnixStream;
@@ -302,8 +303,53 @@ impl Lifecycle {
             .map_err(|e| ApiError::from_error(ErrorCode::Io, &e))?;
         let relay = tokio::spawn(berth_link::relay::serve_unix(listener, client.clone()));
         active.tasks.push(relay.abort_handle());
+        active
+            .tasks
+            .push(self.forward_ports(&settings, client.clone(), token).await);
         active.tasks.push(self.watch_link(client, hv.status()));
         Ok(())
+    }
+
+    /// Publishes the containers' ports on the host for as long as this start lasts.
+    async fn forward_ports(
+        &self,
+        settings: &Settings,
+        client: LinkClient,
+        token: &CancellationToken,
+    ) -> AbortHandle {
+        // Validated when the settings were loaded; the default is loopback only.
+        let bind_address = settings
+            .ports
+            .bind_address
+            .parse()
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        let endpoint = berth_engine::Endpoint::Unix(self.paths.engine_socket());
+        let token = token.child_token();
+        tokio::spawn(async move {
+            let engine = match berth_engine::Engine::connect(&endpoint).await {
+                Ok(engine) => engine,
+                Err(error) => {
+                    warn!(%error, "cannot follow the engine to publish ports");
+                    return;
+                }
+            };
+            crate::published_ports::follow(
+                engine,
+                Arc::new(client),
+                bind_address,
+                |event| match event {
+                    ForwardEvent::Failed {
+                        message, binding, ..
+                    } => {
+                        warn!(container = binding.container, "{message}")
+                    }
+                    other => debug!(?other, "port forwarding changed"),
+                },
+                token,
+            )
+            .await;
+        })
+        .abort_handle()
     }
 
     /// A VM that exits while nobody asked for it moves the engine to Error at once.
