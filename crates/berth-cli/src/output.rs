@@ -12,6 +12,10 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 pub fn fields(rows: &[(&str, String)]) {
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (key, value) in rows {
-        println!("{key:<width$}  {value}", key = format!("{key}:"), width = width + 1);
+        println!(
+            "{key:<width$}  {value}",
+            key = format!("{key}:"),
+            width = width + 1
+        );
     }
 }
