@@ -20,9 +20,9 @@ use tokio::sync::mpsc;
 
 use crate::power::{OnShutdown, Plan};
 
-/// Pause before reopening the port. While no host is connected the port reads EOF at once,
-/// and there is no event to wait for, so the agent looks again after this.
-const REOPEN_DELAY: Duration = Duration::from_millis(100);
+/// Pause before reading the port again. While no host is connected the port reads EOF at
+/// once, and there is no event to wait for, so the agent looks again after this.
+const RETRY_DELAY: Duration = Duration::from_millis(100);
 
 #[derive(Parser)]
 #[command(name = "berth-agent", version, about = "Berth's guest agent")]
@@ -104,25 +104,35 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || power::run(&plan)).await?
 }
 
-/// Serve sessions on the port until one asks for a shutdown.
+/// Serve sessions on the port until one asks for a shutdown. The port is opened once and
+/// kept open (see `port`): each session gets a clone.
 async fn serve_port(path: &Path, cfg: Arc<GuestConfig>) {
+    let port = open_port(path).await;
+    loop {
+        match guest::serve(port.clone(), cfg.clone()).await {
+            Ok(Outcome::ShutdownRequested) => return,
+            Ok(Outcome::HostClosed) => tracing::info!("host disconnected"),
+            // No host on the other end yet.
+            Err(LinkError::Closed) => {}
+            Err(e) => tracing::warn!(error = %e, "link session failed"),
+        }
+        tokio::time::sleep(RETRY_DELAY).await;
+    }
+}
+
+/// Open the port, waiting for its device node if it is not there yet.
+async fn open_port(path: &Path) -> port::Port {
     let mut warned = false;
     loop {
         match port::open(path) {
-            Ok(port) => match guest::serve(port, cfg.clone()).await {
-                Ok(Outcome::ShutdownRequested) => return,
-                Ok(Outcome::HostClosed) => tracing::info!("host disconnected"),
-                // No host on the other end yet.
-                Err(LinkError::Closed) => {}
-                Err(e) => tracing::warn!(error = %e, "link session failed"),
-            },
+            Ok(port) => return port,
             Err(e) if !warned => {
                 tracing::warn!(error = %e, port = %path.display(), "cannot open the link port yet");
                 warned = true;
             }
             Err(_) => {}
         }
-        tokio::time::sleep(REOPEN_DELAY).await;
+        tokio::time::sleep(RETRY_DELAY).await;
     }
 }
 

@@ -5,20 +5,31 @@
 //! `AsyncWrite` are not used: they treat a short read or write as "drained" and wait for the
 //! next edge, but a virtio port returns one host buffer per read (and takes at most 32 KiB per
 //! write) while more is ready, which stalls the link. Here only `WouldBlock` waits.
+//!
+//! The port stays open for the agent's whole life and each host session gets a clone of it:
+//! closing a virtio port discards what the host already sent, so a host that connects while
+//! the agent is between sessions would lose its hello and both sides would wait forever.
 
 use std::fs::OpenOptions;
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::unix::pipe;
 
-/// An open port. While no host is connected, reads return EOF at once (that is how the
-/// virtio console driver reports a closed host side), so callers retry after a short pause.
+/// An open port; clones share the fd. While no host is connected, reads return EOF at once
+/// (that is how the virtio console driver reports a closed host side), so callers retry after
+/// a short pause.
+#[derive(Clone)]
 pub struct Port {
+    halves: Arc<Halves>,
+}
+
+struct Halves {
     rx: pipe::Receiver,
     tx: pipe::Sender,
 }
@@ -29,9 +40,12 @@ pub fn open(path: &Path) -> io::Result<Port> {
         .write(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)?;
-    Ok(Port {
+    let halves = Halves {
         rx: pipe::Receiver::from_file_unchecked(file.try_clone()?)?,
         tx: pipe::Sender::from_file_unchecked(file)?,
+    };
+    Ok(Port {
+        halves: Arc::new(halves),
     })
 }
 
@@ -42,8 +56,8 @@ impl AsyncRead for Port {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         loop {
-            ready!(self.rx.poll_read_ready(cx))?;
-            match self.rx.try_read(buf.initialize_unfilled()) {
+            ready!(self.halves.rx.poll_read_ready(cx))?;
+            match self.halves.rx.try_read(buf.initialize_unfilled()) {
                 Ok(n) => {
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
@@ -63,8 +77,8 @@ impl AsyncWrite for Port {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         loop {
-            ready!(self.tx.poll_write_ready(cx))?;
-            match self.tx.try_write(buf) {
+            ready!(self.halves.tx.poll_write_ready(cx))?;
+            match self.halves.tx.try_write(buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 result => return Poll::Ready(result),
             }

@@ -1,6 +1,6 @@
 //! Manual probe of a running guest's link (e.g. `vm-image/test/boot.sh --keep`):
 //!
-//! `cargo run --release -p berth-link --example link_probe -- <link.sock> <relay.sock> [seconds] [--shutdown]`
+//! `cargo run --release -p berth-link --example link_probe -- <link.sock> <relay.sock> [seconds] [--shutdown] [--tcp-read PORT]`
 //!
 //! Connects to QEMU's chardev socket, handshakes, waits until the agent reports the engine
 //! ready, prints `/_ping` latency through the link, serves `<relay.sock>` as an engine socket
@@ -22,6 +22,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let relay_path = PathBuf::from(args.get(1).ok_or("missing relay socket path")?);
     let serve_secs: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0);
     let shutdown = args.iter().any(|a| a == "--shutdown");
+    let tcp_read: Option<u16> = args
+        .iter()
+        .position(|a| a == "--tcp-read")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|p| p.parse().ok());
 
     let t0 = Instant::now();
     let io = tokio::net::UnixStream::connect(&link).await?;
@@ -54,6 +59,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         samples[samples.len() / 2],
         samples[samples.len() * 99 / 100]
     );
+
+    if let Some(port) = tcp_read {
+        let start = Instant::now();
+        let mut s = client.open(Target::Tcp { port }).await?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0u64;
+        loop {
+            let n = s.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "read {total} bytes from guest port {port} in {secs:.2} s: {:.1} MiB/s",
+            total as f64 / 1048576.0 / secs
+        );
+    }
 
     if serve_secs > 0 {
         let listener = relay::bind_private(&relay_path)?;

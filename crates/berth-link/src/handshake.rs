@@ -1,8 +1,12 @@
 //! The versioned hello both sides exchange before yamux starts.
 //!
-//! Wire format, 16 bytes, big endian: `b"BERTHLNK"`, `u16` protocol version, `u16` reserved (0),
-//! `u32` capability bits. The host writes first; the agent answers with its own hello even when
-//! the versions do not fit, so the host can say which agent it met.
+//! Wire format, 16 bytes, big endian: `b"BERTHLNK"`, `u16` protocol version, `u16` nonce,
+//! `u32` capability bits. The host writes first with a fresh nonce; the agent answers with its
+//! own hello carrying the same nonce, even when the versions do not fit, so the host can say
+//! which agent it met.
+//!
+//! Both sides skip bytes until they find the magic, and the host also skips hellos with another
+//! nonce: a virtio port can still hold the tail of an earlier session, in either direction.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -46,6 +50,8 @@ impl Capabilities {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hello {
     pub version: u16,
+    /// Chosen by the host per connection; the agent echoes it.
+    pub nonce: u16,
     pub capabilities: Capabilities,
 }
 
@@ -54,7 +60,16 @@ impl Hello {
     pub fn ours() -> Self {
         Self {
             version: PROTOCOL_VERSION,
+            nonce: 0,
             capabilities: Capabilities::ALL,
+        }
+    }
+
+    /// This build's hello with `nonce`.
+    pub fn with_nonce(nonce: u16) -> Self {
+        Self {
+            nonce,
+            ..Self::ours()
         }
     }
 
@@ -62,6 +77,7 @@ impl Hello {
         let mut out = [0u8; HELLO_LEN];
         out[..8].copy_from_slice(&MAGIC);
         out[8..10].copy_from_slice(&self.version.to_be_bytes());
+        out[10..12].copy_from_slice(&self.nonce.to_be_bytes());
         out[12..16].copy_from_slice(&self.capabilities.0.to_be_bytes());
         out
     }
@@ -73,9 +89,11 @@ impl Hello {
             return Err(LinkError::BadMagic { found: magic });
         }
         let version = u16::from_be_bytes([bytes[8], bytes[9]]);
+        let nonce = u16::from_be_bytes([bytes[10], bytes[11]]);
         let caps = u32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
         Ok(Self {
             version,
+            nonce,
             capabilities: Capabilities(caps),
         })
     }
@@ -106,16 +124,36 @@ pub fn negotiate(ours: Hello, theirs: Hello) -> Result<Session, LinkError> {
     })
 }
 
-/// Host side: write our hello, read the agent's.
+/// Host side: write our hello, then read until the agent's answer to it (same nonce).
 pub async fn client<T>(io: &mut T, ours: Hello) -> Result<Session, LinkError>
 where
     T: AsyncRead + AsyncWrite + Unpin,
 {
     io.write_all(&ours.encode()).await?;
     io.flush().await?;
-    let mut buf = [0u8; HELLO_LEN];
-    read_exact_or_closed(io, &mut buf).await?;
-    negotiate(ours, Hello::decode(&buf)?)
+    loop {
+        let theirs = read_hello_resync(io).await?;
+        if theirs.nonce == ours.nonce {
+            return negotiate(ours, theirs);
+        }
+        tracing::debug!(nonce = theirs.nonce, "skipping a stale hello");
+    }
+}
+
+/// A nonce for the next connection: successive calls differ; the start is seeded from the
+/// clock so a restarted host is unlikely to repeat its predecessor's.
+pub fn next_nonce() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    use std::sync::OnceLock;
+    static SEED: OnceLock<u16> = OnceLock::new();
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let seed = *SEED.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| (d.subsec_nanos() >> 10) as u16)
+            .unwrap_or(0)
+    });
+    seed.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Agent side: find the host's hello, answer with ours.
@@ -127,9 +165,13 @@ where
     T: AsyncRead + AsyncWrite + Unpin,
 {
     let theirs = read_hello_resync(io).await?;
-    io.write_all(&ours.encode()).await?;
+    let reply = Hello {
+        nonce: theirs.nonce,
+        ..ours
+    };
+    io.write_all(&reply.encode()).await?;
     io.flush().await?;
-    negotiate(ours, theirs)
+    negotiate(reply, theirs)
 }
 
 async fn read_hello_resync<R: AsyncRead + Unpin>(io: &mut R) -> Result<Hello, LinkError> {
@@ -168,6 +210,7 @@ mod tests {
     fn hello_round_trips() {
         let hello = Hello {
             version: 7,
+            nonce: 0xbeef,
             capabilities: Capabilities(0b101),
         };
         let bytes = hello.encode();
@@ -190,6 +233,7 @@ mod tests {
         let ours = Hello::ours();
         let theirs = Hello {
             version: PROTOCOL_VERSION + 3,
+            nonce: 0,
             capabilities: Capabilities::ENGINE,
         };
         let s = negotiate(ours, theirs).unwrap();
@@ -202,6 +246,7 @@ mod tests {
     fn too_old_peer_is_rejected() {
         let theirs = Hello {
             version: 0,
+            nonce: 0,
             capabilities: Capabilities::ALL,
         };
         assert!(matches!(
@@ -231,6 +276,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn agent_echoes_the_nonce_and_host_skips_stale_replies() {
+        let (mut a, mut b) = tokio::io::duplex(256);
+        // Left over from an earlier session: yamux bytes and a reply to another hello.
+        b.write_all(&[0, 0, 0, 2, 0, 0, 0, 1]).await.unwrap();
+        b.write_all(&Hello::with_nonce(1).encode()).await.unwrap();
+        let agent = tokio::spawn(async move { server(&mut b, Hello::ours()).await });
+        let host = client(&mut a, Hello::with_nonce(77)).await.unwrap();
+        assert_eq!(host.peer.nonce, 77);
+        assert_eq!(agent.await.unwrap().unwrap().peer.nonce, 77);
+    }
+
+    #[test]
+    fn nonces_differ_between_connections() {
+        assert_ne!(next_nonce(), next_nonce());
+    }
+
+    #[tokio::test]
     async fn client_reports_closed_peer() {
         let (mut a, b) = tokio::io::duplex(64);
         drop(b);
@@ -241,14 +303,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn client_rejects_a_non_agent() {
+    async fn client_never_takes_a_non_agent_for_an_agent() {
         let (mut a, mut b) = tokio::io::duplex(64);
         b.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n")
             .await
             .unwrap();
+        drop(b);
         assert!(matches!(
             client(&mut a, Hello::ours()).await,
-            Err(LinkError::BadMagic { .. })
+            Err(LinkError::Closed | LinkError::Io(_))
         ));
     }
 }

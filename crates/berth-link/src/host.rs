@@ -1,11 +1,18 @@
 //! The host's handle on the link.
 
+use std::path::Path;
+use std::time::Duration;
+
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
 
 use crate::handshake::{self, Hello, Session};
 use crate::mux::{self, LinkStream, MuxHandle};
 use crate::protocol::{read_frame, write_frame, AgentInfo, Reply, Request, Target};
 use crate::LinkError;
+
+/// Pause between connection attempts that failed at once.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 /// The host side of an established link. Clones share the link; when the last clone is
 /// dropped the link closes.
@@ -25,7 +32,8 @@ impl LinkClient {
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let session = handshake::client(&mut io, Hello::ours()).await?;
+        let session =
+            handshake::client(&mut io, Hello::with_nonce(handshake::next_nonce())).await?;
         tracing::debug!(
             version = session.version,
             caps = session.capabilities.0,
@@ -35,6 +43,37 @@ impl LinkClient {
             mux: mux::client(io),
             session,
         })
+    }
+
+    /// Connect to a unix socket that leads to the agent (QEMU's chardev socket) and handshake,
+    /// retrying until `deadline`: the socket may not exist yet, the agent may not run yet, and a
+    /// virtio port can lose a hello that arrives while the guest is between sessions (and can
+    /// hold a reply for a host that already left). Each attempt gets `attempt_timeout`; a fresh
+    /// connection resets the port on both sides, so a stuck attempt heals on the next one.
+    pub async fn connect_unix(
+        path: &Path,
+        deadline: Instant,
+        attempt_timeout: Duration,
+    ) -> Result<Self, LinkError> {
+        let mut last_error = LinkError::Closed;
+        while Instant::now() < deadline {
+            let attempt_end = (Instant::now() + attempt_timeout).min(deadline);
+            let attempt = async {
+                let io = tokio::net::UnixStream::connect(path).await?;
+                Self::handshake(io).await
+            };
+            match tokio::time::timeout_at(attempt_end, attempt).await {
+                Ok(Ok(client)) => return Ok(client),
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "link handshake failed; retrying");
+                    last_error = e;
+                    // A missing socket or a refused connection fails at once: do not spin.
+                    tokio::time::sleep_until(attempt_end.min(Instant::now() + RETRY_PAUSE)).await;
+                }
+                Err(_) => tracing::debug!("link handshake timed out; reconnecting"),
+            }
+        }
+        Err(last_error)
     }
 
     /// What the handshake agreed on (version, capabilities, the agent's own hello).
