@@ -256,9 +256,9 @@ impl Lifecycle {
         self.transition(EngineState::Starting {
             phase: StartPhase::WaitingForAgent,
         });
-        let LinkEndpoint::UnixSocket(link_path) = hv.link_endpoint();
+        let endpoint = hv.link_endpoint();
         let client = guard(token, &vm_status, async {
-            tokio::time::timeout(AGENT_DEADLINE, connect_link(&link_path)).await
+            tokio::time::timeout(AGENT_DEADLINE, open_link(&endpoint, hv.as_ref())).await
         })
         .await?
         .map_err(|_| {
@@ -286,7 +286,8 @@ impl Lifecycle {
                     active.link = None;
                     drop(client);
                     client = guard(token, &vm_status, async {
-                        tokio::time::timeout_at(engine_deadline, connect_link(&link_path)).await
+                        tokio::time::timeout_at(engine_deadline, open_link(&endpoint, hv.as_ref()))
+                            .await
                     })
                     .await?
                     .map_err(|_| engine_timeout("the link stopped answering"))??;
@@ -471,6 +472,25 @@ async fn guard<T>(
         status = vm.wait_for(|s| matches!(s, VmStatus::Exited { .. })) => {
             let detail = status.map(|s| format!("{:?}", *s)).unwrap_or_default();
             Err(ApiError::new(ErrorCode::VmFailed, format!("the VM exited during start ({detail}); see `berth logs --vm`")))
+        }
+    }
+}
+
+/// Opens the link where the hypervisor says it is.
+async fn open_link(endpoint: &LinkEndpoint, hv: &dyn Hypervisor) -> Result<LinkClient, ApiError> {
+    match endpoint {
+        LinkEndpoint::UnixSocket(path) => connect_link(path).await,
+        // One stream per start: a stdio link that was already used cannot be opened again.
+        LinkEndpoint::Stdio => {
+            let io = hv.take_link_io().ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::VmFailed,
+                    "the agent's stdio link is gone; restart the engine",
+                )
+            })?;
+            LinkClient::handshake(io)
+                .await
+                .map_err(|e| ApiError::from_error(ErrorCode::VmFailed, &e))
         }
     }
 }

@@ -26,7 +26,7 @@ use tokio::sync::watch;
 
 pub use error::VmError;
 pub use image::GuestImage;
-pub use process::{ProcessRunner, SystemRunner};
+pub use process::{LinkIo, ProcessRunner, SystemRunner};
 
 /// What the VM gets from the host: sizes from the user's settings, files from the image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +94,9 @@ pub enum StopOutcome {
 pub enum LinkEndpoint {
     /// Connect to this unix socket (QEMU's virtio-serial chardev, vfkit's vsock listener).
     UnixSocket(PathBuf),
+    /// The stdio of the agent's own process (`wsl.exe ... berth-agent serve --stdio`): take it,
+    /// once per start, with [`Hypervisor::take_link_io`]. It cannot be reconnected.
+    Stdio,
 }
 
 /// One VM backend. Every method is idempotent where that makes sense: `start` on a running VM
@@ -112,6 +115,10 @@ pub trait Hypervisor: Send + Sync {
     fn status(&self) -> watch::Receiver<VmStatus>;
     /// Where to connect for the link to the guest agent.
     fn link_endpoint(&self) -> LinkEndpoint;
+    /// For [`LinkEndpoint::Stdio`]: the link's byte stream, handed out once per start.
+    fn take_link_io(&self) -> Option<Box<dyn process::LinkIo>> {
+        None
+    }
     /// A short name for status output (`qemu (tcg)`).
     fn describe(&self) -> String;
 }
@@ -133,7 +140,16 @@ pub fn native(
             .unwrap_or_else(|| PathBuf::from("/Users"));
         Ok(Box::new(vfkit::VfkitHypervisor::new(config, home, runner)))
     }
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    #[cfg(windows)]
+    {
+        let spec = wsl::WslSpec {
+            distro: wsl::DISTRO.to_owned(),
+            install_dir: config.data_dir.join("wsl"),
+            rootfs_tar: config.image.dir.join("rootfs.tar"),
+        };
+        Ok(Box::new(wsl::WslHypervisor::new(spec, runner)))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
     {
         let _ = (config, runner);
         Err(VmError::Unsupported {

@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
 /// A command to run: the program, its argv and where its output goes.
@@ -18,7 +19,11 @@ pub struct CommandSpec {
     pub program: String,
     pub args: Vec<String>,
     /// Append stdout and stderr to this file (else they are discarded for spawned processes).
+    /// With `stdio_link`, only stderr goes there.
     pub log: Option<PathBuf>,
+    /// Pipe stdin and stdout: they carry the link to the guest agent (WSL, ssh), and
+    /// [`ChildProcess::take_stdio_link`] hands them out.
+    pub stdio_link: bool,
 }
 
 impl CommandSpec {
@@ -30,7 +35,14 @@ impl CommandSpec {
             program: program.into(),
             args: args.into_iter().map(Into::into).collect(),
             log: None,
+            stdio_link: false,
         }
+    }
+
+    /// Keep stdin and stdout as the byte stream of the link (see [`CommandSpec::stdio_link`]).
+    pub fn with_stdio_link(mut self) -> Self {
+        self.stdio_link = true;
+        self
     }
 
     pub fn log_to(mut self, path: impl Into<PathBuf>) -> Self {
@@ -55,10 +67,20 @@ pub struct ExitInfo {
     pub signal: Option<i32>,
 }
 
+/// A byte stream both ways: what the link runs on.
+pub trait LinkIo: AsyncRead + AsyncWrite + Send + Unpin {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> LinkIo for T {}
+
 /// A long-lived child process.
 #[async_trait]
 pub trait ChildProcess: Send {
     fn pid(&self) -> u32;
+    /// The child's stdout (read) and stdin (write) as one stream, once, when it was spawned
+    /// with [`CommandSpec::with_stdio_link`].
+    fn take_stdio_link(&mut self) -> Option<Box<dyn LinkIo>> {
+        None
+    }
     /// Resolves when the process has exited (and is reaped).
     async fn wait(&mut self) -> io::Result<ExitInfo>;
     /// Sends SIGKILL (or the platform's equivalent); does not wait.
@@ -96,15 +118,22 @@ impl ProcessRunner for SystemRunner {
     fn spawn(&self, cmd: &CommandSpec) -> io::Result<Box<dyn ChildProcess>> {
         let mut command = tokio::process::Command::new(&cmd.program);
         command.args(&cmd.args).stdin(Stdio::null());
-        match &cmd.log {
-            Some(path) => {
-                let file = OpenOptions::new().create(true).append(true).open(path)?;
-                command.stdout(file.try_clone()?).stderr(file);
-            }
-            None => {
-                command.stdout(Stdio::null()).stderr(Stdio::null());
-            }
+        let log = match &cmd.log {
+            Some(path) => Some(OpenOptions::new().create(true).append(true).open(path)?),
+            None => None,
+        };
+        if cmd.stdio_link {
+            command.stdin(Stdio::piped()).stdout(Stdio::piped());
+        } else {
+            match &log {
+                Some(file) => command.stdout(file.try_clone()?),
+                None => command.stdout(Stdio::null()),
+            };
         }
+        match log {
+            Some(file) => command.stderr(file),
+            None => command.stderr(Stdio::null()),
+        };
         // Its own process group: a Ctrl-C meant for whoever started the daemon does not reach it.
         #[cfg(unix)]
         command.process_group(0);
@@ -123,6 +152,12 @@ struct SystemChild {
 impl ChildProcess for SystemChild {
     fn pid(&self) -> u32 {
         self.pid
+    }
+
+    fn take_stdio_link(&mut self) -> Option<Box<dyn LinkIo>> {
+        let stdout = self.child.stdout.take()?;
+        let stdin = self.child.stdin.take()?;
+        Some(Box::new(tokio::io::join(stdout, stdin)))
     }
 
     async fn wait(&mut self) -> io::Result<ExitInfo> {
@@ -155,6 +190,8 @@ struct Recorded {
     commands: Vec<CommandSpec>,
     outputs: VecDeque<Output>,
     spawn_hook: Option<fn(&CommandSpec)>,
+    /// The far end of the last stdio link handed out: the test plays the agent on it.
+    guest_stdio: Option<tokio::io::DuplexStream>,
 }
 
 impl RecordingRunner {
@@ -170,6 +207,11 @@ impl RecordingRunner {
     /// Called (synchronously) on every spawn: lets a test create the files a real process would.
     pub fn on_spawn(&self, hook: fn(&CommandSpec)) {
         self.lock().spawn_hook = Some(hook);
+    }
+
+    /// The agent's end of the last spawned child's stdio link.
+    pub fn take_guest_stdio(&self) -> Option<tokio::io::DuplexStream> {
+        self.lock().guest_stdio.take()
     }
 
     /// Every command run or spawned so far, in order.
@@ -217,9 +259,15 @@ impl ProcessRunner for RecordingRunner {
         }
         let (tx, rx) = watch::channel(None);
         *self.exit_tx.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        let stdio = cmd.stdio_link.then(|| {
+            let (host, guest) = tokio::io::duplex(64 * 1024);
+            self.lock().guest_stdio = Some(guest);
+            host
+        });
         Ok(Box::new(FakeChild {
             exit: rx,
             killed: false,
+            stdio,
         }))
     }
 }
@@ -227,6 +275,7 @@ impl ProcessRunner for RecordingRunner {
 struct FakeChild {
     exit: watch::Receiver<Option<ExitInfo>>,
     killed: bool,
+    stdio: Option<tokio::io::DuplexStream>,
 }
 
 /// The pid every fake child reports.
@@ -236,6 +285,10 @@ pub const FAKE_PID: u32 = 4242;
 impl ChildProcess for FakeChild {
     fn pid(&self) -> u32 {
         FAKE_PID
+    }
+
+    fn take_stdio_link(&mut self) -> Option<Box<dyn LinkIo>> {
+        self.stdio.take().map(|s| Box::new(s) as Box<dyn LinkIo>)
     }
 
     async fn wait(&mut self) -> io::Result<ExitInfo> {
@@ -289,6 +342,22 @@ mod tests {
         child.start_kill().unwrap();
         let info = child.wait().await.unwrap();
         assert_eq!(info.signal, Some(9));
+    }
+
+    #[tokio::test]
+    async fn a_stdio_link_carries_bytes_both_ways() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut child = SystemRunner
+            .spawn(&CommandSpec::new("cat", Vec::<String>::new()).with_stdio_link())
+            .unwrap();
+        let mut link = child.take_stdio_link().expect("piped");
+        assert!(child.take_stdio_link().is_none(), "handed out once");
+        link.write_all(b"ping").await.unwrap();
+        let mut buf = [0u8; 4];
+        link.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"ping");
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
     }
 
     #[tokio::test]

@@ -1,0 +1,322 @@
+//! The WSL2 backend (Windows): the guest root imported as the `berth` distro, and one
+//! long-lived `wsl.exe -d berth -u root -- berth-agent serve --stdio` whose stdin and stdout
+//! are the link — the same multiplexed protocol as on QEMU, with no socket at all.
+//!
+//! Everything runs through the [`ProcessRunner`] seam, so the whole backend is exercised here
+//! with a recording runner; only `wsl.exe` itself needs Windows.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+use super::output::{decode, parse_list};
+use super::spec::{WslCommand, WslSpec};
+use crate::process::{ChildProcess, CommandSpec, LinkIo, ProcessRunner};
+use crate::{Hypervisor, LinkEndpoint, StopOutcome, VmError, VmStatus};
+
+const KILL_DEADLINE: Duration = Duration::from_secs(5);
+
+pub struct WslHypervisor {
+    spec: WslSpec,
+    runner: Arc<dyn ProcessRunner>,
+    program: String,
+    status_tx: watch::Sender<VmStatus>,
+    kill_tx: Mutex<Option<mpsc::UnboundedSender<()>>>,
+    requested: Arc<AtomicBool>,
+    link: Mutex<Option<Box<dyn LinkIo>>>,
+}
+
+impl WslHypervisor {
+    pub fn new(spec: WslSpec, runner: Arc<dyn ProcessRunner>) -> Self {
+        WslHypervisor {
+            spec,
+            runner,
+            program: "wsl.exe".into(),
+            status_tx: watch::channel(VmStatus::NotStarted).0,
+            kill_tx: Mutex::new(None),
+            requested: Arc::new(AtomicBool::new(false)),
+            link: Mutex::new(None),
+        }
+    }
+
+    async fn run(&self, command: WslCommand) -> Result<String, VmError> {
+        let cmd = CommandSpec::new(self.program.clone(), command.to_args());
+        let out = self
+            .runner
+            .output(&cmd)
+            .await
+            .map_err(|source| VmError::Spawn {
+                program: cmd.program.clone(),
+                source,
+            })?;
+        let text = |s: &str| {
+            if command.prints_utf16() {
+                decode(s.as_bytes())
+            } else {
+                s.to_owned()
+            }
+        };
+        if !out.success {
+            return Err(VmError::BootFailed {
+                status: format!("`wsl.exe {}`: {}", cmd.args.join(" "), out.status),
+                output: format!("{}{}", text(&out.stdout), text(&out.stderr)),
+            });
+        }
+        Ok(text(&out.stdout))
+    }
+
+    /// Imports the distro unless WSL already has it (idempotent, as Lima's drivers are).
+    async fn ensure_imported(&self) -> Result<(), VmError> {
+        let listed = self.run(WslCommand::ListVerbose).await?;
+        let distros = parse_list(&listed).map_err(|e| VmError::BadOutput {
+            program: self.program.clone(),
+            detail: e.to_string(),
+        })?;
+        if distros.iter().any(|d| d.name == self.spec.distro) {
+            return Ok(());
+        }
+        info!(distro = self.spec.distro, "importing the guest into WSL");
+        self.run(self.spec.import()).await.map(drop)
+    }
+
+    fn supervise(&self, mut child: Box<dyn ChildProcess>) {
+        let (kill_tx, mut kill_rx) = mpsc::unbounded_channel::<()>();
+        *self.kill_tx.lock().unwrap_or_else(|e| e.into_inner()) = Some(kill_tx);
+        let status_tx = self.status_tx.clone();
+        let requested = self.requested.clone();
+        tokio::spawn(async move {
+            let exit = loop {
+                tokio::select! {
+                    exit = child.wait() => break exit,
+                    Some(()) = kill_rx.recv() => {
+                        if let Err(err) = child.start_kill() {
+                            warn!(%err, "cannot end wsl.exe");
+                        }
+                    }
+                }
+            };
+            let (code, signal) = exit.map(|i| (i.code, i.signal)).unwrap_or((None, None));
+            let requested = requested.load(Ordering::SeqCst);
+            if !requested {
+                warn!(?code, "the agent's wsl.exe exited unexpectedly");
+            }
+            status_tx.send_replace(VmStatus::Exited {
+                code,
+                signal,
+                requested,
+            });
+        });
+    }
+
+    async fn terminate(&self) {
+        if let Err(err) = self.run(self.spec.terminate()).await {
+            debug!(%err, "wsl --terminate failed");
+        }
+    }
+}
+
+#[async_trait]
+impl Hypervisor for WslHypervisor {
+    async fn start(&self) -> Result<(), VmError> {
+        if self.status_tx.borrow().is_running() {
+            return Ok(());
+        }
+        self.ensure_imported().await?;
+        let cmd = CommandSpec::new(self.program.clone(), self.spec.run_agent().to_args())
+            .with_stdio_link();
+        let mut child = self.runner.spawn(&cmd).map_err(|source| VmError::Spawn {
+            program: cmd.program.clone(),
+            source,
+        })?;
+        let link = child.take_stdio_link().ok_or_else(|| VmError::BadOutput {
+            program: cmd.program.clone(),
+            detail: "the agent process has no stdio to carry the link".into(),
+        })?;
+        *self.link.lock().unwrap_or_else(|e| e.into_inner()) = Some(link);
+        let pid = child.pid();
+        self.requested.store(false, Ordering::SeqCst);
+        self.status_tx.send_replace(VmStatus::Running { pid });
+        info!(pid, distro = self.spec.distro, "WSL agent started");
+        self.supervise(child);
+        Ok(())
+    }
+
+    async fn stop(&self, graceful: Duration) -> Result<StopOutcome, VmError> {
+        if !self.status_tx.borrow().is_running() {
+            return Ok(StopOutcome::AlreadyStopped);
+        }
+        self.requested.store(true, Ordering::SeqCst);
+        // The daemon has already asked the agent over the link to stop the engine and exit.
+        let mut rx = self.status();
+        let graceful_exit = crate::wait_status(&mut rx, graceful, |s| !s.is_running())
+            .await
+            .is_some();
+        self.terminate().await;
+        if graceful_exit {
+            return Ok(StopOutcome::Graceful);
+        }
+        self.kill().await?;
+        Ok(StopOutcome::Killed)
+    }
+
+    async fn kill(&self) -> Result<(), VmError> {
+        if !self.status_tx.borrow().is_running() {
+            return Ok(());
+        }
+        self.requested.store(true, Ordering::SeqCst);
+        if let Some(tx) = &*self.kill_tx.lock().unwrap_or_else(|e| e.into_inner()) {
+            let _ = tx.send(());
+        }
+        self.terminate().await;
+        let mut rx = self.status();
+        crate::wait_status(&mut rx, KILL_DEADLINE, |s| !s.is_running()).await;
+        Ok(())
+    }
+
+    fn expect_exit(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+    }
+
+    fn status(&self) -> watch::Receiver<VmStatus> {
+        self.status_tx.subscribe()
+    }
+
+    fn link_endpoint(&self) -> LinkEndpoint {
+        LinkEndpoint::Stdio
+    }
+
+    fn take_link_io(&self) -> Option<Box<dyn LinkIo>> {
+        self.link.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    fn describe(&self) -> String {
+        format!("wsl2 ({})", self.spec.distro)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::{ExitInfo, Output, RecordingRunner, FAKE_PID};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn spec() -> WslSpec {
+        WslSpec {
+            distro: "berth".into(),
+            install_dir: r"C:\Users\ada\AppData\Local\Berth\wsl".into(),
+            rootfs_tar: r"C:\Program Files\Berth\rootfs.tar".into(),
+        }
+    }
+
+    /// What `wsl.exe --list --verbose` prints: UTF-16LE, as a lossy UTF-8 string carries it.
+    fn listed(text: &str) -> Output {
+        let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        Output {
+            success: true,
+            status: "exit status: 0".into(),
+            stdout: String::from_utf8_lossy(&bytes).into_owned(),
+            ..Output::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn first_start_imports_then_runs_the_agent_on_stdio() {
+        let runner = RecordingRunner::new();
+        runner.push_output(listed(
+            "  NAME      STATE      VERSION\r\n* Ubuntu    Running    2\r\n",
+        ));
+        let hv = WslHypervisor::new(spec(), Arc::new(runner.clone()));
+        hv.start().await.unwrap();
+        let args: Vec<_> = runner.commands().into_iter().map(|c| c.args).collect();
+        assert_eq!(args[0], ["--list", "--verbose"]);
+        assert_eq!(args[1], spec().import().to_args());
+        assert_eq!(args[2], spec().run_agent().to_args());
+        assert!(runner.commands()[2].stdio_link);
+        assert_eq!(*hv.status().borrow(), VmStatus::Running { pid: FAKE_PID });
+        assert_eq!(hv.link_endpoint(), LinkEndpoint::Stdio);
+
+        // The link is the agent process's stdio, handed out once.
+        let mut link = hv.take_link_io().expect("link");
+        assert!(hv.take_link_io().is_none());
+        let mut agent = runner.take_guest_stdio().unwrap();
+        link.write_all(b"hello").await.unwrap();
+        let mut buf = [0u8; 5];
+        agent.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"hello");
+    }
+
+    #[tokio::test]
+    async fn an_imported_distro_is_not_imported_again() {
+        let runner = RecordingRunner::new();
+        runner.push_output(listed(
+            "  NAME   STATE     VERSION\r\n  berth  Stopped   2\r\n",
+        ));
+        let hv = WslHypervisor::new(spec(), Arc::new(runner.clone()));
+        hv.start().await.unwrap();
+        let args: Vec<_> = runner.commands().into_iter().map(|c| c.args).collect();
+        assert_eq!(args.len(), 2, "list, then the agent: {args:?}");
+        hv.start().await.unwrap();
+        assert_eq!(runner.commands().len(), 2, "start is idempotent");
+    }
+
+    #[tokio::test]
+    async fn a_failed_import_says_what_wsl_said() {
+        let runner = RecordingRunner::new();
+        runner.push_output(listed("  NAME STATE VERSION\r\n"));
+        runner.push_output(Output {
+            success: false,
+            status: "exit status: 1".into(),
+            stdout: "WSL 2 requires an update to its kernel component.".into(),
+            ..Output::default()
+        });
+        let hv = WslHypervisor::new(spec(), Arc::new(runner));
+        let err = hv.start().await.unwrap_err();
+        let VmError::BootFailed { status, output } = &err else {
+            panic!("expected BootFailed, got {err:?}");
+        };
+        assert!(status.contains("--import"), "{status}");
+        assert!(output.contains("kernel component"), "{output}");
+        assert_eq!(*hv.status().borrow(), VmStatus::NotStarted);
+    }
+
+    #[tokio::test]
+    async fn a_crash_is_published_and_stop_terminates_the_distro() {
+        let runner = RecordingRunner::new();
+        runner.push_output(listed(
+            "  NAME   STATE     VERSION\r\n  berth  Running   2\r\n",
+        ));
+        let hv = WslHypervisor::new(spec(), Arc::new(runner.clone()));
+        hv.start().await.unwrap();
+        let mut rx = hv.status();
+        runner.exit_children(ExitInfo {
+            code: Some(1),
+            signal: None,
+        });
+        let status = crate::wait_status(&mut rx, Duration::from_secs(2), |s| !s.is_running()).await;
+        assert_eq!(
+            status,
+            Some(VmStatus::Exited {
+                code: Some(1),
+                signal: None,
+                requested: false
+            })
+        );
+
+        let runner = RecordingRunner::new();
+        runner.push_output(listed(
+            "  NAME   STATE     VERSION\r\n  berth  Running   2\r\n",
+        ));
+        let hv = WslHypervisor::new(spec(), Arc::new(runner.clone()));
+        hv.start().await.unwrap();
+        assert_eq!(
+            hv.stop(Duration::from_millis(50)).await.unwrap(),
+            StopOutcome::Killed
+        );
+        let last: Vec<_> = runner.commands().into_iter().map(|c| c.args).collect();
+        assert!(last.contains(&spec().terminate().to_args()), "{last:?}");
+    }
+}
