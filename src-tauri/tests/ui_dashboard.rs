@@ -253,7 +253,7 @@ async fn dashboard_manages_a_real_engine() {
         .await
         .expect("choose e2e-web");
     app.click("[data-testid=network-connect]").await;
-    app.wait_text("[data-testid=network-details]", "e2e-web attached", |t| {
+    app.wait_text("[data-testid=network-member]", "e2e-web attached", |t| {
         t.contains("e2e-web")
     })
     .await;

@@ -57,6 +57,7 @@ macro_rules! all_commands {
             $crate::commands::volumes::prune_volumes,
             $crate::commands::volumes::list_volume_files,
             $crate::commands::networks::list_networks,
+            $crate::commands::networks::inspect_network,
             $crate::commands::networks::create_network,
             $crate::commands::networks::remove_network,
             $crate::commands::networks::connect_network,

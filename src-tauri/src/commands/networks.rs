@@ -10,6 +10,21 @@ pub async fn list_networks(state: State<'_, AppState>) -> Result<Vec<NetworkSumm
     state.link.engine().await?.list_networks().await.to_api()
 }
 
+/// One network with its attached containers (the list omits them).
+#[tauri::command]
+pub async fn inspect_network(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<NetworkSummary, ApiError> {
+    state
+        .link
+        .engine()
+        .await?
+        .inspect_network(&id)
+        .await
+        .to_api()
+}
+
 #[tauri::command]
 pub async fn create_network(state: State<'_, AppState>, name: String) -> Result<String, ApiError> {
     let spec = NetworkCreate {

@@ -5,7 +5,8 @@ import type { ContainerSummary } from "../lib/generated";
 export const COMPOSE_PROJECT = "com.docker.compose.project";
 
 export function createContainersStore() {
-  return new ResourceStore<ContainerSummary>(() => backend().listContainers(), ["container"]);
+  // Network events too: connect/disconnect change a container's networks.
+  return new ResourceStore<ContainerSummary>(() => backend().listContainers(), ["container", "network"]);
 }
 
 export const containers = createContainersStore();

@@ -251,7 +251,17 @@ export class MockBackend implements Backend {
     return [{ name: "data.txt", kind: "file", size: 5, mode: 0o644, modified: 0 }];
   }
 
-  async listNetworks() { this.call("listNetworks"); return structuredClone(this.data.networks); }
+  async listNetworks() {
+    this.call("listNetworks");
+    // Like the engine's list: no attached containers (inspect has them).
+    return structuredClone(this.data.networks).map((n) => ({ ...n, containers: [] }));
+  }
+  async inspectNetwork(id: string) {
+    this.call(`inspectNetwork:${id}`);
+    const n = this.data.networks.find((n) => n.id === id || n.name === id);
+    if (!n) throw { code: "not_found", message: `network ${id} not found` };
+    return structuredClone(n);
+  }
   async createNetwork(name: string) {
     this.call(`createNetwork:${name}`);
     this.data.networks.push(mockNetwork(`net-${name}`, name));

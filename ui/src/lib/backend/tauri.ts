@@ -88,6 +88,7 @@ export class TauriBackend implements Backend {
   listVolumeFiles(name: string, path: string) { return invoke<FileEntry[]>("list_volume_files", { name, path }); }
 
   listNetworks() { return invoke<NetworkSummary[]>("list_networks"); }
+  inspectNetwork(id: string) { return invoke<NetworkSummary>("inspect_network", { id }); }
   createNetwork(name: string) { return invoke<unknown>("create_network", { name }); }
   removeNetwork(id: string) { return invoke<void>("remove_network", { id }); }
   connectNetwork(network: string, container: string) { return invoke<void>("connect_network", { network, container }); }

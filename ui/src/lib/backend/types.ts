@@ -76,6 +76,7 @@ export interface Backend {
 
   // Networks
   listNetworks(): Promise<NetworkSummary[]>;
+  inspectNetwork(id: string): Promise<NetworkSummary>;
   createNetwork(name: string): Promise<unknown>;
   removeNetwork(id: string): Promise<void>;
   connectNetwork(network: string, container: string): Promise<void>;
