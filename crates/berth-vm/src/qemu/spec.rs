@@ -146,7 +146,11 @@ impl QemuSpec {
         );
         push("-mon", "chardev=qmp,mode=control".into());
         push("-serial", format!("file:{}", path(&self.console_log)));
-        args.extend(["-nodefaults", "-no-user-config", "-nographic"].map(String::from));
+        // A guest that reboots (a kernel panic, with panic=-1) exits QEMU instead, so the daemon
+        // sees the crash and moves to Error rather than serving a link to a guest that is gone.
+        args.extend(
+            ["-nodefaults", "-no-user-config", "-nographic", "-no-reboot"].map(String::from),
+        );
         args
     }
 
@@ -211,7 +215,10 @@ impl QemuSpec {
 fn accel_arg(accel: Accel) -> String {
     match accel {
         Accel::Kvm => "kvm".into(),
-        Accel::Tcg { tb_size_mib } => format!("tcg,tb-size={tb_size_mib}"),
+        // One host thread for all vCPUs: with multi-threaded TCG the guest kernel's live
+        // code patching (text_poke_bp, int3) raced with translated code and oopsed at boot
+        // ("Oops: int3" in kmem_cache_alloc) often enough to fail a start in ten.
+        Accel::Tcg { tb_size_mib } => format!("tcg,thread=single,tb-size={tb_size_mib}"),
     }
 }
 
@@ -219,7 +226,10 @@ fn parse_accel(value: &str) -> Option<Accel> {
     if value == "kvm" {
         return Some(Accel::Kvm);
     }
-    let size = value.strip_prefix("tcg,tb-size=")?.parse().ok()?;
+    let size = value
+        .strip_prefix("tcg,thread=single,tb-size=")?
+        .parse()
+        .ok()?;
     Some(Accel::Tcg { tb_size_mib: size })
 }
 
@@ -289,7 +299,7 @@ mod tests {
         let golden = [
             "-name berth",
             "-machine q35",
-            "-accel tcg,tb-size=256",
+            "-accel tcg,thread=single,tb-size=256",
             "-cpu max",
             "-smp 2",
             "-m 2048M",
@@ -312,6 +322,7 @@ mod tests {
             "-nodefaults",
             "-no-user-config",
             "-nographic",
+            "-no-reboot",
         ];
         let args = sample().to_args();
         let mut lines = Vec::new();
