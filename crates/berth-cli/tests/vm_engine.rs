@@ -323,6 +323,16 @@ fn http_get(socket: &Path, path: &str) -> std::io::Result<String> {
     Ok(resp)
 }
 
+/// `GET /` on the host's loopback `port`, the whole answer.
+fn tcp_get(port: u16) -> std::io::Result<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut s, &mut out)?;
+    Ok(out)
+}
+
 #[test]
 fn vm_engine_end_to_end() {
     let image_dir = guest_image();
@@ -384,6 +394,41 @@ fn vm_engine_end_to_end() {
         "docker run --rm",
     );
     assert_eq!(out.trim(), "hello-vm");
+
+    // --- a published port answers on the host's loopback, and closes with the container --
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let web = run(
+        &mut env.docker(&[
+            "run",
+            "-d",
+            "-p",
+            &format!("{port}:80"),
+            image,
+            "sh",
+            "-c",
+            "mkdir -p /www && echo hello-port > /www/index.html && exec httpd -f -p 80 -h /www",
+        ]),
+        "docker run -p",
+    );
+    let body = wait_until(
+        Duration::from_secs(60),
+        "the published port to answer",
+        || tcp_get(port).ok().filter(|b| b.contains("hello-port")),
+    );
+    assert!(body.starts_with("HTTP/1."), "{body}");
+    run(
+        &mut env.docker(&["stop", "-t", "1", web.trim()]),
+        "docker stop",
+    );
+    wait_until(Duration::from_secs(30), "the port to close", || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_err()
+            .then_some(())
+    });
 
     // run -d + logs -f
     let id = run(
