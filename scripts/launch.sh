@@ -1,15 +1,34 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian/Ubuntu machine, builds Berth and launches it.
+# Sets up a fresh Debian/Ubuntu machine, builds Berth, starts its engine (the Docker engine in
+# Berth's VM) and opens the dashboard. Without a display it starts the engine and says how to
+# use it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 BERTH_SETUP_UI_DRIVER=0 "$here/scripts/setup.sh"
 export PATH="$HOME/.cargo/bin:$PATH"
+sudo=""
+if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
 
-cargo build --release --locked -p berth-cli
-berth="$here/target/release/berth"
+echo "launch: building the dashboard UI"
+(cd ui && npm run --silent build)
+echo "launch: building Berth (release)"
+cargo build --release --locked -p berth-cli -p berth-agent -p berth-hub -p berth-app
+echo "launch: building the guest image (cached after the first time)"
+$sudo "$here/vm-image/build.sh"
 
+bin="$here/target/release"
+export PATH="$bin:$PATH"
+echo "launch: starting the engine"
+"$bin/berth" start
+
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "launch: opening the dashboard (closing the window keeps Berth in the tray)"
+  exec "$bin/berth-app"
+fi
 echo
-echo "Berth is built: $berth"
-exec "$berth" status
+echo "No display here, so no dashboard; the engine runs. Try:"
+echo "  docker --context berth run --rm hello-world"
+echo "  $bin/berth status"
+echo "  $bin/berth stop"

@@ -17,7 +17,9 @@ apt_packages=(
   gnome-keyring dbus-x11 libdbus-1-dev
   # the dashboard (Tauri 2 on WebKitGTK) and its UI tier
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  xvfb xauth webkit2gtk-driver
+  xvfb xauth webkit2gtk-driver imagemagick x11-utils
+  # the .deb tier
+  dpkg-dev jq
 )
 # Node.js may come from elsewhere (nodesource, nvm) and conflict with Debian's npm: take
 # Debian's only when there is none.

@@ -5,6 +5,7 @@
 #   tier 2: engine              tests/engine_*.rs against a private dockerd the harness starts
 #   tier 3: VM                  tests/vm_*.rs: the real guest under QEMU
 #   tier 4: UI                  tests/ui_*.rs: the real app under Xvfb via tauri-driver
+#   package:                    the .deb built, installed with dpkg -i, checked, removed
 # A tier whose dependency is missing fails; nothing is skipped.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +17,12 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Engine and VM tests start daemons and VMs; two at a time is what this size of machine holds.
 export RUST_TEST_THREADS="${RUST_TEST_THREADS:-2}"
 
-tiers="${*:-lint unit engine vm ui}"
+# The app embeds the built UI: build it before anything compiles the app.
+if [ -f ui/package.json ]; then
+  (cd ui && npm run --silent build)
+fi
+
+tiers="${*:-lint unit engine vm ui package}"
 start=$(date +%s)
 step() { printf '\n=== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 
@@ -51,8 +57,12 @@ for tier in $tiers; do
       step "tier 4: UI tests (real app under Xvfb)"
       cargo test --workspace --locked --test 'ui_*'
       ;;
+    package)
+      step "package: the .deb, installed and removed"
+      installer/test-deb.sh
+      ;;
     *)
-      echo "test.sh: unknown tier '$tier' (lint unit engine vm ui)" >&2
+      echo "test.sh: unknown tier '$tier' (lint unit engine vm ui package)" >&2
       exit 2
       ;;
   esac
