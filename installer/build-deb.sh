@@ -61,10 +61,12 @@ if [ "$build" = 1 ]; then
     [ "$profile" = release ] || die "BERTH_DEB_PROFILE=$profile needs --no-build"
     step "release binaries ($target_dir/release)"
     (cd "$repo" && cargo build --release --locked \
-      -p berth-cli -p berth-hub -p berth-compose -p berth-agent -p berth-app --bins)
+      -p berth-cli -p berth-hub -p berth-compose -p berth-agent -p berth-app --bins) ||
+      die "the release build failed"
     # Cached by a hash of its inputs: a no-op when the image is up to date.
     step "guest image (vm-image/build.sh)"
-    "$repo/vm-image/build.sh" --arch x86_64 --out "$image_dir"
+    "$repo/vm-image/build.sh" --arch x86_64 --out "$image_dir" ||
+      die "vm-image/build.sh failed (exit $?)"
   } >&2
 fi
 

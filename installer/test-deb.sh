@@ -56,7 +56,7 @@ wait_until() {
 deb=${1:-}
 if [ -z "$deb" ]; then
   step "build"
-  deb=$("$repo/installer/build-deb.sh" | tail -n1)
+  deb=$("$repo/installer/build-deb.sh" | tail -n1) || fail "installer/build-deb.sh failed"
 fi
 [ -f "$deb" ] || fail "no .deb at $deb"
 version=$(dpkg-deb -f "$deb" Version)
