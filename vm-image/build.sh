@@ -120,8 +120,12 @@ modules() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$here/modules.txt" | grep -v
 stage1_modules=(virtio_blk erofs overlay)
 
 work=""
+# Runs as the EXIT trap too: it must succeed when there is nothing to clean, or (under set -e)
+# its status becomes the script's and a good build exits 1.
 cleanup() {
-	[ -n "$work" ] && [ -d "$work" ] && rm -rf --one-file-system "$work"
+	if [ -n "$work" ] && [ -d "$work" ]; then
+		rm -rf --one-file-system "$work"
+	fi
 }
 
 # Decompress module $1 (if .xz) and drop its appended signature: verifying ~70 RSA signatures
