@@ -12,6 +12,7 @@ pub mod error;
 pub mod image;
 pub mod initrd;
 pub mod process;
+mod process_watch;
 pub mod qemu;
 pub mod vfkit;
 pub mod wsl;

@@ -6,15 +6,15 @@ pub mod qmp;
 pub mod spec;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use crate::process::{ChildProcess, CommandSpec, ProcessRunner};
+use crate::process::{CommandSpec, ProcessRunner};
+use crate::process_watch::ProcessWatch;
 use crate::{
     data_disk, initrd, Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus,
 };
@@ -33,9 +33,7 @@ pub struct QemuHypervisor {
     config: VmConfig,
     accel: Accel,
     runner: Arc<dyn ProcessRunner>,
-    status_tx: watch::Sender<VmStatus>,
-    kill_tx: Mutex<Option<mpsc::UnboundedSender<()>>>,
-    requested: Arc<AtomicBool>,
+    process: ProcessWatch,
     qemu_img: String,
 }
 
@@ -45,9 +43,7 @@ impl QemuHypervisor {
             config,
             accel,
             runner,
-            status_tx: watch::channel(VmStatus::NotStarted).0,
-            kill_tx: Mutex::new(None),
-            requested: Arc::new(AtomicBool::new(false)),
+            process: ProcessWatch::new(),
             qemu_img: "qemu-img".into(),
         }
     }
@@ -132,48 +128,9 @@ impl QemuHypervisor {
         let _ = std::fs::remove_file(pid_file);
     }
 
-    fn supervise(&self, mut child: Box<dyn ChildProcess>) {
-        let (kill_tx, mut kill_rx) = mpsc::unbounded_channel::<()>();
-        *self.kill_tx.lock().unwrap_or_else(|e| e.into_inner()) = Some(kill_tx);
-        let status_tx = self.status_tx.clone();
-        let requested = self.requested.clone();
-        let pid_file = self.config.run_dir.join(PID_FILE);
-        tokio::spawn(async move {
-            let exit = loop {
-                tokio::select! {
-                    exit = child.wait() => break exit,
-                    Some(()) = kill_rx.recv() => {
-                        if let Err(err) = child.start_kill() {
-                            warn!(%err, "cannot kill QEMU");
-                        }
-                    }
-                }
-            };
-            let _ = std::fs::remove_file(pid_file);
-            let requested = requested.load(Ordering::SeqCst);
-            let (code, signal) = match exit {
-                Ok(info) => (info.code, info.signal),
-                Err(err) => {
-                    warn!(%err, "lost track of QEMU");
-                    (None, None)
-                }
-            };
-            if requested {
-                info!(?code, ?signal, "VM stopped");
-            } else {
-                warn!(?code, ?signal, "VM exited unexpectedly");
-            }
-            status_tx.send_replace(VmStatus::Exited {
-                code,
-                signal,
-                requested,
-            });
-        });
-    }
-
     /// Waits until QEMU's sockets exist (it is then running the guest), or it died.
     async fn wait_for_sockets(&self, spec: &QemuSpec) -> Result<(), VmError> {
-        let mut rx = self.status_tx.subscribe();
+        let mut rx = self.process.subscribe();
         let deadline = Instant::now() + SOCKET_DEADLINE;
         loop {
             if let VmStatus::Exited { code, signal, .. } = &*rx.borrow_and_update() {
@@ -201,7 +158,7 @@ impl QemuHypervisor {
 #[async_trait]
 impl Hypervisor for QemuHypervisor {
     async fn start(&self) -> Result<(), VmError> {
-        if self.status_tx.borrow().is_running() {
+        if self.process.is_running() {
             return Ok(());
         }
         let spec = self.spec();
@@ -215,8 +172,6 @@ impl Hypervisor for QemuHypervisor {
         let pid = child.pid();
         let pid_file = self.config.run_dir.join(PID_FILE);
         std::fs::write(&pid_file, format!("{pid}\n")).map_err(VmError::io(&pid_file))?;
-        self.requested.store(false, Ordering::SeqCst);
-        self.status_tx.send_replace(VmStatus::Running { pid });
         info!(
             pid,
             accel = self.accel.name(),
@@ -224,15 +179,17 @@ impl Hypervisor for QemuHypervisor {
             memory_mib = spec.memory_mib,
             "VM booting"
         );
-        self.supervise(child);
+        self.process.watch(child, "QEMU", move || {
+            let _ = std::fs::remove_file(pid_file);
+        });
         self.wait_for_sockets(&spec).await
     }
 
     async fn stop(&self, graceful: Duration) -> Result<StopOutcome, VmError> {
-        if !self.status_tx.borrow().is_running() {
+        if !self.process.is_running() {
             return Ok(StopOutcome::AlreadyStopped);
         }
-        self.requested.store(true, Ordering::SeqCst);
+        self.process.expect_exit();
         if let Err(err) = qmp::execute(&self.qmp_socket(), "system_powerdown").await {
             debug!(%err, "ACPI power-down request failed");
         }
@@ -248,24 +205,16 @@ impl Hypervisor for QemuHypervisor {
     }
 
     async fn kill(&self) -> Result<(), VmError> {
-        if !self.status_tx.borrow().is_running() {
-            return Ok(());
-        }
-        self.requested.store(true, Ordering::SeqCst);
-        if let Some(tx) = &*self.kill_tx.lock().unwrap_or_else(|e| e.into_inner()) {
-            let _ = tx.send(());
-        }
-        let mut rx = self.status();
-        crate::wait_status(&mut rx, KILL_DEADLINE, |s| !s.is_running()).await;
+        self.process.kill(KILL_DEADLINE).await;
         Ok(())
     }
 
     fn expect_exit(&self) {
-        self.requested.store(true, Ordering::SeqCst);
+        self.process.expect_exit();
     }
 
     fn status(&self) -> watch::Receiver<VmStatus> {
-        self.status_tx.subscribe()
+        self.process.subscribe()
     }
 
     fn link_endpoint(&self) -> LinkEndpoint {

@@ -4,17 +4,17 @@
 //! Only spawning vfkit needs a Mac; everything else here runs (and is tested) on any OS.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use tokio::sync::{mpsc, watch};
-use tracing::{debug, info, warn};
+use tokio::sync::watch;
+use tracing::{debug, info};
 
 use super::rest::{StateChange, VfkitClient};
 use super::spec::{Bootloader, Device, RestfulUri, VfkitSpec, VsockMode};
-use crate::process::{ChildProcess, CommandSpec, ProcessRunner};
+use crate::process::{CommandSpec, ProcessRunner};
+use crate::process_watch::ProcessWatch;
 use crate::{Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus};
 
 /// The vsock port the guest agent listens on for the link.
@@ -100,9 +100,7 @@ pub struct VfkitHypervisor {
     home: PathBuf,
     runner: Arc<dyn ProcessRunner>,
     program: String,
-    status_tx: watch::Sender<VmStatus>,
-    kill_tx: Mutex<Option<mpsc::UnboundedSender<()>>>,
-    requested: Arc<AtomicBool>,
+    process: ProcessWatch,
 }
 
 impl VfkitHypervisor {
@@ -112,9 +110,7 @@ impl VfkitHypervisor {
             home,
             runner,
             program: "vfkit".into(),
-            status_tx: watch::channel(VmStatus::NotStarted).0,
-            kill_tx: Mutex::new(None),
-            requested: Arc::new(AtomicBool::new(false)),
+            process: ProcessWatch::new(),
         }
     }
 
@@ -153,40 +149,11 @@ impl VfkitHypervisor {
         crate::initrd::assemble(&c.image.base_initrd(), &c.agent, initrd)
     }
 
-    fn supervise(&self, mut child: Box<dyn ChildProcess>) {
-        let (kill_tx, mut kill_rx) = mpsc::unbounded_channel::<()>();
-        *self.kill_tx.lock().unwrap_or_else(|e| e.into_inner()) = Some(kill_tx);
-        let status_tx = self.status_tx.clone();
-        let requested = self.requested.clone();
-        tokio::spawn(async move {
-            let exit = loop {
-                tokio::select! {
-                    exit = child.wait() => break exit,
-                    Some(()) = kill_rx.recv() => {
-                        if let Err(err) = child.start_kill() {
-                            warn!(%err, "cannot kill vfkit");
-                        }
-                    }
-                }
-            };
-            let (code, signal) = exit.map(|i| (i.code, i.signal)).unwrap_or((None, None));
-            let requested = requested.load(Ordering::SeqCst);
-            if !requested {
-                warn!(?code, ?signal, "vfkit exited unexpectedly");
-            }
-            status_tx.send_replace(VmStatus::Exited {
-                code,
-                signal,
-                requested,
-            });
-        });
-    }
-
     async fn wait_for_sockets(&self) -> Result<(), VmError> {
         let link = self.config.run_dir.join("link.sock");
         let rest = self.config.run_dir.join("vfkit.sock");
         let deadline = Instant::now() + SOCKET_DEADLINE;
-        let mut rx = self.status_tx.subscribe();
+        let mut rx = self.process.subscribe();
         loop {
             if let VmStatus::Exited { code, signal, .. } = &*rx.borrow_and_update() {
                 return Err(VmError::BootFailed {
@@ -212,7 +179,7 @@ impl VfkitHypervisor {
 #[async_trait]
 impl Hypervisor for VfkitHypervisor {
     async fn start(&self) -> Result<(), VmError> {
-        if self.status_tx.borrow().is_running() {
+        if self.process.is_running() {
             return Ok(());
         }
         let spec = self.spec();
@@ -224,23 +191,21 @@ impl Hypervisor for VfkitHypervisor {
             source,
         })?;
         let pid = child.pid();
-        self.requested.store(false, Ordering::SeqCst);
-        self.status_tx.send_replace(VmStatus::Running { pid });
         info!(
             pid,
             cpus = spec.cpus,
             memory_mib = spec.memory_mib,
             "VM booting"
         );
-        self.supervise(child);
+        self.process.watch(child, "vfkit", || {});
         self.wait_for_sockets().await
     }
 
     async fn stop(&self, graceful: Duration) -> Result<StopOutcome, VmError> {
-        if !self.status_tx.borrow().is_running() {
+        if !self.process.is_running() {
             return Ok(StopOutcome::AlreadyStopped);
         }
-        self.requested.store(true, Ordering::SeqCst);
+        self.process.expect_exit();
         if let Err(err) = self.rest().change_state(StateChange::Stop).await {
             debug!(%err, "vfkit refused a graceful stop");
         }
@@ -256,27 +221,23 @@ impl Hypervisor for VfkitHypervisor {
     }
 
     async fn kill(&self) -> Result<(), VmError> {
-        if !self.status_tx.borrow().is_running() {
+        if !self.process.is_running() {
             return Ok(());
         }
-        self.requested.store(true, Ordering::SeqCst);
+        self.process.expect_exit();
         if let Err(err) = self.rest().change_state(StateChange::HardStop).await {
             debug!(%err, "vfkit refused a hard stop; ending the process");
         }
-        if let Some(tx) = &*self.kill_tx.lock().unwrap_or_else(|e| e.into_inner()) {
-            let _ = tx.send(());
-        }
-        let mut rx = self.status();
-        crate::wait_status(&mut rx, KILL_DEADLINE, |s| !s.is_running()).await;
+        self.process.kill(KILL_DEADLINE).await;
         Ok(())
     }
 
     fn expect_exit(&self) {
-        self.requested.store(true, Ordering::SeqCst);
+        self.process.expect_exit();
     }
 
     fn status(&self) -> watch::Receiver<VmStatus> {
-        self.status_tx.subscribe()
+        self.process.subscribe()
     }
 
     fn link_endpoint(&self) -> LinkEndpoint {

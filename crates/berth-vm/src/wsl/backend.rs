@@ -5,17 +5,17 @@
 //! Everything runs through the [`ProcessRunner`] seam, so the whole backend is exercised here
 //! with a recording runner; only `wsl.exe` itself needs Windows.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::{mpsc, watch};
-use tracing::{debug, info, warn};
+use tokio::sync::watch;
+use tracing::{debug, info};
 
 use super::output::{decode, parse_list};
 use super::spec::{WslCommand, WslSpec};
-use crate::process::{ChildProcess, CommandSpec, LinkIo, ProcessRunner};
+use crate::process::{CommandSpec, LinkIo, ProcessRunner};
+use crate::process_watch::ProcessWatch;
 use crate::{Hypervisor, LinkEndpoint, StopOutcome, VmError, VmStatus};
 
 const KILL_DEADLINE: Duration = Duration::from_secs(5);
@@ -24,9 +24,7 @@ pub struct WslHypervisor {
     spec: WslSpec,
     runner: Arc<dyn ProcessRunner>,
     program: String,
-    status_tx: watch::Sender<VmStatus>,
-    kill_tx: Mutex<Option<mpsc::UnboundedSender<()>>>,
-    requested: Arc<AtomicBool>,
+    process: ProcessWatch,
     link: Mutex<Option<Box<dyn LinkIo>>>,
 }
 
@@ -36,9 +34,7 @@ impl WslHypervisor {
             spec,
             runner,
             program: "wsl.exe".into(),
-            status_tx: watch::channel(VmStatus::NotStarted).0,
-            kill_tx: Mutex::new(None),
-            requested: Arc::new(AtomicBool::new(false)),
+            process: ProcessWatch::new(),
             link: Mutex::new(None),
         }
     }
@@ -83,35 +79,6 @@ impl WslHypervisor {
         self.run(self.spec.import()).await.map(drop)
     }
 
-    fn supervise(&self, mut child: Box<dyn ChildProcess>) {
-        let (kill_tx, mut kill_rx) = mpsc::unbounded_channel::<()>();
-        *self.kill_tx.lock().unwrap_or_else(|e| e.into_inner()) = Some(kill_tx);
-        let status_tx = self.status_tx.clone();
-        let requested = self.requested.clone();
-        tokio::spawn(async move {
-            let exit = loop {
-                tokio::select! {
-                    exit = child.wait() => break exit,
-                    Some(()) = kill_rx.recv() => {
-                        if let Err(err) = child.start_kill() {
-                            warn!(%err, "cannot end wsl.exe");
-                        }
-                    }
-                }
-            };
-            let (code, signal) = exit.map(|i| (i.code, i.signal)).unwrap_or((None, None));
-            let requested = requested.load(Ordering::SeqCst);
-            if !requested {
-                warn!(?code, "the agent's wsl.exe exited unexpectedly");
-            }
-            status_tx.send_replace(VmStatus::Exited {
-                code,
-                signal,
-                requested,
-            });
-        });
-    }
-
     async fn terminate(&self) {
         if let Err(err) = self.run(self.spec.terminate()).await {
             debug!(%err, "wsl --terminate failed");
@@ -122,7 +89,7 @@ impl WslHypervisor {
 #[async_trait]
 impl Hypervisor for WslHypervisor {
     async fn start(&self) -> Result<(), VmError> {
-        if self.status_tx.borrow().is_running() {
+        if self.process.is_running() {
             return Ok(());
         }
         self.ensure_imported().await?;
@@ -138,18 +105,16 @@ impl Hypervisor for WslHypervisor {
         })?;
         *self.link.lock().unwrap_or_else(|e| e.into_inner()) = Some(link);
         let pid = child.pid();
-        self.requested.store(false, Ordering::SeqCst);
-        self.status_tx.send_replace(VmStatus::Running { pid });
         info!(pid, distro = self.spec.distro, "WSL agent started");
-        self.supervise(child);
+        self.process.watch(child, "the agent's wsl.exe", || {});
         Ok(())
     }
 
     async fn stop(&self, graceful: Duration) -> Result<StopOutcome, VmError> {
-        if !self.status_tx.borrow().is_running() {
+        if !self.process.is_running() {
             return Ok(StopOutcome::AlreadyStopped);
         }
-        self.requested.store(true, Ordering::SeqCst);
+        self.process.expect_exit();
         // The daemon has already asked the agent over the link to stop the engine and exit.
         let mut rx = self.status();
         let graceful_exit = crate::wait_status(&mut rx, graceful, |s| !s.is_running())
@@ -164,13 +129,10 @@ impl Hypervisor for WslHypervisor {
     }
 
     async fn kill(&self) -> Result<(), VmError> {
-        if !self.status_tx.borrow().is_running() {
+        if !self.process.is_running() {
             return Ok(());
         }
-        self.requested.store(true, Ordering::SeqCst);
-        if let Some(tx) = &*self.kill_tx.lock().unwrap_or_else(|e| e.into_inner()) {
-            let _ = tx.send(());
-        }
+        self.process.kill(Duration::ZERO).await;
         self.terminate().await;
         let mut rx = self.status();
         crate::wait_status(&mut rx, KILL_DEADLINE, |s| !s.is_running()).await;
@@ -178,11 +140,11 @@ impl Hypervisor for WslHypervisor {
     }
 
     fn expect_exit(&self) {
-        self.requested.store(true, Ordering::SeqCst);
+        self.process.expect_exit();
     }
 
     fn status(&self) -> watch::Receiver<VmStatus> {
-        self.status_tx.subscribe()
+        self.process.subscribe()
     }
 
     fn link_endpoint(&self) -> LinkEndpoint {
