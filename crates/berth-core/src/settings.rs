@@ -350,10 +350,17 @@ enum Problem {
     },
 }
 
+/// 1-based line and column (in characters) of a byte offset from the TOML parser, which may
+/// point inside a multi-byte character: it is moved back to that character's start.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    let column = before[line_start..].chars().count() + 1;
     (line, column)
 }
 
@@ -504,6 +511,25 @@ mod tests {
         settings.vm.disk_gib = 1;
         assert!(settings.save(&path).is_err());
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn line_column_counts_characters_and_never_splits_one() {
+        let text = "a = 1\nb = \"\u{e9}\u{1F600}x";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 6), (2, 1));
+        // é is bytes 11..13 and the emoji 13..17: offsets inside them land on their start.
+        assert_eq!(line_column(text, 11), (2, 6));
+        assert_eq!(line_column(text, 12), (2, 6));
+        assert_eq!(line_column(text, 15), (2, 7));
+        assert_eq!(line_column(text, text.len()), (2, 9));
+        assert_eq!(line_column(text, usize::MAX), (2, 9));
+    }
+
+    #[test]
+    fn a_syntax_error_after_multibyte_text_is_reported_not_a_panic() {
+        let err = Settings::parse("\\\u{FFFD}{<':X").err();
+        assert!(matches!(err, Some(Problem::Syntax { line: 1, .. })));
     }
 
     proptest::proptest! {
