@@ -130,6 +130,15 @@ export class MockBackend implements Backend {
   }
   async startEngine() { this.call("startEngine"); this.setState({ state: "running", since: new Date().toISOString() }); }
   async stopEngine() { this.call("stopEngine"); this.setState({ state: "stopped" }); }
+  async restartEngine() { this.call("restartEngine"); this.setState({ state: "running", since: new Date().toISOString() }); }
+  quitListeners = new Set<() => void>();
+  async onQuitRequested(cb: () => void): Promise<Unsubscribe> {
+    this.quitListeners.add(cb);
+    return () => this.quitListeners.delete(cb);
+  }
+  /** What the tray's Quit does when the setting says "ask". */
+  requestQuit() { for (const l of this.quitListeners) l(); }
+  async quitApp(stopEngine: boolean) { this.call(`quitApp:${stopEngine}`); }
   async onEngineEvent(cb: (e: EngineEvent) => void): Promise<Unsubscribe> {
     this.eventListeners.add(cb);
     return () => this.eventListeners.delete(cb);

@@ -1,6 +1,7 @@
 // The real backend: one `invoke` per Tauri command, long streams over `Channel`s.
 // Stream commands return a subscription id; `stop_stream` ends it on the Rust side.
 import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 import type { Backend, ContainerAction, ExecSession, Unsubscribe } from "./types";
 import type {
   StatsSample, ContainerSummary, LogOptions, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
@@ -28,6 +29,9 @@ export class TauriBackend implements Backend {
   diskUsage() { return invoke<DiskUsage>("disk_usage"); }
   startEngine() { return invoke<void>("start_engine"); }
   stopEngine() { return invoke<void>("stop_engine"); }
+  restartEngine() { return invoke<void>("restart_engine"); }
+  onQuitRequested(cb: () => void) { return listen("berth://quit-requested", () => cb()); }
+  quitApp(stopEngine: boolean) { return invoke<void>("quit_app", { stopEngine }); }
   onEngineEvent(cb: (e: EngineEvent) => void) { return stream("subscribe_events", {}, cb); }
 
   listContainers() { return invoke<ContainerSummary[]>("list_containers"); }

@@ -46,6 +46,10 @@ export interface Backend {
   diskUsage(): Promise<DiskUsage>;
   startEngine(): Promise<void>;
   stopEngine(): Promise<void>;
+  restartEngine(): Promise<void>;
+  /** The app asks how to quit (stop Berth's engine or keep it running); answer with `quitApp`. */
+  onQuitRequested(cb: () => void): Promise<Unsubscribe>;
+  quitApp(stopEngine: boolean): Promise<void>;
   onEngineEvent(cb: (e: EngineEvent) => void): Promise<Unsubscribe>;
 
   // Containers
