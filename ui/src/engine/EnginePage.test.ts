@@ -30,4 +30,18 @@ describe("engine", () => {
     expect(b.calls).toContain("startEngine");
     await eventually(() => expect(engine.state.state).toBe("running"));
   });
+
+  it("restarts through one request and offers Stop while starting", async () => {
+    const b = await freshBackend();
+    render(EnginePage);
+    await eventually(() => expect(screen.getByRole("button", { name: "Restart" })).toBeInTheDocument());
+    await fireEvent.click(screen.getByRole("button", { name: "Restart" }));
+    await eventually(() => expect(b.calls).toContain("restartEngine"));
+    expect(b.calls).not.toContain("stopEngine");
+
+    b.setState({ state: "starting", phase: "booting_vm" });
+    await eventually(() => expect(screen.getByTestId("engine-state")).toHaveTextContent("Engine starting (booting vm)…"));
+    await fireEvent.click(screen.getByRole("button", { name: "Stop" }));
+    await eventually(() => expect(b.calls).toContain("stopEngine"));
+  });
 });

@@ -6,11 +6,12 @@ import { reloadStartedStores } from "../lib/resource.svelte";
 export class EngineStore {
   state = $state<EngineState>({ state: "starting", phase: "waiting_for_engine" });
   error = $state<string | null>(null);
-  private started = false;
+  // The backend followed (the app has one; each component test installs a fresh mock).
+  private following: unknown = null;
 
   start() {
-    if (this.started) return;
-    this.started = true;
+    if (this.following === backend()) return;
+    this.following = backend();
     void backend().onEngineState((s) => {
       const wasRunning = this.running;
       this.state = s;
