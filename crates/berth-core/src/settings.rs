@@ -338,6 +338,141 @@ impl Settings {
     }
 }
 
+/// The keys `berth settings get/set` and the Settings page address, by dotted path.
+pub const KEYS: &[&str] = &[
+    "vm.cpus",
+    "vm.memory_mib",
+    "vm.disk_gib",
+    "ports.bind_address",
+    "engine.endpoint",
+    "app.start_engine_at_launch",
+    "app.start_at_login",
+    "app.on_quit",
+    "app.auto_restart_engine",
+    "shared_folders",
+];
+
+/// Keys whose new value takes effect only when the engine restarts.
+const RESTART_KEYS: &[&str] = &[
+    "vm.cpus",
+    "vm.memory_mib",
+    "vm.disk_gib",
+    "ports.bind_address",
+    "engine.endpoint",
+    "shared_folders",
+];
+
+impl Settings {
+    /// The value of one key as TOML text (`2`, `"127.0.0.1"`, `["/a"]`); an unset optional
+    /// key is `None`.
+    pub fn get_key(&self, key: &str) -> Result<Option<String>, SettingsError> {
+        known_key(key)?;
+        let table = self.to_table()?;
+        Ok(lookup(&table, key).map(render_value))
+    }
+
+    /// Sets one key from text: TOML (`4`, `true`, `["/a", "/b"]`) or a bare string
+    /// (`0.0.0.0`). A wrong type or an out-of-range value is refused naming the key; nothing
+    /// changes then. An empty value unsets an optional key (`engine.endpoint`).
+    pub fn set_key(&mut self, key: &str, value: &str) -> Result<(), SettingsError> {
+        known_key(key)?;
+        let mut table = self.to_table()?;
+        let (section, leaf) = match key.split_once('.') {
+            Some((section, leaf)) => {
+                let entry = table
+                    .entry(section.to_owned())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                let toml::Value::Table(inner) = entry else {
+                    return Err(field_error(key, "is not a table in this file"));
+                };
+                (inner, leaf)
+            }
+            None => (&mut table, key),
+        };
+        if value.trim().is_empty() && key == "engine.endpoint" {
+            section.remove(leaf);
+        } else {
+            section.insert(leaf.to_owned(), parse_value(value));
+        }
+        let next: Settings = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| field_error(key, &e.inner().to_string()))?;
+        next.validate()?;
+        *self = next;
+        Ok(())
+    }
+
+    /// Refuses a change that cannot be applied: the data disk never shrinks (that would lose
+    /// the engine's data).
+    pub fn check_change(&self, next: &Settings) -> Result<(), SettingsError> {
+        if next.vm.disk_gib < self.vm.disk_gib {
+            return Err(field_error(
+                "vm.disk_gib",
+                &format!(
+                    "the data disk can only grow: it is {} GiB, so {} GiB would lose data (a factory reset starts over with a new disk)",
+                    self.vm.disk_gib, next.vm.disk_gib
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The keys whose change needs an engine restart to take effect.
+    pub fn restart_needed_for(&self, next: &Settings) -> Vec<&'static str> {
+        RESTART_KEYS
+            .iter()
+            .copied()
+            .filter(|key| self.get_key(key).ok().flatten() != next.get_key(key).ok().flatten())
+            .collect()
+    }
+
+    fn to_table(&self) -> Result<toml::Table, SettingsError> {
+        toml::Table::try_from(self).map_err(SettingsError::Encode)
+    }
+}
+
+fn known_key(key: &str) -> Result<(), SettingsError> {
+    if KEYS.contains(&key) {
+        return Ok(());
+    }
+    Err(field_error(
+        key,
+        &format!("is not a setting; known keys: {}", KEYS.join(", ")),
+    ))
+}
+
+fn field_error(field: &str, message: &str) -> SettingsError {
+    SettingsError::Invalid {
+        errors: vec![FieldError {
+            field: field.to_owned(),
+            message: message.to_owned(),
+        }],
+    }
+}
+
+fn lookup<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Value> {
+    match key.split_once('.') {
+        Some((section, leaf)) => table.get(section)?.as_table()?.get(leaf),
+        None => table.get(key),
+    }
+}
+
+fn render_value(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// TOML when the text is a TOML value, else the text itself as a string.
+fn parse_value(text: &str) -> toml::Value {
+    let text = text.trim();
+    format!("v = {text}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_owned()))
+}
+
 enum Problem {
     Syntax {
         line: usize,
@@ -530,6 +665,74 @@ mod tests {
     fn a_syntax_error_after_multibyte_text_is_reported_not_a_panic() {
         let err = Settings::parse("\\\u{FFFD}{<':X").err();
         assert!(matches!(err, Some(Problem::Syntax { line: 1, .. })));
+    }
+
+    #[test]
+    fn set_key_parses_checks_and_names_the_field() {
+        let mut settings = Settings::default();
+        settings.set_key("vm.cpus", "4").unwrap();
+        settings.set_key("ports.bind_address", "0.0.0.0").unwrap();
+        settings.set_key("app.auto_restart_engine", "true").unwrap();
+        settings
+            .set_key("shared_folders", r#"["/srv/a", "/srv/b"]"#)
+            .unwrap();
+        assert_eq!(settings.vm.cpus, 4);
+        assert_eq!(settings.ports.bind_address, "0.0.0.0");
+        assert!(settings.app.auto_restart_engine);
+        assert_eq!(settings.shared_folders.len(), 2);
+        assert_eq!(settings.get_key("vm.cpus").unwrap().as_deref(), Some("4"));
+        assert_eq!(
+            settings.get_key("ports.bind_address").unwrap().as_deref(),
+            Some("0.0.0.0")
+        );
+        assert_eq!(settings.get_key("engine.endpoint").unwrap(), None);
+
+        let before = settings.clone();
+        for (key, value) in [
+            ("vm.cpus", "0"),
+            ("vm.cpus", "many"),
+            ("vm.memory_mib", "16"),
+            ("app.on_quit", "explode"),
+            ("vm.cpu", "2"),
+        ] {
+            let err = settings.set_key(key, value).unwrap_err();
+            assert!(
+                matches!(&err, SettingsError::Invalid { errors } if errors[0].field == key),
+                "{key}={value}: {err}"
+            );
+            assert!(err.to_string().contains(key), "{err}");
+        }
+        assert_eq!(settings, before, "a refused value changes nothing");
+    }
+
+    #[test]
+    fn set_key_keeps_unknown_keys_and_unsets_the_endpoint() {
+        let Ok(mut settings) = Settings::parse("later = 1\n[vm]\nballoon = true\n") else {
+            panic!("the file parses");
+        };
+        settings
+            .set_key("engine.endpoint", "unix:///x.sock")
+            .unwrap();
+        assert_eq!(settings.engine.endpoint.as_deref(), Some("unix:///x.sock"));
+        settings.set_key("engine.endpoint", "").unwrap();
+        assert_eq!(settings.engine.endpoint, None);
+        settings.set_key("vm.memory_mib", "1536").unwrap();
+        assert_eq!(settings.unknown_keys(), ["later", "vm.balloon"]);
+    }
+
+    #[test]
+    fn the_disk_never_shrinks_and_restart_keys_are_named() {
+        let old = Settings::default();
+        let mut next = old.clone();
+        next.set_key("vm.disk_gib", "32").unwrap();
+        let err = old.check_change(&next).unwrap_err();
+        assert!(err.to_string().contains("vm.disk_gib"), "{err}");
+        assert!(err.to_string().contains("only grow"), "{err}");
+        next.set_key("vm.disk_gib", "128").unwrap();
+        old.check_change(&next).unwrap();
+        next.set_key("vm.cpus", "1").unwrap();
+        next.set_key("app.start_at_login", "true").unwrap();
+        assert_eq!(old.restart_needed_for(&next), ["vm.cpus", "vm.disk_gib"]);
     }
 
     proptest::proptest! {
