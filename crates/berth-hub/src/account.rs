@@ -283,6 +283,20 @@ impl Hub {
         Ok(self.secrets.get(&registry)?)
     }
 
+    /// [`Hub::credentials_for_image`], after refreshing an OAuth access token that is about to
+    /// expire (as the docker CLI does before a pull). A failed refresh is logged and the stored
+    /// token used: the registry then says whether it still takes it.
+    pub async fn fresh_credentials_for_image(
+        &self,
+        image: &str,
+    ) -> Result<Option<RegistryCredential>, HubError> {
+        let registry = crate::registry_key::registry_of_image(image);
+        if let Err(e) = self.refresh_if_expiring(&registry).await {
+            tracing::warn!(registry = %registry, error = %crate::error_chain(&e), "cannot refresh the access token");
+        }
+        self.credentials_for_image(image)
+    }
+
     /// The signed-in Hub account's repositories (private ones too), for the Hub page.
     pub async fn my_repositories(
         &self,
@@ -451,6 +465,36 @@ mod tests {
             "{err:?}"
         );
         assert!(hub.account(Some(&registry)).unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn credentials_for_an_image_come_from_its_registry() {
+        let hub = hub();
+        hub.secrets
+            .store(&RegistryCredential {
+                server_url: "Reg.Example:5000".into(),
+                username: "bob".into(),
+                secret: Sensitive::new("s3".into()),
+            })
+            .unwrap();
+        let found = hub
+            .fresh_credentials_for_image("reg.example:5000/team/app:1")
+            .await
+            .unwrap()
+            .expect("credentials for reg.example:5000");
+        assert_eq!(
+            (found.username.as_str(), found.secret.expose().as_str()),
+            ("bob", "s3")
+        );
+        for other in ["team/app:1", "other.example/app", "reg.example/app"] {
+            assert!(
+                hub.fresh_credentials_for_image(other)
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "{other}"
+            );
+        }
     }
 
     #[tokio::test]
