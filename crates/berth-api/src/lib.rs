@@ -3,11 +3,17 @@
 //! It knows where this Berth's files are, what the user chose, and which engine to talk to.
 //! It has no idea a window exists.
 
+pub mod cleanup;
 pub mod daemon_client;
 pub mod diagnostics;
+pub mod factory_reset;
+pub mod settings_change;
 mod status;
 
 pub use daemon_client::{DaemonClient, CONTEXT_NAME};
+pub use cleanup::{PruneStep, PruneSummary};
+pub use factory_reset::ResetReport;
+pub use settings_change::SettingsChange;
 pub use status::Status;
 
 use berth_core::{ApiError, BerthPaths, ErrorCode, Settings};
@@ -54,6 +60,11 @@ impl Berth {
             .map_err(|e| ApiError::from_error(ErrorCode::InvalidSettings, &e))?;
         self.settings = settings;
         Ok(())
+    }
+
+    /// Forgets the settings read at open (after a factory reset deleted the file).
+    fn replace_settings(&mut self, settings: Settings) {
+        self.settings = settings;
     }
 
     /// Which engine this Berth talks to: `DOCKER_HOST` when the user set it for this process,

@@ -1,0 +1,129 @@
+//! Clean up (`berth prune`, the Troubleshoot page): removes stopped containers, dangling
+//! images, unused networks and the build cache, and unused volumes only when asked; reports
+//! what each step freed.
+
+use berth_core::{ApiError, ErrorCode};
+use serde::Serialize;
+
+use crate::Berth;
+
+/// What one prune step removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PruneStep {
+    pub deleted: usize,
+    pub space_reclaimed: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PruneSummary {
+    pub containers: PruneStep,
+    pub images: PruneStep,
+    pub networks: PruneStep,
+    pub build_cache: PruneStep,
+    /// `None` when volumes were kept.
+    pub volumes: Option<PruneStep>,
+}
+
+impl PruneSummary {
+    pub fn space_reclaimed(&self) -> u64 {
+        [
+            &self.containers,
+            &self.images,
+            &self.networks,
+            &self.build_cache,
+        ]
+        .into_iter()
+        .chain(self.volumes.as_ref())
+        .map(|s| s.space_reclaimed)
+        .sum()
+    }
+}
+
+impl Berth {
+    /// Prunes in the order that frees the most: containers first (they hold images, networks
+    /// and volumes), then images, networks, the build cache, and volumes when `volumes`.
+    pub async fn prune(&self, volumes: bool) -> Result<PruneSummary, ApiError> {
+        let engine = self.engine().await?;
+        let docker = engine.docker();
+        let containers = docker.prune_containers(None).await.map_err(engine_error)?;
+        let containers = PruneStep {
+            deleted: containers.containers_deleted.map_or(0, |d| d.len()),
+            space_reclaimed: bytes(containers.space_reclaimed),
+        };
+        let report = |r: berth_engine::images::PruneReport| PruneStep {
+            deleted: r.deleted.len(),
+            space_reclaimed: r.space_reclaimed,
+        };
+        let images = report(
+            engine
+                .prune_images(false)
+                .await
+                .map_err(|e| ApiError::from_error(e.code(), &e))?,
+        );
+        let networks = report(
+            engine
+                .prune_networks()
+                .await
+                .map_err(|e| ApiError::from_error(e.code(), &e))?,
+        );
+        let cache = docker
+            .prune_build(None::<bollard::query_parameters::PruneBuildOptions>)
+            .await
+            .map_err(engine_error)?;
+        let build_cache = PruneStep {
+            deleted: cache.caches_deleted.map_or(0, |d| d.len()),
+            space_reclaimed: bytes(cache.space_reclaimed),
+        };
+        let volumes = if volumes {
+            Some(report(
+                engine
+                    .prune_volumes()
+                    .await
+                    .map_err(|e| ApiError::from_error(e.code(), &e))?,
+            ))
+        } else {
+            None
+        };
+        Ok(PruneSummary {
+            containers,
+            images,
+            networks,
+            build_cache,
+            volumes,
+        })
+    }
+}
+
+fn bytes(reported: Option<i64>) -> u64 {
+    reported.unwrap_or(0).max(0).unsigned_abs()
+}
+
+fn engine_error(e: bollard::errors::Error) -> ApiError {
+    ApiError::from_error(ErrorCode::Engine, &e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_total_counts_volumes_only_when_pruned() {
+        let step = |n| PruneStep {
+            deleted: 1,
+            space_reclaimed: n,
+        };
+        let mut summary = PruneSummary {
+            containers: step(1),
+            images: step(10),
+            networks: step(0),
+            build_cache: step(100),
+            volumes: None,
+        };
+        assert_eq!(summary.space_reclaimed(), 111);
+        summary.volumes = Some(step(1000));
+        assert_eq!(summary.space_reclaimed(), 1111);
+        assert_eq!(bytes(Some(-5)), 0);
+    }
+}
