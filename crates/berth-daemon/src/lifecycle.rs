@@ -229,6 +229,10 @@ impl Lifecycle {
             run_dir: self.paths.run_dir.clone(),
             data_dir: self.paths.data_dir.join("vm"),
             logs_dir: self.paths.logs_dir.clone(),
+            shares: berth_vm::share::folders_to_share(
+                &settings.shared_folders,
+                berth_vm::share::home_folder(),
+            ),
         };
         let hv = self.factory.create(config.clone()).map_err(vm_error)?;
         active.hv = Some(hv.clone());

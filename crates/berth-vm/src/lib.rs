@@ -14,6 +14,7 @@ pub mod initrd;
 pub mod process;
 mod process_watch;
 pub mod qemu;
+pub mod share;
 pub mod vfkit;
 pub mod wsl;
 
@@ -45,6 +46,9 @@ pub struct VmConfig {
     pub data_dir: PathBuf,
     /// The console log and the hypervisor's own output.
     pub logs_dir: PathBuf,
+    /// Host folders that appear in the guest at the same absolute path, read-write
+    /// ([`share::folders_to_share`] picks them from the settings).
+    pub shares: Vec<PathBuf>,
 }
 
 /// What the hypervisor process is doing, as a typed value (never a log line to scrape).

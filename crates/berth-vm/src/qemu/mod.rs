@@ -15,10 +15,11 @@ use tracing::{debug, info, warn};
 
 use crate::process::{CommandSpec, ProcessRunner};
 use crate::process_watch::ProcessWatch;
+use crate::share::{self, ShareMethod};
 use crate::{
     data_disk, initrd, Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus,
 };
-pub use spec::{Accel, Arch, QemuSpec};
+pub use spec::{Accel, Arch, NinePShare, QemuSpec};
 
 /// How long QEMU gets to create its sockets.
 const SOCKET_DEADLINE: Duration = Duration::from_secs(15);
@@ -63,6 +64,20 @@ impl QemuHypervisor {
     /// The spec this hypervisor boots (pure: no file is touched).
     pub fn spec(&self) -> QemuSpec {
         let c = &self.config;
+        let shares: Vec<NinePShare> = c
+            .shares
+            .iter()
+            .enumerate()
+            .map(|(i, path)| NinePShare {
+                tag: share::tag(i),
+                path: path.clone(),
+            })
+            .collect();
+        let mut cmdline = c.image.kernel_cmdline.clone();
+        for s in &shares {
+            cmdline.push(' ');
+            cmdline.push_str(&share::cmdline_arg(ShareMethod::NineP, &s.tag, &s.path));
+        }
         QemuSpec {
             arch: Arch::from_name(&c.image.arch).unwrap_or(Arch::X86_64),
             accel: self.accel,
@@ -70,12 +85,14 @@ impl QemuHypervisor {
             memory_mib: c.memory_mib,
             kernel: c.image.kernel(),
             initrd: c.run_dir.join("initrd.img"),
-            cmdline: c.image.kernel_cmdline.clone(),
+            cmdline,
             rootfs: c.image.rootfs(),
             data_disk: c.data_dir.join(data_disk::FILE_NAME),
             link_socket: self.link_socket(),
             qmp_socket: self.qmp_socket(),
             console_log: self.console_log(),
+            run_as: share::serve_as(&c.shares),
+            shares,
         }
     }
 
@@ -276,6 +293,7 @@ mod tests {
             run_dir: root.join("run"),
             data_dir: root.join("data"),
             logs_dir: root.join("logs"),
+            shares: Vec::new(),
         }
     }
 
@@ -311,6 +329,51 @@ mod tests {
         // Idempotent: a second start spawns nothing.
         hv.start().await.unwrap();
         assert_eq!(runner.commands().len(), 2);
+    }
+
+    #[test]
+    fn shares_reach_the_argv_and_the_kernel_cmdline() {
+        let root = tempfile::tempdir().unwrap();
+        let mut cfg = config(root.path());
+        let home = root.path().join("home dir");
+        std::fs::create_dir_all(&home).unwrap();
+        cfg.shares = vec![home.clone(), root.path().join("img")];
+        let hv = QemuHypervisor::new(cfg, Accel::Kvm, Arc::new(RecordingRunner::new()));
+        let spec = hv.spec();
+        let tags: Vec<(&str, &Path)> = spec
+            .shares
+            .iter()
+            .map(|s| (s.tag.as_str(), s.path.as_path()))
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                ("berth0", home.as_path()),
+                ("berth1", root.path().join("img").as_path())
+            ]
+        );
+        let parsed: Vec<_> = spec
+            .cmdline
+            .split(' ')
+            .filter_map(share::parse_cmdline_arg)
+            .collect();
+        assert_eq!(
+            parsed,
+            [
+                (ShareMethod::NineP, "berth0".to_string(), home.clone()),
+                (
+                    ShareMethod::NineP,
+                    "berth1".to_string(),
+                    root.path().join("img")
+                )
+            ]
+        );
+        // The tempdir belongs to whoever runs the test: no uid switch is needed for it.
+        assert_eq!(spec.run_as, None);
+        assert_eq!(
+            QemuSpec::from_args(spec.program(), &spec.to_args()),
+            Some(spec)
+        );
     }
 
     #[tokio::test]

@@ -59,6 +59,14 @@ pub const DATA_SERIAL: &str = "berth-data";
 /// The virtio-serial port name: `/dev/virtio-ports/berth.link` in the guest.
 pub const LINK_PORT: &str = "berth.link";
 
+/// A host folder served to the guest over virtio-9p by QEMU itself. The guest mounts `tag` at
+/// `path` (the same path as on the host).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NinePShare {
+    pub tag: String,
+    pub path: PathBuf,
+}
+
 /// Everything that varies in Berth's QEMU command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QemuSpec {
@@ -77,6 +85,11 @@ pub struct QemuSpec {
     pub link_socket: PathBuf,
     pub qmp_socket: PathBuf,
     pub console_log: PathBuf,
+    /// Folders shared over virtio-9p.
+    pub shares: Vec<NinePShare>,
+    /// `uid:gid` QEMU switches to once the VM is set up (`-runas`), so files the guest creates
+    /// in a share belong to the share's owner. Only set when Berth runs as root.
+    pub run_as: Option<(u32, u32)>,
 }
 
 impl QemuSpec {
@@ -125,6 +138,23 @@ impl QemuSpec {
         // No option ROM: iPXE would only slow the boot (the kernel is passed directly).
         push("-device", "virtio-net-pci,netdev=net0,romfile=".into());
         push("-device", "virtio-rng-pci".into());
+        for share in &self.shares {
+            // security_model=none: files keep the host's owner and mode (a guest chmod is a real
+            // chmod; a guest chown fails unless QEMU may do it), and a new file belongs to the
+            // user QEMU runs as. multidevs=remap: a share spanning mounts keeps unique inodes.
+            push(
+                "-fsdev",
+                format!(
+                    "local,id={},path={},security_model=none,multidevs=remap",
+                    share.tag,
+                    opt_path(&share.path)
+                ),
+            );
+            push(
+                "-device",
+                format!("virtio-9p-pci,fsdev={tag},mount_tag={tag}", tag = share.tag),
+            );
+        }
         push("-device", "virtio-serial-pci".into());
         push(
             "-chardev",
@@ -146,6 +176,9 @@ impl QemuSpec {
         );
         push("-mon", "chardev=qmp,mode=control".into());
         push("-serial", format!("file:{}", path(&self.console_log)));
+        if let Some((uid, gid)) = self.run_as {
+            push("-runas", format!("{uid}:{gid}"));
+        }
         // A guest that reboots (a kernel panic, with panic=-1) exits QEMU instead, so the daemon
         // sees the crash and moves to Error rather than serving a link to a guest that is gone.
         args.extend(
@@ -174,6 +207,8 @@ impl QemuSpec {
             link_socket: PathBuf::new(),
             qmp_socket: PathBuf::new(),
             console_log: PathBuf::new(),
+            shares: Vec::new(),
+            run_as: None,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -205,6 +240,14 @@ impl QemuSpec {
                     }
                 }
                 "-serial" => spec.console_log = value.strip_prefix("file:")?.into(),
+                "-fsdev" => spec.shares.push(NinePShare {
+                    tag: option_value(value, "id")?,
+                    path: option_value(value, "path")?.into(),
+                }),
+                "-runas" => {
+                    let (uid, gid) = value.split_once(':')?;
+                    spec.run_as = Some((uid.parse().ok()?, gid.parse().ok()?));
+                }
                 _ => {}
             }
         }
@@ -291,7 +334,63 @@ mod tests {
             link_socket: "/run/link.sock".into(),
             qmp_socket: "/run/qmp.sock".into(),
             console_log: "/logs/vm-console.log".into(),
+            shares: Vec::new(),
+            run_as: None,
         }
+    }
+
+    fn with_shares() -> QemuSpec {
+        let mut spec = sample();
+        spec.shares = vec![
+            NinePShare {
+                tag: "berth0".into(),
+                path: "/home/alice".into(),
+            },
+            NinePShare {
+                tag: "berth1".into(),
+                path: "/srv/a,b c".into(),
+            },
+        ];
+        spec.run_as = Some((1000, 1000));
+        spec
+    }
+
+    /// The argv as `flag value` lines (flags without a value alone).
+    fn argv_lines(args: &[String]) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            if flag.starts_with("-no") {
+                lines.push(flag.clone());
+            } else {
+                lines.push(format!("{flag} {}", it.next().unwrap()));
+            }
+        }
+        lines
+    }
+
+    #[test]
+    fn golden_argv_with_shares() {
+        let lines = argv_lines(&with_shares().to_args());
+        let start = lines
+            .iter()
+            .position(|l| l == "-device virtio-rng-pci")
+            .unwrap();
+        assert_eq!(
+            lines[start + 1..start + 5],
+            [
+                "-fsdev local,id=berth0,path=/home/alice,security_model=none,multidevs=remap",
+                "-device virtio-9p-pci,fsdev=berth0,mount_tag=berth0",
+                "-fsdev local,id=berth1,path=/srv/a,,b c,security_model=none,multidevs=remap",
+                "-device virtio-9p-pci,fsdev=berth1,mount_tag=berth1",
+            ]
+        );
+        let serial = lines
+            .iter()
+            .position(|l| l == "-serial file:/logs/vm-console.log")
+            .unwrap();
+        assert_eq!(lines[serial + 1], "-runas 1000:1000");
+        assert_eq!(lines[serial + 2], "-nodefaults");
     }
 
     #[test]
@@ -324,16 +423,7 @@ mod tests {
             "-nographic",
             "-no-reboot",
         ];
-        let args = sample().to_args();
-        let mut lines = Vec::new();
-        let mut it = args.iter();
-        while let Some(flag) = it.next() {
-            if flag.starts_with("-no") {
-                lines.push(flag.clone());
-            } else {
-                lines.push(format!("{flag} {}", it.next().unwrap()));
-            }
-        }
+        let lines = argv_lines(&sample().to_args());
         assert_eq!(lines, golden);
         assert_eq!(sample().program(), "qemu-system-x86_64");
     }
@@ -349,7 +439,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_argv() {
-        let mut specs = vec![sample()];
+        let mut specs = vec![sample(), with_shares()];
         let mut odd = sample();
         odd.accel = Accel::Kvm;
         odd.arch = Arch::Aarch64;

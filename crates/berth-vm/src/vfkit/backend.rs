@@ -276,6 +276,7 @@ mod tests {
             run_dir: root.join("run"),
             data_dir: root.join("data"),
             logs_dir: root.join("logs"),
+            shares: Vec::new(),
         }
     }
 
