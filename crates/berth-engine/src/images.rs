@@ -47,6 +47,7 @@ impl From<bollard::models::ImageSummary> for ImageSummary {
 }
 
 /// One layer of an image's history.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageHistoryEntry {

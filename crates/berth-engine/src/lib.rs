@@ -17,12 +17,14 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod image_build;
+pub mod image_push;
 pub mod images;
 pub mod logs;
 pub mod networks;
 pub mod run_spec;
 pub mod stats;
 pub mod system;
+pub mod volume_export;
 pub mod volumes;
 
 pub use containers::{ContainerFilter, ContainerSummary, PortSummary};
@@ -40,6 +42,7 @@ pub use networks::{NetworkCreate, NetworkEndpoint, NetworkSummary};
 pub use run_spec::{Mount, PortBinding, Protocol, RestartPolicy, RunSpec};
 pub use stats::StatsSample;
 pub use system::{DiskUsage, VersionInfo};
+pub use volume_export::VolumeArchive;
 pub use volumes::{VolumeCreate, VolumeSummary};
 
 /// Deadline for reaching an engine (connect + version negotiation, ping).
