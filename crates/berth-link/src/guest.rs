@@ -5,18 +5,27 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::{TcpStream, UdpSocket, UnixStream};
 use tokio::sync::mpsc;
 
 use crate::handshake::{self, Hello};
 use crate::mux::{self, LinkStream};
-use crate::protocol::{read_frame, write_frame, AgentInfo, Reply, Request, Target};
+use crate::protocol::{
+    read_datagram, read_frame, write_datagram, write_frame, AgentInfo, Reply, Request, Target,
+    MAX_DATAGRAM,
+};
 use crate::splice::splice;
 use crate::LinkError;
 
 /// How long `ping` waits for the engine's own `/_ping`.
 const ENGINE_PING_TIMEOUT: Duration = Duration::from_secs(2);
+/// A UDP flow with no datagram either way for this long is over (like conntrack's UDP
+/// timeout). The host expires its flows first (`port_forwarder::UDP_IDLE`); this bound only
+/// frees the guest socket when the host never closes the stream.
+pub const UDP_FLOW_IDLE: Duration = Duration::from_secs(90);
 
 /// What the agent serves.
 #[derive(Debug, Clone)]
@@ -128,8 +137,105 @@ async fn open_target(
             conn.set_nodelay(true)?;
             splice(stream, &mut conn).await?;
         }
+        Target::Udp { port } => {
+            let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+            socket.connect((Ipv4Addr::LOCALHOST, port)).await?;
+            serve_udp_flow(stream, socket, UDP_FLOW_IDLE).await?;
+        }
     }
     Ok(())
+}
+
+/// Carry one UDP flow: every datagram frame read from `stream` is sent on `socket` (connected
+/// to the guest port), every datagram the port answers is written back as a frame. Ends when
+/// the host closes the stream, or after `idle` without a datagram either way.
+///
+/// An ICMP "port unreachable" (nothing listens yet, or any more) surfaces on a connected UDP
+/// socket as `ConnectionRefused` on a later call; UDP promises nothing, so the flow goes on.
+pub async fn serve_udp_flow<S>(
+    stream: S,
+    socket: UdpSocket,
+    idle: Duration,
+) -> Result<(), LinkError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut from_host, mut to_host) = tokio::io::split(stream);
+    let clock = IdleClock::new();
+    let outbound = async {
+        let mut datagram = Vec::with_capacity(MAX_DATAGRAM);
+        while read_datagram(&mut from_host, &mut datagram).await? {
+            clock.touch();
+            match socket.send(&datagram).await {
+                Ok(_) => {}
+                Err(e) if transient_udp_error(&e) => {}
+                Err(e) => return Err(LinkError::Io(e)),
+            }
+        }
+        Ok(())
+    };
+    let inbound = async {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        loop {
+            let n = match socket.recv(&mut buf).await {
+                Ok(n) => n,
+                Err(e) if transient_udp_error(&e) => continue,
+                Err(e) => return Err(LinkError::Io(e)),
+            };
+            clock.touch();
+            write_datagram(&mut to_host, &buf[..n]).await?;
+        }
+    };
+    tokio::select! {
+        done = outbound => done,
+        done = inbound => done,
+        () = clock.expired(idle) => Ok(()),
+    }
+}
+
+/// Errors after which a UDP socket still works.
+pub fn transient_udp_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::WouldBlock
+    )
+}
+
+/// When a flow last saw a datagram, shared by the futures of one task.
+pub struct IdleClock {
+    start: tokio::time::Instant,
+    last_ms: AtomicU64,
+}
+
+impl IdleClock {
+    pub fn new() -> Self {
+        Self {
+            start: tokio::time::Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    pub fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Resolves once `idle` has passed since the last [`IdleClock::touch`].
+    pub async fn expired(&self, idle: Duration) {
+        loop {
+            let last = self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+            if last.elapsed() >= idle {
+                return;
+            }
+            tokio::time::sleep_until(last + idle).await;
+        }
+    }
+}
+
+impl Default for IdleClock {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Whether the engine answers `GET /_ping` with 200 within the timeout.
@@ -218,6 +324,87 @@ mod tests {
         let mut got = String::new();
         s.read_to_string(&mut got).await.unwrap();
         assert_eq!(got, "hello from the guest");
+    }
+
+    #[tokio::test]
+    async fn udp_flows_reach_guest_loopback_ports_datagram_by_datagram() {
+        let server = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let port = server.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            loop {
+                let (n, peer) = server.recv_from(&mut buf).await.unwrap();
+                let mut reply = b"echo:".to_vec();
+                reply.extend_from_slice(&buf[..n]);
+                server.send_to(&reply, peer).await.unwrap();
+            }
+        });
+        let (host_io, agent_io) = pair();
+        tokio::spawn(serve(agent_io, Arc::new(GuestConfig::new("/nonexistent"))));
+        let client = LinkClient::handshake(host_io).await.unwrap();
+        assert!(client
+            .session()
+            .capabilities
+            .contains(handshake::Capabilities::UDP));
+        let mut s = client.open(Target::Udp { port }).await.unwrap();
+        for msg in [&b"a"[..], b"bb", b"ccc"] {
+            write_datagram(&mut s, msg).await.unwrap();
+        }
+        let mut got = Vec::new();
+        for want in [&b"echo:a"[..], b"echo:bb", b"echo:ccc"] {
+            assert!(read_datagram(&mut s, &mut got).await.unwrap());
+            assert_eq!(got, want);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_udp_flow_survives_a_port_with_no_listener_yet() {
+        // Nothing listens: the first send draws an ICMP error, which must not end the flow.
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let (mut host, guest) = tokio::io::duplex(1 << 16);
+        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        socket.connect((Ipv4Addr::LOCALHOST, port)).await.unwrap();
+        let mut flow = tokio::spawn(serve_udp_flow(guest, socket, Duration::from_secs(30)));
+        write_datagram(&mut host, b"lost").await.unwrap();
+        write_datagram(&mut host, b"lost too").await.unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), &mut flow)
+                .await
+                .is_err(),
+            "the flow outlives the refusals"
+        );
+        let server = UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).await.unwrap();
+        write_datagram(&mut host, b"found").await.unwrap();
+        let mut buf = [0u8; 64];
+        let (n, _) = tokio::time::timeout(Duration::from_secs(5), server.recv_from(&mut buf))
+            .await
+            .expect("the flow still carries datagrams")
+            .unwrap();
+        assert_eq!(&buf[..n], b"found");
+        drop(host);
+        tokio::time::timeout(Duration::from_secs(5), flow)
+            .await
+            .expect("the flow ends with its stream")
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_idle_udp_flow_expires() {
+        let (_host, guest) = tokio::io::duplex(1 << 16);
+        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        socket.connect((Ipv4Addr::LOCALHOST, 9)).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let idle = Duration::from_millis(300);
+        tokio::time::timeout(Duration::from_secs(10), serve_udp_flow(guest, socket, idle))
+            .await
+            .expect("the idle flow ends")
+            .unwrap();
+        assert!(started.elapsed() >= idle);
     }
 
     #[tokio::test]

@@ -1,4 +1,4 @@
-//! The versioned hello both sides exchange before yamux starts.
+//! The versioned hello both sides exchange before the multiplexer starts.
 //!
 //! Wire format, 16 bytes, big endian: `b"BERTHLNK"`, `u16` protocol version, `u16` nonce,
 //! `u32` capability bits. The host writes first with a fresh nonce; the agent answers with its
@@ -15,9 +15,15 @@ use crate::LinkError;
 /// The first bytes on every link.
 pub const MAGIC: [u8; 8] = *b"BERTHLNK";
 /// The protocol version this build speaks (the highest it supports).
-pub const PROTOCOL_VERSION: u16 = 1;
-/// The lowest protocol version this build still supports.
-pub const MIN_PROTOCOL_VERSION: u16 = 1;
+///
+/// History: 1 = yamux; engine, TCP ports, ping, shutdown; 2 = Berth's own multiplexer
+/// ([`crate::mux`]: 9-byte frame headers, per-stream credit) instead of yamux, and UDP ports
+/// (`Target::Udp`, with length-prefixed datagrams on the stream).
+pub const PROTOCOL_VERSION: u16 = 2;
+/// The lowest protocol version this build still supports. The host and the agent ship
+/// together (the agent goes into the guest at each boot), so an older peer is a stale build:
+/// it is refused with [`LinkError::VersionMismatch`] instead of failing later on a UDP port.
+pub const MIN_PROTOCOL_VERSION: u16 = 2;
 /// Length of an encoded hello.
 pub const HELLO_LEN: usize = 16;
 
@@ -32,8 +38,10 @@ impl Capabilities {
     pub const TCP: Self = Self(1 << 1);
     /// The agent can stop the engine and power the guest off.
     pub const SHUTDOWN: Self = Self(1 << 2);
+    /// Flows to guest UDP ports (protocol 2).
+    pub const UDP: Self = Self(1 << 3);
     /// Everything this build implements.
-    pub const ALL: Self = Self(Self::ENGINE.0 | Self::TCP.0 | Self::SHUTDOWN.0);
+    pub const ALL: Self = Self(Self::ENGINE.0 | Self::TCP.0 | Self::SHUTDOWN.0 | Self::UDP.0);
 
     /// Whether every bit of `other` is set here.
     pub fn contains(self, other: Self) -> bool {
@@ -242,6 +250,33 @@ mod tests {
         assert!(!s.capabilities.contains(Capabilities::TCP));
     }
 
+    #[tokio::test]
+    async fn an_agent_of_protocol_1_is_refused_with_both_versions_named() {
+        let (mut a, mut b) = tokio::io::duplex(64);
+        let old = Hello {
+            version: 1,
+            nonce: 0,
+            capabilities: Capabilities(0b111),
+        };
+        tokio::spawn(async move { server(&mut b, old).await });
+        let err = client(&mut a, Hello::with_nonce(5)).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LinkError::VersionMismatch {
+                    theirs: 1,
+                    min: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("peer speaks link protocol 1, this side supports 2 to {PROTOCOL_VERSION}")
+        );
+    }
+
     #[test]
     fn too_old_peer_is_rejected() {
         let theirs = Hello {
@@ -278,7 +313,7 @@ mod tests {
     #[tokio::test]
     async fn agent_echoes_the_nonce_and_host_skips_stale_replies() {
         let (mut a, mut b) = tokio::io::duplex(256);
-        // Left over from an earlier session: yamux bytes and a reply to another hello.
+        // Left over from an earlier session: mux bytes and a reply to another hello.
         b.write_all(&[0, 0, 0, 2, 0, 0, 0, 1]).await.unwrap();
         b.write_all(&Hello::with_nonce(1).encode()).await.unwrap();
         let agent = tokio::spawn(async move { server(&mut b, Hello::ours()).await });

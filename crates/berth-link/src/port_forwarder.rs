@@ -2,6 +2,11 @@
 //! listener on the same host address and port whose connections are carried over the link to
 //! the guest's loopback.
 //!
+//! TCP: each accepted connection becomes one link stream. UDP: one host socket per port, and
+//! one *flow* per client address (one link stream carrying length-prefixed datagrams, see
+//! [`crate::protocol::write_datagram`]); a flow with no datagram either way for [`UDP_IDLE`]
+//! ends, as conntrack forgets an idle UDP "connection".
+//!
 //! The forwarder is a reconciler: the daemon hands it the full set of [`Binding`]s it wants
 //! (computed from engine events) and [`PortForwarder::reconcile`] opens what is missing, closes
 //! what is no longer wanted, and reports each change as a [`ForwardEvent`] — including a host
@@ -11,16 +16,26 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
 use tracing::{debug, warn};
 
-use crate::protocol::Target;
+use crate::guest::{transient_udp_error, IdleClock};
+use crate::protocol::{read_datagram, write_datagram, Target, MAX_DATAGRAM};
 use crate::{LinkClient, LinkStream};
+
+/// A UDP flow with no datagram either way for this long ends (conntrack's UDP timeout is 30 s
+/// for a one-way flow and 120 s once answered; one value keeps it simple).
+pub const UDP_IDLE: Duration = Duration::from_secs(60);
+/// Datagrams queued per flow while its link stream opens or is busy; beyond that they are
+/// dropped, as a full socket buffer would.
+const UDP_FLOW_QUEUE: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -85,11 +100,30 @@ pub enum ForwardEvent {
     },
 }
 
+/// What the user sees about a published port that could not be published: a typed value the
+/// daemon keeps in its status (`berth status`, the dashboard), not just a log line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortWarning {
+    /// The container that publishes the port (its id).
+    pub container: String,
+    pub host_ip: IpAddr,
+    pub host_port: u16,
+    pub protocol: Protocol,
+    /// Something else on the host holds the port.
+    pub in_use: bool,
+    /// One sentence for the user, with what to do.
+    pub message: String,
+}
+
 /// How the forwarder reaches a port in the guest. The link implements it; tests use a local one.
 #[async_trait]
 pub trait GuestDialer: Send + Sync + 'static {
     type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
     async fn dial_tcp(&self, port: u16) -> io::Result<Self::Stream>;
+    /// A stream for one UDP flow to the guest `port`: datagram frames both ways
+    /// ([`crate::protocol::write_datagram`]).
+    async fn dial_udp(&self, port: u16) -> io::Result<Self::Stream>;
 }
 
 #[async_trait]
@@ -100,6 +134,41 @@ impl GuestDialer for LinkClient {
         self.open(Target::Tcp { port })
             .await
             .map_err(|e| io::Error::new(io::ErrorKind::BrokenPipe, e))
+    }
+
+    async fn dial_udp(&self, port: u16) -> io::Result<LinkStream> {
+        self.open(Target::Udp { port })
+            .await
+            .map_err(|e| io::Error::new(io::ErrorKind::BrokenPipe, e))
+    }
+}
+
+impl ForwardEvent {
+    /// The warning a `Failed` event stands for.
+    pub fn warning(&self) -> Option<PortWarning> {
+        match self {
+            ForwardEvent::Failed {
+                binding,
+                in_use,
+                message,
+            } => Some(PortWarning {
+                container: binding.container.clone(),
+                host_ip: binding.host_ip,
+                host_port: binding.host_port,
+                protocol: binding.protocol,
+                in_use: *in_use,
+                message: message.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    pub fn binding(&self) -> &Binding {
+        match self {
+            ForwardEvent::Listening { binding }
+            | ForwardEvent::Closed { binding }
+            | ForwardEvent::Failed { binding, .. } => binding,
+        }
     }
 }
 
@@ -215,10 +284,16 @@ impl<D: GuestDialer> PortForwarder<D> {
                     binding.guest_port,
                 )))
             }
-            Protocol::Udp => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "UDP ports are not forwarded yet",
-            )),
+            Protocol::Udp => {
+                let socket =
+                    UdpSocket::bind(SocketAddr::new(binding.host_ip, binding.host_port)).await?;
+                Ok(tokio::spawn(serve_udp(
+                    Arc::new(socket),
+                    self.dialer.clone(),
+                    binding.guest_port,
+                    UDP_IDLE,
+                )))
+            }
         }
     }
 }
@@ -260,22 +335,279 @@ async fn serve_tcp<D: GuestDialer>(listener: TcpListener, dialer: Arc<D>, guest_
     }
 }
 
+/// Serve one published UDP port: a flow per client address, each over its own link stream.
+/// Aborting this task ends every flow with it (they live in its `JoinSet`) and closes the
+/// socket, so the port is free again at once.
+async fn serve_udp<D: GuestDialer>(
+    socket: Arc<UdpSocket>,
+    dialer: Arc<D>,
+    guest_port: u16,
+    idle: Duration,
+) {
+    let mut flows: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    let mut tasks = JoinSet::new();
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        tokio::select! {
+            received = socket.recv_from(&mut buf) => {
+                let (n, peer) = match received {
+                    Ok(got) => got,
+                    Err(error) if transient_udp_error(&error) => continue,
+                    Err(error) => {
+                        warn!(%error, "receive failed on a forwarded UDP port");
+                        continue;
+                    }
+                };
+                let datagram = buf[..n].to_vec();
+                let datagram = match flows.get(&peer) {
+                    Some(tx) => match tx.try_send(datagram) {
+                        // Sent; or the queue is full and it is dropped, as a full socket
+                        // buffer would drop it.
+                        Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => continue,
+                        // The flow just ended: a new one carries this datagram.
+                        Err(mpsc::error::TrySendError::Closed(d)) => d,
+                    },
+                    None => datagram,
+                };
+                let (tx, rx) = mpsc::channel(UDP_FLOW_QUEUE);
+                let _ = tx.try_send(datagram);
+                flows.insert(peer, tx);
+                let flow = udp_flow(socket.clone(), peer, rx, dialer.clone(), guest_port, idle);
+                tasks.spawn(async move {
+                    if let Err(error) = flow.await {
+                        debug!(%peer, %error, "UDP flow ended with an error");
+                    }
+                    peer
+                });
+            }
+            Some(Ok(peer)) = tasks.join_next() => {
+                // Forget the flow unless a new one for the same peer already replaced it.
+                if flows.get(&peer).is_some_and(|tx| tx.is_closed()) {
+                    flows.remove(&peer);
+                }
+            }
+        }
+    }
+}
+
+/// One client's flow: datagrams from `rx` go to the guest, the guest's answers go back to
+/// `peer` from the published socket. Ends after `idle` without a datagram either way.
+async fn udp_flow<D: GuestDialer>(
+    socket: Arc<UdpSocket>,
+    peer: SocketAddr,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    dialer: Arc<D>,
+    guest_port: u16,
+    idle: Duration,
+) -> io::Result<()> {
+    let stream = dialer.dial_udp(guest_port).await?;
+    let (mut from_guest, mut to_guest) = tokio::io::split(stream);
+    let clock = IdleClock::new();
+    let outbound = async {
+        while let Some(datagram) = rx.recv().await {
+            clock.touch();
+            write_datagram(&mut to_guest, &datagram)
+                .await
+                .map_err(io::Error::other)?;
+        }
+        Ok::<(), io::Error>(())
+    };
+    let inbound = async {
+        let mut datagram = Vec::with_capacity(MAX_DATAGRAM);
+        while read_datagram(&mut from_guest, &mut datagram)
+            .await
+            .map_err(io::Error::other)?
+        {
+            clock.touch();
+            if let Err(error) = socket.send_to(&datagram, peer).await {
+                debug!(%peer, %error, "cannot answer a UDP client");
+            }
+        }
+        Ok(())
+    };
+    tokio::select! {
+        done = outbound => done,
+        done = inbound => done,
+        () = clock.expired(idle) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
     use tokio::net::TcpStream;
 
-    /// The "guest" is this host's loopback: dialing port N reaches a local server on N.
+    /// The "guest" is this host's loopback: dialing port N reaches a local server on N; a UDP
+    /// flow runs the agent's own flow code against it.
     struct Loopback;
 
     #[async_trait]
     impl GuestDialer for Loopback {
-        type Stream = TcpStream;
-        async fn dial_tcp(&self, port: u16) -> io::Result<TcpStream> {
-            TcpStream::connect(("127.0.0.1", port)).await
+        type Stream = tokio_util::either::Either<TcpStream, DuplexStream>;
+        async fn dial_tcp(&self, port: u16) -> io::Result<Self::Stream> {
+            Ok(tokio_util::either::Either::Left(
+                TcpStream::connect(("127.0.0.1", port)).await?,
+            ))
         }
+        async fn dial_udp(&self, port: u16) -> io::Result<Self::Stream> {
+            let (host, guest) = tokio::io::duplex(1 << 20);
+            let socket = UdpSocket::bind("127.0.0.1:0").await?;
+            socket.connect(("127.0.0.1", port)).await?;
+            tokio::spawn(crate::guest::serve_udp_flow(
+                guest,
+                socket,
+                crate::guest::UDP_FLOW_IDLE,
+            ));
+            Ok(tokio_util::either::Either::Right(host))
+        }
+    }
+
+    /// A UDP server that answers each datagram with `<its port>:<the datagram>`.
+    async fn udp_echo_server() -> u16 {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let port = socket.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; MAX_DATAGRAM];
+            loop {
+                let (n, peer) = socket.recv_from(&mut buf).await.unwrap();
+                let mut reply = format!("{port}:").into_bytes();
+                reply.extend_from_slice(&buf[..n]);
+                let _ = socket.send_to(&reply, peer).await;
+            }
+        });
+        port
+    }
+
+    fn free_udp_port() -> u16 {
+        std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    fn udp_binding(host_port: u16, guest_port: u16) -> Binding {
+        Binding {
+            protocol: Protocol::Udp,
+            ..binding(host_port, guest_port)
+        }
+    }
+
+    async fn udp_ask(client: &UdpSocket, port: u16, text: &[u8]) -> Vec<u8> {
+        client.send_to(text, ("127.0.0.1", port)).await.unwrap();
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        let n = tokio::time::timeout(Duration::from_secs(5), client.recv(&mut buf))
+            .await
+            .expect("an answer within 5 s")
+            .unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    #[tokio::test]
+    async fn udp_datagrams_are_forwarded_per_client_and_the_port_closes() {
+        let guest_port = udp_echo_server().await;
+        let host_port = free_udp_port();
+        let mut fw = PortForwarder::new(Arc::new(Loopback));
+        let events = fw.reconcile(vec![udp_binding(host_port, guest_port)]).await;
+        assert!(matches!(
+            events.as_slice(),
+            [ForwardEvent::Listening { .. }]
+        ));
+
+        let alice = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let bob = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let want = |text: &str| format!("{guest_port}:{text}").into_bytes();
+        assert_eq!(udp_ask(&alice, host_port, b"hi").await, want("hi"));
+        assert_eq!(udp_ask(&bob, host_port, b"yo").await, want("yo"));
+        assert_eq!(udp_ask(&alice, host_port, b"again").await, want("again"));
+        let big = vec![b'x'; 60_000];
+        let mut want_big = format!("{guest_port}:").into_bytes();
+        want_big.extend_from_slice(&big);
+        assert_eq!(udp_ask(&bob, host_port, &big).await, want_big);
+
+        let events = fw.reconcile(vec![]).await;
+        assert!(matches!(events.as_slice(), [ForwardEvent::Closed { .. }]));
+        // The socket is closed with its flows: the port can be bound again at once.
+        std::net::UdpSocket::bind(("127.0.0.1", host_port)).expect("the UDP port is free");
+    }
+
+    #[tokio::test]
+    async fn an_idle_udp_flow_expires_and_the_next_datagram_starts_a_new_one() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        /// Counts flows dialed, and flows the guest side saw end.
+        #[derive(Default)]
+        struct Counting {
+            dialed: AtomicUsize,
+            ended: Arc<AtomicUsize>,
+        }
+        #[async_trait]
+        impl GuestDialer for Counting {
+            type Stream = DuplexStream;
+            async fn dial_tcp(&self, _port: u16) -> io::Result<DuplexStream> {
+                Err(io::ErrorKind::Unsupported.into())
+            }
+            async fn dial_udp(&self, port: u16) -> io::Result<DuplexStream> {
+                self.dialed.fetch_add(1, SeqCst);
+                let (host, guest) = tokio::io::duplex(1 << 20);
+                let socket = UdpSocket::bind("127.0.0.1:0").await?;
+                socket.connect(("127.0.0.1", port)).await?;
+                let ended = self.ended.clone();
+                tokio::spawn(async move {
+                    let idle = Duration::from_secs(3600); // only the host side expires here
+                    let _ = crate::guest::serve_udp_flow(guest, socket, idle).await;
+                    ended.fetch_add(1, SeqCst);
+                });
+                Ok(host)
+            }
+        }
+        let guest_port = udp_echo_server().await;
+        let host = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let host_port = host.local_addr().unwrap().port();
+        let dialer = Arc::new(Counting::default());
+        let idle = Duration::from_millis(500);
+        tokio::spawn(serve_udp(Arc::new(host), dialer.clone(), guest_port, idle));
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        udp_ask(&client, host_port, b"1").await;
+        udp_ask(&client, host_port, b"2").await;
+        assert_eq!(dialer.dialed.load(SeqCst), 1, "an active flow is reused");
+
+        let quiet_since = tokio::time::Instant::now();
+        let deadline = quiet_since + Duration::from_secs(10);
+        while dialer.ended.load(SeqCst) == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the idle flow never ended"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(quiet_since.elapsed() >= idle - Duration::from_millis(100));
+        udp_ask(&client, host_port, b"3").await;
+        assert_eq!(
+            dialer.dialed.load(SeqCst),
+            2,
+            "a new flow carried the next datagram"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_taken_udp_port_is_a_warning() {
+        let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let mut fw = PortForwarder::new(Arc::new(Loopback));
+        let events = fw.reconcile(vec![udp_binding(port, 9)]).await;
+        let warning = events[0].warning().expect("a warning");
+        assert!(warning.in_use);
+        assert_eq!(warning.protocol, Protocol::Udp);
+        assert_eq!(warning.host_port, port);
+        assert_eq!(warning.container, "c1");
+        assert!(warning.message.contains("already in use"));
+        assert_eq!(
+            serde_json::to_value(&warning).unwrap()["hostPort"],
+            serde_json::json!(port)
+        );
     }
 
     async fn echo_server() -> u16 {

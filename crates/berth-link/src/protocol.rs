@@ -2,7 +2,9 @@
 //!
 //! Every stream the host opens starts with one [`Request`] frame (`u32` big-endian length, then
 //! JSON). `ping` and `shutdown` get one [`Reply`] frame back; after `open` the stream carries the
-//! target's raw bytes in both directions and nothing else.
+//! target's raw bytes in both directions and nothing else, except for [`Target::Udp`]: there
+//! each datagram travels as one [`write_datagram`] frame (`u16` big-endian length, then the
+//! payload), because a byte stream does not keep datagram boundaries.
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -20,6 +22,9 @@ pub enum Target {
     Engine,
     /// A TCP port on the guest's loopback (published ports).
     Tcp { port: u16 },
+    /// A UDP port on the guest's loopback (published ports): one stream per client flow,
+    /// carrying length-prefixed datagrams (protocol version 2).
+    Udp { port: u16 },
 }
 
 /// The header of a stream, host -> agent.
@@ -75,6 +80,58 @@ pub struct AgentInfo {
     pub docker_ready: bool,
     /// Seconds since the agent started.
     pub uptime_secs: u64,
+}
+
+/// Largest datagram payload a frame can carry (the `u16` length prefix).
+pub const MAX_DATAGRAM: usize = u16::MAX as usize;
+
+/// Write one datagram frame: `u16` big-endian length, then `payload`. One write per frame,
+/// so a frame is never interleaved with another writer's.
+pub async fn write_datagram<W>(w: &mut W, payload: &[u8]) -> Result<(), LinkError>
+where
+    W: AsyncWrite + Unpin,
+{
+    let len = u16::try_from(payload.len()).map_err(|_| LinkError::FrameTooLarge {
+        len: payload.len(),
+        max: MAX_DATAGRAM,
+    })?;
+    let mut frame = Vec::with_capacity(2 + payload.len());
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(payload);
+    w.write_all(&frame).await?;
+    w.flush().await?;
+    Ok(())
+}
+
+/// Read one datagram frame into `buf` (resized to the payload). `Ok(false)` is a clean end of
+/// the stream between frames; an end inside a frame is [`LinkError::Closed`].
+///
+/// Not cancel-safe: a frame read halfway is lost if the future is dropped. Run it in a loop
+/// that owns the reader rather than in a `select!` arm.
+pub async fn read_datagram<R>(r: &mut R, buf: &mut Vec<u8>) -> Result<bool, LinkError>
+where
+    R: AsyncRead + Unpin,
+{
+    let mut len = [0u8; 2];
+    let first = r.read(&mut len[..1]).await?;
+    if first == 0 {
+        return Ok(false);
+    }
+    read_exact_or_closed(r, &mut len[1..]).await?;
+    buf.resize(usize::from(u16::from_be_bytes(len)), 0);
+    read_exact_or_closed(r, buf).await?;
+    Ok(true)
+}
+
+async fn read_exact_or_closed<R: AsyncRead + Unpin>(
+    r: &mut R,
+    buf: &mut [u8],
+) -> Result<(), LinkError> {
+    match r.read_exact(buf).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(LinkError::Closed),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Write one frame holding `msg`.
@@ -202,6 +259,60 @@ mod tests {
         let mut r = &buf[..];
         let got = read_frame::<_, Request>(&mut r).await;
         assert!(matches!(got, Err(LinkError::Malformed { .. })));
+    }
+
+    #[test]
+    fn udp_target_has_a_stable_json_shape() {
+        let open = Request::Open {
+            target: Target::Udp { port: 5353 },
+        };
+        assert_eq!(
+            serde_json::to_string(&open).unwrap(),
+            r#"{"op":"open","target":{"kind":"udp","port":5353}}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn datagrams_keep_their_boundaries() {
+        let mut buf = Vec::new();
+        for payload in [&b"one"[..], b"", b"three!", &[0xff; 1500]] {
+            write_datagram(&mut buf, payload).await.unwrap();
+        }
+        assert_eq!(&buf[..5], &[0, 3, b'o', b'n', b'e']);
+        let mut r = &buf[..];
+        let mut got = Vec::new();
+        let mut out = Vec::new();
+        while read_datagram(&mut r, &mut got).await.unwrap() {
+            out.push(got.clone());
+        }
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0], b"one");
+        assert!(out[1].is_empty(), "an empty datagram is a datagram");
+        assert_eq!(out[2], b"three!");
+        assert_eq!(out[3], vec![0xff; 1500]);
+    }
+
+    #[tokio::test]
+    async fn the_largest_datagram_fits_and_a_larger_one_is_refused() {
+        let mut buf = Vec::new();
+        write_datagram(&mut buf, &vec![7u8; MAX_DATAGRAM])
+            .await
+            .unwrap();
+        assert_eq!(buf.len(), 2 + MAX_DATAGRAM);
+        let mut got = Vec::new();
+        assert!(read_datagram(&mut &buf[..], &mut got).await.unwrap());
+        assert_eq!(got.len(), MAX_DATAGRAM);
+        let too_big = write_datagram(&mut Vec::new(), &vec![0u8; MAX_DATAGRAM + 1]).await;
+        assert!(matches!(too_big, Err(LinkError::FrameTooLarge { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_datagram_cut_short_reads_as_closed() {
+        for cut in [&[0u8][..], &[0, 5, b'a', b'b']] {
+            let mut got = Vec::new();
+            let read = read_datagram(&mut &cut[..], &mut got).await;
+            assert!(matches!(read, Err(LinkError::Closed)), "{cut:?}: {read:?}");
+        }
     }
 
     #[tokio::test]
