@@ -4,14 +4,16 @@
 //! It has no idea a window exists.
 
 pub mod cleanup;
+mod credentials;
 pub mod daemon_client;
 pub mod diagnostics;
 pub mod factory_reset;
 pub mod settings_change;
 mod status;
 
-pub use daemon_client::{DaemonClient, CONTEXT_NAME};
 pub use cleanup::{PruneStep, PruneSummary};
+pub use credentials::registry_auth;
+pub use daemon_client::{DaemonClient, CONTEXT_NAME};
 pub use factory_reset::ResetReport;
 pub use settings_change::SettingsChange;
 pub use status::Status;

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::load::{load, LoadOptions};
 use crate::model::Project;
 use crate::plan::{Recreate, UpOptions};
-use crate::runner::{Compose, DownOptions, Event, Rmi, UpRun};
+use crate::runner::{Compose, CredentialsFn, DownOptions, Event, Rmi, UpRun};
 
 /// Define and run multi-container applications (the Compose Specification).
 #[derive(Debug, Clone, clap::Args)]
@@ -318,8 +318,13 @@ fn progress_printer() -> Arc<dyn Fn(Event) + Send + Sync> {
 }
 
 /// Runs a compose command; returns the process exit code. `default_endpoint` is the engine
-/// used when neither `-H`, `--context`, `DOCKER_HOST` nor `DOCKER_CONTEXT` says otherwise.
-pub async fn run(args: Args, default_endpoint: Option<Endpoint>) -> Result<u8> {
+/// used when neither `-H`, `--context`, `DOCKER_HOST` nor `DOCKER_CONTEXT` says otherwise;
+/// `credentials` finds what `pull` and `up` send the registry of each image.
+pub async fn run(
+    args: Args,
+    default_endpoint: Option<Endpoint>,
+    credentials: Option<CredentialsFn>,
+) -> Result<u8> {
     if let Command::Config(c) = &args.command {
         return config(&args, c);
     }
@@ -329,12 +334,19 @@ pub async fn run(args: Args, default_endpoint: Option<Endpoint>) -> Result<u8> {
     }
     let endpoint = args.endpoint(default_endpoint);
     let engine = Engine::connect(&endpoint).await?;
-    run_with_engine(args, engine).await
+    run_with_engine(args, engine, credentials).await
 }
 
 /// [`run`] on an engine already connected.
-pub async fn run_with_engine(args: Args, engine: Engine) -> Result<u8> {
-    let compose = Compose::new(engine).with_progress(progress_printer());
+pub async fn run_with_engine(
+    args: Args,
+    engine: Engine,
+    credentials: Option<CredentialsFn>,
+) -> Result<u8> {
+    let mut compose = Compose::new(engine).with_progress(progress_printer());
+    if let Some(credentials) = credentials {
+        compose = compose.with_credentials(credentials);
+    }
     match &args.command {
         Command::Config(c) => config(&args, c),
         Command::Version => Ok(0),

@@ -34,6 +34,6 @@ pub use error::{Error, LoadError, Result};
 pub use load::{load, load_sources, normalize_project_name, LoadOptions};
 pub use model::{Project, Service};
 pub use runner::{
-    Compose, ContainerInfo, DownOptions, Event, ProgressFn, ProjectLog, ProjectSummary, Rmi,
-    Status, UpRun,
+    Compose, ContainerInfo, CredentialsFn, DownOptions, Event, ProgressFn, ProjectLog,
+    ProjectSummary, Rmi, Status, UpRun,
 };

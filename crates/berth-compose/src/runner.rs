@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use berth_engine::{BuildOptions, Engine};
+use berth_engine::{BuildOptions, Engine, RegistryAuth};
 use bollard::errors::Error as BollardError;
 use bollard::models::{
     ContainerCreateBody, ContainerSummaryStateEnum, EndpointIpamConfig, EndpointSettings,
@@ -103,6 +103,12 @@ impl std::fmt::Display for Event {
 
 /// Receives progress events.
 pub type ProgressFn = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// Finds the registry credentials to pull an image with (`None`: anonymously). The command
+/// line passes one that reads Berth's keyring; this crate never touches a keyring itself.
+pub type CredentialsFn = Arc<
+    dyn Fn(String) -> futures_util::future::BoxFuture<'static, Option<RegistryAuth>> + Send + Sync,
+>;
 
 /// A container of a compose project, for `ps` and the dashboard.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -204,6 +210,7 @@ pub enum Rmi {
 pub struct Compose {
     engine: Engine,
     progress: ProgressFn,
+    credentials: Option<CredentialsFn>,
 }
 
 fn is_not_found(e: &BollardError) -> bool {
@@ -225,7 +232,14 @@ impl Compose {
         Self {
             engine,
             progress: Arc::new(|_| {}),
+            credentials: None,
         }
+    }
+
+    /// Pulls with the credentials `f` finds for each image.
+    pub fn with_credentials(mut self, f: CredentialsFn) -> Self {
+        self.credentials = Some(f);
+        self
     }
 
     /// Reports progress to `f`.
@@ -624,9 +638,14 @@ impl Compose {
             name: image.to_string(),
             status: Status::Pulling,
         });
-        let mut stream = Box::pin(self.engine.pull_image(image, None));
+        let auth = match &self.credentials {
+            Some(find) => find(image.to_string()).await,
+            None => None,
+        };
+        let mut stream = Box::pin(self.engine.pull_image(image, auth.as_ref()));
         while let Some(item) = stream.next().await {
-            item.map_err(|e| Error::service(image, format!("pull failed: {e}")))?;
+            // Kept as the engine's error, so `unauthorized` reaches the dashboard as such.
+            item?;
         }
         self.emit(Event::Image {
             name: image.to_string(),

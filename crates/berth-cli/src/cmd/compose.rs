@@ -1,16 +1,30 @@
 //! `berth compose ...`: hands over to berth-compose's command line, on Berth's engine
-//! unless `-H`, `--context`, `DOCKER_HOST` or `DOCKER_CONTEXT` name another one.
+//! unless `-H`, `--context`, `DOCKER_HOST` or `DOCKER_CONTEXT` name another one, pulling with
+//! the credentials signed in to Berth (the OS keyring) for each image's registry.
 //! Installed as `~/.docker/cli-plugins/docker-compose`, the same binary serves
 //! `docker compose ...` (the docker CLI runs it as `docker-compose compose ...`).
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use berth_api::Berth;
+use berth_compose::CredentialsFn;
 
 pub async fn run(args: berth_compose::cli::Args) -> anyhow::Result<ExitCode> {
-    let endpoint = Berth::open().ok().map(|b| b.endpoint());
-    let code = berth_compose::cli::run(args, endpoint).await?;
+    let berth = Berth::open().ok();
+    let endpoint = berth.as_ref().map(Berth::endpoint);
+    let credentials = berth.map(credentials_from);
+    let code = berth_compose::cli::run(args, endpoint, credentials).await?;
     Ok(ExitCode::from(code))
+}
+
+/// What `pull` and `up` send each image's registry: [`Berth::registry_credentials`].
+fn credentials_from(berth: Berth) -> CredentialsFn {
+    let berth = Arc::new(berth);
+    Arc::new(move |image: String| {
+        let berth = Arc::clone(&berth);
+        Box::pin(async move { berth.registry_credentials(&image).await })
+    })
 }
 
 /// The docker CLI plugin handshake (`docker-cli-plugin-metadata`).

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(berth_compose::cli::run(cli.args, None)) {
+    match runtime.block_on(berth_compose::cli::run(cli.args, None, None)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let mut message = e.to_string();
