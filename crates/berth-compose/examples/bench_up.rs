@@ -4,6 +4,10 @@
 //! Run (as root, needs dockerd and docker-compose):
 //!   cargo build --release -p berth-compose --bins --examples
 //!   target/release/examples/bench_up [rounds]
+//!
+//! `bench_up hold FILE` starts the engine, writes both projects under its root, prints
+//! `DOCKER_HOST` and their directories, and keeps the engine up while FILE exists (for
+//! profiling one tool by hand, e.g. through a timing proxy on the engine socket).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,6 +54,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("hold") {
+        let marker = PathBuf::from(std::env::args().nth(2).expect("hold FILE"));
+        return hold(&marker);
+    }
     let rounds: usize = std::env::args()
         .nth(1)
         .and_then(|r| r.parse().ok())
@@ -68,6 +76,26 @@ fn main() {
     let image = d.test_image().unwrap();
     for healthy in [true, false] {
         bench(&d, &berth_bin, &image, healthy, rounds);
+    }
+}
+
+fn hold(marker: &Path) {
+    let d = Dockerd::start().expect("a private dockerd");
+    let image = d.test_image().unwrap();
+    println!("DOCKER_HOST={}", d.docker_host());
+    for healthy in [true, false] {
+        let dir = d.root().join(format!("bench-{healthy}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("compose.yaml"), project(&image, healthy)).unwrap();
+        println!(
+            "PROJECT_{}={}",
+            if healthy { "HEALTHY" } else { "STARTED" },
+            dir.display()
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    while marker.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 

@@ -101,6 +101,41 @@ impl std::fmt::Display for Event {
     }
 }
 
+/// How long a wait goes without an engine event before it inspects again anyway (events
+/// can be missed when the engine's clock runs ahead of ours).
+const EVENT_SAFETY_POLL: Duration = Duration::from_millis(250);
+
+/// Whether the networks `up` creates exist yet: containers are created meanwhile, and what
+/// needs a network (a retried create, connecting a second network) waits for it.
+struct NetworksReady(Option<tokio::sync::watch::Receiver<bool>>);
+
+impl NetworksReady {
+    /// A sender to signal with once the networks exist, and the receiving side.
+    fn pending_if(missing: bool) -> (tokio::sync::watch::Sender<bool>, Self) {
+        let (tx, rx) = tokio::sync::watch::channel(!missing);
+        (tx, Self(Some(rx)))
+    }
+
+    fn done() -> Self {
+        Self(None)
+    }
+
+    fn is_pending(&self) -> bool {
+        self.0.as_ref().is_some_and(|rx| !*rx.borrow())
+    }
+
+    async fn wait(&self) -> Result<()> {
+        if let Some(rx) = &self.0 {
+            // A dropped sender means creating a network failed; `up` reports that error.
+            rx.clone()
+                .wait_for(|ready| *ready)
+                .await
+                .map_err(|_| Error::usage("the project's networks could not be created"))?;
+        }
+        Ok(())
+    }
+}
+
 /// Receives progress events.
 pub type ProgressFn = Arc<dyn Fn(Event) + Send + Sync>;
 
@@ -336,17 +371,32 @@ impl Compose {
             .iter()
             .filter_map(|(s, _)| project.services.get(s))
             .collect();
-        futures_util::try_join!(
-            self.ensure_networks(project, &selected),
+        // One image check (pull, build) per image, however many services run it.
+        let mut images: BTreeMap<String, &Service> = BTreeMap::new();
+        for s in &selected {
+            images.entry(s.image_name(&project.name)).or_insert(s);
+        }
+        let (missing_networks, (), _) = futures_util::try_join!(
+            self.missing_networks(project, &selected),
             self.ensure_volumes(project, &selected),
             futures_util::future::try_join_all(
-                selected
-                    .iter()
+                images
+                    .values()
                     .map(|s| self.ensure_image(project, s, opts.build))
             ),
         )?;
         // Create every container first (in parallel: creating needs no dependency to be up),
-        // then start them service by service once each dependency's condition holds.
+        // then start them service by service once each dependency's condition holds. The
+        // engine resolves a container's network when it starts it, not when it creates it,
+        // so the networks are created while the containers are (see `NetworksReady`).
+        let (ready_tx, ready) = NetworksReady::pending_if(!missing_networks.is_empty());
+        let create_networks = async move {
+            for key in &missing_networks {
+                self.create_network(project, key).await?;
+            }
+            ready_tx.send_replace(true);
+            Ok(())
+        };
         let deadline = Instant::now() + opts.timeout;
         let mut to_start: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let (shared_ns, independent): (Vec<_>, Vec<_>) = plan
@@ -359,10 +409,14 @@ impl Compose {
                     .as_deref()
                     .is_some_and(|m| m.starts_with("service:"))
             });
-        let prepared = futures_util::future::try_join_all(
-            independent.iter().map(|(s, a)| self.prepare(project, s, a)),
-        )
-        .await?;
+        let (_, prepared) = futures_util::try_join!(
+            create_networks,
+            futures_util::future::try_join_all(
+                independent
+                    .iter()
+                    .map(|(s, a)| self.prepare(project, s, a, &ready)),
+            )
+        )?;
         for ((s, _), name) in independent.iter().zip(prepared) {
             to_start.entry(s.name.clone()).or_default().extend(name);
         }
@@ -423,7 +477,7 @@ impl Compose {
         // A container sharing another service's network namespace is created only now.
         if shares_ns {
             for a in actions {
-                names.extend(self.prepare(project, s, a).await?);
+                names.extend(self.prepare(project, s, a, &NetworksReady::done()).await?);
             }
         }
         if opts.plan.start {
@@ -441,6 +495,7 @@ impl Compose {
         project: &Project,
         s: &Service,
         action: &Action,
+        networks: &NetworksReady,
     ) -> Result<Option<String>> {
         match action {
             Action::Keep { container, .. } => {
@@ -450,7 +505,7 @@ impl Compose {
             Action::Start { container, .. } => Ok(Some(container.name.clone())),
             Action::Create { number, .. } => {
                 let name = self
-                    .create_container(project, s, *number, false, None)
+                    .create_container_when(project, s, *number, false, None, networks)
                     .await?;
                 Ok(Some(name))
             }
@@ -468,7 +523,7 @@ impl Compose {
                     .await
                     .map_err(Error::engine(format!("removing {}", old.name)))?;
                 let name = self
-                    .create_container(project, s, *number, false, None)
+                    .create_container_when(project, s, *number, false, None, networks)
                     .await?;
                 self.container_event(&name, &s.name, Status::Recreated);
                 Ok(Some(name))
@@ -491,11 +546,23 @@ impl Compose {
     }
 
     async fn ensure_networks(&self, project: &Project, services: &[&Service]) -> Result<()> {
-        let used: Vec<&String> = project
+        for key in self.missing_networks(project, services).await? {
+            self.create_network(project, &key).await?;
+        }
+        Ok(())
+    }
+
+    /// The networks `services` use that do not exist yet (an error if one is external).
+    async fn missing_networks(
+        &self,
+        project: &Project,
+        services: &[&Service],
+    ) -> Result<Vec<String>> {
+        let mut missing = Vec::new();
+        let used = project
             .networks
             .keys()
-            .filter(|k| services.iter().any(|s| s.networks.contains_key(*k)))
-            .collect();
+            .filter(|k| services.iter().any(|s| s.networks.contains_key(*k)));
         for key in used {
             let net = &project.networks[key];
             match self
@@ -513,45 +580,51 @@ impl Compose {
                     net.name
                 )));
             }
-            self.emit(Event::Network {
-                name: net.name.clone(),
-                status: Status::Creating,
-            });
-            let mut l: HashMap<String, String> = net.labels.clone().into_iter().collect();
-            l.insert(labels::PROJECT.into(), project.name.clone());
-            l.insert(labels::NETWORK.into(), key.clone());
-            l.insert(labels::VERSION.into(), labels::COMPOSE_VERSION.into());
-            let ipam = (!net.subnets.is_empty()).then(|| Ipam {
-                config: Some(
-                    net.subnets
-                        .iter()
-                        .map(|s| IpamConfig {
-                            subnet: Some(s.clone()),
-                            ..Default::default()
-                        })
-                        .collect(),
-                ),
-                ..Default::default()
-            });
-            self.docker()
-                .create_network(NetworkCreateRequest {
-                    name: net.name.clone(),
-                    driver: net.driver.clone(),
-                    internal: Some(net.internal),
-                    attachable: Some(net.attachable),
-                    enable_ipv6: net.enable_ipv6.then_some(true),
-                    options: Some(net.driver_opts.clone().into_iter().collect()),
-                    labels: Some(l),
-                    ipam,
-                    ..Default::default()
-                })
-                .await
-                .map_err(Error::engine(format!("creating network {}", net.name)))?;
-            self.emit(Event::Network {
-                name: net.name.clone(),
-                status: Status::Created,
-            });
+            missing.push(key.clone());
         }
+        Ok(missing)
+    }
+
+    async fn create_network(&self, project: &Project, key: &str) -> Result<()> {
+        let net = &project.networks[key];
+        self.emit(Event::Network {
+            name: net.name.clone(),
+            status: Status::Creating,
+        });
+        let mut l: HashMap<String, String> = net.labels.clone().into_iter().collect();
+        l.insert(labels::PROJECT.into(), project.name.clone());
+        l.insert(labels::NETWORK.into(), key.to_string());
+        l.insert(labels::VERSION.into(), labels::COMPOSE_VERSION.into());
+        let ipam = (!net.subnets.is_empty()).then(|| Ipam {
+            config: Some(
+                net.subnets
+                    .iter()
+                    .map(|s| IpamConfig {
+                        subnet: Some(s.clone()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        });
+        self.docker()
+            .create_network(NetworkCreateRequest {
+                name: net.name.clone(),
+                driver: net.driver.clone(),
+                internal: Some(net.internal),
+                attachable: Some(net.attachable),
+                enable_ipv6: net.enable_ipv6.then_some(true),
+                options: Some(net.driver_opts.clone().into_iter().collect()),
+                labels: Some(l),
+                ipam,
+                ..Default::default()
+            })
+            .await
+            .map_err(Error::engine(format!("creating network {}", net.name)))?;
+        self.emit(Event::Network {
+            name: net.name.clone(),
+            status: Status::Created,
+        });
         Ok(())
     }
 
@@ -715,6 +788,23 @@ impl Compose {
         oneoff: bool,
         command: Option<Vec<String>>,
     ) -> Result<String> {
+        let ready = NetworksReady::done();
+        self.create_container_when(project, s, number, oneoff, command, &ready)
+            .await
+    }
+
+    /// [`Compose::create_container`] while `networks` may still be being created: an engine
+    /// that refuses a container whose network is missing gets the request again once the
+    /// networks exist; the extra networks are connected once they exist.
+    async fn create_container_when(
+        &self,
+        project: &Project,
+        s: &Service,
+        number: u32,
+        oneoff: bool,
+        command: Option<Vec<String>>,
+        networks: &NetworksReady,
+    ) -> Result<String> {
         let name = if oneoff {
             format!("{}-{}-run-{}", project.name, s.name, run_suffix())
         } else {
@@ -745,18 +835,29 @@ impl Compose {
                 hc.network_mode = Some(format!("container:{}", target.id));
             }
         }
-        self.docker()
-            .create_container(
-                Some(q::CreateContainerOptions {
-                    name: Some(name.clone()),
-                    ..Default::default()
-                }),
-                body,
-            )
+        let options = q::CreateContainerOptions {
+            name: Some(name.clone()),
+            ..Default::default()
+        };
+        let waited = networks.is_pending();
+        match self
+            .docker()
+            .create_container(Some(options.clone()), body.clone())
             .await
-            .map_err(Error::engine(format!("creating container {name}")))?;
+        {
+            Ok(_) => {}
+            Err(e) if waited && is_not_found(&e) => {
+                networks.wait().await?;
+                self.docker()
+                    .create_container(Some(options), body)
+                    .await
+                    .map_err(Error::engine(format!("creating container {name}")))?;
+            }
+            Err(e) => return Err(Error::engine(format!("creating container {name}"))(e)),
+        }
         // The engine attaches one network at create (API < 1.44); connect the others now.
-        if s.network_mode.is_none() {
+        if s.network_mode.is_none() && s.networks.len() > 1 {
+            networks.wait().await?;
             for (key, sn) in s.networks.iter().skip(1) {
                 let net = &project.networks[key];
                 self.docker()
@@ -790,81 +891,123 @@ impl Compose {
             .filter(|o| o.service == service && !o.oneoff)
             .collect();
         for c in containers {
+            // A running container is started: nothing more to ask the engine.
+            if condition == Condition::ServiceStarted && c.running {
+                continue;
+            }
             if condition != Condition::ServiceStarted {
                 self.container_event(&c.name, service, Status::Waiting);
             }
-            loop {
-                let info = self
-                    .docker()
-                    .inspect_container(&c.id, None::<q::InspectContainerOptions>)
-                    .await
-                    .map_err(Error::engine(format!("inspecting {}", c.name)))?;
-                let state = info.state.unwrap_or_default();
-                let running = state.running.unwrap_or(false);
-                let exit = state.exit_code.unwrap_or(0);
-                let health = state.health.and_then(|h| h.status);
-                let done = match condition {
-                    Condition::ServiceStarted => {
-                        if !running && exit != 0 {
-                            return Err(Error::service(
-                                service,
-                                format!("container {} exited ({exit})", c.name),
-                            ));
-                        }
-                        true
-                    }
-                    Condition::ServiceHealthy => match health {
-                        Some(HealthStatusEnum::HEALTHY) => {
-                            self.container_event(&c.name, service, Status::Healthy);
-                            true
-                        }
-                        Some(HealthStatusEnum::UNHEALTHY) => {
-                            return Err(Error::service(
-                                service,
-                                format!("container {} is unhealthy", c.name),
-                            ))
-                        }
-                        None | Some(HealthStatusEnum::NONE) | Some(HealthStatusEnum::EMPTY) => {
-                            return Err(Error::service(
-                                service,
-                                format!("container {} has no healthcheck configured", c.name),
-                            ))
-                        }
-                        Some(HealthStatusEnum::STARTING) if !running => {
-                            return Err(Error::service(
-                                service,
-                                format!("container {} exited ({exit})", c.name),
-                            ))
-                        }
-                        Some(HealthStatusEnum::STARTING) => false,
-                    },
-                    Condition::ServiceCompletedSuccessfully => {
-                        if running {
-                            false
-                        } else if exit == 0 {
-                            self.container_event(&c.name, service, Status::Exited);
-                            true
-                        } else {
-                            return Err(Error::service(
-                                service,
-                                format!("container {} exited ({exit})", c.name),
-                            ));
-                        }
-                    }
-                };
-                if done {
-                    break;
-                }
-                if Instant::now() > deadline {
-                    return Err(Error::service(
-                        service,
-                        format!("timed out waiting for {}", c.name),
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            self.wait_container(&c, service, condition, deadline)
+                .await?;
         }
         Ok(())
+    }
+
+    /// Waits for one container: inspects it, then again on each of its `health_status` or
+    /// `die` events (the engine reports a health change the moment its probe ends, where a
+    /// poll would lag by up to its interval), or after [`EVENT_SAFETY_POLL`] without one.
+    async fn wait_container(
+        &self,
+        c: &Observed,
+        service: &str,
+        condition: Condition,
+        deadline: Instant,
+    ) -> Result<()> {
+        // Replaying a few seconds of this container's events only costs a re-inspect each;
+        // it closes the gap between the first inspect and the subscription.
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs().saturating_sub(2));
+        let (mut events, mut polling) = (None, false);
+        loop {
+            if self.condition_met(c, service, condition).await? {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(Error::service(
+                    service,
+                    format!("timed out waiting for {}", c.name),
+                ));
+            }
+            let wake = deadline
+                .saturating_duration_since(Instant::now())
+                .min(EVENT_SAFETY_POLL);
+            if polling {
+                tokio::time::sleep(wake).await;
+                continue;
+            }
+            let stream = events.get_or_insert_with(|| {
+                Box::pin(self.docker().events(Some(q::EventsOptions {
+                    since: Some(since.to_string()),
+                    until: None,
+                    filters: Some(HashMap::from([
+                        ("type".to_string(), vec!["container".to_string()]),
+                        ("container".to_string(), vec![c.id.clone()]),
+                        (
+                            "event".to_string(),
+                            vec!["health_status".to_string(), "die".to_string()],
+                        ),
+                    ])),
+                })))
+            });
+            tokio::select! {
+                ev = stream.next() => {
+                    if !matches!(ev, Some(Ok(_))) {
+                        tracing::debug!(container = %c.name, "event stream ended; polling");
+                        polling = true;
+                    }
+                }
+                () = tokio::time::sleep(wake) => {}
+            }
+        }
+    }
+
+    /// Whether `c` meets `condition` now; an error when it never will.
+    async fn condition_met(
+        &self,
+        c: &Observed,
+        service: &str,
+        condition: Condition,
+    ) -> Result<bool> {
+        let info = self
+            .docker()
+            .inspect_container(&c.id, None::<q::InspectContainerOptions>)
+            .await
+            .map_err(Error::engine(format!("inspecting {}", c.name)))?;
+        let state = info.state.unwrap_or_default();
+        let running = state.running.unwrap_or(false);
+        let exit = state.exit_code.unwrap_or(0);
+        let health = state.health.and_then(|h| h.status);
+        let exited = || Error::service(service, format!("container {} exited ({exit})", c.name));
+        match condition {
+            Condition::ServiceStarted if !running && exit != 0 => Err(exited()),
+            Condition::ServiceStarted => Ok(true),
+            Condition::ServiceHealthy => match health {
+                Some(HealthStatusEnum::HEALTHY) => {
+                    self.container_event(&c.name, service, Status::Healthy);
+                    Ok(true)
+                }
+                Some(HealthStatusEnum::UNHEALTHY) => Err(Error::service(
+                    service,
+                    format!("container {} is unhealthy", c.name),
+                )),
+                None | Some(HealthStatusEnum::NONE) | Some(HealthStatusEnum::EMPTY) => {
+                    Err(Error::service(
+                        service,
+                        format!("container {} has no healthcheck configured", c.name),
+                    ))
+                }
+                Some(HealthStatusEnum::STARTING) if !running => Err(exited()),
+                Some(HealthStatusEnum::STARTING) => Ok(false),
+            },
+            Condition::ServiceCompletedSuccessfully if running => Ok(false),
+            Condition::ServiceCompletedSuccessfully if exit == 0 => {
+                self.container_event(&c.name, service, Status::Exited);
+                Ok(true)
+            }
+            Condition::ServiceCompletedSuccessfully => Err(exited()),
+        }
     }
 
     async fn stop_one(
