@@ -3,8 +3,10 @@
 //! and the app use ([`control`]). A CLI command that exits leaves the engine running.
 
 pub mod control;
+pub mod health;
 pub mod lifecycle;
 pub mod lock;
+pub mod log_files;
 pub mod published_ports;
 pub mod server;
 
@@ -50,7 +52,9 @@ pub async fn run(paths: BerthPaths, factory: Arc<dyn VmFactory>) -> Result<(), D
         source,
     })?;
     info!(pid = std::process::id(), socket = %control.display(), "daemon ready");
+    let restarts = health::auto_restart(lifecycle.clone(), health::Backoff::default());
     server::serve(listener, lifecycle.clone(), quit).await;
+    restarts.abort();
     let _ = lifecycle.stop().await;
     let _ = std::fs::remove_file(&control);
     info!("daemon exiting");

@@ -111,6 +111,7 @@ pub struct Lifecycle {
     /// Cancels the start in progress (a stop wins over a start).
     cancel: Mutex<CancellationToken>,
     shown: Arc<Mutex<Shown>>,
+    health: crate::health::HealthPolicy,
 }
 
 impl Lifecycle {
@@ -131,7 +132,18 @@ impl Lifecycle {
             op: tokio::sync::Mutex::new(Active::default()),
             cancel: Mutex::new(CancellationToken::new()),
             shown: Arc::new(Mutex::new(Shown::default())),
+            health: crate::health::HealthPolicy::default(),
         }
+    }
+
+    /// How the running engine is pinged (tests use short intervals).
+    pub fn with_health(mut self, policy: crate::health::HealthPolicy) -> Self {
+        self.health = policy;
+        self
+    }
+
+    pub fn paths(&self) -> &BerthPaths {
+        &self.paths
     }
 
     pub fn subscribe(&self) -> watch::Receiver<EngineState> {
@@ -311,6 +323,11 @@ impl Lifecycle {
         active
             .tasks
             .push(self.forward_ports(&settings, client.clone(), token).await);
+        active.tasks.push(crate::health::watch(
+            client.clone(),
+            self.cell.clone(),
+            self.health,
+        ));
         active.tasks.push(self.watch_link(client, hv.status()));
         Ok(())
     }
@@ -594,6 +611,7 @@ mod tests {
     use async_trait::async_trait;
     use berth_link::guest::{self, GuestConfig, Outcome};
     use berth_vm::StopOutcome;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::UnixListener;
 
@@ -603,6 +621,54 @@ mod tests {
         dir: PathBuf,
         status: watch::Sender<VmStatus>,
         tasks: Mutex<Vec<AbortHandle>>,
+        /// Set: the agent hangs (reads and writes never complete), its port stays open.
+        stalled: Arc<AtomicBool>,
+    }
+
+    /// The guest end of the link, which hangs once `stalled` is set.
+    struct Stallable {
+        inner: UnixStream,
+        stalled: Arc<AtomicBool>,
+    }
+
+    impl tokio::io::AsyncRead for Stallable {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            if self.stalled.load(Ordering::SeqCst) {
+                return std::task::Poll::Pending;
+            }
+            std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+        }
+    }
+
+    impl tokio::io::AsyncWrite for Stallable {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            if self.stalled.load(Ordering::SeqCst) {
+                return std::task::Poll::Pending;
+            }
+            std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+        }
+
+        fn poll_flush(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
     }
 
     impl FakeVm {
@@ -638,9 +704,14 @@ mod tests {
             });
             let link = UnixListener::bind(self.dir.join("link.sock")).unwrap();
             let status = self.status.clone();
+            let stalled = self.stalled.clone();
             let agent_task = tokio::spawn(async move {
                 let cfg = Arc::new(GuestConfig::new(engine_sock));
                 while let Ok((conn, _)) = link.accept().await {
+                    let conn = Stallable {
+                        inner: conn,
+                        stalled: stalled.clone(),
+                    };
                     if let Ok(Outcome::ShutdownRequested) = guest::serve(conn, cfg.clone()).await {
                         // The guest powers off on its own: QEMU exits with code 0.
                         status.send_replace(VmStatus::Exited {
@@ -696,6 +767,7 @@ mod tests {
                 dir: config.run_dir.clone(),
                 status: watch::channel(VmStatus::NotStarted).0,
                 tasks: Mutex::new(Vec::new()),
+                stalled: Arc::new(AtomicBool::new(false)),
             });
             *lock(&self.last) = Some(vm.clone());
             Ok(vm)
@@ -805,6 +877,129 @@ mod tests {
         assert!(ping_through(&home.path().join("run/docker.sock"))
             .await
             .starts_with("HTTP/1.1 200"));
+    }
+
+    fn quick_health() -> crate::health::HealthPolicy {
+        crate::health::HealthPolicy {
+            interval: Duration::from_millis(100),
+            timeout: Duration::from_millis(300),
+            misses: 2,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hung_agent_is_an_error_with_the_reason() {
+        let home = tempfile::tempdir().unwrap();
+        let (lc, factory) = lifecycle(home.path());
+        let lc = lc.with_health(quick_health());
+        lc.start().await.unwrap();
+        // Healthy pings keep it running.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(lc.status().state.is_running());
+        let vm = lock(&factory.last).clone().unwrap();
+        vm.stalled.store(true, Ordering::SeqCst);
+        let mut rx = lc.subscribe();
+        let state = tokio::time::timeout(
+            Duration::from_secs(10),
+            rx.wait_for(|s| matches!(s, EngineState::Error { .. })),
+        )
+        .await
+        .expect("Error once pings go unanswered")
+        .unwrap()
+        .clone();
+        let EngineState::Error { code, message } = state else {
+            unreachable!()
+        };
+        assert_eq!(code, ErrorCode::VmFailed);
+        assert!(message.contains("did not answer a ping"), "{message}");
+        assert!(vm.status.borrow().is_running(), "the VM itself still runs");
+        // Retry works: a fresh VM.
+        assert!(lc.start().await.unwrap().state.is_running());
+    }
+
+    #[tokio::test]
+    async fn auto_restart_brings_a_hung_engine_back() {
+        let home = tempfile::tempdir().unwrap();
+        let (lc, factory) = lifecycle(home.path());
+        std::fs::write(
+            home.path().join("config/settings.toml"),
+            "[app]\nauto_restart_engine = true\n",
+        )
+        .unwrap();
+        let lc = Arc::new(lc.with_health(quick_health()));
+        let backoff = crate::health::Backoff {
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(1),
+            stable: Duration::from_secs(60),
+        };
+        let restarts = crate::health::auto_restart(lc.clone(), backoff);
+        lc.start().await.unwrap();
+        let first = lock(&factory.last).clone().unwrap();
+        first.stalled.store(true, Ordering::SeqCst);
+        let mut rx = lc.subscribe();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            rx.wait_for(|s| matches!(s, EngineState::Error { .. })),
+        )
+        .await
+        .expect("the stall is noticed")
+        .unwrap();
+        tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| s.is_running()))
+            .await
+            .expect("restarted automatically")
+            .unwrap();
+        let second = lock(&factory.last).clone().unwrap();
+        assert!(!Arc::ptr_eq(&first, &second), "a new VM was booted");
+        assert!(
+            !first.status.borrow().is_running(),
+            "the hung VM was killed"
+        );
+        restarts.abort();
+    }
+
+    #[tokio::test]
+    async fn auto_restart_backs_off_and_only_when_enabled() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = BerthPaths::under(home.path());
+        paths.ensure().unwrap();
+        std::fs::write(paths.settings_file(), "[app]\nauto_restart_engine = true\n").unwrap();
+        let attempts = Arc::new(Mutex::new(Vec::<tokio::time::Instant>::new()));
+        let seen = attempts.clone();
+        let lc = Arc::new(Lifecycle::with_artifacts(
+            paths.clone(),
+            Arc::new(FakeFactory::default()),
+            move || {
+                lock(&seen).push(tokio::time::Instant::now());
+                Err(ApiError::new(ErrorCode::VmFailed, "no image"))
+            },
+        ));
+        let backoff = crate::health::Backoff {
+            base: Duration::from_millis(100),
+            cap: Duration::from_millis(400),
+            stable: Duration::from_secs(60),
+        };
+        let restarts = crate::health::auto_restart(lc.clone(), backoff);
+        assert!(lc.start().await.is_err());
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let times = lock(&attempts).clone();
+        // 1 + restarts after 100, 200, 400, 400 ms: a fast loop would make hundreds.
+        assert!((3..=6).contains(&times.len()), "{} attempts", times.len());
+        for (i, pair) in times.windows(2).enumerate() {
+            let gap = pair[1] - pair[0];
+            assert!(gap >= backoff.delay(i as u32), "gap {i} was {gap:?}");
+        }
+        // Turned off: the next failure stays an Error.
+        std::fs::write(
+            paths.settings_file(),
+            "[app]\nauto_restart_engine = false\n",
+        )
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let count = lock(&attempts).len();
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        assert_eq!(lock(&attempts).len(), count, "no restart once disabled");
+        assert!(matches!(lc.status().state, EngineState::Error { .. }));
+        restarts.abort();
     }
 
     #[tokio::test]

@@ -1,0 +1,183 @@
+//! Health of a running engine, and recovery.
+//!
+//! While the engine runs, [`watch`] pings the guest agent through the link every few seconds.
+//! An agent that stops answering (a hung guest, a dead agent behind a virtio port that stays
+//! open) or an engine the agent reports down moves the state to `Error` with the reason.
+//! [`auto_restart`] then starts the engine again when the user enabled
+//! `app.auto_restart_engine`, waiting longer after each failure ([`Backoff`]) so a VM that
+//! cannot come up never restarts in a fast loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_core::{EngineState, EngineStateCell, ErrorCode, Settings};
+use berth_link::LinkClient;
+use tokio::task::{AbortHandle, JoinHandle};
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use crate::lifecycle::Lifecycle;
+
+/// How often and how patiently a running engine is pinged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthPolicy {
+    pub interval: Duration,
+    /// One ping's deadline; a ping that takes longer is a miss.
+    pub timeout: Duration,
+    /// Misses in a row that make the engine `Error`.
+    pub misses: u32,
+}
+
+impl Default for HealthPolicy {
+    fn default() -> Self {
+        // A stall is reported within interval + misses * timeout (~13 s); TCG guests under load
+        // answer a ping in well under a second.
+        HealthPolicy {
+            interval: Duration::from_secs(3),
+            timeout: Duration::from_secs(5),
+            misses: 2,
+        }
+    }
+}
+
+/// Pings the agent until the task is aborted (the engine stops) or the engine is declared
+/// failed.
+pub fn watch(client: LinkClient, cell: Arc<EngineStateCell>, policy: HealthPolicy) -> AbortHandle {
+    tokio::spawn(async move {
+        let mut missed = 0;
+        loop {
+            tokio::time::sleep(policy.interval).await;
+            match cell.get() {
+                EngineState::Running { .. } => {}
+                // Spawned as the start ends: the move to Running follows at once.
+                EngineState::Starting { .. } => continue,
+                _ => return,
+            }
+            let reason = match tokio::time::timeout(policy.timeout, client.ping()).await {
+                Ok(Ok(info)) if info.docker_ready => {
+                    missed = 0;
+                    continue;
+                }
+                Ok(Ok(_)) => "the engine in the VM stopped answering its agent".to_owned(),
+                // A closed link is reported by the link watcher (or the VM supervisor).
+                Ok(Err(_)) if client.is_closed() => return,
+                Ok(Err(err)) => format!("a health ping failed: {err}"),
+                Err(_) => format!(
+                    "the guest agent did not answer a ping within {} s",
+                    policy.timeout.as_secs_f32()
+                ),
+            };
+            missed += 1;
+            warn!(missed, "{reason}");
+            if missed >= policy.misses {
+                let message = format!("{reason} ({missed} times in a row); the VM is hung or its agent died; see `berth logs --vm`");
+                warn!(%message, "engine failed");
+                let _ = cell.transition(EngineState::Error {
+                    code: ErrorCode::VmFailed,
+                    message,
+                });
+                return;
+            }
+        }
+    })
+    .abort_handle()
+}
+
+/// Waits between automatic restarts: `base`, doubling per failure up to `cap`; back to `base`
+/// once the engine ran for `stable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub cap: Duration,
+    pub stable: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(120),
+            stable: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait before restart number `attempt` (0-based) of a run of failures.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+}
+
+/// Restarts a failed engine when the user's settings ask for it, with back-off. Reads the
+/// setting at each failure, so turning it on or off applies at once.
+pub fn auto_restart(lifecycle: Arc<Lifecycle>, backoff: Backoff) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut rx = lifecycle.subscribe();
+        let mut attempt = 0u32;
+        let mut running_since: Option<Instant> = None;
+        loop {
+            let state = rx.borrow_and_update().clone();
+            match state {
+                EngineState::Running { .. } => {
+                    running_since.get_or_insert_with(Instant::now);
+                }
+                EngineState::Error { message, .. } => {
+                    if running_since
+                        .take()
+                        .is_some_and(|since| since.elapsed() >= backoff.stable)
+                    {
+                        attempt = 0;
+                    }
+                    if enabled(&lifecycle) {
+                        let delay = backoff.delay(attempt);
+                        attempt = attempt.saturating_add(1);
+                        info!(attempt, ?delay, %message, "restarting the failed engine");
+                        tokio::time::sleep(delay).await;
+                        // The user may have started or stopped it meanwhile.
+                        if matches!(lifecycle.status().state, EngineState::Error { .. })
+                            && enabled(&lifecycle)
+                        {
+                            if let Err(err) = lifecycle.start().await {
+                                warn!(%err.message, "the automatic restart failed");
+                            }
+                        }
+                        continue;
+                    }
+                }
+                EngineState::Stopped => {
+                    running_since = None;
+                    attempt = 0;
+                }
+                EngineState::Starting { .. } | EngineState::Stopping => {}
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+fn enabled(lifecycle: &Lifecycle) -> bool {
+    Settings::load(&lifecycle.paths().settings_file())
+        .map(|s| s.app.auto_restart_engine)
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let b = Backoff {
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(60),
+            stable: Duration::from_secs(300),
+        };
+        let delays: Vec<u64> = (0..8).map(|i| b.delay(i).as_secs()).collect();
+        assert_eq!(delays, [2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(b.delay(u32::MAX), Duration::from_secs(60));
+    }
+}
