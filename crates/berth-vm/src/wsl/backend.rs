@@ -93,8 +93,14 @@ impl Hypervisor for WslHypervisor {
             return Ok(());
         }
         self.ensure_imported().await?;
-        let cmd = CommandSpec::new(self.program.clone(), self.spec.run_agent().to_args())
-            .with_stdio_link();
+        let run_agent = self.spec.run_agent().map_err(|e| VmError::BadOutput {
+            program: self.program.clone(),
+            detail: format!(
+                "the agent at {} cannot be run in WSL: {e}",
+                self.spec.agent.display()
+            ),
+        })?;
+        let cmd = CommandSpec::new(self.program.clone(), run_agent.to_args()).with_stdio_link();
         let mut child = self.runner.spawn(&cmd).map_err(|source| VmError::Spawn {
             program: cmd.program.clone(),
             source,
@@ -171,6 +177,7 @@ mod tests {
             distro: "berth".into(),
             install_dir: r"C:\Users\ada\AppData\Local\Berth\wsl".into(),
             rootfs_tar: r"C:\Program Files\Berth\rootfs.tar".into(),
+            agent: r"C:\Program Files\Berth\berth-agent".into(),
         }
     }
 
@@ -196,7 +203,7 @@ mod tests {
         let args: Vec<_> = runner.commands().into_iter().map(|c| c.args).collect();
         assert_eq!(args[0], ["--list", "--verbose"]);
         assert_eq!(args[1], spec().import().to_args());
-        assert_eq!(args[2], spec().run_agent().to_args());
+        assert_eq!(args[2], spec().run_agent().unwrap().to_args());
         assert!(runner.commands()[2].stdio_link);
         assert_eq!(*hv.status().borrow(), VmStatus::Running { pid: FAKE_PID });
         assert_eq!(hv.link_endpoint(), LinkEndpoint::Stdio);

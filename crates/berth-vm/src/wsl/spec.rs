@@ -6,8 +6,7 @@ use std::path::PathBuf;
 /// The distro name Berth registers.
 pub const DISTRO: &str = "berth";
 
-/// Where the agent lives inside the distro's root.
-pub const AGENT_PATH: &str = "/usr/local/bin/berth-agent";
+use super::paths::{self, PathError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WslCommand {
@@ -18,8 +17,10 @@ pub enum WslCommand {
         rootfs_tar: PathBuf,
     },
     /// The long-lived process whose stdio carries the link:
-    /// `wsl.exe -d <name> -u root -- /usr/local/bin/berth-agent serve --stdio`
-    RunAgent { distro: String },
+    /// `wsl.exe -d <name> -u root -- <agent> serve --stdio`, where `<agent>` is the Linux agent
+    /// shipped in Berth's Windows install, seen through the distro's `/mnt/<drive>` (so an
+    /// upgrade of Berth upgrades the agent without re-importing the distro and its data).
+    RunAgent { distro: String, agent: String },
     /// `wsl.exe --terminate <name>`: stops the distro (and the agent with it).
     Terminate { distro: String },
     /// `wsl.exe --unregister <name>`: deletes the distro and its virtual disk.
@@ -49,13 +50,13 @@ impl WslCommand {
                 s("--version"),
                 s("2"),
             ],
-            WslCommand::RunAgent { distro } => vec![
+            WslCommand::RunAgent { distro, agent } => vec![
                 s("-d"),
                 distro.clone(),
                 s("-u"),
                 s("root"),
                 s("--"),
-                s(AGENT_PATH),
+                agent.clone(),
                 s("serve"),
                 s("--stdio"),
             ],
@@ -86,6 +87,8 @@ pub struct WslSpec {
     pub install_dir: PathBuf,
     /// The guest root as a tarball (the same packages as the QEMU image's rootfs).
     pub rootfs_tar: PathBuf,
+    /// The Linux `berth-agent` binary in Berth's install, as a Windows path.
+    pub agent: PathBuf,
 }
 
 impl WslSpec {
@@ -97,10 +100,11 @@ impl WslSpec {
         }
     }
 
-    pub fn run_agent(&self) -> WslCommand {
-        WslCommand::RunAgent {
+    pub fn run_agent(&self) -> Result<WslCommand, PathError> {
+        Ok(WslCommand::RunAgent {
             distro: self.distro.clone(),
-        }
+            agent: paths::translate(&self.agent.display().to_string(), &self.distro)?,
+        })
     }
 
     pub fn terminate(&self) -> WslCommand {
@@ -125,6 +129,7 @@ mod tests {
             distro: DISTRO.into(),
             install_dir: PathBuf::from(r"C:\Users\Ada Lovelace\AppData\Local\Berth\wsl"),
             rootfs_tar: PathBuf::from(r"C:\Program Files\Berth\resources\rootfs.tar"),
+            agent: PathBuf::from(r"C:\Program Files\Berth\resources\berth-agent"),
         }
     }
 
@@ -143,14 +148,14 @@ mod tests {
             ]
         );
         assert_eq!(
-            spec.run_agent().to_args(),
+            spec.run_agent().unwrap().to_args(),
             [
                 "-d",
                 "berth",
                 "-u",
                 "root",
                 "--",
-                "/usr/local/bin/berth-agent",
+                "/mnt/c/Program Files/Berth/resources/berth-agent",
                 "serve",
                 "--stdio"
             ]
@@ -173,6 +178,13 @@ mod tests {
     fn only_management_verbs_print_utf16() {
         assert!(WslCommand::ListVerbose.prints_utf16());
         assert!(spec().import().prints_utf16());
-        assert!(!spec().run_agent().prints_utf16());
+        assert!(!spec().run_agent().unwrap().prints_utf16());
+    }
+
+    #[test]
+    fn an_agent_path_wsl_cannot_reach_is_an_error_not_a_guess() {
+        let mut spec = spec();
+        spec.agent = PathBuf::from(r"C:berth-agent");
+        assert!(spec.run_agent().is_err());
     }
 }
