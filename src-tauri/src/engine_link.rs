@@ -1,37 +1,91 @@
-//! The app's one connection to the engine. A supervisor task connects, follows the engine's
-//! event stream and fans it out to the window and the tray; when the stream ends the engine
-//! state turns to `Error{engine_unreachable}` and the task reconnects with a backoff (or at
-//! once when the user asks for Start/Retry).
+//! The app's one connection to the engine, and the state the tray and the window show.
 //!
-//! Seam: today the engine is an existing socket (settings or `DOCKER_HOST`), whose state this
-//! module infers. When Berth's daemon owns the engine, `state` follows the daemon's control
-//! socket instead and start/stop are requests to it; nothing above this module changes.
+//! Two owners, one seam:
+//! - **Berth's VM** (no engine chosen in settings, no `DOCKER_HOST`): the Berth daemon owns the
+//!   engine. The state mirrors the daemon's watch stream; Start/Stop/Restart are requests to the
+//!   daemon (started on demand). While the daemon says `Running`, the link follows the engine's
+//!   own event stream for the stores.
+//! - **An existing engine** (a socket chosen in settings or `DOCKER_HOST`): not Berth's to start
+//!   or stop. A supervisor connects, follows the event stream and infers the state; when the
+//!   stream ends the state turns to `Error{engine_unreachable}` and it reconnects with a backoff
+//!   (or at once when the user asks for Start/Retry).
+//!
+//! Nothing above this module knows which one it is talking to, except that Stop is refused for
+//! an engine Berth does not own.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use berth_api::daemon_client::{DaemonWatch, Reply};
 use berth_api::Berth;
-use berth_core::{ApiError, EngineState, EngineStateCell, ErrorCode};
-use berth_engine::{Engine, EngineEvent, EventFilter};
+use berth_core::{ApiError, EngineState, ErrorCode};
+use berth_engine::{Endpoint, Engine, EngineEvent, EventFilter};
 use futures_util::StreamExt;
-use tokio::sync::{broadcast, Notify, RwLock};
+use tokio::sync::{broadcast, watch, Notify, RwLock};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
+/// How often the app looks again for a daemon that is not running (a `berth start` in a
+/// terminal starts one): a connect attempt on a unix socket, nothing more.
+const DAEMON_LOOK_MAX: Duration = Duration::from_secs(2);
+/// Before reconnecting to an engine whose event stream broke while the daemon says Running.
+const ENGINE_RECONNECT: Duration = Duration::from_secs(1);
+
+/// The engine state as the app shows it: a mirror, not the state machine (the daemon holds
+/// that). Same `get`/`subscribe` as `berth_core::EngineStateCell`.
+pub struct StateView {
+    tx: watch::Sender<EngineState>,
+}
+
+impl StateView {
+    fn new(initial: EngineState) -> Self {
+        StateView {
+            tx: watch::Sender::new(initial),
+        }
+    }
+
+    pub fn get(&self) -> EngineState {
+        self.tx.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<EngineState> {
+        self.tx.subscribe()
+    }
+
+    fn set(&self, next: EngineState) {
+        self.tx.send_if_modified(|current| {
+            if *current == next {
+                return false;
+            }
+            tracing::debug!(state = next.name(), "engine state shown");
+            *current = next;
+            true
+        });
+    }
+}
 
 pub struct EngineLink {
     berth: Berth,
+    /// Whether the engine is Berth's own (owned by its daemon).
+    owned: bool,
     engine: RwLock<Option<Engine>>,
-    state: EngineStateCell,
+    state: StateView,
     events: broadcast::Sender<EngineEvent>,
     retry: Notify,
 }
 
+/// Whether `berth` talks to its own VM engine (rather than an existing socket).
+pub fn is_berths_engine(berth: &Berth) -> bool {
+    berth.endpoint() == Endpoint::Unix(berth.paths().engine_socket())
+}
+
 impl EngineLink {
     pub fn new(berth: Berth) -> Arc<EngineLink> {
+        let owned = is_berths_engine(&berth);
         Arc::new(EngineLink {
             berth,
+            owned,
             engine: RwLock::new(None),
-            state: EngineStateCell::new(EngineState::Starting {
+            state: StateView::new(EngineState::Starting {
                 phase: berth_core::StartPhase::WaitingForEngine,
             }),
             events: broadcast::channel(1024).0,
@@ -43,7 +97,12 @@ impl EngineLink {
         &self.berth
     }
 
-    pub fn state(&self) -> &EngineStateCell {
+    /// Whether the engine is Berth's VM (Stop, Restart and the quit question apply).
+    pub fn owns_engine(&self) -> bool {
+        self.owned
+    }
+
+    pub fn state(&self) -> &StateView {
         &self.state
     }
 
@@ -56,6 +115,12 @@ impl EngineLink {
         if let Some(engine) = self.engine.read().await.clone() {
             return Ok(engine);
         }
+        // The daemon said Running before the event follower connected: connect for this call.
+        if self.owned && self.state.get().is_running() {
+            if let Ok(engine) = self.berth.engine().await {
+                return Ok(engine);
+            }
+        }
         Err(ApiError::new(
             ErrorCode::EngineUnreachable,
             format!(
@@ -65,32 +130,173 @@ impl EngineLink {
         ))
     }
 
-    /// Start (or Retry): reconnect now instead of waiting for the backoff.
-    pub fn start(&self) {
-        self.retry.notify_one();
+    /// Start (or Retry). Berth's VM: asks the daemon (starting it if needed) and returns once
+    /// the engine runs. An existing engine: reconnect now instead of waiting for the backoff.
+    pub async fn start(&self) -> Result<(), ApiError> {
+        if !self.owned {
+            self.retry.notify_one();
+            return Ok(());
+        }
+        let result = async {
+            self.berth.ensure_daemon().await?;
+            // Follow the (maybe just spawned) daemon's states from the first one.
+            self.retry.notify_one();
+            self.berth.start_engine(false).await
+        }
+        .await;
+        self.after_request(result).await
     }
 
-    /// An existing engine is not Berth's to stop.
-    pub fn stop(&self) -> Result<(), ApiError> {
+    pub async fn stop(&self) -> Result<(), ApiError> {
+        self.ensure_owned("stop")?;
+        let result = self.berth.stop_engine().await;
+        self.after_request(result).await
+    }
+
+    pub async fn restart(&self) -> Result<(), ApiError> {
+        self.ensure_owned("restart")?;
+        let result = async {
+            self.berth.ensure_daemon().await?;
+            self.retry.notify_one();
+            self.berth.restart_engine().await
+        }
+        .await;
+        self.after_request(result).await
+    }
+
+    /// Quit with "stop the engine": stops it and ends the daemon (nothing is left running).
+    pub async fn stop_for_quit(&self) -> Result<(), ApiError> {
+        if !self.owned {
+            return Ok(());
+        }
+        self.berth.quit_daemon().await
+    }
+
+    fn ensure_owned(&self, what: &str) -> Result<(), ApiError> {
+        if self.owned {
+            return Ok(());
+        }
         Err(ApiError::new(
             ErrorCode::Unsupported,
             format!(
-                "The engine at {} was not started by Berth; stop it where it was started.",
+                "The engine at {} was not started by Berth; {what} it where it was started.",
                 self.berth.endpoint()
             ),
         ))
     }
 
-    /// Runs forever: connect, follow events, mark the engine down when the stream ends, retry.
+    /// A request that never reached the daemon (it could not be started) leaves no state
+    /// behind on the daemon's side: show the failure here so the tray can say why.
+    async fn after_request<T>(&self, result: Result<T, ApiError>) -> Result<(), ApiError> {
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                if !self.berth.daemon().is_running().await {
+                    self.state.set(EngineState::Error {
+                        code: error.code,
+                        message: error.message.clone(),
+                    });
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Runs forever: keeps the state (and the engine's events) current.
     pub async fn supervise(self: Arc<Self>) {
+        if self.owned {
+            tokio::spawn(self.clone().follow_engine_while_running());
+            self.follow_daemon().await;
+        } else {
+            self.supervise_existing().await;
+        }
+    }
+
+    /// Berth's VM: mirror the daemon's watch stream; no daemon means a stopped engine.
+    async fn follow_daemon(&self) {
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            match self.berth.daemon().watch().await {
+                Ok(watch) => {
+                    backoff = Duration::from_millis(250);
+                    let last = self.mirror(watch).await;
+                    self.state.set(state_after_daemon_gone(&last));
+                }
+                Err(_) => self.state.set(state_without_daemon(&self.state.get())),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = self.retry.notified() => {}
+            }
+            backoff = (backoff * 2).min(DAEMON_LOOK_MAX);
+        }
+    }
+
+    /// Shows every state the daemon reports until it goes away; returns the last one.
+    async fn mirror(&self, mut watch: DaemonWatch) -> EngineState {
+        let mut last = self.state.get();
+        while let Some(reply) = watch.next().await {
+            if let Some(state) = state_from_reply(reply) {
+                last = state.clone();
+                self.state.set(state);
+            }
+        }
+        last
+    }
+
+    /// Berth's VM: while the daemon says Running, follow the engine's event stream.
+    async fn follow_engine_while_running(self: Arc<Self>) {
+        let mut rx = self.state.subscribe();
+        loop {
+            if rx.wait_for(EngineState::is_running).await.is_err() {
+                return;
+            }
+            match self.berth.engine().await {
+                Ok(engine) => self.follow_events_while_running(engine, &mut rx).await,
+                Err(error) => tracing::debug!(%error, "engine not answering yet"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(ENGINE_RECONNECT) => {}
+                changed = rx.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+
+    async fn follow_events_while_running(
+        &self,
+        engine: Engine,
+        rx: &mut watch::Receiver<EngineState>,
+    ) {
+        let mut stream = Box::pin(engine.events(&EventFilter::default()));
+        *self.engine.write().await = Some(engine);
+        loop {
+            tokio::select! {
+                event = stream.next() => match event {
+                    Some(Ok(event)) => {
+                        let _ = self.events.send(event);
+                    }
+                    _ => break,
+                },
+                changed = rx.changed() => {
+                    if changed.is_err() || !rx.borrow_and_update().is_running() {
+                        break;
+                    }
+                }
+            }
+        }
+        *self.engine.write().await = None;
+    }
+
+    /// An existing engine: connect, follow events, mark it down when the stream ends, retry.
+    async fn supervise_existing(&self) {
         let mut backoff = Duration::from_millis(500);
         loop {
             match self.berth.engine().await {
                 Ok(engine) => {
                     backoff = Duration::from_millis(500);
-                    self.follow(engine).await;
+                    self.follow_existing(engine).await;
                 }
-                Err(error) => self.set(EngineState::Error {
+                Err(error) => self.state.set(EngineState::Error {
                     code: error.code,
                     message: error.message,
                 }),
@@ -103,11 +309,11 @@ impl EngineLink {
         }
     }
 
-    async fn follow(&self, engine: Engine) {
+    async fn follow_existing(&self, engine: Engine) {
         // Subscribe before announcing Running so no change between list and follow is lost.
         let mut stream = Box::pin(engine.events(&EventFilter::default()));
         *self.engine.write().await = Some(engine);
-        self.set(EngineState::running_now());
+        self.state.set(EngineState::running_now());
         let ended = loop {
             match stream.next().await {
                 Some(Ok(event)) => {
@@ -125,18 +331,145 @@ impl EngineLink {
         };
         *self.engine.write().await = None;
         tracing::warn!(error = %ended, "lost the engine");
-        self.set(EngineState::Error {
+        self.state.set(EngineState::Error {
             code: ErrorCode::EngineUnreachable,
             message: ended.message,
         });
     }
+}
 
-    fn set(&self, next: EngineState) {
-        if self.state.get() == next {
-            return;
+/// The engine state a daemon message carries (errors answer requests; a watch has none).
+pub fn state_from_reply(reply: Reply) -> Option<EngineState> {
+    match reply {
+        Reply::Status { status } => Some(status.state),
+        Reply::State { state } => Some(state),
+        Reply::Error { .. } => None,
+    }
+}
+
+/// No daemon answers. It never ran or it quit: the engine is stopped. A failure already shown
+/// (a daemon that could not start, or died) stays until the user retries.
+pub fn state_without_daemon(shown: &EngineState) -> EngineState {
+    match shown {
+        EngineState::Error { .. } => shown.clone(),
+        _ => EngineState::Stopped,
+    }
+}
+
+/// The daemon's stream ended while it last said `last`. A daemon that quits stops its engine
+/// first, so anything but Stopped (or an error it reported) means it died.
+pub fn state_after_daemon_gone(last: &EngineState) -> EngineState {
+    match last {
+        EngineState::Stopped | EngineState::Error { .. } => last.clone(),
+        _ => EngineState::Error {
+            code: ErrorCode::EngineUnreachable,
+            message: "the Berth daemon ended unexpectedly; see daemon.log in Berth's logs".into(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_api::daemon_client::DaemonStatus;
+    use berth_core::{BerthPaths, StartPhase};
+
+    fn failed() -> EngineState {
+        EngineState::Error {
+            code: ErrorCode::VmFailed,
+            message: "QEMU exited".into(),
         }
-        if let Err(e) = self.state.transition(next) {
-            tracing::debug!(error = %e, "ignored engine state change");
+    }
+
+    #[test]
+    fn daemon_messages_map_to_the_shown_state() {
+        let status = DaemonStatus {
+            state: EngineState::Stopped,
+            daemon_pid: 1,
+            endpoint: "unix:///r/docker.sock".into(),
+            vm: None,
+            agent: None,
+        };
+        assert_eq!(
+            state_from_reply(Reply::Status { status }),
+            Some(EngineState::Stopped)
+        );
+        let booting = EngineState::Starting {
+            phase: StartPhase::BootingVm,
+        };
+        assert_eq!(
+            state_from_reply(Reply::State {
+                state: booting.clone()
+            }),
+            Some(booting)
+        );
+        let error = ApiError::new(ErrorCode::VmFailed, "boom");
+        assert_eq!(state_from_reply(Reply::Error { error }), None);
+    }
+
+    #[test]
+    fn no_daemon_is_a_stopped_engine_but_keeps_a_shown_failure() {
+        let placeholder = EngineState::Starting {
+            phase: StartPhase::WaitingForEngine,
+        };
+        assert_eq!(state_without_daemon(&placeholder), EngineState::Stopped);
+        assert_eq!(
+            state_without_daemon(&EngineState::running_now()),
+            EngineState::Stopped
+        );
+        assert_eq!(state_without_daemon(&failed()), failed());
+    }
+
+    #[test]
+    fn a_daemon_that_vanishes_mid_run_is_an_error() {
+        assert_eq!(
+            state_after_daemon_gone(&EngineState::Stopped),
+            EngineState::Stopped
+        );
+        assert_eq!(state_after_daemon_gone(&failed()), failed());
+        for last in [
+            EngineState::running_now(),
+            EngineState::Stopping,
+            EngineState::Starting {
+                phase: StartPhase::WaitingForAgent,
+            },
+        ] {
+            let EngineState::Error { code, message } = state_after_daemon_gone(&last) else {
+                panic!("{last:?} should turn into an error");
+            };
+            assert_eq!(code, ErrorCode::EngineUnreachable);
+            assert!(message.contains("daemon"), "{message}");
         }
+    }
+
+    #[test]
+    fn the_shown_state_only_notifies_on_change() {
+        let view = StateView::new(EngineState::Stopped);
+        let mut rx = view.subscribe();
+        view.set(EngineState::Stopped);
+        assert!(!rx.has_changed().unwrap());
+        // A mirror takes any state the daemon reports, even across missed transitions.
+        view.set(EngineState::running_now());
+        assert!(rx.has_changed().unwrap());
+        assert!(rx.borrow_and_update().is_running());
+        view.set(EngineState::Stopped);
+        assert_eq!(*rx.borrow_and_update(), EngineState::Stopped);
+    }
+
+    #[test]
+    fn the_engine_is_berths_own_unless_an_endpoint_is_chosen() {
+        // `DOCKER_HOST` overrides settings (berth-api's tests cover that order).
+        let no_docker_host = std::env::var_os("DOCKER_HOST").is_none_or(|v| v.is_empty());
+        let home = tempfile::tempdir().unwrap();
+        let paths = BerthPaths::under(home.path());
+        let berth = Berth::open_at(paths.clone()).unwrap();
+        assert_eq!(is_berths_engine(&berth), no_docker_host);
+        std::fs::write(
+            paths.settings_file(),
+            "[engine]\nendpoint = \"unix:///var/run/docker.sock\"\n",
+        )
+        .unwrap();
+        let berth = Berth::open_at(paths).unwrap();
+        assert!(!is_berths_engine(&berth));
     }
 }

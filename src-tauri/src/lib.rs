@@ -1,5 +1,6 @@
-//! Berth's window and tray: thin Tauri commands over `berth-api`, an engine link that turns the
-//! engine's event stream into UI events and tray state, and the tray itself.
+//! Berth's window and tray: thin Tauri commands over `berth-api`, an engine link that follows
+//! Berth's daemon (or an existing engine) and turns the engine's events into UI events and
+//! tray state, the tray itself, and Quit.
 
 #[cfg(test)]
 mod bindings;
@@ -7,6 +8,7 @@ pub mod commands;
 pub mod engine_link;
 pub mod error;
 pub mod file_listing;
+pub mod quit;
 pub mod streams;
 pub mod tray;
 
@@ -35,7 +37,14 @@ pub fn build_app(builder: Builder<Wry>, berth: Berth) -> Builder<Wry> {
         .invoke_handler(all_commands!())
         .setup(move |app| {
             tray::create(app.handle(), setup_link.clone())?;
-            tauri::async_runtime::spawn(setup_link.supervise());
+            tauri::async_runtime::spawn(setup_link.clone().supervise());
+            if starts_engine_at_launch(&setup_link) {
+                tauri::async_runtime::spawn(async move {
+                    if let Err(e) = setup_link.start().await {
+                        tracing::warn!(error = %e, "starting the engine at launch");
+                    }
+                });
+            }
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -45,6 +54,12 @@ pub fn build_app(builder: Builder<Wry>, berth: Berth) -> Builder<Wry> {
                 let _ = window.hide();
             }
         })
+}
+
+/// Berth's own engine, with `app.start_engine_at_launch` on. An existing engine is not
+/// Berth's to start.
+fn starts_engine_at_launch(link: &EngineLink) -> bool {
+    link.owns_engine() && link.berth().settings().app.start_engine_at_launch
 }
 
 /// Whether a window can be shown at all (Linux without X11/Wayland cannot).
@@ -82,15 +97,28 @@ pub fn run() {
         });
 }
 
-/// No display: say so, and report the engine instead of failing.
+/// No display: say so, start Berth's engine per settings (it lives on in its daemon), and
+/// report the engine instead of failing.
 fn run_headless(berth: &Berth) {
     eprintln!("berth: no display (DISPLAY/WAYLAND_DISPLAY unset): not opening the dashboard.");
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let owned = engine_link::is_berths_engine(berth);
+    if owned && berth.settings().app.start_engine_at_launch {
+        eprintln!("berth: starting the engine (this can take a minute)…");
+        if let Err(e) = runtime.block_on(berth.start_engine(false)) {
+            eprintln!("berth: the engine did not start: {}", e.message);
+            std::process::exit(1);
+        }
+    }
     let status = runtime.block_on(berth.status());
     match (&status.engine, &status.error) {
         (Some(v), _) => eprintln!(
             "berth: engine {} is running at {}; use `berth` or `docker` from this shell.",
             v.version, status.endpoint
+        ),
+        (None, Some(e)) if owned => eprintln!(
+            "berth: the engine is not running ({}); start it with `berth start`.",
+            e.message
         ),
         (None, Some(e)) => eprintln!(
             "berth: the engine at {} does not answer: {}",

@@ -1,14 +1,20 @@
-//! The tray icon: its picture, tooltip and menu follow the engine state machine.
+//! The tray icon: its picture, tooltip and menu follow the engine state machine. Start, Stop
+//! and Restart go through the engine link (requests to Berth's daemon); Quit through
+//! [`crate::quit`].
 
+use std::future::Future;
 use std::sync::Arc;
 
-use berth_core::EngineState;
+use berth_core::{ApiError, EngineState};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Manager, Wry};
+use tauri::{AppHandle, Emitter, Manager, Wry};
 
 use crate::engine_link::EngineLink;
+
+/// Sent to the window by the tray's "Sign in…": the window starts the sign-in flow.
+pub const SIGN_IN_EVENT: &str = "berth://sign-in";
 
 /// What the tray shows for one engine state (pure, so it is tested without a display).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,12 +22,14 @@ pub struct TrayView {
     pub state_line: String,
     pub tooltip: String,
     pub can_start: bool,
+    /// Stop and Restart: only for Berth's own engine.
     pub can_stop: bool,
     /// The status dot's colour, RGB.
     pub dot: [u8; 3],
 }
 
-pub fn view(state: &EngineState) -> TrayView {
+/// `owns_engine`: whether the engine is Berth's VM (an existing engine is not Berth's to stop).
+pub fn view(state: &EngineState, owns_engine: bool) -> TrayView {
     const GREEN: [u8; 3] = [0x1a, 0x9f, 0x53];
     const AMBER: [u8; 3] = [0xe5, 0xa9, 0x3b];
     const RED: [u8; 3] = [0xd9, 0x3a, 0x3a];
@@ -40,13 +48,13 @@ pub fn view(state: &EngineState) -> TrayView {
         ),
         EngineState::Stopping => ("Engine stopping".to_string(), AMBER),
         EngineState::Stopped => ("Engine stopped".to_string(), GREY),
-        EngineState::Error { message, .. } => (format!("Engine error: {message}"), RED),
+        EngineState::Error { message, .. } => (format!("Error: {message}"), RED),
     };
     TrayView {
         tooltip: format!("Berth — {line}"),
         state_line: truncate(&line, 60),
         can_start: state.can_start(),
-        can_stop: state.can_stop(),
+        can_stop: owns_engine && state.can_stop(),
         dot,
     }
 }
@@ -81,7 +89,8 @@ fn icon_with_dot(dot: [u8; 3]) -> Image<'static> {
 }
 
 pub fn create(app: &AppHandle<Wry>, link: Arc<EngineLink>) -> tauri::Result<()> {
-    let initial = view(&link.state().get());
+    let owned = link.owns_engine();
+    let initial = view(&link.state().get(), owned);
     let state_item = MenuItem::with_id(app, "state", &initial.state_line, false, None::<&str>)?;
     let start = MenuItem::with_id(
         app,
@@ -99,6 +108,7 @@ pub fn create(app: &AppHandle<Wry>, link: Arc<EngineLink>) -> tauri::Result<()> 
         None::<&str>,
     )?;
     let dashboard = MenuItem::with_id(app, "dashboard", "Open Dashboard", true, None::<&str>)?;
+    let sign_in = MenuItem::with_id(app, "sign_in", "Sign in…", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit Berth", true, None::<&str>)?;
     let menu = Menu::with_items(
         app,
@@ -110,6 +120,8 @@ pub fn create(app: &AppHandle<Wry>, link: Arc<EngineLink>) -> tauri::Result<()> 
             &restart,
             &PredefinedMenuItem::separator(app)?,
             &dashboard,
+            &sign_in,
+            &PredefinedMenuItem::separator(app)?,
             &quit,
         ],
     )?;
@@ -118,24 +130,24 @@ pub fn create(app: &AppHandle<Wry>, link: Arc<EngineLink>) -> tauri::Result<()> 
         .icon(icon_with_dot(initial.dot))
         .tooltip(&initial.tooltip)
         .menu(&menu)
-        .on_menu_event(move |app, event| match event.id.as_ref() {
-            "start" | "restart" => menu_link.start(),
-            "stop" => {
-                if let Err(e) = menu_link.stop() {
-                    tracing::warn!(error = %e, "stop from the tray");
-                }
+        .on_menu_event(move |app, event| {
+            let link = menu_link.clone();
+            match event.id.as_ref() {
+                "start" => in_background("start", async move { link.start().await }),
+                "stop" => in_background("stop", async move { link.stop().await }),
+                "restart" => in_background("restart", async move { link.restart().await }),
+                "dashboard" => show_dashboard(app),
+                "sign_in" => ask_to_sign_in(app),
+                "quit" => crate::quit::request(app, &link),
+                _ => {}
             }
-            "dashboard" => show_dashboard(app),
-            // The engine is the daemon's, not the window's: quitting leaves it running.
-            "quit" => app.exit(0),
-            _ => {}
         })
         .build(app)?;
 
     let mut rx = link.state().subscribe();
     tauri::async_runtime::spawn(async move {
         while rx.changed().await.is_ok() {
-            let v = view(&rx.borrow_and_update().clone());
+            let v = view(&rx.borrow_and_update().clone(), owned);
             let results = [
                 state_item.set_text(&v.state_line),
                 start.set_enabled(v.can_start),
@@ -154,6 +166,33 @@ pub fn create(app: &AppHandle<Wry>, link: Arc<EngineLink>) -> tauri::Result<()> 
     Ok(())
 }
 
+/// A lifecycle request from the menu: its progress and failure show in the state line (the
+/// engine link mirrors the daemon), so here it is only logged.
+fn in_background(
+    what: &'static str,
+    request: impl Future<Output = Result<(), ApiError>> + Send + 'static,
+) {
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = request.await {
+            tracing::warn!(error = %e, "{what} from the tray");
+        }
+    });
+}
+
+/// "Sign in…": bring the dashboard up and let it run the sign-in flow.
+fn ask_to_sign_in(app: &AppHandle<Wry>) {
+    show_dashboard(app);
+    if let Err(e) = app.emit_to("main", SIGN_IN_EVENT, ()) {
+        tracing::warn!(error = %e, "cannot ask the window to sign in");
+    }
+}
+
+pub fn hide_dashboard(app: &AppHandle<Wry>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.hide();
+    }
+}
+
 pub fn show_dashboard(app: &AppHandle<Wry>) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.unminimize();
@@ -169,27 +208,62 @@ mod tests {
 
     #[test]
     fn menu_follows_the_state_machine() {
-        let running = view(&EngineState::running_now());
+        let running = view(&EngineState::running_now(), true);
         assert_eq!(running.state_line, "Engine running");
         assert!(!running.can_start && running.can_stop);
 
-        let stopped = view(&EngineState::Stopped);
+        let stopped = view(&EngineState::Stopped, true);
         assert!(stopped.can_start && !stopped.can_stop);
 
-        let starting = view(&EngineState::Starting {
-            phase: StartPhase::WaitingForAgent,
-        });
+        let starting = view(
+            &EngineState::Starting {
+                phase: StartPhase::WaitingForAgent,
+            },
+            true,
+        );
         assert_eq!(starting.state_line, "Engine starting (waiting for agent)");
-        assert!(!starting.can_start);
+        assert!(!starting.can_start && starting.can_stop);
 
-        let failed = view(&EngineState::Error {
-            code: ErrorCode::EngineUnreachable,
-            message: "x".repeat(200),
-        });
-        assert!(failed.can_start);
+        let failed = view(
+            &EngineState::Error {
+                code: ErrorCode::EngineUnreachable,
+                message: "x".repeat(200),
+            },
+            true,
+        );
+        assert!(failed.can_start && failed.can_stop);
         assert_eq!(failed.state_line.chars().count(), 60);
-        assert!(failed.tooltip.starts_with("Berth — Engine error: xxx"));
+        assert!(failed.state_line.starts_with("Error: xxx"));
+        assert!(failed.tooltip.starts_with("Berth — Error: xxx"));
         assert_ne!(failed.dot, running.dot);
+    }
+
+    #[test]
+    fn an_error_names_its_reason_in_the_state_line_and_tooltip() {
+        let failed = view(
+            &EngineState::Error {
+                code: ErrorCode::VmFailed,
+                message: "the VM exited with code 1".into(),
+            },
+            true,
+        );
+        assert_eq!(failed.state_line, "Error: the VM exited with code 1");
+        assert_eq!(failed.tooltip, "Berth — Error: the VM exited with code 1");
+    }
+
+    #[test]
+    fn an_existing_engine_cannot_be_stopped_from_the_tray() {
+        let running = view(&EngineState::running_now(), false);
+        assert!(!running.can_start && !running.can_stop);
+        let unreachable = view(
+            &EngineState::Error {
+                code: ErrorCode::EngineUnreachable,
+                message: "gone".into(),
+            },
+            false,
+        );
+        // Start means "reconnect now" there.
+        assert!(unreachable.can_start && !unreachable.can_stop);
     }
 
     #[test]

@@ -91,14 +91,27 @@ pub async fn disk_usage(state: State<'_, AppState>) -> Result<DiskUsage, ApiErro
     state.link.engine().await?.disk_usage().await.to_api()
 }
 
+/// Starts the engine (Berth's VM: through the daemon; returns once it runs) or, for an
+/// existing engine, reconnects now.
 #[tauri::command]
-pub fn start_engine(state: State<'_, AppState>) {
-    state.link.start();
+pub async fn start_engine(state: State<'_, AppState>) -> Result<(), ApiError> {
+    state.link.start().await
 }
 
 #[tauri::command]
-pub fn stop_engine(state: State<'_, AppState>) -> Result<(), ApiError> {
-    state.link.stop()
+pub async fn stop_engine(state: State<'_, AppState>) -> Result<(), ApiError> {
+    state.link.stop().await
+}
+
+#[tauri::command]
+pub async fn restart_engine(state: State<'_, AppState>) -> Result<(), ApiError> {
+    state.link.restart().await
+}
+
+/// The window's answer to "quit": stop the engine first, or leave it running.
+#[tauri::command]
+pub fn quit_app(app: tauri::AppHandle, state: State<'_, AppState>, stop_engine: bool) {
+    crate::quit::finish(app, state.link.clone(), stop_engine);
 }
 
 /// Opens a published port in the system browser. Only `http(s)://localhost` URLs: the window
