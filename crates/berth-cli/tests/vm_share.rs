@@ -1,0 +1,382 @@
+//! Tier 3: shared folders. A temporary "home" owned by a non-root user (uid 1000) and a second
+//! folder with a space in its path are configured as `shared_folders`; the real guest image is
+//! booted under QEMU by the real `berth` CLI and the stock `docker` CLI bind-mounts them.
+//!
+//! Shows: a host file is read in a container through `-v <host path>:/src`; files a container
+//! writes belong on the host to the folder's owner (not root); a change on either side is seen
+//! on the other while a container runs.
+//!
+//! Needs: the image (`vm-image/build.sh`, cached), qemu-system-x86_64, qemu-img, the docker
+//! CLI, busybox-static. A missing one fails the test.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BOOT_DEADLINE: Duration = Duration::from_secs(400);
+const SEEN_DEADLINE: Duration = Duration::from_secs(30);
+/// The share owner: a plain user's uid/gid (no passwd entry is needed: QEMU switches by number).
+const OWNER: (u32, u32) = (1000, 1000);
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn check(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    check(out, what)
+}
+
+/// Builds (or reuses, by its input hash) the guest image; `BERTH_VM_IMAGE_DIR` names a
+/// ready one instead.
+fn guest_image() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BERTH_VM_IMAGE_DIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let out = workspace_root().join("vm-image/out/x86_64");
+    let build = workspace_root().join("vm-image/build.sh");
+    run(
+        Command::new("bash").arg(&build).arg("--out").arg(&out),
+        "vm-image/build.sh",
+    );
+    out
+}
+
+/// The guest agent, built in release mode, unless `BERTH_AGENT_BIN` names one.
+fn guest_agent() -> PathBuf {
+    if let Some(agent) = std::env::var_os("BERTH_AGENT_BIN").filter(|v| !v.is_empty()) {
+        return PathBuf::from(agent);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(
+        Command::new(cargo).current_dir(workspace_root()).args([
+            "build",
+            "--release",
+            "-p",
+            "berth-agent",
+        ]),
+        "cargo build --release -p berth-agent",
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let agent = target.join("release/berth-agent");
+    assert!(agent.is_file(), "no agent at {}", agent.display());
+    agent
+}
+
+/// A fresh BERTH_HOME; ends the daemon and the VM (by pid) when dropped.
+struct Env {
+    home: tempfile::TempDir,
+    image_dir: PathBuf,
+    agent: PathBuf,
+}
+
+impl Env {
+    fn berth(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(args)
+            .env("BERTH_HOME", self.home.path())
+            .env("DOCKER_CONFIG", self.docker_config())
+            .env("BERTH_VM_IMAGE_DIR", &self.image_dir)
+            .env("BERTH_AGENT_BIN", &self.agent)
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT");
+        cmd
+    }
+
+    fn docker_config(&self) -> PathBuf {
+        self.home.path().join("docker-config")
+    }
+
+    fn docker(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("docker");
+        cmd.arg("--context")
+            .arg("berth")
+            .args(args)
+            .env("DOCKER_CONFIG", self.docker_config())
+            .env("DOCKER_CLI_HINTS", "false")
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT");
+        cmd
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let out = self.berth(&["status", "--json"]).output().expect("status");
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn qemu_pid(&self) -> Option<u32> {
+        self.status()["daemon"]["vm"]["pid"]
+            .as_u64()
+            .map(|p| p as u32)
+    }
+
+    fn daemon_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.home.path().join("run/daemon.lock"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    fn write_settings(&self, shared: &[&Path]) {
+        let config = self.home.path().join("config");
+        std::fs::create_dir_all(&config).unwrap();
+        let list: Vec<String> = shared
+            .iter()
+            .map(|p| format!("{:?}", p.to_str().unwrap()))
+            .collect();
+        std::fs::write(
+            config.join("settings.toml"),
+            format!("shared_folders = [{}]\n", list.join(", ")),
+        )
+        .unwrap();
+    }
+
+    fn start(&self) -> Duration {
+        let began = Instant::now();
+        let out = self.berth(&["start"]).output().expect("berth start");
+        let took = began.elapsed();
+        if !out.status.success() {
+            let log = |name: &str| {
+                std::fs::read_to_string(self.home.path().join("logs").join(name))
+                    .unwrap_or_default()
+            };
+            panic!(
+                "berth start failed: {}\nconsole:\n{}\ndaemon:\n{}\nqemu:\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                log("vm-console.log"),
+                log("daemon.log"),
+                log("qemu.log")
+            );
+        }
+        assert!(took < BOOT_DEADLINE, "start took {took:?}");
+        took
+    }
+
+    fn console(&self) -> String {
+        std::fs::read_to_string(self.home.path().join("logs/vm-console.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let qemu = self.qemu_pid();
+        let daemon = self.daemon_pid();
+        let _ = self.berth(&["stop", "--quit"]).output();
+        for pid in [qemu, daemon].into_iter().flatten() {
+            if Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+    }
+}
+
+fn wait_until<T>(deadline: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A busybox-static rootfs tar, imported as an image with PATH=/bin.
+fn import_busybox(env: &Env, dir: &Path, image: &str) {
+    let root = dir.join("busybox-root");
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy("/bin/busybox", bin.join("busybox")).expect("busybox-static is installed");
+    let list = run(Command::new("/bin/busybox").arg("--list"), "busybox --list");
+    for applet in list
+        .lines()
+        .map(str::trim)
+        .filter(|a| !a.is_empty() && *a != "busybox")
+    {
+        let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
+    }
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    let tar = dir.join("busybox.tar");
+    run(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-cf")
+            .arg(&tar)
+            .arg("."),
+        "tar",
+    );
+    run(
+        &mut env.docker(&[
+            "import",
+            "--change",
+            "ENV PATH=/bin",
+            tar.to_str().unwrap(),
+            image,
+        ]),
+        "docker import",
+    );
+}
+
+fn chown_tree(path: &Path, (uid, gid): (u32, u32)) {
+    run(
+        Command::new("chown")
+            .arg("-R")
+            .arg(format!("{uid}:{gid}"))
+            .arg(path),
+        "chown",
+    );
+}
+
+fn owner_of(path: &Path) -> (u32, u32) {
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (meta.uid(), meta.gid())
+}
+
+fn read(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+#[test]
+fn vm_shared_folders() {
+    let image_dir = guest_image();
+    let agent = guest_agent();
+    let env = Env {
+        home: tempfile::Builder::new()
+            .prefix("berth-vm-share-")
+            .tempdir()
+            .unwrap(),
+        image_dir,
+        agent,
+    };
+    // The "home" and the extra folder live outside BERTH_HOME (the daemon's own files must
+    // not be in a share); the extra one has a space in its path.
+    let outside = tempfile::Builder::new()
+        .prefix("berth-share-")
+        .tempdir()
+        .unwrap();
+    let home = outside.path().join("home");
+    let project = home.join("project");
+    let extra = outside.path().join("extra dir");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(&extra).unwrap();
+    std::fs::write(project.join("file"), "hello from the host\n").unwrap();
+    std::fs::write(extra.join("note"), "extra folder\n").unwrap();
+    chown_tree(&home, OWNER);
+    env.write_settings(&[&home, &extra]);
+
+    let took = env.start();
+    eprintln!("boot with two shares to engine ready: {took:?}");
+    let image = "berth-share-test/busybox:1";
+    let work = env.home.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    import_busybox(&env, &work, image);
+
+    let src = format!("{}:/src", project.display());
+    let extra_mount = format!("{}:/extra", extra.display());
+
+    // --- a host file, read through a bind mount of its host path -------------------------
+    let out = run(
+        &mut env.docker(&["run", "--rm", "-v", &src, image, "cat", "/src/file"]),
+        "docker run -v cat",
+    );
+    assert_eq!(out, "hello from the host\n");
+    let out = run(
+        &mut env.docker(&[
+            "run",
+            "--rm",
+            "-v",
+            &extra_mount,
+            image,
+            "cat",
+            "/extra/note",
+        ]),
+        "docker run -v (extra folder) cat",
+    );
+    assert_eq!(out, "extra folder\n");
+
+    // --- what a container (root in the guest) writes belongs to the share's owner --------
+    run(
+        &mut env.docker(&[
+            "run",
+            "--rm",
+            "-v",
+            &src,
+            image,
+            "sh",
+            "-c",
+            "echo written in a container > /src/out && mkdir /src/dir && echo x > /src/dir/f",
+        ]),
+        "docker run -v write",
+    );
+    assert_eq!(
+        read(&project.join("out")).as_deref(),
+        Some("written in a container\n")
+    );
+    for path in [
+        project.join("out"),
+        project.join("dir"),
+        project.join("dir/f"),
+    ] {
+        assert_eq!(owner_of(&path), OWNER, "{}", path.display());
+    }
+
+    // --- changes on either side are seen on the other while a container runs -------------
+    let id = run(
+        &mut env.docker(&["run", "-d", "-v", &src, image, "sleep", "600"]),
+        "docker run -d -v",
+    );
+    let id = id.trim().to_owned();
+    let exec = |script: &str| -> Option<String> {
+        let out = env
+            .docker(&["exec", &id, "sh", "-c", script])
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    std::fs::write(project.join("file"), "changed on the host\n").unwrap();
+    std::fs::write(project.join("new"), "new on the host\n").unwrap();
+    wait_until(SEEN_DEADLINE, "the host's change in the container", || {
+        exec("cat /src/file /src/new").filter(|o| o == "changed on the host\nnew on the host\n")
+    });
+    exec("echo changed in the container > /src/file && rm /src/new && mv /src/out /src/moved")
+        .expect("docker exec write");
+    wait_until(SEEN_DEADLINE, "the container's change on the host", || {
+        (read(&project.join("file")).as_deref() == Some("changed in the container\n")
+            && !project.join("new").exists()
+            && !project.join("out").exists()
+            && project.join("moved").exists())
+        .then_some(())
+    });
+    std::fs::remove_file(project.join("moved")).unwrap();
+    wait_until(SEEN_DEADLINE, "a host-side delete in the container", || {
+        exec("test ! -e /src/moved && echo gone").filter(|o| o.trim() == "gone")
+    });
+    run(&mut env.docker(&["rm", "-f", &id]), "docker rm -f");
+
+    // --- the guest mounted the shares before dockerd started ------------------------------
+    let console = env.console();
+    assert!(
+        !console.contains("berth-shares:"),
+        "the guest reported a share problem:\n{console}"
+    );
+}
