@@ -19,6 +19,7 @@
 //! `resources.limits` and `restart_policy` are used), network `priority`/`mac_address`.
 
 pub mod cli;
+pub mod config_hash;
 pub mod decode;
 pub mod dotenv;
 pub mod error;

@@ -202,9 +202,15 @@ impl Service {
         }
     }
 
-    /// sha256 of the canonical JSON of what defines a container of this service (as compose v2:
-    /// build, pull policy, scale, depends_on and profiles do not count).
+    /// The `com.docker.compose.config-hash` label: compose v2's hash of this service (build,
+    /// pull policy, scale, depends_on and profiles do not count); see [`crate::config_hash`].
     pub fn config_hash(&self) -> String {
+        crate::config_hash::service_hash(self)
+    }
+
+    /// The hash Berth wrote before it computed compose v2's: containers labelled with it count
+    /// as up to date, so upgrading Berth recreates nothing.
+    pub fn legacy_config_hash(&self) -> String {
         let mut s = self.clone();
         s.build = None;
         s.pull_policy = None;
@@ -409,8 +415,10 @@ mod tests {
             },
         );
         assert_eq!(a.config_hash(), b.config_hash());
+        assert_eq!(a.legacy_config_hash(), b.legacy_config_hash());
         b.environment.insert("X".into(), Some("1".into()));
         assert_ne!(a.config_hash(), b.config_hash());
+        assert_ne!(a.legacy_config_hash(), b.legacy_config_hash());
         assert_eq!(a.config_hash().len(), 64);
     }
 }

@@ -153,7 +153,7 @@ pub fn plan_up(project: &Project, observed: &[Observed], opts: &UpOptions) -> Pl
         let Some(service) = project.services.get(&name) else {
             continue;
         };
-        let hash = service.config_hash();
+        let hashes = [service.config_hash(), service.legacy_config_hash()];
         let mut mine: Vec<&Observed> = observed
             .iter()
             .copied()
@@ -171,7 +171,7 @@ pub fn plan_up(project: &Project, observed: &[Observed], opts: &UpOptions) -> Pl
             let changed = match opts.recreate {
                 Recreate::Always => true,
                 Recreate::Never => false,
-                Recreate::Diverged => o.config_hash != hash,
+                Recreate::Diverged => !hashes.contains(&o.config_hash),
             };
             actions.push(if changed {
                 Action::Recreate {
@@ -342,6 +342,18 @@ mod tests {
             plan.steps[1].1[0],
             Action::Recreate { number: 1, .. }
         ));
+    }
+
+    #[test]
+    fn containers_with_berths_earlier_hash_are_kept_and_other_hashes_recreated() {
+        let p = project();
+        let mut db = obs(&p, "db", 1, true);
+        db.config_hash = p.services["db"].legacy_config_hash();
+        let mut web = obs(&p, "web", 1, true);
+        web.config_hash = "0".repeat(64);
+        let plan = plan_up(&p, &[db, web], &UpOptions::default());
+        assert!(matches!(plan.steps[0].1[0], Action::Keep { .. }));
+        assert!(matches!(plan.steps[1].1[0], Action::Recreate { .. }));
     }
 
     #[test]
