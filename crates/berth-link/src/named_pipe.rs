@@ -1,5 +1,7 @@
 //! The host engine endpoint on Windows: the named pipe `\\.\pipe\berth_engine`, each connection
-//! spliced to one link stream to the guest engine, as [`crate::relay`] does for a unix socket.
+//! relayed to one link stream to the guest engine, as [`crate::relay`] does for a unix socket,
+//! with container-create bodies rewritten on the way ([`crate::create_rewrite`]: Windows bind
+//! paths become the WSL distro's `/mnt/<drive>` paths).
 //!
 //! Only the pipe name is compiled everywhere; the server is `cfg(windows)`. It was not compiled
 //! on the Linux machine that wrote it (no Windows target there); the bundles workflow builds it.
@@ -17,18 +19,23 @@ pub use server::serve_named_pipe;
 
 #[cfg(windows)]
 mod server {
+    use std::sync::Arc;
+
     use tokio::net::windows::named_pipe::{NamedPipeServer, ServerOptions};
 
     use super::ENGINE_PIPE;
+    use crate::create_rewrite::{relay_connection, RewriteBody};
     use crate::host::LinkClient;
     use crate::protocol::Target;
-    use crate::splice::splice;
     use crate::LinkError;
 
     /// Serves [`ENGINE_PIPE`] until the link closes. The first instance is created with
     /// `first_pipe_instance`, so a second Berth (or anyone squatting the name) makes this fail
     /// instead of sharing the pipe; remote clients are refused.
-    pub async fn serve_named_pipe(client: LinkClient) -> Result<(), LinkError> {
+    pub async fn serve_named_pipe(
+        client: LinkClient,
+        rewrite: Arc<RewriteBody>,
+    ) -> Result<(), LinkError> {
         let mut server = ServerOptions::new()
             .first_pipe_instance(true)
             .reject_remote_clients(true)
@@ -41,22 +48,22 @@ mod server {
                         &mut server,
                         ServerOptions::new().reject_remote_clients(true).create(ENGINE_PIPE)?,
                     );
-                    tokio::spawn(relay_one(conn, client.clone()));
+                    tokio::spawn(relay_one(conn, client.clone(), rewrite.clone()));
                 }
                 () = client.closed() => return Ok(()),
             }
         }
     }
 
-    async fn relay_one(mut conn: NamedPipeServer, client: LinkClient) {
-        let mut stream = match client.open(Target::Engine).await {
+    async fn relay_one(conn: NamedPipeServer, client: LinkClient, rewrite: Arc<RewriteBody>) {
+        let stream = match client.open(Target::Engine).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::debug!(error = %e, "cannot open an engine stream");
                 return;
             }
         };
-        if let Err(e) = splice(&mut conn, &mut stream).await {
+        if let Err(e) = relay_connection(conn, stream, rewrite.as_ref()).await {
             tracing::debug!(error = %e, "engine connection ended with an error");
         }
     }
