@@ -108,7 +108,7 @@ pub fn files(logs_dir: &Path, name: &str) -> Vec<PathBuf> {
             Some((n, entry.path()))
         })
         .collect();
-    rotated.sort_by(|a, b| b.0.cmp(&a.0));
+    rotated.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
     rotated
         .into_iter()
         .map(|(_, p)| p)
