@@ -14,6 +14,16 @@ pub const KERNEL: &str = "vmlinuz";
 pub const BASE_INITRD: &str = "initrd-base.cpio.gz";
 pub const ROOTFS: &str = "rootfs.erofs";
 pub const MANIFEST: &str = "image.json";
+/// The root as a tarball for `wsl --import` (`vm-image/build.sh --wsl-tar`).
+pub const WSL_ROOTFS: &str = "rootfs.tar";
+
+/// The files this platform's backend boots from: QEMU and vfkit need the kernel, the stage-1
+/// initrd and the erofs root; WSL brings its own kernel and imports the root as a tarball.
+pub const REQUIRED: &[&str] = if cfg!(windows) {
+    &[WSL_ROOTFS, MANIFEST]
+} else {
+    &[KERNEL, BASE_INITRD, ROOTFS, MANIFEST]
+};
 
 /// The kernel command line used when the manifest gives none.
 pub const DEFAULT_CMDLINE: &str = "console=ttyS0 quiet";
@@ -44,7 +54,7 @@ struct Manifest {
 impl GuestImage {
     /// Reads the image in `dir`, checking that every file is there.
     pub fn load(dir: &Path) -> Result<Self, VmError> {
-        for name in [KERNEL, BASE_INITRD, ROOTFS, MANIFEST] {
+        for &name in REQUIRED {
             if !dir.join(name).is_file() {
                 return Err(VmError::ImageIncomplete {
                     dir: dir.to_path_buf(),
@@ -83,16 +93,24 @@ impl GuestImage {
     }
 }
 
-/// Where to look for the image, best first: `BERTH_VM_IMAGE_DIR`; `share/berth/vm-image/<arch>`
-/// beside an installed binary; the source tree's `vm-image/out/<arch>` (development builds).
+/// Where to look for the image, best first: `BERTH_VM_IMAGE_DIR`; the installed layouts beside
+/// the running binary (Linux packages: `<prefix>/bin/berth` and `<prefix>/share/berth/vm-image/<arch>`;
+/// the macOS app: `Contents/MacOS/berth` and `Contents/Resources/vm-image/<arch>`; Windows:
+/// Tauri resources beside the executable, `<install dir>\vm-image\<arch>`); the source tree's
+/// `vm-image/out/<arch>` (development builds).
 pub fn candidate_dirs(exe: Option<&Path>) -> Vec<PathBuf> {
     let arch = std::env::consts::ARCH;
     let mut dirs = Vec::new();
     if let Some(dir) = std::env::var_os(IMAGE_DIR_VAR).filter(|d| !d.is_empty()) {
         dirs.push(PathBuf::from(dir));
     }
-    if let Some(prefix) = exe.and_then(Path::parent).and_then(Path::parent) {
+    let exe_dir = exe.and_then(Path::parent);
+    if let Some(prefix) = exe_dir.and_then(Path::parent) {
         dirs.push(prefix.join("share/berth/vm-image").join(arch));
+        dirs.push(prefix.join("Resources/vm-image").join(arch));
+    }
+    if let Some(dir) = exe_dir {
+        dirs.push(dir.join("vm-image").join(arch));
     }
     dirs.push(
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -125,7 +143,7 @@ mod tests {
     use super::*;
 
     fn write_image(dir: &Path, manifest: &str) {
-        for name in [KERNEL, BASE_INITRD, ROOTFS] {
+        for name in [KERNEL, BASE_INITRD, ROOTFS, WSL_ROOTFS] {
             std::fs::write(dir.join(name), b"x").unwrap();
         }
         std::fs::write(dir.join(MANIFEST), manifest).unwrap();
@@ -149,9 +167,33 @@ mod tests {
     fn a_missing_file_is_named() {
         let dir = tempfile::tempdir().unwrap();
         write_image(dir.path(), "{}");
-        std::fs::remove_file(dir.path().join(ROOTFS)).unwrap();
+        std::fs::remove_file(dir.path().join(REQUIRED[0])).unwrap();
         let err = GuestImage::load(dir.path()).unwrap_err();
-        assert!(matches!(err, VmError::ImageIncomplete { ref missing, .. } if missing == ROOTFS));
+        assert!(
+            matches!(err, VmError::ImageIncomplete { ref missing, .. } if missing == REQUIRED[0])
+        );
+    }
+
+    #[test]
+    fn installed_layouts_are_found_beside_the_binary() {
+        let arch = std::env::consts::ARCH;
+        let linux = candidate_dirs(Some(Path::new("/usr/bin/berth")));
+        assert!(linux.contains(&PathBuf::from(format!("/usr/share/berth/vm-image/{arch}"))));
+        let mac = candidate_dirs(Some(Path::new(
+            "/Applications/Berth.app/Contents/MacOS/berth",
+        )));
+        assert!(mac.contains(&PathBuf::from(format!(
+            "/Applications/Berth.app/Contents/Resources/vm-image/{arch}"
+        ))));
+        let win = candidate_dirs(Some(Path::new("/Program Files/Berth/berth.exe")));
+        assert!(win.contains(&PathBuf::from(format!(
+            "/Program Files/Berth/vm-image/{arch}"
+        ))));
+        // The development tree comes last.
+        assert!(linux
+            .last()
+            .unwrap()
+            .ends_with(format!("vm-image/out/{arch}")));
     }
 
     #[test]
