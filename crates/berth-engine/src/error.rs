@@ -74,6 +74,18 @@ impl EngineError {
         }
     }
 
+    /// An error inside a progress stream (pull, push, build): the engine's words only, its
+    /// status code lost by then.
+    pub(crate) fn from_stream(message: String) -> Self {
+        if is_registry_auth_failure(&message) {
+            return EngineError::Unauthorized { message };
+        }
+        EngineError::Engine {
+            status: None,
+            message,
+        }
+    }
+
     /// Map a bollard error; `endpoint` names where we were talking to, for unreachable errors.
     pub(crate) fn from_bollard(endpoint: &str, err: BollardError) -> Self {
         match err {
@@ -85,10 +97,7 @@ impl EngineError {
                 operation: "engine request".into(),
                 seconds: crate::REQUEST_TIMEOUT.as_secs(),
             },
-            BollardError::DockerStreamError { error } => EngineError::Engine {
-                status: None,
-                message: error,
-            },
+            BollardError::DockerStreamError { error } => EngineError::from_stream(error),
             e @ (BollardError::IOError { .. }
             | BollardError::HyperLegacyError { .. }
             | BollardError::HyperResponseError { .. }
@@ -109,6 +118,7 @@ fn from_status(status_code: u16, message: String) -> EngineError {
         404 => EngineError::NotFound { message },
         409 => EngineError::Conflict { message },
         401 | 403 => EngineError::Unauthorized { message },
+        500 if is_registry_auth_failure(&message) => EngineError::Unauthorized { message },
         400 => EngineError::InvalidInput {
             field: "request".into(),
             reason: message,
@@ -118,6 +128,20 @@ fn from_status(status_code: u16, message: String) -> EngineError {
             message,
         },
     }
+}
+
+/// A registry refusing the credentials of a pull or push. dockerd (20.10 and later) answers those
+/// with a 500, or an error inside the progress stream, that carries only the registry's words, so
+/// the words are all there is to go on: the distribution `UNAUTHORIZED` error, and the engine's
+/// own message when it had no credentials to send to a registry that asked for them.
+fn is_registry_auth_failure(message: &str) -> bool {
+    const MARKERS: [&str; 4] = [
+        "no basic auth credentials",
+        "unauthorized: ",
+        "authentication required",
+        "incorrect username or password",
+    ];
+    MARKERS.iter().any(|m| message.contains(m))
 }
 
 #[cfg(test)]
@@ -144,6 +168,44 @@ mod tests {
         for (status, code) in cases {
             assert_eq!(EngineError::from_bollard("e", server(status)).code(), code);
         }
+    }
+
+    #[test]
+    fn registry_auth_failures_in_a_500_or_a_stream_are_unauthorized() {
+        let refused = [
+            r#"Head "http://127.0.0.1:5000/v2/team/app/manifests/1": no basic auth credentials"#,
+            r#"Get "http://127.0.0.1:5000/v2/": unauthorized: authentication required"#,
+            "unauthorized: incorrect username or password",
+        ];
+        for message in refused {
+            let from_500 = BollardError::DockerResponseServerError {
+                status_code: 500,
+                message: message.into(),
+            };
+            assert_eq!(
+                EngineError::from_bollard("e", from_500).code(),
+                ErrorCode::Unauthorized,
+                "{message}"
+            );
+            let in_stream = BollardError::DockerStreamError {
+                error: message.into(),
+            };
+            assert_eq!(
+                EngineError::from_bollard("e", in_stream).code(),
+                ErrorCode::Unauthorized,
+                "{message}"
+            );
+        }
+        let other =
+            r#"Head "http://127.0.0.1:5000/v2/app/manifests/1": dial tcp: connection refused"#;
+        let err = BollardError::DockerResponseServerError {
+            status_code: 500,
+            message: other.into(),
+        };
+        assert_eq!(
+            EngineError::from_bollard("e", err).code(),
+            ErrorCode::Engine
+        );
     }
 
     #[test]

@@ -47,10 +47,7 @@ impl PushLine {
 
 /// A registry's refusal arrives inside the stream as text, its status code lost by then.
 fn stream_error(message: String) -> EngineError {
-    EngineError::Engine {
-        status: None,
-        message,
-    }
+    EngineError::from_stream(message)
 }
 
 /// Splits newline-delimited JSON that arrives in arbitrary chunks into whole lines.
@@ -179,9 +176,10 @@ mod tests {
     fn errors_in_the_stream_are_errors_with_a_code() {
         let e = parse(br#"{"errorDetail":{"message":"unauthorized: authentication required"},"error":"unauthorized: authentication required"}"#)
             .unwrap_err();
-        assert_eq!(e.code(), crate::ErrorCode::Engine);
+        assert_eq!(e.code(), crate::ErrorCode::Unauthorized);
         assert!(e.to_string().contains("authentication required"));
         let e = parse(br#"{"error":"connection refused"}"#).unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::Engine);
         assert!(e.to_string().contains("connection refused"));
     }
 
