@@ -19,7 +19,7 @@ use crate::share::{self, ShareMethod};
 use crate::{
     data_disk, initrd, Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus,
 };
-pub use spec::{Accel, Arch, NinePShare, QemuSpec};
+pub use spec::{Accel, Arch, NinePShare, QemuSpec, VirtiofsShare};
 
 /// How long QEMU gets to create its sockets.
 const SOCKET_DEADLINE: Duration = Duration::from_secs(15);
@@ -30,23 +30,45 @@ pub const CONSOLE_LOG: &str = "vm-console.log";
 pub const QEMU_LOG: &str = "qemu.log";
 const PID_FILE: &str = "qemu.pid";
 
+/// Picks the sharing method: `BERTH_SHARE_METHOD=virtiofs` or `9p` (the default).
+pub const SHARE_METHOD_VAR: &str = "BERTH_SHARE_METHOD";
+/// The virtiofsd program (default: `virtiofsd` on the PATH).
+pub const VIRTIOFSD_VAR: &str = "BERTH_VIRTIOFSD";
+
 pub struct QemuHypervisor {
     config: VmConfig,
     accel: Accel,
     runner: Arc<dyn ProcessRunner>,
     process: ProcessWatch,
     qemu_img: String,
+    share_method: ShareMethod,
+    virtiofsd: String,
+    /// One per virtio-fs share, while the VM runs.
+    virtiofsd_procs: std::sync::Mutex<Vec<ProcessWatch>>,
 }
 
 impl QemuHypervisor {
     pub fn new(config: VmConfig, accel: Accel, runner: Arc<dyn ProcessRunner>) -> Self {
+        let share_method = std::env::var(SHARE_METHOD_VAR)
+            .ok()
+            .and_then(|m| ShareMethod::from_name(&m))
+            .unwrap_or(ShareMethod::NineP);
         QemuHypervisor {
             config,
             accel,
             runner,
             process: ProcessWatch::new(),
             qemu_img: "qemu-img".into(),
+            share_method,
+            virtiofsd: std::env::var(VIRTIOFSD_VAR).unwrap_or_else(|_| "virtiofsd".into()),
+            virtiofsd_procs: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Shares folders over `method` instead of the one `BERTH_SHARE_METHOD` picked.
+    pub fn with_share_method(mut self, method: ShareMethod) -> Self {
+        self.share_method = method;
+        self
     }
 
     pub fn link_socket(&self) -> PathBuf {
@@ -64,20 +86,34 @@ impl QemuHypervisor {
     /// The spec this hypervisor boots (pure: no file is touched).
     pub fn spec(&self) -> QemuSpec {
         let c = &self.config;
-        let shares: Vec<NinePShare> = c
-            .shares
-            .iter()
-            .enumerate()
-            .map(|(i, path)| NinePShare {
-                tag: share::tag(i),
-                path: path.clone(),
-            })
-            .collect();
+        let method = self.share_method;
         let mut cmdline = c.image.kernel_cmdline.clone();
-        for s in &shares {
+        for (i, path) in c.shares.iter().enumerate() {
             cmdline.push(' ');
-            cmdline.push_str(&share::cmdline_arg(ShareMethod::NineP, &s.tag, &s.path));
+            cmdline.push_str(&share::cmdline_arg(method, &share::tag(i), path));
         }
+        let (shares, virtiofs) = match method {
+            ShareMethod::NineP => (
+                c.shares
+                    .iter()
+                    .enumerate()
+                    .map(|(i, path)| NinePShare {
+                        tag: share::tag(i),
+                        path: path.clone(),
+                    })
+                    .collect(),
+                Vec::new(),
+            ),
+            ShareMethod::Virtiofs => (
+                Vec::new(),
+                (0..c.shares.len())
+                    .map(|i| VirtiofsShare {
+                        tag: share::tag(i),
+                        socket: self.virtiofs_socket(i),
+                    })
+                    .collect(),
+            ),
+        };
         QemuSpec {
             arch: Arch::from_name(&c.image.arch).unwrap_or(Arch::X86_64),
             accel: self.accel,
@@ -91,8 +127,67 @@ impl QemuHypervisor {
             link_socket: self.link_socket(),
             qmp_socket: self.qmp_socket(),
             console_log: self.console_log(),
-            run_as: share::serve_as(&c.shares),
+            // virtiofsd, not QEMU, touches the files with virtio-fs (and maps ids itself).
+            run_as: match method {
+                ShareMethod::NineP => share::serve_as(&c.shares),
+                ShareMethod::Virtiofs => None,
+            },
             shares,
+            virtiofs,
+        }
+    }
+
+    fn virtiofs_socket(&self, index: usize) -> PathBuf {
+        self.config
+            .run_dir
+            .join(format!("vfs-{}.sock", share::tag(index)))
+    }
+
+    /// Starts one virtiofsd per virtio-fs share and waits until each listens.
+    async fn start_virtiofsd(&self, spec: &QemuSpec) -> Result<(), VmError> {
+        let owner = share::serve_as(&self.config.shares);
+        for (vfs, dir) in spec.virtiofs.iter().zip(&self.config.shares) {
+            remove_if_exists(&vfs.socket)?;
+            let log = self
+                .config
+                .logs_dir
+                .join(format!("virtiofsd-{}.log", vfs.tag));
+            let args = spec::virtiofsd_args(&vfs.socket, dir, owner);
+            let cmd = CommandSpec::new(self.virtiofsd.clone(), args).log_to(&log);
+            let child = self.runner.spawn(&cmd).map_err(|source| VmError::Spawn {
+                program: cmd.program.clone(),
+                source,
+            })?;
+            let watch = ProcessWatch::new();
+            watch.watch(child, "virtiofsd", || {});
+            let mut rx = watch.subscribe();
+            lock(&self.virtiofsd_procs).push(watch);
+            let deadline = Instant::now() + SOCKET_DEADLINE;
+            while !vfs.socket.exists() {
+                if !rx.borrow_and_update().is_running() {
+                    return Err(VmError::CommandFailed {
+                        program: self.virtiofsd.clone(),
+                        status: "exited at start".into(),
+                        stderr: tail(&log, 2000),
+                    });
+                }
+                if Instant::now() >= deadline {
+                    return Err(VmError::BootTimeout {
+                        path: vfs.socket.clone(),
+                        seconds: SOCKET_DEADLINE.as_secs(),
+                    });
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(20), rx.changed()).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends every virtiofsd (each also exits by itself once QEMU has gone).
+    async fn stop_virtiofsd(&self) {
+        let procs = std::mem::take(&mut *lock(&self.virtiofsd_procs));
+        for watch in procs {
+            watch.kill(KILL_DEADLINE).await;
         }
     }
 
@@ -180,12 +275,22 @@ impl Hypervisor for QemuHypervisor {
         }
         let spec = self.spec();
         self.prepare(&spec).await?;
+        if let Err(err) = self.start_virtiofsd(&spec).await {
+            self.stop_virtiofsd().await;
+            return Err(err);
+        }
         let log = self.config.logs_dir.join(QEMU_LOG);
         let cmd = CommandSpec::new(spec.program(), spec.to_args()).log_to(&log);
-        let child = self.runner.spawn(&cmd).map_err(|source| VmError::Spawn {
-            program: cmd.program.clone(),
-            source,
-        })?;
+        let child = match self.runner.spawn(&cmd) {
+            Ok(child) => child,
+            Err(source) => {
+                self.stop_virtiofsd().await;
+                return Err(VmError::Spawn {
+                    program: cmd.program.clone(),
+                    source,
+                });
+            }
+        };
         let pid = child.pid();
         let pid_file = self.config.run_dir.join(PID_FILE);
         std::fs::write(&pid_file, format!("{pid}\n")).map_err(VmError::io(&pid_file))?;
@@ -199,7 +304,11 @@ impl Hypervisor for QemuHypervisor {
         self.process.watch(child, "QEMU", move || {
             let _ = std::fs::remove_file(pid_file);
         });
-        self.wait_for_sockets(&spec).await
+        let waited = self.wait_for_sockets(&spec).await;
+        if waited.is_err() {
+            self.stop_virtiofsd().await;
+        }
+        waited
     }
 
     async fn stop(&self, graceful: Duration) -> Result<StopOutcome, VmError> {
@@ -215,6 +324,7 @@ impl Hypervisor for QemuHypervisor {
             .await
             .is_some()
         {
+            self.stop_virtiofsd().await;
             return Ok(StopOutcome::Graceful);
         }
         self.kill().await?;
@@ -223,6 +333,7 @@ impl Hypervisor for QemuHypervisor {
 
     async fn kill(&self) -> Result<(), VmError> {
         self.process.kill(KILL_DEADLINE).await;
+        self.stop_virtiofsd().await;
         Ok(())
     }
 
@@ -241,6 +352,10 @@ impl Hypervisor for QemuHypervisor {
     fn describe(&self) -> String {
         format!("qemu ({})", self.accel.name())
     }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn create_dir(path: &Path, mode: Option<u32>) -> Result<(), VmError> {
@@ -297,8 +412,13 @@ mod tests {
         }
     }
 
-    /// Plays QEMU's part: creates the sockets named on its command line.
+    /// Plays QEMU's part: creates the sockets named on its command line (and virtiofsd's).
     fn fake_qemu(cmd: &CommandSpec) {
+        if cmd.program == "virtiofsd" {
+            let sock = cmd.args[0].strip_prefix("--socket-path=").unwrap();
+            std::fs::write(sock, b"").unwrap();
+            return;
+        }
         if let Some(spec) = QemuSpec::from_args(&cmd.program, &cmd.args) {
             std::fs::write(spec.link_socket, b"").unwrap();
             std::fs::write(spec.qmp_socket, b"").unwrap();
@@ -338,7 +458,8 @@ mod tests {
         let home = root.path().join("home dir");
         std::fs::create_dir_all(&home).unwrap();
         cfg.shares = vec![home.clone(), root.path().join("img")];
-        let hv = QemuHypervisor::new(cfg, Accel::Kvm, Arc::new(RecordingRunner::new()));
+        let hv = QemuHypervisor::new(cfg, Accel::Kvm, Arc::new(RecordingRunner::new()))
+            .with_share_method(ShareMethod::NineP);
         let spec = hv.spec();
         let tags: Vec<(&str, &Path)> = spec
             .shares
@@ -374,6 +495,75 @@ mod tests {
             QemuSpec::from_args(spec.program(), &spec.to_args()),
             Some(spec)
         );
+    }
+
+    #[tokio::test]
+    async fn virtiofs_shares_start_virtiofsd_before_qemu() {
+        let root = tempfile::tempdir().unwrap();
+        let mut cfg = config(root.path());
+        let home = root.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        cfg.shares = vec![home.clone()];
+        let runner = RecordingRunner::new();
+        runner.on_spawn(fake_qemu);
+        let mut hv = QemuHypervisor::new(cfg, Accel::Kvm, Arc::new(runner.clone()))
+            .with_share_method(ShareMethod::Virtiofs);
+        hv.virtiofsd = "virtiofsd".into();
+        hv.start().await.unwrap();
+        let cmds = runner.commands();
+        let programs: Vec<&str> = cmds.iter().map(|c| c.program.as_str()).collect();
+        assert_eq!(programs, ["qemu-img", "virtiofsd", "qemu-system-x86_64"]);
+        let socket = root.path().join("run/vfs-berth0.sock");
+        assert_eq!(cmds[1].args, spec::virtiofsd_args(&socket, &home, None));
+        let spec = QemuSpec::from_args(&cmds[2].program, &cmds[2].args).unwrap();
+        assert!(spec.shares.is_empty());
+        assert_eq!(
+            spec.virtiofs,
+            [VirtiofsShare {
+                tag: "berth0".into(),
+                socket
+            }]
+        );
+        assert!(spec.cmdline.ends_with(&share::cmdline_arg(
+            ShareMethod::Virtiofs,
+            "berth0",
+            &home
+        )));
+        hv.kill().await.unwrap();
+        assert!(lock(&hv.virtiofsd_procs).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_virtiofsd_that_dies_fails_the_start_without_qemu() {
+        let root = tempfile::tempdir().unwrap();
+        let mut cfg = config(root.path());
+        cfg.shares = vec![root.path().to_path_buf()];
+        std::fs::create_dir_all(root.path().join("logs")).unwrap();
+        std::fs::write(
+            root.path().join("logs/virtiofsd-berth0.log"),
+            "virtiofsd: no such directory\n",
+        )
+        .unwrap();
+        let runner = RecordingRunner::new();
+        let mut hv = QemuHypervisor::new(cfg, Accel::Kvm, Arc::new(runner.clone()))
+            .with_share_method(ShareMethod::Virtiofs);
+        hv.virtiofsd = "virtiofsd".into();
+        let start = hv.start();
+        let crash = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            runner.exit_children(ExitInfo {
+                code: Some(1),
+                signal: None,
+            });
+        };
+        let (result, ()) = tokio::join!(start, crash);
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, VmError::CommandFailed { ref stderr, .. } if stderr.contains("no such directory")),
+            "{err}"
+        );
+        let programs: Vec<String> = runner.commands().into_iter().map(|c| c.program).collect();
+        assert_eq!(programs, ["qemu-img", "virtiofsd"]);
     }
 
     #[tokio::test]

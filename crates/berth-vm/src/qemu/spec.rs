@@ -67,6 +67,14 @@ pub struct NinePShare {
     pub path: PathBuf,
 }
 
+/// A host folder served to the guest over virtio-fs by a `virtiofsd` listening on `socket`.
+/// The guest mounts `tag` at the host path (which only virtiofsd needs to know).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtiofsShare {
+    pub tag: String,
+    pub socket: PathBuf,
+}
+
 /// Everything that varies in Berth's QEMU command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QemuSpec {
@@ -87,6 +95,8 @@ pub struct QemuSpec {
     pub console_log: PathBuf,
     /// Folders shared over virtio-9p.
     pub shares: Vec<NinePShare>,
+    /// Folders shared over virtio-fs (guest RAM is then a shared memfd virtiofsd can map).
+    pub virtiofs: Vec<VirtiofsShare>,
     /// `uid:gid` QEMU switches to once the VM is set up (`-runas`), so files the guest creates
     /// in a share belong to the share's owner. Only set when Berth runs as root.
     pub run_as: Option<(u32, u32)>,
@@ -109,6 +119,16 @@ impl QemuSpec {
         push("-cpu", cpu_model(self.accel).into());
         push("-smp", self.cpus.to_string());
         push("-m", format!("{}M", self.memory_mib));
+        if !self.virtiofs.is_empty() {
+            push(
+                "-object",
+                format!(
+                    "memory-backend-memfd,id=mem,size={}M,share=on",
+                    self.memory_mib
+                ),
+            );
+            push("-numa", "node,memdev=mem".into());
+        }
         push("-kernel", path(&self.kernel));
         push("-initrd", path(&self.initrd));
         push("-append", self.cmdline.clone());
@@ -153,6 +173,23 @@ impl QemuSpec {
             push(
                 "-device",
                 format!("virtio-9p-pci,fsdev={tag},mount_tag={tag}", tag = share.tag),
+            );
+        }
+        for share in &self.virtiofs {
+            push(
+                "-chardev",
+                format!(
+                    "socket,id=vfs-{},path={}",
+                    share.tag,
+                    opt_path(&share.socket)
+                ),
+            );
+            push(
+                "-device",
+                format!(
+                    "vhost-user-fs-pci,chardev=vfs-{tag},tag={tag}",
+                    tag = share.tag
+                ),
             );
         }
         push("-device", "virtio-serial-pci".into());
@@ -208,6 +245,7 @@ impl QemuSpec {
             qmp_socket: PathBuf::new(),
             console_log: PathBuf::new(),
             shares: Vec::new(),
+            virtiofs: Vec::new(),
             run_as: None,
         };
         let mut it = args.iter();
@@ -233,10 +271,14 @@ impl QemuSpec {
                 }
                 "-chardev" => {
                     let sock = PathBuf::from(option_value(value, "path")?);
-                    match option_value(value, "id")?.as_str() {
+                    let id = option_value(value, "id")?;
+                    match id.as_str() {
                         "berthlink" => spec.link_socket = sock,
                         "qmp" => spec.qmp_socket = sock,
-                        _ => return None,
+                        _ => spec.virtiofs.push(VirtiofsShare {
+                            tag: id.strip_prefix("vfs-")?.to_string(),
+                            socket: sock,
+                        }),
                     }
                 }
                 "-serial" => spec.console_log = value.strip_prefix("file:")?.into(),
@@ -253,6 +295,28 @@ impl QemuSpec {
         }
         Some(spec)
     }
+}
+
+/// The argv of the `virtiofsd` (Rust, 1.11 or later) that serves `dir` on `socket`. With
+/// `owner`, every guest uid and gid is squashed to it on the host, so what a container (root
+/// in the guest) writes belongs to the folder's owner; host ids show through unchanged.
+pub fn virtiofsd_args(
+    socket: &std::path::Path,
+    dir: &std::path::Path,
+    owner: Option<(u32, u32)>,
+) -> Vec<String> {
+    let mut args = vec![
+        format!("--socket-path={}", path(socket)),
+        format!("--shared-dir={}", path(dir)),
+        // auto: attributes are re-checked after a second, so a host-side change is seen.
+        "--cache=auto".to_string(),
+        "--sandbox=namespace".to_string(),
+    ];
+    if let Some((uid, gid)) = owner {
+        args.push(format!("--translate-uid=squash-guest:0:{uid}:4294967295"));
+        args.push(format!("--translate-gid=squash-guest:0:{gid}:4294967295"));
+    }
+    args
 }
 
 fn accel_arg(accel: Accel) -> String {
@@ -335,8 +399,64 @@ mod tests {
             qmp_socket: "/run/qmp.sock".into(),
             console_log: "/logs/vm-console.log".into(),
             shares: Vec::new(),
+            virtiofs: Vec::new(),
             run_as: None,
         }
+    }
+
+    fn with_virtiofs() -> QemuSpec {
+        let mut spec = sample();
+        spec.virtiofs = vec![VirtiofsShare {
+            tag: "berth0".into(),
+            socket: "/run/vfs,0.sock".into(),
+        }];
+        spec
+    }
+
+    #[test]
+    fn golden_virtiofsd_argv() {
+        let sock = std::path::Path::new("/run/vfs-berth0.sock");
+        let dir = std::path::Path::new("/home/a b");
+        assert_eq!(
+            virtiofsd_args(sock, dir, Some((1000, 100))),
+            [
+                "--socket-path=/run/vfs-berth0.sock",
+                "--shared-dir=/home/a b",
+                "--cache=auto",
+                "--sandbox=namespace",
+                "--translate-uid=squash-guest:0:1000:4294967295",
+                "--translate-gid=squash-guest:0:100:4294967295",
+            ]
+        );
+        assert_eq!(virtiofsd_args(sock, dir, None).len(), 4);
+    }
+
+    #[test]
+    fn golden_argv_with_virtiofs() {
+        let lines = argv_lines(&with_virtiofs().to_args());
+        let m = lines.iter().position(|l| l == "-m 2048M").unwrap();
+        assert_eq!(
+            lines[m + 1..m + 3],
+            [
+                "-object memory-backend-memfd,id=mem,size=2048M,share=on",
+                "-numa node,memdev=mem",
+            ]
+        );
+        let rng = lines
+            .iter()
+            .position(|l| l == "-device virtio-rng-pci")
+            .unwrap();
+        assert_eq!(
+            lines[rng + 1..rng + 4],
+            [
+                "-chardev socket,id=vfs-berth0,path=/run/vfs,,0.sock",
+                "-device vhost-user-fs-pci,chardev=vfs-berth0,tag=berth0",
+                "-device virtio-serial-pci",
+            ]
+        );
+        assert!(!argv_lines(&sample().to_args())
+            .iter()
+            .any(|l| l.starts_with("-object") || l.starts_with("-numa")));
     }
 
     fn with_shares() -> QemuSpec {
@@ -439,7 +559,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_argv() {
-        let mut specs = vec![sample(), with_shares()];
+        let mut specs = vec![sample(), with_shares(), with_virtiofs()];
         let mut odd = sample();
         odd.accel = Accel::Kvm;
         odd.arch = Arch::Aarch64;
