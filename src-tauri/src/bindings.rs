@@ -21,6 +21,8 @@ fn export_all(dir: &Path) {
         berth_engine::LogOptions,
         berth_engine::ImageSummary,
         berth_engine::PullProgress,
+        berth_engine::ImageHistoryEntry,
+        berth_engine::VolumeArchive,
         berth_engine::PruneReport,
         berth_engine::VolumeSummary,
         berth_engine::NetworkSummary,

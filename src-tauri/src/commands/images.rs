@@ -1,5 +1,5 @@
 use berth_core::ApiError;
-use berth_engine::{ImageSummary, PruneReport, PullProgress};
+use berth_engine::{ImageHistoryEntry, ImageSummary, PruneReport, PullProgress, RegistryAuth};
 use futures_util::StreamExt;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -19,7 +19,9 @@ pub async fn pull_image(
     reference: String,
     channel: Channel<PullProgress>,
 ) -> Result<(), ApiError> {
-    let mut progress = Box::pin(state.link.engine().await?.pull_image(&reference, None));
+    let credentials = state.link.berth().registry_credentials(&reference).await;
+    let engine = state.link.engine().await?;
+    let mut progress = Box::pin(engine.pull_image(&reference, credentials.as_ref()));
     while let Some(message) = progress.next().await {
         // A closed window does not cancel the pull; the image still lands.
         let _ = channel.send(message.to_api()?);
@@ -62,4 +64,37 @@ pub async fn tag_image(
         .tag_image(&id, &format!("{repo}:{tag}"))
         .await
         .to_api()
+}
+
+/// The registry credentials a push sends: the ones signed in to for the image's registry
+/// (`Berth::registry_credentials`), else none (anonymous).
+async fn push_credentials(state: &AppState, reference: &str) -> Option<RegistryAuth> {
+    state.link.berth().registry_credentials(reference).await
+}
+
+/// Pushes `reference` (one of the image's tags), sending every progress message with the
+/// layer it is about; resolves when the registry has the tag.
+#[tauri::command]
+pub async fn push_image(
+    state: State<'_, AppState>,
+    reference: String,
+    channel: Channel<PullProgress>,
+) -> Result<(), ApiError> {
+    let credentials = push_credentials(&state, &reference).await;
+    let engine = state.link.engine().await?;
+    let mut progress = Box::pin(engine.push_image_layers(&reference, credentials.as_ref()));
+    while let Some(message) = progress.next().await {
+        // A closed window does not cancel the push.
+        let _ = channel.send(message.to_api()?);
+    }
+    Ok(())
+}
+
+/// The image's layers, newest first: the instruction that made each, its size and age.
+#[tauri::command]
+pub async fn image_history(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<Vec<ImageHistoryEntry>, ApiError> {
+    state.link.engine().await?.image_history(&id).await.to_api()
 }

@@ -1,6 +1,8 @@
 use berth_core::{ApiError, ErrorCode};
 use berth_engine::containers::RemoveOptions;
-use berth_engine::{Mount, PruneReport, RunSpec, VolumeCreate, VolumeSummary};
+use berth_engine::{Mount, PruneReport, RunSpec, VolumeArchive, VolumeCreate, VolumeSummary};
+use std::path::PathBuf;
+
 use tauri::State;
 
 use super::AppState;
@@ -95,4 +97,64 @@ pub async fn list_volume_files(
         tracing::warn!(error = %e, "could not remove the volume browser container");
     }
     listed
+}
+
+/// `~/x` and relative paths are taken from the home folder (the window has no working dir).
+fn host_path(path: &str) -> Result<PathBuf, ApiError> {
+    let path = path.trim();
+    if path.is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidInput, "Enter a file path"));
+    }
+    let home = || {
+        std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+    };
+    Ok(match path.strip_prefix("~/") {
+        Some(rest) => home().join(rest),
+        None if path == "~" => home(),
+        None if PathBuf::from(path).is_relative() => home().join(path),
+        None => PathBuf::from(path),
+    })
+}
+
+/// Writes the volume's files to `path` as a `.tar.gz`.
+#[tauri::command]
+pub async fn export_volume(
+    state: State<'_, AppState>,
+    name: String,
+    path: String,
+) -> Result<VolumeArchive, ApiError> {
+    let dest = host_path(&path)?;
+    let engine = state.link.engine().await?;
+    engine.export_volume(&name, &dest).await.to_api()
+}
+
+/// Fills volume `name` (created if missing; an existing one must be empty) from a `.tar.gz`.
+#[tauri::command]
+pub async fn import_volume(
+    state: State<'_, AppState>,
+    name: String,
+    path: String,
+) -> Result<VolumeArchive, ApiError> {
+    let src = host_path(&path)?;
+    let engine = state.link.engine().await?;
+    engine.import_volume(&name, &src).await.to_api()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_against_home() {
+        let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+        assert_eq!(host_path("~/a.tar.gz").unwrap(), home.join("a.tar.gz"));
+        assert_eq!(host_path("b.tar.gz").unwrap(), home.join("b.tar.gz"));
+        assert_eq!(
+            host_path(" /tmp/c.tar.gz ").unwrap(),
+            PathBuf::from("/tmp/c.tar.gz")
+        );
+        assert_eq!(host_path("  ").unwrap_err().code, ErrorCode::InvalidInput);
+    }
 }

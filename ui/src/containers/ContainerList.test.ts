@@ -63,6 +63,45 @@ describe("ContainerList", () => {
     expect(within(rows[0]).getByText("c-0000")).toBeInTheDocument();
   });
 
+  it("shows live CPU and memory for running rows and a dash for stopped ones", async () => {
+    const b = await freshBackend({
+      containers: [mockContainer(1, { name: "web" }), mockContainer(2, { name: "idle", state: "exited", status: "Exited (0)" })],
+    });
+    render(ContainerList, { store: createContainersStore() });
+    const row = (name: string) => screen.getAllByTestId("container-row").find((r) => r.dataset.name === name)!;
+    await eventually(() => expect(within(row("web")).getByTestId("row-cpu")).toHaveTextContent("1.5%"));
+    expect(within(row("web")).getByTestId("row-mem")).toHaveTextContent("10.5 MB");
+    expect(within(row("idle")).getByTestId("row-cpu")).toHaveTextContent("—");
+    expect(within(row("idle")).getByTestId("row-mem")).toHaveTextContent("—");
+    expect(b.calls).not.toContain("streamStats:c00000000002");
+    // Live: a new sample updates the row, no reload.
+    b.emitStats("c00000000001", 42.4, 300_000_000);
+    await eventually(() => expect(within(row("web")).getByTestId("row-cpu")).toHaveTextContent("42%"));
+    expect(within(row("web")).getByTestId("row-mem")).toHaveTextContent("300 MB");
+    // Stopping it closes its stream and shows the dash.
+    await fireEvent.click(screen.getByRole("button", { name: "Stop web" }));
+    await eventually(() => expect(within(row("web")).getByTestId("row-cpu")).toHaveTextContent("—"));
+    expect(b.statsListeners.size).toBe(0);
+  });
+
+  it("streams stats only for rendered rows and closes them when they scroll away", async () => {
+    const many = Array.from({ length: 1000 }, (_, i) => mockContainer(i, { name: `c-${String(i).padStart(4, "0")}` }));
+    const b = await freshBackend({ containers: many });
+    render(ContainerList, { store: createContainersStore() });
+    await eventually(() => expect(screen.getAllByTestId("container-row").length).toBeGreaterThan(0));
+    const rendered = () => screen.getAllByTestId("container-row").map((r) => many.find((c) => c.name === r.dataset.name)!.id);
+    await eventually(() => expect([...b.statsListeners.keys()].sort()).toEqual(rendered().sort()));
+    expect(b.statsListeners.size).toBeLessThan(60);
+    const first = rendered();
+    const viewport = screen.getByRole("rowgroup");
+    viewport.scrollTop = 44 * 500;
+    await fireEvent.scroll(viewport);
+    await eventually(() => expect(screen.getAllByTestId("container-row")[0].dataset.name).not.toBe("c-0000"));
+    await eventually(() => expect([...b.statsListeners.keys()].sort()).toEqual(rendered().sort()));
+    for (const id of first) expect(b.statsListeners.has(id)).toBe(false);
+    expect(b.statsListeners.size).toBeLessThan(60);
+  });
+
   it("points to the Images page when there are no containers", async () => {
     await freshBackend();
     render(ContainerList, { store: createContainersStore() });

@@ -42,6 +42,43 @@ describe("ImageList", () => {
     expect(b.data.containers[0].ports[0]).toMatchObject({ publicPort: 8080, privatePort: 80 });
   });
 
+  it("pushes a chosen tag with per-layer progress", async () => {
+    const b = await freshBackend({ images: [mockImage("sha256:aaa", "localhost:5000/app:1", { repoTags: ["localhost:5000/app:1", "localhost:5000/app:latest"] })] });
+    render(ImageList, { store: createImagesStore() });
+    await eventually(() => screen.getByTestId("push-open"));
+    await fireEvent.click(screen.getByTestId("push-open"));
+    await fireEvent.change(screen.getByTestId("push-tag"), { target: { value: "localhost:5000/app:latest" } });
+    await fireEvent.click(screen.getByTestId("push-submit"));
+    await eventually(() => expect(screen.getByTestId("push-status")).toHaveTextContent("Pushed localhost:5000/app:latest (sha256:abc)"));
+    expect(b.pushed).toEqual(["localhost:5000/app:latest"]);
+    const layers = screen.getAllByTestId("layer");
+    expect(layers.map((l) => [l.dataset.layer, l.dataset.status])).toEqual([["layer1", "Pushed"], ["layer2", "Layer already exists"]]);
+    expect(screen.getByRole("progressbar", { name: "Layer layer1" })).toHaveAttribute("aria-valuenow", "100");
+  });
+
+  it("cannot push an untagged image and says how to fix it", async () => {
+    await freshBackend({ images: [mockImage("sha256:bbb", null)] });
+    render(ImageList, { store: createImagesStore() });
+    await eventually(() => screen.getByTestId("push-open"));
+    expect(screen.getByTestId("push-open")).toBeDisabled();
+  });
+
+  it("shows an image's layers and pushes from its details", async () => {
+    const b = await freshBackend({ images: [mockImage("sha256:aaa", "localhost:5000/app:1")] });
+    render(ImageList, { store: createImagesStore() });
+    await eventually(() => screen.getByTestId("image-details-open"));
+    await fireEvent.click(screen.getByTestId("image-details-open"));
+    await eventually(() => expect(screen.getAllByTestId("history-row")).toHaveLength(2));
+    expect(b.calls).toContain("imageHistory:sha256:aaa");
+    const rows = screen.getAllByTestId("history-row");
+    expect(rows[0]).toHaveTextContent('CMD ["sh"]');
+    expect(rows[1]).toHaveTextContent("ADD file:abc in /");
+    expect(rows[1]).toHaveTextContent("4.0 MB");
+    await fireEvent.click(screen.getByTestId("details-push"));
+    await fireEvent.click(screen.getByTestId("push-submit"));
+    await eventually(() => expect(screen.getByTestId("push-status")).toHaveTextContent("Pushed localhost:5000/app:1"));
+  });
+
   it("prunes and reports the space freed", async () => {
     await freshBackend({ images: [mockImage("sha256:aaa", null, { size: 2_000_000 })] });
     render(ImageList, { store: createImagesStore() });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fireEvent, render, screen } from "@testing-library/svelte";
+import { fireEvent, render, screen, within } from "@testing-library/svelte";
 import VolumeList from "./VolumeList.svelte";
 import { createVolumesStore } from "./store.svelte";
 import { mockVolume } from "../lib/backend/mock";
@@ -31,5 +31,43 @@ describe("VolumeList", () => {
     await fireEvent.input(screen.getByLabelText("Name"), { target: { value: "bad name" } });
     await fireEvent.click(screen.getByTestId("volume-create"));
     expect(screen.getByText(/Use at least two letters/)).toBeInTheDocument();
+  });
+
+  it("exports a volume and imports the file into a new volume", async () => {
+    const b = await freshBackend({ volumes: [mockVolume("data", { size: 2048 })] });
+    render(VolumeList, { store: createVolumesStore() });
+    await eventually(() => screen.getByTestId("volume-export"));
+    await fireEvent.click(screen.getByTestId("volume-export"));
+    expect(screen.getByTestId("export-path")).toHaveValue("~/data.tar.gz");
+    await fireEvent.click(screen.getByTestId("export-submit"));
+    await eventually(() => expect(screen.getByTestId("export-status")).toHaveTextContent("Exported data to ~/data.tar.gz (2.0 KB"));
+    expect(b.calls).toContain("exportVolume:data:~/data.tar.gz");
+    await fireEvent.click(within(screen.getByRole("dialog")).getAllByRole("button", { name: "Close" })[1]);
+    expect(screen.queryByRole("dialog")).toBeNull();
+
+    await fireEvent.click(screen.getByTestId("volume-import-open"));
+    await fireEvent.input(screen.getByTestId("import-path"), { target: { value: "~/data.tar.gz" } });
+    await fireEvent.input(screen.getByTestId("import-name"), { target: { value: "restored" } });
+    await fireEvent.click(screen.getByTestId("import-submit"));
+    await eventually(() => expect(screen.getByTestId("import-status")).toHaveTextContent("Imported ~/data.tar.gz into restored"));
+    await eventually(() => expect(screen.getAllByTestId("volume-row").map((r) => r.dataset.name)).toEqual(["data", "restored"]));
+    expect(b.data.volumes.find((v) => v.name === "restored")?.size).toBe(2048);
+  });
+
+  it("refuses to import into a volume with files and names a volume from the file", async () => {
+    const b = await freshBackend({ volumes: [mockVolume("data", { size: 2048 })] });
+    b.archives["~/backup/data.tar.gz"] = { volume: "old", size: 10 };
+    render(VolumeList, { store: createVolumesStore() });
+    await eventually(() => screen.getByTestId("volume-row"));
+    await fireEvent.click(screen.getByTestId("volume-import-open"));
+    await fireEvent.input(screen.getByTestId("import-path"), { target: { value: "~/backup/data.tar.gz" } });
+    await fireEvent.change(screen.getByTestId("import-path"));
+    expect(screen.getByTestId("import-name")).toHaveValue("data");
+    await fireEvent.click(screen.getByTestId("import-submit"));
+    await eventually(() => expect(screen.getByRole("alert")).toHaveTextContent("volume data is not empty"));
+    await fireEvent.input(screen.getByTestId("import-name"), { target: { value: "bad name" } });
+    await fireEvent.click(screen.getByTestId("import-submit"));
+    expect(screen.getByRole("alert")).toHaveTextContent("Name the volume");
+    expect(b.calls.filter((c) => c.startsWith("importVolume"))).toHaveLength(1);
   });
 });

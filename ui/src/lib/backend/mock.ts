@@ -4,6 +4,7 @@ import type { Backend, ContainerAction, ExecSession, Unsubscribe } from "./types
 import type {
   StatsSample, ContainerSummary, LogOptions, UsageTotals, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
+  ImageHistoryEntry, VolumeArchive,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -59,6 +60,11 @@ export function mockVolume(name: string, patch: Partial<VolumeSummary> = {}): Vo
     labels: {}, size: 0, containers: [], ...patch };
 }
 
+export function mockStats(id: string, cpuPercent: number, memoryUsage: number): StatsSample {
+  return { id, name: id, read: new Date().toISOString(), cpuPercent, memoryUsage, memoryLimit: 2 ** 30,
+    networkRxBytes: 1000, networkTxBytes: 500, blockReadBytes: 0, blockWriteBytes: 0, pids: 1 };
+}
+
 const totals = (totalCount: number, size = 0): UsageTotals => ({ totalCount, active: 0, size, reclaimable: 0 });
 
 export class MockBackend implements Backend {
@@ -69,6 +75,12 @@ export class MockBackend implements Backend {
   private eventListeners = new Set<(e: EngineEvent) => void>();
   private stateListeners = new Set<(s: EngineState) => void>();
   logListeners = new Set<(l: LogLine) => void>();
+  /** Open stats streams per container id (rows subscribe while visible). */
+  statsListeners = new Map<string, Set<(s: StatsSample) => void>>();
+  /** Tags a push reached, as a registry would list them. */
+  pushed: string[] = [];
+  /** Exported files: path -> the volume's name and size. */
+  archives: Record<string, { volume: string; size: number }> = {};
 
   constructor(data: Partial<MockData> = {}) {
     this.data = {
@@ -173,9 +185,17 @@ export class MockBackend implements Backend {
   }
   async streamStats(id: string, cb: (s: StatsSample) => void): Promise<Unsubscribe> {
     this.call(`streamStats:${id}`);
-    cb({ id, name: id, read: new Date().toISOString(), cpuPercent: 1.5, memoryUsage: 10 * 2 ** 20, memoryLimit: 2 ** 30,
-      networkRxBytes: 1000, networkTxBytes: 500, blockReadBytes: 0, blockWriteBytes: 0, pids: 1 });
-    return () => {};
+    const set = this.statsListeners.get(id) ?? new Set();
+    this.statsListeners.set(id, set.add(cb));
+    cb(mockStats(id, 1.5, 10 * 2 ** 20));
+    return () => {
+      set.delete(cb);
+      if (!set.size) this.statsListeners.delete(id);
+    };
+  }
+  /** Sends a sample to every open stats stream of `id`. */
+  emitStats(id: string, cpuPercent: number, memoryUsage: number) {
+    for (const cb of this.statsListeners.get(id) ?? []) cb(mockStats(id, cpuPercent, memoryUsage));
   }
   async exec(id: string, cmd: string[], _cols: number, _rows: number, onOutput: (d: Uint8Array | string) => void): Promise<ExecSession> {
     this.call(`exec:${id}:${cmd.join(" ")}`);
@@ -236,6 +256,25 @@ export class MockBackend implements Backend {
     return c.id;
   }
 
+  async pushImage(reference: string, cb: (p: PullProgress) => void) {
+    this.call(`pushImage:${reference}`);
+    if (!this.data.images.some((i) => i.repoTags.includes(reference))) throw { code: "not_found", message: `No such image: ${reference}` };
+    cb({ layerId: null, status: `The push refers to repository [${reference.split(":")[0]}]`, current: null, total: null });
+    for (const layer of ["layer1", "layer2"]) cb({ layerId: layer, status: "Preparing", current: null, total: null });
+    cb({ layerId: "layer1", status: "Pushing", current: 512, total: 1024 });
+    cb({ layerId: "layer1", status: "Pushed", current: null, total: null });
+    cb({ layerId: "layer2", status: "Layer already exists", current: null, total: null });
+    cb({ layerId: null, status: `${reference.split(":")[1] ?? "latest"}: digest: sha256:abc size: 527`, current: null, total: null });
+    this.pushed.push(reference);
+  }
+  async imageHistory(id: string): Promise<ImageHistoryEntry[]> {
+    this.call(`imageHistory:${id}`);
+    return [
+      { id, created: 1_700_000_100, createdBy: "/bin/sh -c #(nop)  CMD [\"sh\"]", tags: [], size: 0, comment: "" },
+      { id: "<missing>", created: 1_700_000_000, createdBy: "/bin/sh -c #(nop) ADD file:abc in / ", tags: [], size: 4_000_000, comment: "" },
+    ];
+  }
+
   async listVolumes() { this.call("listVolumes"); return structuredClone(this.data.volumes); }
   async createVolume(name: string) {
     this.call(`createVolume:${name}`);
@@ -258,6 +297,27 @@ export class MockBackend implements Backend {
   async listVolumeFiles(name: string, path: string) {
     this.call(`listVolumeFiles:${name}:${path}`);
     return [{ name: "data.txt", kind: "file", size: 5, mode: 0o644, modified: 0 }];
+  }
+
+  async exportVolume(name: string, path: string): Promise<VolumeArchive> {
+    this.call(`exportVolume:${name}:${path}`);
+    const v = this.data.volumes.find((v) => v.name === name);
+    if (!v) throw { code: "not_found", message: `Not found: get ${name}: no such volume` };
+    this.archives[path] = { volume: name, size: v.size ?? 0 };
+    return { tarBytes: 10_240, fileBytes: 2_048 };
+  }
+  async importVolume(name: string, path: string): Promise<VolumeArchive> {
+    this.call(`importVolume:${name}:${path}`);
+    const archive = this.archives[path];
+    if (!archive) throw { code: "io", message: `Cannot access ${path}` };
+    const v = this.data.volumes.find((v) => v.name === name);
+    if (v && (v.size ?? 0) > 0) throw { code: "conflict", message: `Conflict: volume ${name} is not empty; import into a new or empty volume` };
+    if (v) v.size = archive.size;
+    else {
+      this.data.volumes.push(mockVolume(name, { size: archive.size }));
+      this.emit("volume", "create", name);
+    }
+    return { tarBytes: 10_240, fileBytes: 2_048 };
   }
 
   async listNetworks() {

@@ -6,6 +6,7 @@ import type { Backend, ContainerAction, ExecSession, Unsubscribe } from "./types
 import type {
   StatsSample, ContainerSummary, LogOptions, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
+  ImageHistoryEntry, VolumeArchive,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -84,12 +85,20 @@ export class TauriBackend implements Backend {
   pruneImages(all: boolean) { return invoke<PruneReport>("prune_images", { all }); }
   tagImage(id: string, repo: string, tag: string) { return invoke<void>("tag_image", { id, repo, tag }); }
   runContainer(spec: RunSpec) { return invoke<string>("run_container", { spec }); }
+  async pushImage(reference: string, cb: (p: PullProgress) => void) {
+    const channel = new Channel<PullProgress>();
+    channel.onmessage = cb;
+    await invoke<void>("push_image", { reference, channel });
+  }
+  imageHistory(id: string) { return invoke<ImageHistoryEntry[]>("image_history", { id }); }
 
   listVolumes() { return invoke<VolumeSummary[]>("list_volumes"); }
   createVolume(name: string) { return invoke<unknown>("create_volume", { name }); }
   removeVolume(name: string) { return invoke<void>("remove_volume", { name }); }
   pruneVolumes() { return invoke<PruneReport>("prune_volumes"); }
   listVolumeFiles(name: string, path: string) { return invoke<FileEntry[]>("list_volume_files", { name, path }); }
+  exportVolume(name: string, path: string) { return invoke<VolumeArchive>("export_volume", { name, path }); }
+  importVolume(name: string, path: string) { return invoke<VolumeArchive>("import_volume", { name, path }); }
 
   listNetworks() { return invoke<NetworkSummary[]>("list_networks"); }
   inspectNetwork(id: string) { return invoke<NetworkSummary>("inspect_network", { id }); }

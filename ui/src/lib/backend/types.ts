@@ -16,6 +16,8 @@ import type {
   VolumeSummary,
   FileEntry,
   PruneReport,
+  ImageHistoryEntry,
+  VolumeArchive,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -70,6 +72,9 @@ export interface Backend {
   pruneImages(all: boolean): Promise<PruneReport>;
   tagImage(id: string, repo: string, tag: string): Promise<void>;
   runContainer(spec: RunSpec): Promise<string>;
+  /** Pushes one of the image's tags; progress per layer (`layerId`), then the digest line. */
+  pushImage(reference: string, cb: (p: PullProgress) => void): Promise<void>;
+  imageHistory(id: string): Promise<ImageHistoryEntry[]>;
 
   // Volumes
   listVolumes(): Promise<VolumeSummary[]>;
@@ -77,6 +82,10 @@ export interface Backend {
   removeVolume(name: string): Promise<void>;
   pruneVolumes(): Promise<PruneReport>;
   listVolumeFiles(name: string, path: string): Promise<FileEntry[]>;
+  /** Writes the volume's files to a `.tar.gz` at `path` (`~/` is the home folder). */
+  exportVolume(name: string, path: string): Promise<VolumeArchive>;
+  /** Fills a new or empty volume from a `.tar.gz`; creates the volume when missing. */
+  importVolume(name: string, path: string): Promise<VolumeArchive>;
 
   // Networks
   listNetworks(): Promise<NetworkSummary[]>;
