@@ -1,0 +1,121 @@
+//! Engine tier: the dashboard's pull path (`Berth::registry_credentials`, then the engine's
+//! pull) fetches a private image from a real `docker-registry` after a PAT sign-in stored the
+//! token in the OS keyring (keyutils here), and is refused as `unauthorized` without it.
+//!
+//! Berth checks the PAT against `/v2/` from this process while the registry listens on
+//! 127.0.0.1 in the daemon's network namespace, so a socat pair makes the same
+//! `127.0.0.1:<port>` answer on the host too: both sides name the registry identically.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use berth_api::Berth;
+use berth_core::{BerthPaths, ErrorCode};
+use berth_hub::secrets::SecretStore;
+use berth_hub::{Hub, OAuthConfig, Sensitive};
+use berth_testkit::{run, wait_until, Dockerd, Registry};
+use futures_util::StreamExt;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const USER: &str = "dora";
+const PAT: &str = "dashboard-pat-Qw8";
+
+/// Stops the bridge processes by PID.
+struct Bridge(Vec<Child>);
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn bridge(d: &Dockerd, addr: &str) -> Result<Bridge, Box<dyn std::error::Error>> {
+    let sock = d.root().join("api-registry-bridge.sock");
+    let inner = d
+        .netns_exec(&[
+            "socat",
+            &format!("UNIX-LISTEN:{},fork", sock.display()),
+            &format!("TCP:{addr}"),
+        ])
+        .stdin(Stdio::null())
+        .spawn()?;
+    let mut bridge = Bridge(vec![inner]);
+    wait_until(Duration::from_secs(10), "bridge socket", || {
+        sock.exists().then_some(())
+    })?;
+    let port = addr.rsplit(':').next().unwrap_or_default();
+    let outer = Command::new("socat")
+        .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr"))
+        .arg(format!("UNIX-CONNECT:{}", sock.display()))
+        .stdin(Stdio::null())
+        .spawn()?;
+    bridge.0.push(outer);
+    wait_until(Duration::from_secs(10), "host side of the bridge", || {
+        std::net::TcpStream::connect(addr).ok().map(|_| ())
+    })?;
+    Ok(bridge)
+}
+
+/// What the dashboard's Pull button does.
+async fn pull(berth: &Berth, image: &str) -> Result<(), berth_engine::EngineError> {
+    let credentials = berth.registry_credentials(image).await;
+    let engine = berth.engine().await.expect("engine");
+    let mut progress = Box::pin(engine.pull_image(image, credentials.as_ref()));
+    while let Some(message) = progress.next().await {
+        message?;
+    }
+    Ok(())
+}
+
+#[test]
+fn dashboard_pull_uses_the_pat_from_the_keyring_and_is_unauthorized_without() -> TestResult {
+    let rt = tokio::runtime::Runtime::new()?;
+    let d = Dockerd::start()?;
+    let registry = Registry::start_in(&d, Some((USER, PAT)))?;
+    let addr = registry.addr();
+    let _bridge = bridge(&d, &addr)?;
+
+    // A private image in the registry, then forgotten by the daemon and the CLI.
+    let remote = format!("{addr}/team/dashboard:1");
+    registry.login(&d)?;
+    run(d.docker().args(["tag", &d.test_image()?, &remote]))?;
+    run(d.docker().args(["push", &remote]))?;
+    run(d.docker().args(["rmi", &remote]))?;
+    run(d.docker().args(["logout", &addr]))?;
+
+    // A Berth whose engine is this daemon.
+    let home = tempfile::tempdir()?;
+    let paths = BerthPaths::under(home.path());
+    let mut berth = Berth::open_at(paths.clone())?;
+    let mut settings = berth.settings().clone();
+    settings.engine.endpoint = Some(d.docker_host());
+    berth.save_settings(settings)?;
+
+    // Not signed in: refused, and said so.
+    assert!(rt.block_on(berth.registry_credentials(&remote)).is_none());
+    let err = rt.block_on(pull(&berth, &remote)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Unauthorized, "{err}");
+
+    // PAT sign-in (checked against /v2/, stored in the keyring), then the same pull works.
+    let hub = Hub::new(SecretStore::for_paths(&paths)?, OAuthConfig::default());
+    rt.block_on(hub.sign_in_with_token(Some(&addr), USER, Sensitive::new(PAT.into())))?;
+    let credentials = rt
+        .block_on(berth.registry_credentials(&remote))
+        .expect("credentials after sign-in");
+    assert_eq!(credentials.username.as_deref(), Some(USER));
+    assert_eq!(credentials.server_address.as_deref(), Some(addr.as_str()));
+    rt.block_on(pull(&berth, &remote))
+        .map_err(|e| format!("{e}\nregistry log:\n{}", registry.log_tail(20)))?;
+    run(d.docker().args(["image", "inspect", &remote]))?;
+
+    // Signed out: refused again.
+    rt.block_on(hub.sign_out(Some(&addr)))?;
+    run(d.docker().args(["rmi", &remote]))?;
+    let err = rt.block_on(pull(&berth, &remote)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Unauthorized, "{err}");
+    Ok(())
+}
