@@ -9,6 +9,7 @@ use std::time::Duration;
 use berth_core::{ApiError, BerthPaths, ErrorCode};
 use berth_daemon::control::{encode, Request};
 pub use berth_daemon::control::{DaemonStatus, Reply};
+pub use berth_daemon::log_files;
 use berth_engine::{ContextStore, DockerContext};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::unix::OwnedReadHalf;
@@ -132,15 +133,17 @@ fn daemon_exe() -> Result<PathBuf, ApiError> {
     Ok(exe.with_file_name("berth"))
 }
 
-/// Starts `berth daemon` detached (own process group, output to `<logs>/daemon.log`) and
-/// waits until it serves its control socket. Two racing callers are fine: the daemon's lock
+/// Starts `berth daemon` detached (own process group; it logs to the rolling `daemon.log`
+/// itself, its raw output goes to `daemon-output.log`) and waits until it serves its control
+/// socket. Two racing callers are fine: the daemon's lock
 /// lets one win and the other exits.
 async fn spawn_daemon(paths: &BerthPaths, client: &DaemonClient) -> Result<(), ApiError> {
     let exe = daemon_exe()?;
-    let log_path = paths.logs_dir.join("daemon.log");
+    let log_path = paths.logs_dir.join(log_files::DAEMON_OUTPUT);
     let log = std::fs::OpenOptions::new()
         .create(true)
-        .append(true)
+        .write(true)
+        .truncate(true)
         .open(&log_path)
         .map_err(|e| ApiError::from_error(ErrorCode::Io, &e))?;
     let log_err = log
@@ -246,6 +249,11 @@ impl Berth {
     /// The daemon's view (state, phase, VM pid, resources); `None` when no daemon runs.
     pub async fn daemon_status(&self) -> Option<DaemonStatus> {
         self.daemon().request(&Request::Status).await.ok()
+    }
+
+    /// Berth's own log files (the daemon's), oldest first.
+    pub fn daemon_log_files(&self) -> Vec<PathBuf> {
+        log_files::files(&self.paths().logs_dir, log_files::DAEMON_LOG)
     }
 
     /// The guest console log of the current (or last) boot.

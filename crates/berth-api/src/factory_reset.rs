@@ -44,7 +44,7 @@ impl Berth {
             remove(&path, &mut report);
         }
         drop(lock);
-        remove(&paths.daemon_lock(), &mut report);
+        let _ = std::fs::remove_file(paths.daemon_lock());
         paths
             .ensure()
             .map_err(|e| ApiError::from_error(ErrorCode::Io, &e))?;

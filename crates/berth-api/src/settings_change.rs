@@ -32,7 +32,10 @@ impl Berth {
     /// shrinking disk, and says which changes need a restart.
     pub fn apply_settings(&mut self, next: Settings) -> Result<SettingsChange, ApiError> {
         let current = self.reload_settings()?;
-        current.check_change(&next).map_err(invalid)?;
+        // Before the first start there is no disk to lose: any size is fine.
+        if self.has_data_disk() {
+            current.check_change(&next).map_err(invalid)?;
+        }
         let restart_needed = current
             .restart_needed_for(&next)
             .into_iter()
@@ -40,6 +43,15 @@ impl Berth {
             .collect();
         self.save_settings(next)?;
         Ok(SettingsChange { restart_needed })
+    }
+
+    /// Whether the VM's data disk exists (`data.qcow2`, `data.raw` on macOS).
+    pub fn has_data_disk(&self) -> bool {
+        std::fs::read_dir(self.paths().data_dir.join("vm"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("data."))
     }
 
     /// The file as it is now (another window may have saved since this value was opened).
@@ -79,12 +91,18 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let paths = BerthPaths::under(home.path());
         let mut berth = Berth::open_at(paths.clone()).unwrap();
-        for (key, value) in [("vm.memory_mib", "10"), ("vm.disk_gib", "16")] {
+        for (key, value) in [("vm.memory_mib", "10"), ("vm.disk_gib", "2")] {
             let err = berth.set_setting(key, value).unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidSettings);
             assert!(err.message.contains(key), "{}", err.message);
         }
         assert!(!paths.settings_file().exists(), "nothing was saved");
+        // No disk yet: any size; then it only grows.
+        berth.set_setting("vm.disk_gib", "16").unwrap();
+        std::fs::create_dir_all(paths.data_dir.join("vm")).unwrap();
+        std::fs::write(paths.data_dir.join("vm/data.qcow2"), b"").unwrap();
+        let err = berth.set_setting("vm.disk_gib", "8").unwrap_err();
+        assert!(err.message.contains("only grow"), "{}", err.message);
         berth.set_setting("vm.disk_gib", "80").unwrap();
         assert_eq!(berth.settings().vm.disk_gib, 80);
     }

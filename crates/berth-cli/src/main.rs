@@ -28,8 +28,14 @@ enum Command {
     Stop(cmd::stop::Args),
     /// Stop, then start the engine
     Restart(cmd::restart::Args),
-    /// Show logs (`--vm`: the VM console)
+    /// Show Berth's own log (`--vm`: the VM console)
     Logs(cmd::vm_logs::Args),
+    /// Show or change settings (`berth settings set vm.cpus 4`); VM changes apply at restart
+    Settings(cmd::settings::Args),
+    /// Reset Berth to factory defaults: deletes the engine's data, settings and credentials
+    Reset(cmd::reset::Args),
+    /// Remove stopped containers, dangling images, unused networks and build cache
+    Prune(cmd::prune::Args),
     /// Write a diagnostics bundle (versions, settings, state, logs; secrets removed)
     Diagnose(cmd::diagnose::Args),
     /// Sign in to Docker Hub (in the browser) or a registry (-u USER with an access token)
@@ -52,8 +58,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    init_tracing(matches!(cli.command, Command::Daemon(_)));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -68,6 +74,9 @@ fn main() -> ExitCode {
             Command::Stop(args) => cmd::stop::run(args).await,
             Command::Restart(args) => cmd::restart::run(args).await,
             Command::Logs(args) => cmd::vm_logs::run(args).await,
+            Command::Settings(args) => cmd::settings::run(args).await,
+            Command::Reset(args) => cmd::reset::run(args).await,
+            Command::Prune(args) => cmd::prune::run(args).await,
             Command::Diagnose(args) => cmd::diagnose::run(args).await,
             Command::Login(args) => cmd::login::run(args).await,
             Command::Logout(args) => cmd::logout::run(args).await,
@@ -87,14 +96,25 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, quiet unless `BERTH_LOG` (an `EnvFilter` directive) asks for more.
-fn init_tracing() {
+/// Logs go to stderr, quiet unless `BERTH_LOG` (an `EnvFilter` directive) asks for more. The
+/// daemon writes Berth's rolling log files instead (see `berth logs`).
+fn init_tracing(daemon: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if daemon {
+        if let Some(file) = berth_core::BerthPaths::from_env().ok().and_then(|paths| {
+            paths.ensure().ok()?;
+            berth_api::daemon_client::log_files::RollingFile::daemon(&paths.logs_dir).ok()
+        }) {
+            builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
+            return;
+        }
+    }
+    builder.with_writer(std::io::stderr).init();
 }
 
 #[cfg(test)]

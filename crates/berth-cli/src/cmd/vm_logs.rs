@@ -1,7 +1,9 @@
-//! `berth logs --vm [-f]`: the guest console of the current (or last) boot.
+//! `berth logs [--vm] [-f]`: Berth's own log (the daemon's rolling files, oldest first), or with
+//! `--vm` the guest console of the current (or last) boot.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,20 +11,33 @@ use berth_api::Berth;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Show the VM's console (the only log source for now)
+    /// Show the VM's console instead of Berth's own log
     #[arg(long)]
     vm: bool,
-    /// Keep printing as the console grows
+    /// Keep printing as the log grows
     #[arg(short, long)]
     follow: bool,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if !args.vm {
-        anyhow::bail!("say which log: `berth logs --vm`");
-    }
     let berth = Berth::open()?;
-    let path = berth.vm_console_log();
+    let mut out = std::io::stdout().lock();
+    let path = if args.vm {
+        berth.vm_console_log()
+    } else {
+        let files = berth.daemon_log_files();
+        let Some((current, older)) = files.split_last() else {
+            eprintln!(
+                "No Berth log yet (in {}).",
+                berth.paths().logs_dir.display()
+            );
+            return Ok(ExitCode::from(2));
+        };
+        for file in older {
+            out.write_all(&std::fs::read(file)?)?;
+        }
+        current.clone()
+    };
     let mut file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -31,7 +46,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let mut out = std::io::stdout().lock();
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -41,12 +55,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         if !args.follow {
             return Ok(ExitCode::SUCCESS);
         }
-        // A new boot rotates the file: start over from the new one.
-        let current = std::fs::metadata(&path).map(|m| m.ino()).ok();
-        if current.is_some_and(|ino| ino != file.metadata().map(|m| m.ino()).unwrap_or(ino)) {
+        // A new boot or a rotation replaces the file: start over from the new one.
+        if replaced(&path, &file) {
             file = std::fs::File::open(&path)?;
             file.seek(SeekFrom::Start(0))?;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+fn replaced(path: &Path, open: &std::fs::File) -> bool {
+    let current = std::fs::metadata(path).map(|m| m.ino()).ok();
+    current.is_some_and(|ino| ino != open.metadata().map(|m| m.ino()).unwrap_or(ino))
 }

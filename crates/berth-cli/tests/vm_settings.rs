@@ -1,0 +1,364 @@
+//! Tier 3: settings that apply, and factory reset, on the real guest under QEMU (TCG here).
+//! One test function in phases (each boot costs 30-60 s under TCG on two loaded cores):
+//! a small VM (1 CPU, 1024 MiB, 8 GiB disk); invalid values refused naming the field; then
+//! 2 CPUs, 1536 MiB and a 10 GiB disk and a restart: `docker info` and `df` on a volume show
+//! them, the volume's data survived; shrinking refused; `berth reset --yes` leaves no data
+//! disk, no settings and no context, and the next start is a first start.
+//!
+//! Needs: the guest image (`vm-image/build.sh`, cached, or `BERTH_VM_IMAGE_DIR`),
+//! qemu-system-x86_64, qemu-img, the docker CLI, busybox-static. A missing one fails the test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BOOT_DEADLINE: Duration = Duration::from_secs(400);
+const GIB_IN_KIB: u64 = 1 << 20;
+const MIB: u64 = 1 << 20;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let (stdout, stderr) = text(&out);
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
+        out.status
+    );
+    stdout
+}
+
+fn guest_image() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BERTH_VM_IMAGE_DIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let out = workspace_root().join("vm-image/out/x86_64");
+    run(
+        Command::new("bash")
+            .arg(workspace_root().join("vm-image/build.sh"))
+            .arg("--out")
+            .arg(&out),
+        "vm-image/build.sh",
+    );
+    out
+}
+
+fn guest_agent() -> PathBuf {
+    if let Some(agent) = std::env::var_os("BERTH_AGENT_BIN").filter(|v| !v.is_empty()) {
+        return PathBuf::from(agent);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(
+        Command::new(cargo).current_dir(workspace_root()).args([
+            "build",
+            "--release",
+            "-p",
+            "berth-agent",
+        ]),
+        "cargo build --release -p berth-agent",
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target.join("release/berth-agent")
+}
+
+/// A fresh BERTH_HOME and DOCKER_CONFIG; ends the daemon and the VM (by pid) when dropped.
+struct Env {
+    home: tempfile::TempDir,
+    image_dir: PathBuf,
+    agent: PathBuf,
+}
+
+impl Env {
+    fn berth(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(args)
+            .env("BERTH_HOME", self.home.path())
+            .env("DOCKER_CONFIG", self.docker_config())
+            .env("BERTH_VM_IMAGE_DIR", &self.image_dir)
+            .env("BERTH_AGENT_BIN", &self.agent)
+            .env("BERTH_KEYRING", "keyutils")
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT");
+        cmd
+    }
+
+    fn docker_config(&self) -> PathBuf {
+        self.home.path().join("docker-config")
+    }
+
+    fn docker(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("docker");
+        cmd.arg("--context")
+            .arg("berth")
+            .args(args)
+            .env("DOCKER_CONFIG", self.docker_config())
+            .env("DOCKER_CLI_HINTS", "false")
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT");
+        cmd
+    }
+
+    fn set(&self, key: &str, value: &str) -> String {
+        run(
+            &mut self.berth(&["settings", "set", key, value]),
+            &format!("berth settings set {key} {value}"),
+        )
+    }
+
+    /// A refused `settings set`: its message, which must name the key.
+    fn refused(&self, key: &str, value: &str) -> String {
+        let out = self
+            .berth(&["settings", "set", key, value])
+            .output()
+            .expect("berth settings set");
+        let (stdout, stderr) = text(&out);
+        assert!(
+            !out.status.success(),
+            "{key}={value} was accepted: {stdout}"
+        );
+        assert!(stderr.contains(key), "the refusal names {key}: {stderr}");
+        stderr
+    }
+
+    fn daemon_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.home.path().join("run/daemon.lock"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    fn qemu_pid(&self) -> Option<u32> {
+        let out = self.berth(&["status", "--json"]).output().ok()?;
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        status["daemon"]["vm"]["pid"].as_u64().map(|p| p as u32)
+    }
+
+    fn boot(&self, verb: &str) -> Duration {
+        let began = Instant::now();
+        let out = self.berth(&[verb]).output().expect("berth start");
+        let took = began.elapsed();
+        if !out.status.success() {
+            let logs = self.home.path().join("logs");
+            let console = std::fs::read_to_string(logs.join("vm-console.log")).unwrap_or_default();
+            let daemon = std::fs::read_to_string(logs.join("daemon.log")).unwrap_or_default();
+            panic!(
+                "berth {verb} failed: {}\nconsole:\n{console}\ndaemon:\n{daemon}",
+                text(&out).1
+            );
+        }
+        assert!(took < BOOT_DEADLINE, "{verb} took {took:?}");
+        took
+    }
+
+    fn info(&self) -> serde_json::Value {
+        let out = run(
+            &mut self.docker(&["info", "--format", "{{json .}}"]),
+            "docker info",
+        );
+        serde_json::from_str(&out).expect("docker info is JSON")
+    }
+
+    /// Size in KiB of the file system under a volume, as `df` in a container sees it.
+    fn volume_fs_kib(&self, image: &str) -> u64 {
+        let out = run(
+            &mut self.docker(&[
+                "run",
+                "--rm",
+                "-v",
+                "data:/data",
+                image,
+                "df",
+                "-k",
+                "/data",
+            ]),
+            "df in a container",
+        );
+        out.lines()
+            .nth(1)
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected df output: {out}"))
+    }
+
+    fn data_disk(&self) -> PathBuf {
+        self.home.path().join("data/vm/data.qcow2")
+    }
+
+    fn settings_file(&self) -> PathBuf {
+        self.home.path().join("config/settings.toml")
+    }
+
+    fn context_meta_dir(&self) -> PathBuf {
+        self.docker_config().join("contexts/meta")
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let qemu = self.qemu_pid();
+        let daemon = self.daemon_pid();
+        let _ = self.berth(&["stop", "--quit"]).output();
+        for pid in [qemu, daemon].into_iter().flatten() {
+            if Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+    }
+}
+
+/// A busybox-static image imported into the engine (PATH=/bin).
+fn import_busybox(env: &Env, work: &Path, image: &str) {
+    let root = work.join("rootfs");
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy("/bin/busybox", bin.join("busybox")).expect("busybox-static is installed");
+    for applet in ["sh", "df", "cat", "echo"] {
+        std::os::unix::fs::symlink("busybox", bin.join(applet)).unwrap();
+    }
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    let tar = work.join("busybox.tar");
+    run(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-cf")
+            .arg(&tar)
+            .arg("."),
+        "tar",
+    );
+    run(
+        &mut env.docker(&[
+            "import",
+            "--change",
+            "ENV PATH=/bin",
+            tar.to_str().unwrap(),
+            image,
+        ]),
+        "docker import",
+    );
+}
+
+#[test]
+fn vm_settings_apply_and_factory_reset() {
+    let env = Env {
+        home: tempfile::Builder::new()
+            .prefix("berth-vmset-")
+            .tempdir()
+            .unwrap(),
+        image_dir: guest_image(),
+        agent: guest_agent(),
+    };
+    let work = env.home.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+
+    // --- a small VM; invalid values are refused naming the field ------------------------
+    env.set("vm.cpus", "1");
+    env.set("vm.memory_mib", "1024");
+    env.set("vm.disk_gib", "8");
+    env.refused("vm.cpus", "0");
+    env.refused("vm.memory_mib", "lots");
+    env.refused("vm.disk_gib", "100000");
+    env.refused("ports.bind_address", "localhost:80");
+    let took = env.boot("start");
+    eprintln!("boot with 1 CPU / 1024 MiB / 8 GiB: {took:?}");
+    assert!(env.data_disk().is_file());
+    let image = "berth-vmset/busybox:1";
+    import_busybox(&env, &work, image);
+    let info = env.info();
+    assert_eq!(info["NCPU"], 1, "NCPU with vm.cpus = 1");
+    let mem_small = info["MemTotal"].as_u64().expect("MemTotal");
+    assert!(mem_small < 1024 * MIB, "MemTotal {mem_small}");
+    let fs_small = env.volume_fs_kib(image);
+    assert!(
+        fs_small < 8 * GIB_IN_KIB && fs_small > 7 * GIB_IN_KIB,
+        "8 GiB disk: {fs_small} KiB"
+    );
+    run(
+        &mut env.docker(&[
+            "run",
+            "--rm",
+            "-v",
+            "data:/data",
+            image,
+            "sh",
+            "-c",
+            "echo kept > /data/f",
+        ]),
+        "write to the volume",
+    );
+
+    // --- bigger: saved, a restart is asked for; shrinking is refused ----------------------
+    let said = env.set("vm.cpus", "2");
+    assert!(said.contains("berth restart"), "{said}");
+    env.set("vm.memory_mib", "1536");
+    env.set("vm.disk_gib", "10");
+    let refusal = env.refused("vm.disk_gib", "9");
+    assert!(refusal.contains("only grow"), "{refusal}");
+    let took = env.boot("restart");
+    eprintln!("restart with 2 CPUs / 1536 MiB / 10 GiB: {took:?}");
+    let info = env.info();
+    assert_eq!(info["NCPU"], 2, "NCPU with vm.cpus = 2");
+    let mem_big = info["MemTotal"].as_u64().expect("MemTotal");
+    assert!(
+        mem_big > mem_small + 400 * MIB,
+        "MemTotal {mem_small} -> {mem_big}"
+    );
+    let fs_big = env.volume_fs_kib(image);
+    assert!(
+        fs_big > fs_small + 3 * GIB_IN_KIB / 2,
+        "the file system grew with the disk: {fs_small} -> {fs_big} KiB"
+    );
+    let kept = run(
+        &mut env.docker(&["run", "--rm", "-v", "data:/data", image, "cat", "/data/f"]),
+        "read the volume",
+    );
+    assert_eq!(kept.trim(), "kept", "the volume's data survived the grow");
+    eprintln!(
+        "MemTotal {} -> {} MiB; volume fs {} -> {} MiB",
+        mem_small / MIB,
+        mem_big / MIB,
+        fs_small / 1024,
+        fs_big / 1024
+    );
+
+    // --- factory reset ------------------------------------------------------------------
+    let out = env.berth(&["reset"]).output().unwrap();
+    assert!(!out.status.success(), "reset needs --yes");
+    assert!(env.data_disk().is_file() && env.settings_file().is_file());
+    let qemu = env.qemu_pid().expect("a running VM");
+    run(&mut env.berth(&["reset", "--yes"]), "berth reset --yes");
+    assert!(
+        !Path::new(&format!("/proc/{qemu}")).exists(),
+        "QEMU is gone"
+    );
+    assert!(!env.data_disk().exists(), "no data disk after a reset");
+    assert!(!env.settings_file().exists(), "no settings after a reset");
+    assert!(env.daemon_pid().is_none(), "no daemon after a reset");
+    let contexts = std::fs::read_dir(env.context_meta_dir())
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(contexts, 0, "the berth context is gone");
+
+    // --- the next start is a first start -------------------------------------------------
+    env.boot("start");
+    let info = env.info();
+    assert_eq!(info["NCPU"], 2, "the default is 2 CPUs");
+    assert_eq!(info["Images"], 0, "a blank engine");
+    let volumes = run(&mut env.docker(&["volume", "ls", "-q"]), "volume ls");
+    assert!(volumes.trim().is_empty(), "no volumes: {volumes}");
+}
