@@ -24,6 +24,8 @@ pub enum Request {
     Quit,
 }
 
+// One reply per request line: boxing the status would save nothing worth its noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
@@ -42,6 +44,10 @@ pub struct DaemonStatus {
     pub endpoint: String,
     pub vm: Option<VmInfo>,
     pub agent: Option<AgentSummary>,
+    /// Published ports that could not be published on the host (taken, or not allowed),
+    /// one per binding, until the port is free or the container stops.
+    #[serde(default)]
+    pub port_warnings: Vec<berth_link::port_forwarder::PortWarning>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +121,14 @@ mod tests {
                         console_log: "/l/vm-console.log".into(),
                     }),
                     agent: None,
+                    port_warnings: vec![berth_link::port_forwarder::PortWarning {
+                        container: "c0ffee".into(),
+                        host_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+                        host_port: 8080,
+                        protocol: berth_link::port_forwarder::Protocol::Udp,
+                        in_use: true,
+                        message: "port 127.0.0.1:8080 is already in use".into(),
+                    }],
                 },
             },
         ];
@@ -132,5 +146,25 @@ mod tests {
             json,
             serde_json::json!({"reply": "state", "state": {"state": "stopping"}})
         );
+    }
+
+    #[test]
+    fn a_status_without_port_warnings_still_reads() {
+        let status: DaemonStatus = serde_json::from_value(serde_json::json!({
+            "state": {"state": "stopped"}, "daemonPid": 1, "endpoint": "unix:///s",
+            "vm": null, "agent": null
+        }))
+        .unwrap();
+        assert!(status.port_warnings.is_empty());
+        let warning = serde_json::json!({
+            "container": "c", "hostIp": "127.0.0.1", "hostPort": 53, "protocol": "udp",
+            "inUse": true, "message": "taken"
+        });
+        let status: DaemonStatus = serde_json::from_value(serde_json::json!({
+            "state": {"state": "stopped"}, "daemonPid": 1, "endpoint": "unix:///s",
+            "vm": null, "agent": null, "portWarnings": [warning]
+        }))
+        .unwrap();
+        assert_eq!(status.port_warnings[0].host_port, 53);
     }
 }

@@ -99,6 +99,7 @@ struct Shown {
     vm: Option<VmInfo>,
     agent: Option<AgentSummary>,
     vm_status: Option<watch::Receiver<VmStatus>>,
+    port_warnings: crate::published_ports::PortWarnings,
 }
 
 pub struct Lifecycle {
@@ -167,6 +168,7 @@ impl Lifecycle {
             endpoint: format!("unix://{}", self.paths.engine_socket().display()),
             vm,
             agent: shown.agent.clone(),
+            port_warnings: shown.port_warnings.list(),
         }
     }
 
@@ -262,6 +264,7 @@ impl Lifecycle {
             });
             shown.vm_status = Some(hv.status());
             shown.agent = None;
+            shown.port_warnings.clear();
         }
         let vm_status = hv.status();
         guard(token, &vm_status, hv.start())
@@ -347,6 +350,7 @@ impl Lifecycle {
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
         let endpoint = berth_engine::Endpoint::Unix(self.paths.engine_socket());
         let token = token.child_token();
+        let warnings = lock(&self.shown).port_warnings.clone();
         tokio::spawn(async move {
             let engine = match berth_engine::Engine::connect(&endpoint).await {
                 Ok(engine) => engine,
@@ -359,13 +363,19 @@ impl Lifecycle {
                 engine,
                 Arc::new(client),
                 bind_address,
-                |event| match event {
+                move |event| match event {
                     ForwardEvent::Failed {
-                        message, binding, ..
+                        ref message,
+                        ref binding,
+                        ..
                     } => {
-                        warn!(container = binding.container, "{message}")
+                        warn!(container = binding.container, "{message}");
+                        warnings.record(&event);
                     }
-                    other => debug!(?other, "port forwarding changed"),
+                    other => {
+                        debug!(?other, "port forwarding changed");
+                        warnings.record(&other);
+                    }
                 },
                 token,
             )
@@ -477,6 +487,7 @@ impl Lifecycle {
             }
         }
         let _ = std::fs::remove_file(self.paths.engine_socket());
+        lock(&self.shown).port_warnings.clear();
     }
 }
 
@@ -533,6 +544,13 @@ async fn connect_link(path: &Path) -> Result<LinkClient, ApiError> {
         };
         match tokio::time::timeout(HANDSHAKE_TRY, LinkClient::handshake(stream)).await {
             Ok(Ok(client)) => return Ok(client),
+            // Retrying cannot help: the agent in the guest is from another Berth build.
+            Ok(Err(err @ berth_link::LinkError::VersionMismatch { .. })) => {
+                return Err(ApiError::new(
+                    ErrorCode::VmFailed,
+                    format!("the guest agent does not fit this Berth ({err}); reinstall Berth or point BERTH_AGENT_BIN at a matching berth-agent"),
+                ))
+            }
             Ok(Err(err)) => {
                 debug!(%err, attempt, "link handshake failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -812,7 +830,10 @@ mod tests {
         let status = lc.start().await.unwrap();
         assert!(status.state.is_running());
         assert_eq!(status.vm.as_ref().unwrap().pid, Some(1234));
-        assert_eq!(status.agent.as_ref().unwrap().protocol, 1);
+        assert_eq!(
+            status.agent.as_ref().unwrap().protocol,
+            berth_link::handshake::PROTOCOL_VERSION
+        );
         // A watcher may see fast transitions merged; the history has every one.
         let phases: Vec<_> = lc.history().iter().map(|t| format!("{:?}", t.to)).collect();
         assert_eq!(phases.len(), 4, "{phases:?}");

@@ -4,14 +4,14 @@
 //! The engine's container events are the trigger; the running containers' port list is the
 //! truth, so a missed or reordered event never leaves a port behind.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_engine::{ContainerFilter, ContainerSummary, Engine, EventFilter};
 use berth_link::port_forwarder::{
-    host_address, Binding, ForwardEvent, GuestDialer, PortForwarder, Protocol,
+    host_address, Binding, ForwardEvent, GuestDialer, PortForwarder, PortWarning, Protocol,
 };
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -73,6 +73,51 @@ fn protocol(name: &str) -> Option<Protocol> {
         "tcp" => Some(Protocol::Tcp),
         "udp" => Some(Protocol::Udp),
         _ => None,
+    }
+}
+
+/// The ports that could not be published right now, one [`PortWarning`] per binding, kept from
+/// the forwarder's events for the daemon's status (`berth status`, the dashboard). Clones share
+/// the list.
+#[derive(Debug, Clone, Default)]
+pub struct PortWarnings {
+    by_binding: Arc<Mutex<HashMap<BindingKey, PortWarning>>>,
+}
+
+/// A host listener's identity: address, port, protocol.
+type BindingKey = (IpAddr, u16, Protocol);
+
+impl PortWarnings {
+    /// A `Failed` event adds its warning; the binding listening, closing or being withdrawn
+    /// ends it.
+    pub fn record(&self, event: &ForwardEvent) {
+        let b = event.binding();
+        let key = (b.host_ip, b.host_port, b.protocol);
+        let mut map = self.by_binding.lock().unwrap_or_else(|e| e.into_inner());
+        match event.warning() {
+            Some(warning) => {
+                map.insert(key, warning);
+            }
+            None => {
+                map.remove(&key);
+            }
+        }
+    }
+
+    /// The warnings now, by host port.
+    pub fn list(&self) -> Vec<PortWarning> {
+        let map = self.by_binding.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list: Vec<_> = map.values().cloned().collect();
+        list.sort_by_key(|w| (w.host_port, w.host_ip, w.protocol == Protocol::Udp));
+        list
+    }
+
+    /// Forget every warning (the engine stopped).
+    pub fn clear(&self) {
+        self.by_binding
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
@@ -228,6 +273,43 @@ mod tests {
                 ("local", LOCAL, 15432, 15432, Protocol::Tcp),
             ]
         );
+    }
+
+    #[test]
+    fn warnings_follow_the_forwarders_events() {
+        let binding = |port| Binding {
+            container: "web".into(),
+            host_ip: LOCAL,
+            host_port: port,
+            guest_port: port,
+            protocol: Protocol::Tcp,
+        };
+        let failed = |port| ForwardEvent::Failed {
+            binding: binding(port),
+            in_use: true,
+            message: format!("port {port} is already in use"),
+        };
+        let warnings = PortWarnings::default();
+        warnings.record(&failed(9000));
+        warnings.record(&failed(8000));
+        warnings.record(&ForwardEvent::Listening {
+            binding: binding(7000),
+        });
+        let ports: Vec<_> = warnings.list().iter().map(|w| w.host_port).collect();
+        assert_eq!(ports, [8000, 9000]);
+        assert!(warnings.list()[0].in_use);
+        assert_eq!(warnings.list()[0].container, "web");
+
+        warnings.record(&ForwardEvent::Listening {
+            binding: binding(8000),
+        });
+        warnings.clone().record(&ForwardEvent::Withdrawn {
+            binding: binding(9000),
+        });
+        assert_eq!(warnings.list(), []);
+        warnings.record(&failed(9000));
+        warnings.clear();
+        assert_eq!(warnings.list(), []);
     }
 
     #[test]

@@ -1,49 +1,145 @@
 //! The port forwarder against a real engine: a container's published port answers on the
-//! host's loopback, two containers at once, the port closes when the container stops, and a
-//! host port already taken is reported.
+//! host's loopback, two containers at once, the port closes when the container stops, a UDP
+//! echo through a published UDP port, and a host port already taken is reported (and the
+//! warning ends with its container).
 //!
 //! The harness dockerd lives in its own network namespace, which here plays the guest: the
 //! dialer connects inside that namespace, as the agent does inside the VM.
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use berth_daemon::published_ports;
+use berth_daemon::published_ports::{self, PortWarnings};
 use berth_engine::{Endpoint, Engine};
-use berth_link::port_forwarder::{ForwardEvent, GuestDialer};
+use berth_link::port_forwarder::{ForwardEvent, GuestDialer, Protocol};
 use berth_testkit::Dockerd;
+use tokio::io::DuplexStream;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
-/// Dials TCP ports inside a network namespace: a short-lived thread enters the namespace and
-/// makes the socket, which stays in that namespace after the thread is gone.
+/// Dials ports inside a network namespace, as the agent does inside the VM: a short-lived
+/// thread enters the namespace and makes the socket, which stays in that namespace after the
+/// thread is gone. A UDP flow runs the agent's own flow code (`guest::serve_udp_flow`).
 struct NetnsDialer {
     netns: std::path::PathBuf,
 }
 
-#[async_trait]
-impl GuestDialer for NetnsDialer {
-    type Stream = tokio::net::TcpStream;
-
-    async fn dial_tcp(&self, port: u16) -> std::io::Result<tokio::net::TcpStream> {
+impl NetnsDialer {
+    async fn in_netns<T: Send + 'static>(
+        &self,
+        make: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+    ) -> std::io::Result<T> {
         let netns = self.netns.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
         std::thread::spawn(move || {
-            let result = (|| -> std::io::Result<TcpStream> {
+            let result = (|| -> std::io::Result<T> {
                 let ns = std::fs::File::open(&netns)?;
                 nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
                     .map_err(std::io::Error::from)?;
-                let stream = TcpStream::connect(("127.0.0.1", port))?;
-                stream.set_nonblocking(true)?;
-                Ok(stream)
+                make()
             })();
             let _ = tx.send(result);
         });
-        let stream = rx.await.map_err(std::io::Error::other)??;
-        tokio::net::TcpStream::from_std(stream)
+        rx.await.map_err(std::io::Error::other)?
+    }
+}
+
+#[async_trait]
+impl GuestDialer for NetnsDialer {
+    type Stream = Either<tokio::net::TcpStream, DuplexStream>;
+
+    async fn dial_tcp(&self, port: u16) -> std::io::Result<Self::Stream> {
+        let stream = self
+            .in_netns(move || {
+                let stream = TcpStream::connect(("127.0.0.1", port))?;
+                stream.set_nonblocking(true)?;
+                Ok(stream)
+            })
+            .await?;
+        Ok(Either::Left(tokio::net::TcpStream::from_std(stream)?))
+    }
+
+    async fn dial_udp(&self, port: u16) -> std::io::Result<Self::Stream> {
+        let socket = self
+            .in_netns(move || {
+                let socket = UdpSocket::bind("127.0.0.1:0")?;
+                socket.connect(("127.0.0.1", port))?;
+                socket.set_nonblocking(true)?;
+                Ok(socket)
+            })
+            .await?;
+        let socket = tokio::net::UdpSocket::from_std(socket)?;
+        let (host, guest) = tokio::io::duplex(1 << 20);
+        tokio::spawn(berth_link::guest::serve_udp_flow(
+            guest,
+            socket,
+            berth_link::guest::UDP_FLOW_IDLE,
+        ));
+        Ok(Either::Right(host))
+    }
+}
+
+/// A static UDP echo server for the busybox test image (whose `nc` has no `-u`): answers each
+/// datagram with `udp-echo:` and the datagram.
+const UDP_ECHO_C: &str = r#"
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(atoi(argv[1]));
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0) return 1;
+    static char buf[65536];
+    memcpy(buf, "udp-echo:", 9);
+    for (;;) {
+        struct sockaddr_in peer;
+        socklen_t len = sizeof peer;
+        ssize_t n = recvfrom(s, buf + 9, sizeof buf - 9, 0, (struct sockaddr *)&peer, &len);
+        if (n >= 0) sendto(s, buf, n + 9, 0, (struct sockaddr *)&peer, len);
+    }
+}
+"#;
+
+/// Compiles [`UDP_ECHO_C`] statically (`cc -static`) into `dir`.
+fn build_udp_echo(dir: &std::path::Path) -> std::path::PathBuf {
+    let src = dir.join("udp-echo.c");
+    let bin = dir.join("udp-echo");
+    std::fs::write(&src, UDP_ECHO_C).unwrap();
+    berth_testkit::run(
+        std::process::Command::new("cc")
+            .args(["-static", "-Os", "-o"])
+            .arg(&bin)
+            .arg(&src),
+    )
+    .expect("cc -static builds the UDP echo server");
+    bin
+}
+
+/// Sends `text` to the host's `port` until an answer comes (the forwarder starts listening
+/// shortly after the container starts), and returns the answer.
+fn udp_ask(port: u16, text: &str) -> String {
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut buf = [0u8; 2048];
+    loop {
+        assert!(Instant::now() < deadline, "no UDP answer on port {port}");
+        client
+            .send_to(text.as_bytes(), ("127.0.0.1", port))
+            .unwrap();
+        if let Ok(n) = client.recv(&mut buf) {
+            return String::from_utf8_lossy(&buf[..n]).into_owned();
+        }
     }
 }
 
@@ -103,6 +199,7 @@ async fn published_ports_follow_the_containers() {
         netns: format!("/var/run/netns/{}", d.netns()).into(),
     });
     let events: Arc<Mutex<Vec<ForwardEvent>>> = Arc::default();
+    let warnings = PortWarnings::default();
     let cancel = CancellationToken::new();
     let follower = tokio::spawn(published_ports::follow(
         engine,
@@ -110,7 +207,11 @@ async fn published_ports_follow_the_containers() {
         IpAddr::V4(Ipv4Addr::LOCALHOST),
         {
             let events = events.clone();
-            move |e| events.lock().unwrap().push(e)
+            let warnings = warnings.clone();
+            move |e| {
+                warnings.record(&e);
+                events.lock().unwrap().push(e)
+            }
         },
         cancel.clone(),
     ));
@@ -153,6 +254,75 @@ async fn published_ports_follow_the_containers() {
     })
     .await
     .unwrap();
+    let warning = warnings
+        .list()
+        .into_iter()
+        .find(|w| w.host_port == taken_port)
+        .expect("the warning is in the status list");
+    assert!(warning.in_use && warning.message.contains("already in use"));
+    let id = berth_testkit::run(d.docker().args(["inspect", "-f", "{{.Id}}", &web_c])).unwrap();
+    assert_eq!(
+        warning.container,
+        id.trim(),
+        "the warning names its container"
+    );
+    berth_testkit::run(d.docker().args(["rm", "-f", &web_c])).unwrap();
+    let warnings_seen = warnings.clone();
+    tokio::task::spawn_blocking(move || {
+        wait_until("the warning to end with its container", || {
+            warnings_seen.list().is_empty()
+        })
+    })
+    .await
+    .unwrap();
+
+    // UDP: an echo server in a container answers through its published UDP port.
+    let tools = tempfile::tempdir().unwrap();
+    let echo = build_udp_echo(tools.path());
+    let udp_port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let web_u = d.unique_name("udp");
+    berth_testkit::run(d.docker().args([
+        "create",
+        "--name",
+        &web_u,
+        "-p",
+        &format!("{udp_port}:7/udp"),
+        &image,
+        "/udp-echo",
+        "7",
+    ]))
+    .unwrap();
+    berth_testkit::run(
+        d.docker()
+            .arg("cp")
+            .arg(&echo)
+            .arg(format!("{web_u}:/udp-echo")),
+    )
+    .unwrap();
+    berth_testkit::run(d.docker().args(["start", &web_u])).unwrap();
+    tokio::task::spawn_blocking(move || {
+        assert_eq!(udp_ask(udp_port, "hello"), "udp-echo:hello");
+        assert_eq!(udp_ask(udp_port, "again"), "udp-echo:again");
+    })
+    .await
+    .unwrap();
+    assert!(
+        events.lock().unwrap().iter().any(|e| matches!(e,
+            ForwardEvent::Listening { binding } if binding.host_port == udp_port && binding.protocol == Protocol::Udp)),
+        "the UDP port was published as UDP"
+    );
+    berth_testkit::run(d.docker().args(["stop", "-t", "1", &web_u])).unwrap();
+    tokio::task::spawn_blocking(move || {
+        wait_until("the UDP port to be free again", || {
+            UdpSocket::bind(("127.0.0.1", udp_port)).is_ok()
+        })
+    })
+    .await
+    .unwrap();
 
     cancel.cancel();
     tokio::time::timeout(Duration::from_secs(10), follower)
@@ -163,7 +333,7 @@ async fn published_ports_follow_the_containers() {
         TcpStream::connect(("127.0.0.1", b)).is_err(),
         "cancelling closes every listener"
     );
-    for name in [web_a, web_b, web_c] {
+    for name in [web_a, web_b, web_u] {
         let _ = berth_testkit::run(d.docker().args(["rm", "-f", &name]));
     }
     drop(taken);

@@ -98,6 +98,11 @@ pub enum ForwardEvent {
         in_use: bool,
         message: String,
     },
+    /// A binding that had `Failed` is no longer wanted (its container stopped): its warning
+    /// is over.
+    Withdrawn {
+        binding: Binding,
+    },
 }
 
 /// What the user sees about a published port that could not be published: a typed value the
@@ -167,6 +172,7 @@ impl ForwardEvent {
         match self {
             ForwardEvent::Listening { binding }
             | ForwardEvent::Closed { binding }
+            | ForwardEvent::Withdrawn { binding }
             | ForwardEvent::Failed { binding, .. } => binding,
         }
     }
@@ -238,7 +244,16 @@ impl<D: GuestDialer> PortForwarder<D> {
                 });
             }
         }
-        self.failed.retain(|b| wanted.get(&b.key()) == Some(b));
+        let withdrawn: Vec<_> = self
+            .failed
+            .iter()
+            .filter(|b| wanted.get(&b.key()) != Some(*b))
+            .cloned()
+            .collect();
+        for binding in withdrawn {
+            self.failed.remove(&binding);
+            events.push(ForwardEvent::Withdrawn { binding });
+        }
 
         for (key, binding) in wanted {
             if self.active.contains_key(&key) {
@@ -740,6 +755,16 @@ mod tests {
         assert!(
             matches!(events.as_slice(), [ForwardEvent::Listening { binding }] if binding.host_port == taken_port)
         );
+        // A failed binding that is no longer wanted withdraws its warning.
+        let mut fw = PortForwarder::new(Arc::new(Loopback));
+        let second = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let second_port = second.local_addr().unwrap().port();
+        fw.reconcile(vec![binding(second_port, guest_a)]).await;
+        let events = fw.reconcile(vec![]).await;
+        assert!(
+            matches!(events.as_slice(), [ForwardEvent::Withdrawn { binding }] if binding.host_port == second_port)
+        );
+        assert_eq!(fw.reconcile(vec![]).await, []);
     }
 
     #[tokio::test]

@@ -80,4 +80,8 @@ fn daemon_rows(
             format!("{} (link protocol {})", agent.version, agent.protocol),
         ));
     }
+    for warning in &d.port_warnings {
+        let id: String = warning.container.chars().take(12).collect();
+        rows.push(("Port warning", format!("{} (container {id})", warning.message)));
+    }
 }
