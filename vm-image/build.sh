@@ -2,12 +2,14 @@
 # Build Berth's guest image from Debian packages: a kernel, a read-only erofs root with
 # dockerd/containerd/runc, and a tiny stage-1 initrd; plus image.json describing them.
 #
-#   vm-image/build.sh [--arch x86_64|aarch64] [--out DIR] [--force] [--agent PATH]
+#   vm-image/build.sh [--arch x86_64|aarch64] [--out DIR] [--force] [--agent PATH] [--wsl-tar]
 #
 # The result is cached by a hash of every input (this script, the package and module
 # lists, the init files, suite, mirror, snapshot, kernel command line): when the manifest
 # in DIR already carries that hash nothing is rebuilt. --agent PATH additionally writes
 # DIR/initrd.img = initrd-base.cpio.gz + a cpio holding PATH as /usr/local/bin/berth-agent.
+# --wsl-tar also writes DIR/rootfs.tar: the same root as a tarball for `wsl --import` (Windows;
+# WSL brings its own kernel and init, /etc/wsl.conf runs /usr/lib/berth/rc.wsl).
 #
 # Environment: BERTH_VM_IMAGE_DIR (default output dir), BERTH_DEBIAN_MIRROR (else the host's
 # apt sources), BERTH_DEBIAN_SNAPSHOT (e.g. 20250520T000000Z: build from snapshot.debian.org),
@@ -21,6 +23,7 @@ arch=x86_64
 out=""
 force=0
 agent=""
+wsl_tar=0
 
 die() {
 	echo "build.sh: $*" >&2
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--out) out=${2:?--out needs a value}; shift 2 ;;
 	--agent) agent=${2:?--agent needs a path}; shift 2 ;;
 	--force) force=1; shift ;;
+	--wsl-tar) wsl_tar=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; die "unknown argument: $1" ;;
 	esac
@@ -101,6 +105,7 @@ input_hash() {
 }
 hash=$(input_hash)
 artifacts=(vmlinuz rootfs.erofs initrd-base.cpio.gz)
+[ "$wsl_tar" -eq 1 ] && artifacts+=(rootfs.tar)
 
 manifest_hash() {
 	sed -n 's/^  "hash": "\([0-9a-f]*\)",$/\1/p' "$out/image.json" 2>/dev/null
@@ -260,6 +265,14 @@ build_erofs() {
 		"$work/rootfs.erofs" "$root"
 }
 
+# The root as a reproducible tarball for `wsl --import` (sorted, clamped times, numeric owners).
+build_wsl_tar() {
+	tar --create --file "$work/rootfs.tar" --directory "$root" \
+		--sort=name --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" --clamp-mtime \
+		--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
+		--xattrs --one-file-system .
+}
+
 pkg_version() { chroot "$root" dpkg-query -W -f '${Version}' "$1"; }
 
 write_manifest() {
@@ -316,6 +329,7 @@ build() {
 	customize_rootfs
 	build_initrd
 	build_erofs
+	[ "$wsl_tar" -eq 1 ] && build_wsl_tar
 	write_manifest
 
 	mkdir -p "$out"

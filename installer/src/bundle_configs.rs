@@ -185,6 +185,56 @@ fn the_deb_puts_the_guest_image_where_the_installed_berth_looks() {
     assert!(installed(Path::new("/usr/bin/docker-credential-berth")));
 }
 
+/// The app bundles' resources land where berth-vm looks beside the installed binary: the Mac's
+/// `Contents/Resources/vm-image/aarch64` (kernel, initrd, erofs root) and Windows'
+/// `<install dir>\vm-image\x86_64` (the WSL root tarball), each with the guest agent.
+#[test]
+fn the_mac_and_windows_bundles_put_the_guest_where_berth_looks() {
+    let cases: [(&str, &str, &str, &[&str]); 2] = [
+        (
+            "macos",
+            "aarch64",
+            "/Applications/Berth.app/Contents/MacOS/berth",
+            &[
+                berth_vm::image::KERNEL,
+                berth_vm::image::BASE_INITRD,
+                berth_vm::image::ROOTFS,
+                berth_vm::image::MANIFEST,
+            ],
+        ),
+        (
+            "windows",
+            "x86_64",
+            "/Program Files/Berth/berth.exe",
+            &[berth_vm::image::WSL_ROOTFS, berth_vm::image::MANIFEST],
+        ),
+    ];
+    for (platform, arch, exe, needed) in cases {
+        let (value, _) = merged(platform);
+        let resources = value["bundle"]["resources"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{platform}: bundle.resources"));
+        let shipped: Vec<&str> = resources.values().filter_map(|v| v.as_str()).collect();
+        // Tauri puts resources under Contents/Resources (macOS) or beside the exe (Windows).
+        let root = Path::new(exe).parent().unwrap();
+        let root = if platform == "macos" {
+            root.parent().unwrap().join("Resources")
+        } else {
+            root.to_path_buf()
+        };
+        let host_arch_dir = berth_vm::image::candidate_dirs(Some(Path::new(exe)))
+            .into_iter()
+            .find(|d| d.starts_with(&root))
+            .unwrap_or_else(|| panic!("{platform}: berth-vm looks under {}", root.display()));
+        let dir = host_arch_dir.with_file_name(arch);
+        for name in needed.iter().copied().chain(["berth-agent"]) {
+            let rel = dir.join(name);
+            let rel = rel.strip_prefix(&root).unwrap().to_str().unwrap().replace('\\', "/");
+            assert!(shipped.contains(&rel.as_str()), "{platform} ships {rel}: {shipped:?}");
+        }
+    }
+}
+
 #[test]
 fn the_deb_compose_plugin_is_where_setup_finds_it() {
     let files = deb_files();
