@@ -70,12 +70,14 @@ impl Artifacts {
     pub fn locate() -> Result<Artifacts, ApiError> {
         let exe = std::env::current_exe().ok();
         let image = berth_vm::image::locate(exe.as_deref()).map_err(vm_error)?;
-        let agent = std::env::var_os(AGENT_BIN_VAR)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| Some(exe.as_deref()?.parent()?.join("berth-agent")))
-            .filter(|p| p.is_file())
-            .ok_or_else(|| {
+        let agent = agent_candidates(
+            std::env::var_os(AGENT_BIN_VAR).filter(|v| !v.is_empty()),
+            exe.as_deref(),
+            &image.dir,
+        )
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::VmFailed,
                     format!(
@@ -85,6 +87,26 @@ impl Artifacts {
             })?;
         Ok(Artifacts { image, agent })
     }
+}
+
+/// Where the guest agent binary may be, best first: the override; beside the running binary
+/// (Linux packages, development builds); inside the image directory (the macOS app's
+/// `Contents/Resources/vm-image/<arch>`, Windows' `<install dir>\vm-image\<arch>`).
+/// With the override set, nothing else is tried.
+fn agent_candidates(
+    overridden: Option<std::ffi::OsString>,
+    exe: Option<&Path>,
+    image_dir: &Path,
+) -> Vec<PathBuf> {
+    if let Some(path) = overridden {
+        return vec![PathBuf::from(path)];
+    }
+    let mut paths = Vec::new();
+    if let Some(dir) = exe.and_then(Path::parent) {
+        paths.push(dir.join("berth-agent"));
+    }
+    paths.push(image_dir.join("berth-agent"));
+    paths
 }
 
 #[derive(Default)]
@@ -1021,6 +1043,23 @@ mod tests {
         assert_eq!(lock(&attempts).len(), count, "no restart once disabled");
         assert!(matches!(lc.status().state, EngineState::Error { .. }));
         restarts.abort();
+    }
+
+    #[test]
+    fn the_agent_is_looked_for_beside_berth_then_in_the_image() {
+        let image = Path::new("/Applications/Berth.app/Contents/Resources/vm-image/aarch64");
+        let exe = Path::new("/Applications/Berth.app/Contents/MacOS/berth");
+        assert_eq!(
+            agent_candidates(None, Some(exe), image),
+            [
+                PathBuf::from("/Applications/Berth.app/Contents/MacOS/berth-agent"),
+                image.join("berth-agent")
+            ]
+        );
+        assert_eq!(
+            agent_candidates(Some("/x/agent".into()), Some(exe), image),
+            [PathBuf::from("/x/agent")]
+        );
     }
 
     #[tokio::test]
