@@ -136,6 +136,13 @@ impl NetworksReady {
     }
 }
 
+/// What creating a container during `up` needs from the steps before it.
+struct CreateContext {
+    networks: NetworksReady,
+    /// Image name -> the engine's image id, for the `com.docker.compose.image` label.
+    image_ids: BTreeMap<String, String>,
+}
+
 /// Receives progress events.
 pub type ProgressFn = Arc<dyn Fn(Event) + Send + Sync>;
 
@@ -376,7 +383,7 @@ impl Compose {
         for s in &selected {
             images.entry(s.image_name(&project.name)).or_insert(s);
         }
-        let (missing_networks, (), _) = futures_util::try_join!(
+        let (missing_networks, (), ids) = futures_util::try_join!(
             self.missing_networks(project, &selected),
             self.ensure_volumes(project, &selected),
             futures_util::future::try_join_all(
@@ -389,7 +396,15 @@ impl Compose {
         // then start them service by service once each dependency's condition holds. The
         // engine resolves a container's network when it starts it, not when it creates it,
         // so the networks are created while the containers are (see `NetworksReady`).
-        let (ready_tx, ready) = NetworksReady::pending_if(!missing_networks.is_empty());
+        let (ready_tx, networks) = NetworksReady::pending_if(!missing_networks.is_empty());
+        let ctx = CreateContext {
+            networks,
+            image_ids: images
+                .keys()
+                .zip(ids)
+                .filter_map(|(image, id)| Some((image.clone(), id?)))
+                .collect(),
+        };
         let create_networks = async move {
             for key in &missing_networks {
                 self.create_network(project, key).await?;
@@ -414,7 +429,7 @@ impl Compose {
             futures_util::future::try_join_all(
                 independent
                     .iter()
-                    .map(|(s, a)| self.prepare(project, s, a, &ready)),
+                    .map(|(s, a)| self.prepare(project, s, a, &ctx)),
             )
         )?;
         for ((s, _), name) in independent.iter().zip(prepared) {
@@ -429,9 +444,15 @@ impl Compose {
                 };
                 let names = to_start.remove(service).unwrap_or_default();
                 let shares_ns = shared_ns.iter().any(|(x, _)| x.name == *service);
-                batch.push(
-                    self.start_service(project, s, actions, names, shares_ns, opts, deadline),
-                );
+                batch.push(self.start_service(
+                    project,
+                    s,
+                    actions,
+                    names,
+                    shares_ns.then_some(&ctx),
+                    opts,
+                    deadline,
+                ));
             }
             futures_util::future::try_join_all(batch).await?;
         }
@@ -454,7 +475,8 @@ impl Compose {
         Ok(plan)
     }
 
-    /// Waits for `s`'s dependencies, then starts its containers.
+    /// Waits for `s`'s dependencies, then starts its containers (creating them first when
+    /// `create_now` says so: they share another service's network namespace).
     #[allow(clippy::too_many_arguments)]
     async fn start_service(
         &self,
@@ -462,7 +484,7 @@ impl Compose {
         s: &Service,
         actions: &[Action],
         mut names: Vec<String>,
-        shares_ns: bool,
+        create_now: Option<&CreateContext>,
         opts: &UpRun,
         deadline: Instant,
     ) -> Result<()> {
@@ -475,9 +497,9 @@ impl Compose {
             }
         }
         // A container sharing another service's network namespace is created only now.
-        if shares_ns {
+        if let Some(ctx) = create_now {
             for a in actions {
-                names.extend(self.prepare(project, s, a, &NetworksReady::done()).await?);
+                names.extend(self.prepare(project, s, a, ctx).await?);
             }
         }
         if opts.plan.start {
@@ -495,7 +517,7 @@ impl Compose {
         project: &Project,
         s: &Service,
         action: &Action,
-        networks: &NetworksReady,
+        ctx: &CreateContext,
     ) -> Result<Option<String>> {
         match action {
             Action::Keep { container, .. } => {
@@ -505,7 +527,7 @@ impl Compose {
             Action::Start { container, .. } => Ok(Some(container.name.clone())),
             Action::Create { number, .. } => {
                 let name = self
-                    .create_container_when(project, s, *number, false, None, networks)
+                    .create_container_when(project, s, *number, false, None, ctx)
                     .await?;
                 Ok(Some(name))
             }
@@ -523,7 +545,7 @@ impl Compose {
                     .await
                     .map_err(Error::engine(format!("removing {}", old.name)))?;
                 let name = self
-                    .create_container_when(project, s, *number, false, None, networks)
+                    .create_container_when(project, s, *number, false, None, ctx)
                     .await?;
                 self.container_event(&name, &s.name, Status::Recreated);
                 Ok(Some(name))
@@ -675,34 +697,44 @@ impl Compose {
         Ok(())
     }
 
-    async fn image_exists(&self, image: &str) -> Result<bool> {
+    /// The engine's id (`sha256:...`) of `image`, if it has it.
+    async fn image_id(&self, image: &str) -> Result<Option<String>> {
         match self.docker().inspect_image(image).await {
-            Ok(_) => Ok(true),
-            Err(e) if is_not_found(&e) => Ok(false),
+            Ok(info) => Ok(Some(info.id.unwrap_or_default())),
+            Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(Error::engine(format!("inspecting image {image}"))(e)),
         }
     }
 
-    async fn ensure_image(&self, project: &Project, s: &Service, force_build: bool) -> Result<()> {
+    /// Builds, pulls or finds `s`'s image as its pull policy says; returns the image's id.
+    async fn ensure_image(
+        &self,
+        project: &Project,
+        s: &Service,
+        force_build: bool,
+    ) -> Result<Option<String>> {
         let image = s.image_name(&project.name);
         let policy = s.pull_policy.as_deref().unwrap_or("missing");
         if s.build.is_some() && (force_build || policy == "build") {
-            return self.build_service(project, s).await;
+            self.build_service(project, s).await?;
+            return self.image_id(&image).await;
         }
-        let exists = self.image_exists(&image).await?;
-        if policy == "always" || (!exists && policy != "never") {
-            if s.build.is_some() && !exists {
-                return self.build_service(project, s).await;
+        let id = self.image_id(&image).await?;
+        if policy == "always" || (id.is_none() && policy != "never") {
+            if s.build.is_some() && id.is_none() {
+                self.build_service(project, s).await?;
+            } else {
+                self.pull_image(&image).await?;
             }
-            return self.pull_image(&image).await;
+            return self.image_id(&image).await;
         }
-        if !exists {
+        if id.is_none() {
             return Err(Error::service(
                 &s.name,
                 format!("image {image} is not present and pull_policy is {policy}"),
             ));
         }
-        Ok(())
+        Ok(id)
     }
 
     /// Pulls one image, reporting Pulling/Pulled.
@@ -788,8 +820,11 @@ impl Compose {
         oneoff: bool,
         command: Option<Vec<String>>,
     ) -> Result<String> {
-        let ready = NetworksReady::done();
-        self.create_container_when(project, s, number, oneoff, command, &ready)
+        let ctx = CreateContext {
+            networks: NetworksReady::done(),
+            image_ids: BTreeMap::new(),
+        };
+        self.create_container_when(project, s, number, oneoff, command, &ctx)
             .await
     }
 
@@ -803,8 +838,9 @@ impl Compose {
         number: u32,
         oneoff: bool,
         command: Option<Vec<String>>,
-        networks: &NetworksReady,
+        ctx: &CreateContext,
     ) -> Result<String> {
+        let networks = &ctx.networks;
         let name = if oneoff {
             format!("{}-{}-run-{}", project.name, s.name, run_suffix())
         } else {
@@ -814,6 +850,13 @@ impl Compose {
         let mut body = container_body(project, s, number, oneoff)?;
         if let Some(cmd) = command {
             body.cmd = Some(cmd);
+        }
+        // Like compose v2, which recreates a container whose label differs from the image id.
+        if let (Some(id), Some(l)) = (
+            ctx.image_ids.get(&s.image_name(&project.name)),
+            body.labels.as_mut(),
+        ) {
+            l.insert(labels::IMAGE.into(), id.clone());
         }
         if let Some(mode) = s
             .network_mode

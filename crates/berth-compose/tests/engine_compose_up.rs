@@ -153,6 +153,9 @@ fn engine_compose_two_services_up_idempotent_recreate_down() {
         assert_eq!(label(labels::WORKING_DIR), dir.display().to_string());
         assert_eq!(label(labels::CONFIG_FILES), file.display().to_string());
         assert_eq!(label(labels::DEPENDS_ON), "db:service_healthy:false");
+        let image = project.services["web"].image_name("shop");
+        let image_id = docker(&d, &["image", "inspect", "-f", "{{.Id}}", &image]);
+        assert_eq!(label(labels::IMAGE), image_id.trim(), "compose v2 compares this with the image id");
         assert!(!ids(&d, "name=shop_default", "network").is_empty());
         assert!(!ids(&d, "name=shop_dbdata", "volume").is_empty());
 
