@@ -1,7 +1,7 @@
 //! `cargo bench -p berth-link --bench relay`: the engine relay's own overhead.
 //!
 //! One harness dockerd; the same requests three ways: straight to its socket, through the
-//! link relay (host relay + yamux + in-process agent, no VM: the relay's cost alone), and
+//! link relay (host relay + mux + in-process agent, no VM: the relay's cost alone), and
 //! through `socat` (the usual "just forward the socket" baseline). Prints `/_ping` latency
 //! (a new connection per request, and keep-alive) and save/load throughput of a 100 MiB image.
 

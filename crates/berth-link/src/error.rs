@@ -31,12 +31,9 @@ pub enum LinkError {
         request: &'static str,
         reply: String,
     },
-    /// The multiplexer failed.
-    #[error("link multiplexer failed")]
-    Mux {
-        #[source]
-        source: yamux::ConnectionError,
-    },
+    /// The peer broke the multiplexing protocol.
+    #[error("link multiplexer failed: {reason}")]
+    Mux { reason: String },
     /// The link has closed (the peer went away or the link was shut down).
     #[error("the link is closed")]
     Closed,

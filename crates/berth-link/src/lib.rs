@@ -5,8 +5,9 @@
 //!
 //! 1. **Handshake** ([`handshake`]): both sides exchange a fixed 16-byte hello (magic, protocol
 //!    version, capabilities) and agree on the lower version.
-//! 2. **Multiplexing** ([`mux`]): yamux runs over the rest of the byte stream; the host opens
-//!    every stream (yamux client), the agent accepts them (yamux server).
+//! 2. **Multiplexing** ([`mux`]): a small purpose-built multiplexer (length-prefixed frames,
+//!    per-stream credit) runs over the rest of the byte stream; the host opens every stream,
+//!    the agent accepts them.
 //! 3. **Per-stream header** ([`protocol`]): each stream begins with one length-prefixed JSON
 //!    [`protocol::Request`]: `open` a target (the engine socket, a guest TCP port), `ping`, or
 //!    `shutdown`. After an `open` header the stream is a raw, byte-transparent pipe; the host

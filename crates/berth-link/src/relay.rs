@@ -3,6 +3,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 
 use crate::host::LinkClient;
@@ -39,14 +40,23 @@ pub async fn serve_unix(listener: UnixListener, client: LinkClient) -> Result<()
 }
 
 async fn relay_one(mut conn: UnixStream, client: LinkClient) {
-    let mut stream = match client.open(Target::Engine).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::debug!(error = %e, "cannot open an engine stream");
-            return;
-        }
-    };
-    if let Err(e) = splice(&mut conn, &mut stream).await {
+    if let Err(e) = relay_engine(&mut conn, &client).await {
         tracing::debug!(error = %e, "engine connection ended with an error");
     }
+}
+
+/// Largest first read that rides along with the stream's open.
+const FIRST_READ: usize = 16 * 1024;
+
+async fn relay_engine(conn: &mut UnixStream, client: &LinkClient) -> Result<(), LinkError> {
+    // An engine API client always speaks first. Waiting for its first bytes lets the stream's
+    // open, its header and the request leave in one write, so the agent wakes once per new
+    // connection, not twice. A client that closes without a byte gets the same half-close
+    // from the splice below.
+    let mut first = vec![0u8; FIRST_READ];
+    let n = conn.read(&mut first).await?;
+    let mut stream = client.open(Target::Engine).await?;
+    stream.write_all(&first[..n]).await?;
+    splice(conn, &mut stream).await?;
+    Ok(())
 }
