@@ -18,7 +18,8 @@ pub struct Settings {
     pub vm: VmSettings,
     pub ports: PortSettings,
     pub app: AppSettings,
-    /// Host folders shared into the VM at the same path (the home folder is always shared).
+    /// Host folders shared into the VM at the same path. Empty means the user's home folder;
+    /// a non-empty list is the whole list (berth-vm `share::folders_to_share`).
     pub shared_folders: Vec<PathBuf>,
     /// Top-level keys this Berth does not know, kept as they were.
     #[serde(flatten)]
