@@ -389,6 +389,7 @@ mod tests {
             endpoint: "unix:///r/docker.sock".into(),
             vm: None,
             agent: None,
+            port_warnings: vec![],
         };
         assert_eq!(
             state_from_reply(Reply::Status { status }),
