@@ -1,11 +1,19 @@
 //! The registry credentials a pull or push sends the engine (`X-Registry-Auth`): the ones the
 //! user signed in with, read from the OS keyring for the image's registry.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use berth_engine::images::RegistryAuth;
 use berth_hub::secrets::{RegistryCredential, SecretStore};
 use berth_hub::Hub;
 
 use crate::Berth;
+
+/// [`Berth::registry_credentials`] as a value to hand over (berth-compose's `CredentialsFn`).
+pub type CredentialsLookup =
+    Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = Option<RegistryAuth>> + Send>> + Send + Sync>;
 
 impl Berth {
     /// The stored credentials for pulling or pushing `image`, or `None` to go anonymously (not
@@ -26,6 +34,17 @@ impl Berth {
                 None
             }
         }
+    }
+}
+
+impl Berth {
+    /// The credentials lookup for code that pulls on its own (compose `pull` and `up`).
+    pub fn credentials_lookup(&self) -> CredentialsLookup {
+        let berth = Arc::new(self.clone());
+        Arc::new(move |image: String| {
+            let berth = Arc::clone(&berth);
+            Box::pin(async move { berth.registry_credentials(&image).await })
+        })
     }
 }
 

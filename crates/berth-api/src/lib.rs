@@ -12,7 +12,7 @@ pub mod settings_change;
 mod status;
 
 pub use cleanup::{PruneStep, PruneSummary};
-pub use credentials::registry_auth;
+pub use credentials::{registry_auth, CredentialsLookup};
 pub use daemon_client::{DaemonClient, CONTEXT_NAME};
 pub use factory_reset::ResetReport;
 pub use settings_change::SettingsChange;

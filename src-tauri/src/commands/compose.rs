@@ -28,7 +28,8 @@ fn to_api(e: berth_compose::Error) -> ApiError {
 }
 
 async fn compose(state: &AppState) -> Result<Compose, ApiError> {
-    Ok(Compose::new(state.link.engine().await?))
+    let credentials = state.link.berth().credentials_lookup();
+    Ok(Compose::new(state.link.engine().await?).with_credentials(credentials))
 }
 
 #[tauri::command]

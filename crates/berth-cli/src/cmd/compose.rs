@@ -5,26 +5,15 @@
 //! `docker compose ...` (the docker CLI runs it as `docker-compose compose ...`).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use berth_api::Berth;
-use berth_compose::CredentialsFn;
 
 pub async fn run(args: berth_compose::cli::Args) -> anyhow::Result<ExitCode> {
     let berth = Berth::open().ok();
     let endpoint = berth.as_ref().map(Berth::endpoint);
-    let credentials = berth.map(credentials_from);
+    let credentials = berth.as_ref().map(Berth::credentials_lookup);
     let code = berth_compose::cli::run(args, endpoint, credentials).await?;
     Ok(ExitCode::from(code))
-}
-
-/// What `pull` and `up` send each image's registry: [`Berth::registry_credentials`].
-fn credentials_from(berth: Berth) -> CredentialsFn {
-    let berth = Arc::new(berth);
-    Arc::new(move |image: String| {
-        let berth = Arc::clone(&berth);
-        Box::pin(async move { berth.registry_credentials(&image).await })
-    })
 }
 
 /// The docker CLI plugin handshake (`docker-cli-plugin-metadata`).
