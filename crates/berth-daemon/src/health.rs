@@ -24,18 +24,20 @@ pub struct HealthPolicy {
     pub interval: Duration,
     /// One ping's deadline; a ping that takes longer is a miss.
     pub timeout: Duration,
-    /// Misses in a row that make the engine `Error`.
+    /// Unanswered pings in a row that make the engine `Error`. An engine the agent reports
+    /// down needs twice as many: dockerd under a heavy load can be slow to answer its agent.
     pub misses: u32,
 }
 
 impl Default for HealthPolicy {
     fn default() -> Self {
-        // A stall is reported within interval + misses * timeout (~13 s); TCG guests under load
-        // answer a ping in well under a second.
+        // A hung guest is reported within misses * (interval + timeout) (~39 s at worst); a
+        // TCG guest on a loaded host answers in well under a second, and a false alarm costs
+        // more than a late one (it offers a restart of a working engine).
         HealthPolicy {
             interval: Duration::from_secs(3),
-            timeout: Duration::from_secs(5),
-            misses: 2,
+            timeout: Duration::from_secs(10),
+            misses: 3,
         }
     }
 }
@@ -45,6 +47,7 @@ impl Default for HealthPolicy {
 pub fn watch(client: LinkClient, cell: Arc<EngineStateCell>, policy: HealthPolicy) -> AbortHandle {
     tokio::spawn(async move {
         let mut missed = 0;
+        let mut down = 0;
         loop {
             tokio::time::sleep(policy.interval).await;
             match cell.get() {
@@ -56,9 +59,19 @@ pub fn watch(client: LinkClient, cell: Arc<EngineStateCell>, policy: HealthPolic
             let reason = match tokio::time::timeout(policy.timeout, client.ping()).await {
                 Ok(Ok(info)) if info.docker_ready => {
                     missed = 0;
+                    down = 0;
                     continue;
                 }
-                Ok(Ok(_)) => "the engine in the VM stopped answering its agent".to_owned(),
+                Ok(Ok(_)) => {
+                    missed = 0;
+                    down += 1;
+                    warn!(down, "the agent reports the engine is not answering");
+                    if down >= 2 * policy.misses {
+                        fail(&cell, format!("the engine in the VM stopped answering its agent ({down} checks in a row); see `berth logs --vm`"));
+                        return;
+                    }
+                    continue;
+                }
                 // A closed link is reported by the link watcher (or the VM supervisor).
                 Ok(Err(_)) if client.is_closed() => return,
                 Ok(Err(err)) => format!("a health ping failed: {err}"),
@@ -70,17 +83,20 @@ pub fn watch(client: LinkClient, cell: Arc<EngineStateCell>, policy: HealthPolic
             missed += 1;
             warn!(missed, "{reason}");
             if missed >= policy.misses {
-                let message = format!("{reason} ({missed} times in a row); the VM is hung or its agent died; see `berth logs --vm`");
-                warn!(%message, "engine failed");
-                let _ = cell.transition(EngineState::Error {
-                    code: ErrorCode::VmFailed,
-                    message,
-                });
+                fail(&cell, format!("{reason} ({missed} times in a row); the VM is hung or its agent died; see `berth logs --vm`"));
                 return;
             }
         }
     })
     .abort_handle()
+}
+
+fn fail(cell: &EngineStateCell, message: String) {
+    warn!(%message, "engine failed");
+    let _ = cell.transition(EngineState::Error {
+        code: ErrorCode::VmFailed,
+        message,
+    });
 }
 
 /// Waits between automatic restarts: `base`, doubling per failure up to `cap`; back to `base`

@@ -961,6 +961,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_engine_its_agent_reports_down_is_an_error() {
+        let home = tempfile::tempdir().unwrap();
+        let (lc, factory) = lifecycle(home.path());
+        let lc = lc.with_health(quick_health());
+        lc.start().await.unwrap();
+        let vm = lock(&factory.last).clone().unwrap();
+        // dockerd in the guest is gone; the agent still answers.
+        std::fs::remove_file(vm.dir.join("guest-docker.sock")).unwrap();
+        let mut rx = lc.subscribe();
+        let state = tokio::time::timeout(
+            Duration::from_secs(10),
+            rx.wait_for(|s| matches!(s, EngineState::Error { .. })),
+        )
+        .await
+        .expect("Error once the engine stays down")
+        .unwrap()
+        .clone();
+        let EngineState::Error { message, .. } = state else {
+            unreachable!()
+        };
+        assert!(message.contains("stopped answering its agent"), "{message}");
+    }
+
+    #[tokio::test]
     async fn auto_restart_brings_a_hung_engine_back() {
         let home = tempfile::tempdir().unwrap();
         let (lc, factory) = lifecycle(home.path());
