@@ -6,8 +6,13 @@
 //! writes belong on the host to the folder's owner (not root); a change on either side is seen
 //! on the other while a container runs.
 //!
+//! Both sharing methods run, one boot each: virtio-9p (served by QEMU) and virtio-fs (served by
+//! virtiofsd).
+//!
 //! Needs: the image (`vm-image/build.sh`, cached), qemu-system-x86_64, qemu-img, the docker
-//! CLI, busybox-static. A missing one fails the test.
+//! CLI, busybox-static, and virtiofsd 1.11+ (`BERTH_VIRTIOFSD`, else on the PATH; Debian 12 has
+//! no package: `apt-get install libcap-ng-dev libseccomp-dev && cargo install virtiofsd
+//! --locked`). A missing one fails the test.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -148,9 +153,15 @@ impl Env {
         .unwrap();
     }
 
-    fn start(&self) -> Duration {
+    /// `berth start` with the daemon told to share over `method`.
+    fn start(&self, method: &str, virtiofsd: &Path) -> Duration {
         let began = Instant::now();
-        let out = self.berth(&["start"]).output().expect("berth start");
+        let out = self
+            .berth(&["start"])
+            .env("BERTH_SHARE_METHOD", method)
+            .env("BERTH_VIRTIOFSD", virtiofsd)
+            .output()
+            .expect("berth start");
         let took = began.elapsed();
         if !out.status.success() {
             let log = |name: &str| {
@@ -167,6 +178,17 @@ impl Env {
         }
         assert!(took < BOOT_DEADLINE, "start took {took:?}");
         took
+    }
+
+    /// Stops the engine and the daemon, so the next start reads the environment again.
+    fn stop(&self) {
+        run(&mut self.berth(&["stop", "--quit"]), "berth stop --quit");
+        wait_until(Duration::from_secs(60), "the daemon to exit", || {
+            self.daemon_pid()
+                .filter(|pid| Path::new(&format!("/proc/{pid}")).exists())
+                .is_none()
+                .then_some(())
+        });
     }
 
     fn console(&self) -> String {
@@ -254,10 +276,25 @@ fn read(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
+/// virtiofsd from `BERTH_VIRTIOFSD` or the PATH.
+fn virtiofsd() -> PathBuf {
+    if let Some(path) = std::env::var_os("BERTH_VIRTIOFSD").filter(|v| !v.is_empty()) {
+        return PathBuf::from(path);
+    }
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join("virtiofsd"))
+        .find(|p| p.is_file())
+        .expect(
+            "virtiofsd is needed (BERTH_VIRTIOFSD or PATH): apt-get install -y libcap-ng-dev \
+             libseccomp-dev && cargo install virtiofsd --locked",
+        )
+}
+
 #[test]
 fn vm_shared_folders() {
     let image_dir = guest_image();
     let agent = guest_agent();
+    let virtiofsd = virtiofsd();
     let env = Env {
         home: tempfile::Builder::new()
             .prefix("berth-vm-share-")
@@ -273,31 +310,58 @@ fn vm_shared_folders() {
         .tempdir()
         .unwrap();
     let home = outside.path().join("home");
-    let project = home.join("project");
     let extra = outside.path().join("extra dir");
-    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
     std::fs::create_dir_all(&extra).unwrap();
-    std::fs::write(project.join("file"), "hello from the host\n").unwrap();
     std::fs::write(extra.join("note"), "extra folder\n").unwrap();
-    chown_tree(&home, OWNER);
     env.write_settings(&[&home, &extra]);
-
-    let took = env.start();
-    eprintln!("boot with two shares to engine ready: {took:?}");
     let image = "berth-share-test/busybox:1";
-    let work = env.home.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    import_busybox(&env, &work, image);
 
+    for (i, method) in ["9p", "virtiofs"].into_iter().enumerate() {
+        let project = home.join(format!("project-{method}"));
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::write(project.join("file"), "hello from the host\n").unwrap();
+        chown_tree(&home, OWNER);
+
+        let took = env.start(method, &virtiofsd);
+        eprintln!("{method}: boot with two shares to engine ready: {took:?}");
+        if i == 0 {
+            let work = env.home.path().join("work");
+            std::fs::create_dir_all(&work).unwrap();
+            import_busybox(&env, &work, image);
+        }
+        exercise(&env, method, image, &project, &extra);
+        env.stop();
+        let console = env.console();
+        assert!(
+            !console.contains("berth-shares:"),
+            "{method}: the guest reported a share problem:\n{console}"
+        );
+    }
+}
+
+/// The checks, for one sharing method.
+fn exercise(env: &Env, method: &str, image: &str, project: &Path, extra: &Path) {
     let src = format!("{}:/src", project.display());
     let extra_mount = format!("{}:/extra", extra.display());
 
     // --- a host file, read through a bind mount of its host path -------------------------
     let out = run(
         &mut env.docker(&["run", "--rm", "-v", &src, image, "cat", "/src/file"]),
-        "docker run -v cat",
+        &format!("{method}: docker run -v cat"),
     );
-    assert_eq!(out, "hello from the host\n");
+    assert_eq!(out, "hello from the host\n", "{method}");
+    // The bind mount really is the share of this method (the container's mount table).
+    let mounts = run(
+        &mut env.docker(&["run", "--rm", "-v", &src, image, "cat", "/proc/mounts"]),
+        &format!("{method}: docker run -v cat /proc/mounts"),
+    );
+    let fstype = mounts
+        .lines()
+        .map(|l| l.split(' ').collect::<Vec<_>>())
+        .find(|f| f.get(1) == Some(&"/src"))
+        .and_then(|f| f.get(2).map(|t| t.to_string()));
+    assert_eq!(fstype.as_deref(), Some(method), "{mounts}");
     let out = run(
         &mut env.docker(&[
             "run",
@@ -308,9 +372,9 @@ fn vm_shared_folders() {
             "cat",
             "/extra/note",
         ]),
-        "docker run -v (extra folder) cat",
+        &format!("{method}: docker run -v (extra folder) cat"),
     );
-    assert_eq!(out, "extra folder\n");
+    assert_eq!(out, "extra folder\n", "{method}");
 
     // --- what a container (root in the guest) writes belongs to the share's owner --------
     run(
@@ -324,24 +388,25 @@ fn vm_shared_folders() {
             "-c",
             "echo written in a container > /src/out && mkdir /src/dir && echo x > /src/dir/f",
         ]),
-        "docker run -v write",
+        &format!("{method}: docker run -v write"),
     );
     assert_eq!(
         read(&project.join("out")).as_deref(),
-        Some("written in a container\n")
+        Some("written in a container\n"),
+        "{method}"
     );
     for path in [
         project.join("out"),
         project.join("dir"),
         project.join("dir/f"),
     ] {
-        assert_eq!(owner_of(&path), OWNER, "{}", path.display());
+        assert_eq!(owner_of(&path), OWNER, "{method}: {}", path.display());
     }
 
     // --- changes on either side are seen on the other while a container runs -------------
     let id = run(
         &mut env.docker(&["run", "-d", "-v", &src, image, "sleep", "600"]),
-        "docker run -d -v",
+        &format!("{method}: docker run -d -v"),
     );
     let id = id.trim().to_owned();
     let exec = |script: &str| -> Option<String> {
@@ -372,11 +437,4 @@ fn vm_shared_folders() {
         exec("test ! -e /src/moved && echo gone").filter(|o| o.trim() == "gone")
     });
     run(&mut env.docker(&["rm", "-f", &id]), "docker rm -f");
-
-    // --- the guest mounted the shares before dockerd started ------------------------------
-    let console = env.console();
-    assert!(
-        !console.contains("berth-shares:"),
-        "the guest reported a share problem:\n{console}"
-    );
 }
