@@ -13,6 +13,8 @@ apt_packages=(
   # the engine, its peers for tests, and what the guest image build uses
   docker.io docker-registry docker-compose busybox-static iproute2 iptables socat apache2-utils
   qemu-system-x86 qemu-utils mmdebstrap erofs-utils cpio zstd e2fsprogs
+  # virtiofsd's build (shared folders over virtio-fs; Debian 12 has no virtiofsd package)
+  libcap-ng-dev libseccomp-dev
   # keyring (Secret Service) for sign-in tests
   gnome-keyring dbus-x11 libdbus-1-dev
   # the dashboard (Tauri 2 on WebKitGTK) and its UI tier
@@ -44,6 +46,13 @@ if ! command -v cargo >/dev/null 2>&1; then
     curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
     export PATH="$HOME/.cargo/bin:$PATH"
   fi
+fi
+
+# Shared folders over virtio-fs (the VM tier tests both it and 9p).
+if ! command -v virtiofsd >/dev/null 2>&1 && [ ! -x /usr/libexec/virtiofsd ] \
+  && [ ! -x "$HOME/.cargo/bin/virtiofsd" ]; then
+  echo "setup: installing virtiofsd"
+  cargo install virtiofsd --locked --quiet
 fi
 
 # The UI tier drives the real app through WebKitWebDriver.
