@@ -170,6 +170,53 @@ async fn dashboard_manages_a_real_engine() {
     app.wait_for(&format!("[data-testid=image-row][data-name='{remote}']"))
         .await;
 
+    // The image's layers, then a push of a new tag to the registry with per-layer progress.
+    app.click(&format!(
+        "[data-testid=image-row][data-name='{remote}'] [data-testid=image-details-open]"
+    ))
+    .await;
+    app.wait_text("[data-testid=image-history]", "the image's layers", |t| {
+        t.contains("B")
+    })
+    .await;
+    app.shot("image-layers").await;
+    app.click("[role=dialog] button[aria-label=Close]").await;
+    let pushed = format!("{}/e2e/pushed:2", registry.addr());
+    sh(d.docker().args(["tag", &remote, &pushed]));
+    // The row is named by the first tag; the push dialog chooses among all of them.
+    let image_row = format!("[data-testid=image-row][data-name='{remote}']");
+    app.wait_text(&image_row, "the new tag on the image's row", |t| {
+        t.contains(&pushed)
+    })
+    .await;
+    app.click(&format!("{image_row} [data-testid=push-open]"))
+        .await;
+    app.wait_for("[data-testid=push-tag]")
+        .await
+        .select_by_value(&pushed)
+        .await
+        .expect("choose the tag to push");
+    app.click("[data-testid=push-submit]").await;
+    app.wait_text("[data-testid=push-status]", "the push to finish", |t| {
+        t.contains("Pushed") && t.contains("sha256:")
+    })
+    .await;
+    app.wait_text(
+        "[data-testid=push-layers]",
+        "per-layer push progress",
+        |t| {
+            t.contains("Pushed") || t.contains("Layer already exists") || t.contains("Mounted from")
+        },
+    )
+    .await;
+    app.shot("images-push").await;
+    app.click("[role=dialog] button[aria-label=Close]").await;
+    let tags = registry_get(
+        &d,
+        &format!("http://{}/v2/e2e/pushed/tags/list", registry.addr()),
+    );
+    assert!(tags.contains("\"2\""), "the registry lists {tags}");
+
     // The run dialog creates a container with a published port, and the port answers.
     app.click(&format!(
         "[data-testid=image-row][data-name='{remote}'] [data-testid=run-open]"
@@ -231,6 +278,25 @@ async fn dashboard_manages_a_real_engine() {
     })
     .await;
     app.shot("volumes").await;
+
+    // Export the volume to a .tar.gz, delete it, import the file: the file is back.
+    let archive = home.join("e2e-vol.tar.gz");
+    app.click("[data-testid=volume-row][data-name=e2e-vol] [data-testid=volume-export]")
+        .await;
+    app.type_into("[data-testid=export-path]", archive.to_str().unwrap())
+        .await;
+    app.click("[data-testid=export-submit]").await;
+    app.wait_text("[data-testid=export-status]", "the export", |t| {
+        t.contains("Exported e2e-vol")
+    })
+    .await;
+    app.shot("volumes-export").await;
+    app.click("[role=dialog] button[aria-label=Close]").await;
+    assert!(
+        archive.metadata().is_ok_and(|m| m.len() > 0),
+        "no {archive:?}"
+    );
+    app.shot("volumes").await;
     app.click("[data-testid=volume-row][data-name=e2e-vol] [data-testid=volume-delete]")
         .await;
     app.click("[data-testid=confirm]").await;
@@ -238,6 +304,30 @@ async fn dashboard_manages_a_real_engine() {
         .await;
     let volumes = sh(d.docker().args(["volume", "ls", "-q"]));
     assert!(!volumes.lines().any(|v| v == "e2e-vol"), "{volumes}");
+    app.click("[data-testid=volume-import-open]").await;
+    app.type_into("[data-testid=import-path]", archive.to_str().unwrap())
+        .await;
+    app.type_into("[data-testid=import-name]", "e2e-restored")
+        .await;
+    app.click("[data-testid=import-submit]").await;
+    app.wait_text("[data-testid=import-status]", "the import", |t| {
+        t.contains("into e2e-restored")
+    })
+    .await;
+    app.shot("volumes-import").await;
+    app.click("[role=dialog] button[aria-label=Close]").await;
+    app.wait_for("[data-testid=volume-row][data-name=e2e-restored]")
+        .await;
+    let restored = sh(d.docker().args([
+        "run",
+        "--rm",
+        "-v",
+        "e2e-restored:/v",
+        &image,
+        "cat",
+        "/v/hello.txt",
+    ]));
+    assert_eq!(restored, "hi");
 
     // A network is created and a container connected.
     app.go("/networks").await;
@@ -272,6 +362,28 @@ async fn dashboard_manages_a_real_engine() {
     app.shot("engine").await;
     app.go("/containers").await;
     app.wait_for(&row("e2e-run")).await;
+    // Live CPU and memory for running rows; a dash for stopped ones.
+    sh(d.docker().args(["stop", "-t", "0", "e2e-db"]));
+    app.wait_for(&format!("{}[data-state=exited]", row("e2e-db")))
+        .await;
+    app.wait_text(
+        &format!("{} [data-testid=row-mem]", row("e2e-run")),
+        "the memory of a running container",
+        |t| t.ends_with("B"),
+    )
+    .await;
+    app.wait_text(
+        &format!("{} [data-testid=row-cpu]", row("e2e-run")),
+        "the CPU of a running container",
+        |t| t.ends_with('%'),
+    )
+    .await;
+    app.wait_text(
+        &format!("{} [data-testid=row-mem]", row("e2e-db")),
+        "a dash for a stopped container",
+        |t| t == "—",
+    )
+    .await;
     app.shot("containers-final").await;
 
     app.client.close().await.ok();
@@ -279,6 +391,15 @@ async fn dashboard_manages_a_real_engine() {
     drop(driver);
     drop(display);
     std::fs::remove_dir_all(&home).ok();
+}
+
+/// A GET from inside the daemon's network namespace, where the registry listens.
+fn registry_get(d: &Dockerd, url: &str) -> String {
+    let out = d
+        .netns_exec(&["timeout", "10", "busybox", "wget", "-q", "-O-", url])
+        .output()
+        .expect("busybox wget");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn tempfile_dir() -> std::path::PathBuf {
