@@ -38,6 +38,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Sleep;
+use tokio_util::bytes::{Buf, BufMut, BytesMut};
 
 use crate::LinkError;
 
@@ -51,6 +52,9 @@ const MAX_DATA_FRAME: usize = 256 * 1024;
 const OUT_CAP: usize = 1 << 20;
 /// The driver's read buffer.
 const READ_BUF: usize = 256 * 1024;
+/// A payload with at least this much still to come is read straight into its stream's
+/// buffer, not through the driver's.
+const DIRECT_READ_MIN: u32 = 16 * 1024;
 /// Reads per driver wake-up before it yields to other tasks.
 const READS_PER_POLL: usize = 16;
 /// How long lazy frames (see [`Shared::push_lazy`]) may wait for company.
@@ -275,8 +279,7 @@ impl Shared {
 }
 
 struct StreamState {
-    recv: Vec<u8>,
-    recv_pos: usize,
+    recv: BytesMut,
     /// The peer sent FIN.
     recv_fin: bool,
     /// The peer reset the stream.
@@ -296,8 +299,7 @@ struct StreamState {
 impl StreamState {
     fn new() -> Self {
         Self {
-            recv: Vec::new(),
-            recv_pos: 0,
+            recv: BytesMut::new(),
             recv_fin: false,
             reset: false,
             read_waker: None,
@@ -319,11 +321,11 @@ impl StreamState {
     }
 
     fn append(&mut self, bytes: &[u8]) {
-        if self.recv_pos > 0 && self.recv_pos >= self.recv.len() / 2 {
-            self.recv.drain(..self.recv_pos);
-            self.recv_pos = 0;
-        }
         self.recv.extend_from_slice(bytes);
+        self.wake_reader();
+    }
+
+    fn wake_reader(&mut self) {
         if let Some(w) = self.read_waker.take() {
             w.wake();
         }
@@ -341,15 +343,10 @@ impl AsyncRead for LinkStream {
         let Some(st) = s.streams.get_mut(&self.id) else {
             return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
         };
-        let avail = st.recv.len() - st.recv_pos;
-        if avail > 0 && buf.remaining() > 0 {
-            let n = avail.min(buf.remaining());
-            buf.put_slice(&st.recv[st.recv_pos..st.recv_pos + n]);
-            st.recv_pos += n;
-            if st.recv_pos == st.recv.len() {
-                st.recv.clear();
-                st.recv_pos = 0;
-            }
+        if !st.recv.is_empty() && buf.remaining() > 0 {
+            let n = st.recv.len().min(buf.remaining());
+            buf.put_slice(&st.recv[..n]);
+            st.recv.advance(n);
             // `n` is at most the buffered bytes, which never exceed WINDOW.
             st.ungranted += n as u32;
             if st.ungranted >= CREDIT_BATCH && !st.recv_fin && !st.reset && !dead {
@@ -534,6 +531,11 @@ where
     /// One read from the byte stream, parsed. `Ok(false)` at EOF.
     fn poll_read_some(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, LinkError>> {
         if self.rstart == self.rend {
+            if let Some((id, left)) = self.payload.filter(|(_, left)| *left >= DIRECT_READ_MIN) {
+                if let Some(read) = self.poll_read_payload(cx, id, left) {
+                    return read;
+                }
+            }
             self.rstart = 0;
             self.rend = 0;
         } else if self.rbuf.len() - self.rend < HEADER_LEN {
@@ -550,6 +552,34 @@ where
         self.rend += n;
         self.parse()?;
         Poll::Ready(Ok(true))
+    }
+
+    /// Read the rest of a large payload straight into its stream's buffer (one copy fewer for
+    /// big bodies). `None` when the stream is gone: its bytes go the usual way, to be dropped.
+    fn poll_read_payload(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: u32,
+        left: u32,
+    ) -> Option<Poll<Result<bool, LinkError>>> {
+        let shared = self.shared.clone();
+        let mut s = lock(&shared);
+        let st = s.streams.get_mut(&id)?;
+        // The allowance check at the frame's header bounds `left` by the window.
+        st.recv.reserve(left as usize);
+        let mut dst = (&mut st.recv).limit(left as usize);
+        let n = match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut dst) {
+            Poll::Ready(Ok(n)) => n,
+            Poll::Ready(Err(e)) => return Some(Poll::Ready(Err(e.into()))),
+            Poll::Pending => return Some(Poll::Pending),
+        };
+        if n == 0 {
+            return Some(Poll::Ready(Ok(false)));
+        }
+        st.wake_reader();
+        let left = left - n as u32;
+        self.payload = (left > 0).then_some((id, left));
+        Some(Poll::Ready(Ok(true)))
     }
 
     /// Apply every complete frame (and any partial payload) in the read buffer.
