@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { fireEvent, render, screen, within } from "@testing-library/svelte";
 import AccountButton from "./AccountButton.svelte";
 import HubPage from "./HubPage.svelte";
@@ -102,5 +102,76 @@ describe("HubPage", () => {
     await freshBackend();
     render(HubPage, { session: new AccountState() });
     await eventually(() => expect(screen.getByTestId("empty-state")).toHaveTextContent("Not signed in"));
+  });
+});
+
+describe("Tray sign-in", () => {
+  beforeEach(() => {
+    localStorage.clear();
+    location.hash = "#/containers";
+  });
+
+  it("opens the Hub section and starts the sign-in when the tray asks", async () => {
+    const b = await freshBackend();
+    render(AccountButton, { session: new AccountState() });
+    await eventually(() => screen.getByTestId("sign-in"));
+    expect(screen.queryByTestId("sign-in-code")).toBeNull();
+
+    b.requestSignIn();
+    await eventually(() => expect(screen.getByTestId("sign-in-code")).toHaveTextContent("WDJB-MJHT"));
+    expect(location.hash).toBe("#/hub");
+    expect(b.calls).toContain("hubSignIn:dockerConfig:cred-helpers");
+
+    // A second request while the code is showing does not start another flow.
+    b.requestSignIn();
+    b.approveSignIn("alice");
+    await eventually(() => expect(screen.getByTestId("account-name")).toHaveTextContent("alice"));
+    expect(b.calls.filter((c) => c === "hubSignIn")).toHaveLength(1);
+  });
+
+  it("only shows the Hub section when already signed in", async () => {
+    const b = await freshBackend({ account: mockAccount("bob") });
+    render(AccountButton, { session: new AccountState() });
+    await eventually(() => expect(screen.getByTestId("account-name")).toHaveTextContent("bob"));
+    b.requestSignIn();
+    await eventually(() => expect(location.hash).toBe("#/hub"));
+    expect(b.calls).not.toContain("hubSignIn");
+  });
+});
+
+describe("The docker CLI's credentials", () => {
+  beforeEach(() => localStorage.clear());
+
+  it("follow the choice on the Registries page, and opting out restores config.json on sign-out", async () => {
+    const b = await freshBackend();
+    const session = new AccountState();
+    render(RegistriesPage, { session });
+    await fireEvent.change(screen.getByTestId("docker-config"), { target: { value: "creds-store" } });
+    expect(session.dockerConfig).toBe("creds-store");
+    await fireEvent.input(screen.getByLabelText("Registry"), { target: { value: "localhost:5000" } });
+    await fireEvent.input(screen.getByLabelText("User name"), { target: { value: "bob" } });
+    await fireEvent.input(screen.getByLabelText("Access token or password"), { target: { value: "good-token" } });
+    await fireEvent.click(screen.getByTestId("registry-add"));
+    await eventually(() => expect(b.calls).toContain("addRegistry:dockerConfig:creds-store"));
+
+    // Remembered: a new session starts from the saved choice.
+    expect(new AccountState().dockerConfig).toBe("creds-store");
+
+    session.setDockerConfig("none");
+    await session.signIn();
+    b.approveSignIn("alice");
+    await eventually(() => expect(session.account?.username).toBe("alice"));
+    expect(b.calls).toContain("hubSignIn:dockerConfig:none");
+    await session.signOut();
+    expect(b.calls).toContain("hubSignOut:restoreDockerConfig");
+  });
+
+  it("says so when signed in but config.json could not be changed", async () => {
+    const b = await freshBackend();
+    const session = new AccountState();
+    await session.signIn();
+    b.approveSignIn("alice", { code: "io", message: "config.json is read-only" });
+    await eventually(() => expect(session.error).toContain("config.json is read-only"));
+    expect(session.account?.username).toBe("alice");
   });
 });

@@ -8,8 +8,11 @@ export type Account = { registry: string; username: string; method: SignInMethod
 export type SignInStarted = {
   userCode: string; verificationUri: string; browserUrl: string; expiresInSecs: number; browserOpened: boolean; streamId: number;
 };
+/** How the docker CLI finds Berth's credentials after a sign-in (`config.json`): `credHelpers`
+ * for the registries signed in to, `credsStore` for every registry, or leave the file alone. */
+export type DockerConfigChoice = "cred-helpers" | "creds-store" | "none";
 export type SignInOutcome =
-  | { outcome: "signedIn"; account: Account }
+  | { outcome: "signedIn"; account: Account; dockerConfigError?: { code: string; message: string } | null }
   | { outcome: "failed"; error: { code: string; message: string } };
 export interface SignInSession extends SignInStarted {
   cancel(): void;

@@ -9,7 +9,9 @@ import type {
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
 } from "../../compose/types";
-import type { Account, HubRepository, HubSearchResult, SignInOutcome, SignInSession } from "../../hub/types";
+import type {
+  Account, DockerConfigChoice, HubRepository, HubSearchResult, SignInOutcome, SignInSession,
+} from "../../hub/types";
 
 export interface MockData {
   containers: ContainerSummary[];
@@ -412,11 +414,18 @@ export class MockBackend implements Backend {
 
   // Sign-in, registries, Hub
   private signInOutcome: ((o: SignInOutcome) => void) | null = null;
+  signInRequestListeners = new Set<() => void>();
+  async onSignInRequested(cb: () => void): Promise<Unsubscribe> {
+    this.signInRequestListeners.add(cb);
+    return () => this.signInRequestListeners.delete(cb);
+  }
+  /** What the tray's "Sign in…" item does. */
+  requestSignIn() { for (const l of this.signInRequestListeners) l(); }
 
   /** The user approves the pending device code in the browser, as `username`. */
-  approveSignIn(username: string) {
+  approveSignIn(username: string, dockerConfigError: { code: string; message: string } | null = null) {
     this.data.account = mockAccount(username);
-    this.signInOutcome?.({ outcome: "signedIn", account: this.data.account });
+    this.signInOutcome?.({ outcome: "signedIn", account: this.data.account, dockerConfigError });
     this.signInOutcome = null;
   }
   denySignIn() {
@@ -424,8 +433,9 @@ export class MockBackend implements Backend {
     this.signInOutcome = null;
   }
   async hubAccount() { this.call("hubAccount"); return structuredClone(this.data.account); }
-  async hubSignIn(onOutcome: (o: SignInOutcome) => void): Promise<SignInSession> {
+  async hubSignIn(onOutcome: (o: SignInOutcome) => void, dockerConfig?: DockerConfigChoice): Promise<SignInSession> {
     this.call("hubSignIn");
+    this.calls.push(`hubSignIn:dockerConfig:${dockerConfig ?? "default"}`);
     this.signInOutcome = onOutcome;
     return {
       userCode: "WDJB-MJHT", verificationUri: "https://login.example/activate",
@@ -433,8 +443,9 @@ export class MockBackend implements Backend {
       cancel: () => { this.calls.push("hubSignIn:cancel"); this.signInOutcome = null; },
     };
   }
-  async hubSignOut(registry: string | null) {
+  async hubSignOut(registry: string | null, restoreDockerConfig?: boolean) {
     this.call(`hubSignOut:${registry ?? "hub"}`);
+    if (restoreDockerConfig) this.calls.push("hubSignOut:restoreDockerConfig");
     if (registry === null) {
       const had = this.data.account !== null;
       this.data.account = null;
@@ -448,8 +459,9 @@ export class MockBackend implements Backend {
     this.call("listRegistries");
     return structuredClone([...(this.data.account ? [this.data.account] : []), ...this.data.registries]);
   }
-  async addRegistry(registry: string, username: string, token: string) {
+  async addRegistry(registry: string, username: string, token: string, dockerConfig?: DockerConfigChoice) {
     this.call(`addRegistry:${registry}:${username}`);
+    this.calls.push(`addRegistry:dockerConfig:${dockerConfig ?? "default"}`);
     if (token !== "good-token") throw { code: "unauthorized", message: `${registry} refused the user name or token` };
     const a = mockAccount(username, registry, "token");
     this.data.registries = [...this.data.registries.filter((r) => r.registry !== registry), a];

@@ -11,7 +11,9 @@ import type {
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
 } from "../../compose/types";
-import type { Account, HubRepository, HubSearchResult, SignInOutcome, SignInSession, SignInStarted } from "../../hub/types";
+import type {
+  Account, DockerConfigChoice, HubRepository, HubSearchResult, SignInOutcome, SignInSession, SignInStarted,
+} from "../../hub/types";
 
 async function stream<T>(command: string, args: Record<string, unknown>, cb: (m: T) => void): Promise<Unsubscribe> {
   const channel = new Channel<T>();
@@ -123,10 +125,10 @@ export class TauriBackend implements Backend {
   }
 
   hubAccount() { return invoke<Account | null>("hub_account"); }
-  async hubSignIn(onOutcome: (o: SignInOutcome) => void): Promise<SignInSession> {
+  async hubSignIn(onOutcome: (o: SignInOutcome) => void, dockerConfig?: DockerConfigChoice): Promise<SignInSession> {
     const channel = new Channel<SignInOutcome>();
     channel.onmessage = onOutcome;
-    const started = await invoke<SignInStarted>("hub_sign_in", { channel });
+    const started = await invoke<SignInStarted>("hub_sign_in", { channel, dockerConfig: dockerConfig ?? null });
     return {
       ...started,
       cancel: () => {
@@ -135,9 +137,14 @@ export class TauriBackend implements Backend {
       },
     };
   }
-  hubSignOut(registry: string | null) { return invoke<boolean>("hub_sign_out", { registry }); }
+  hubSignOut(registry: string | null, restoreDockerConfig?: boolean) {
+    return invoke<boolean>("hub_sign_out", { registry, restoreDockerConfig: restoreDockerConfig ?? false });
+  }
   listRegistries() { return invoke<Account[]>("list_registries"); }
-  addRegistry(registry: string, username: string, token: string) { return invoke<Account>("add_registry", { registry, username, token }); }
+  addRegistry(registry: string, username: string, token: string, dockerConfig?: DockerConfigChoice) {
+    return invoke<Account>("add_registry", { registry, username, token, dockerConfig: dockerConfig ?? null });
+  }
+  onSignInRequested(cb: () => void) { return listen("berth://sign-in", () => cb()); }
   hubRepositories() { return invoke<HubRepository[]>("hub_repositories"); }
   hubSearch(query: string) { return invoke<HubSearchResult[]>("hub_search", { query }); }
 }

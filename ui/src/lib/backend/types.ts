@@ -22,7 +22,9 @@ import type {
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
 } from "../../compose/types";
-import type { Account, HubRepository, HubSearchResult, SignInOutcome, SignInSession } from "../../hub/types";
+import type {
+  Account, DockerConfigChoice, HubRepository, HubSearchResult, SignInOutcome, SignInSession,
+} from "../../hub/types";
 
 export type Unsubscribe = () => void;
 
@@ -108,11 +110,15 @@ export interface Backend {
 
   // Sign-in, registries, Hub
   hubAccount(): Promise<Account | null>;
-  /** Starts the device flow; `onOutcome` is called once when it ends. */
-  hubSignIn(onOutcome: (o: SignInOutcome) => void): Promise<SignInSession>;
-  hubSignOut(registry: string | null): Promise<boolean>;
+  /** Starts the device flow; `onOutcome` is called once when it ends. Signed in, the docker CLI
+   * is pointed at Berth as `dockerConfig` says (`cred-helpers` when absent). */
+  hubSignIn(onOutcome: (o: SignInOutcome) => void, dockerConfig?: DockerConfigChoice): Promise<SignInSession>;
+  /** With `restoreDockerConfig`, the docker CLI's `config.json` goes back to how it was. */
+  hubSignOut(registry: string | null, restoreDockerConfig?: boolean): Promise<boolean>;
   listRegistries(): Promise<Account[]>;
-  addRegistry(registry: string, username: string, token: string): Promise<Account>;
+  addRegistry(registry: string, username: string, token: string, dockerConfig?: DockerConfigChoice): Promise<Account>;
+  /** The tray's "Sign in…" item was chosen. */
+  onSignInRequested(cb: () => void): Promise<Unsubscribe>;
   hubRepositories(): Promise<HubRepository[]>;
   hubSearch(query: string): Promise<HubSearchResult[]>;
 }
