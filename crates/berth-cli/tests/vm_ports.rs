@@ -1,0 +1,552 @@
+//! Tier 3: published ports through the real VM. A container's `-p <port>:80` answers
+//! `GET /` on the host's loopback and closes with the container; two containers publish at
+//! once; a UDP echo answers through a published UDP port; a host port already taken shows up
+//! as a typed warning in `berth status --json` (and as a line in `berth status`) and goes away
+//! with its container.
+//!
+//! Needs: the guest image (`vm-image/build.sh`, cached), qemu, the docker CLI, busybox-static,
+//! and `cc` with a static libc (the UDP echo server: busybox's `nc` has no `-u`). A missing
+//! one fails the test.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BOOT_DEADLINE: Duration = Duration::from_secs(400);
+const PORT_DEADLINE: Duration = Duration::from_secs(60);
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn check(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    check(out, what)
+}
+
+/// The guest image: `BERTH_VM_IMAGE_DIR`, or built (cached by its input hash).
+fn guest_image() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BERTH_VM_IMAGE_DIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let out = workspace_root().join("vm-image/out/x86_64");
+    run(
+        Command::new("bash")
+            .arg(workspace_root().join("vm-image/build.sh"))
+            .arg("--out")
+            .arg(&out),
+        "vm-image/build.sh",
+    );
+    out
+}
+
+/// The guest agent: `BERTH_AGENT_BIN`, or built in release mode (it goes into the initrd).
+fn guest_agent() -> PathBuf {
+    if let Some(agent) = std::env::var_os("BERTH_AGENT_BIN").filter(|v| !v.is_empty()) {
+        return PathBuf::from(agent);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(
+        Command::new(cargo).current_dir(workspace_root()).args([
+            "build",
+            "--release",
+            "-p",
+            "berth-agent",
+        ]),
+        "cargo build --release -p berth-agent",
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let agent = target.join("release/berth-agent");
+    assert!(agent.is_file(), "no agent at {}", agent.display());
+    agent
+}
+
+/// A fresh BERTH_HOME and DOCKER_CONFIG; ends the daemon and the VM (by pid) when dropped.
+struct Env {
+    home: tempfile::TempDir,
+    image_dir: PathBuf,
+    agent: PathBuf,
+}
+
+impl Env {
+    fn berth(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(args)
+            .env("BERTH_HOME", self.home.path())
+            .env("DOCKER_CONFIG", self.docker_config())
+            .env("BERTH_VM_IMAGE_DIR", &self.image_dir)
+            .env("BERTH_AGENT_BIN", &self.agent)
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT");
+        cmd
+    }
+
+    fn docker_config(&self) -> PathBuf {
+        self.home.path().join("docker-config")
+    }
+
+    fn docker(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("docker");
+        cmd.arg("--context")
+            .arg("berth")
+            .args(args)
+            .env("DOCKER_CONFIG", self.docker_config())
+            .env("DOCKER_CLI_HINTS", "false")
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT");
+        cmd
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let out = self.berth(&["status", "--json"]).output().expect("status");
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "status --json: {e}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    fn qemu_pid(&self) -> Option<u32> {
+        self.status()["daemon"]["vm"]["pid"]
+            .as_u64()
+            .map(|p| p as u32)
+    }
+
+    fn daemon_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.home.path().join("run/daemon.lock"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    fn start(&self) {
+        let out = self.berth(&["start"]).output().expect("berth start");
+        if !out.status.success() {
+            let log = |name: &str| {
+                std::fs::read_to_string(self.home.path().join("logs").join(name))
+                    .unwrap_or_default()
+            };
+            panic!(
+                "berth start failed: {}\nconsole:\n{}\ndaemon:\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                log("vm-console.log"),
+                log("daemon.log")
+            );
+        }
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let qemu = self.qemu_pid();
+        let daemon = self.daemon_pid();
+        let _ = self.berth(&["stop", "--quit"]).output();
+        for pid in [qemu, daemon].into_iter().flatten() {
+            if Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+    }
+}
+
+fn wait_until<T>(deadline: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A static UDP echo server: answers each datagram with `udp-echo:` and the datagram.
+const UDP_ECHO_C: &str = r#"
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(atoi(argv[1]));
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0) return 1;
+    static char buf[65536];
+    memcpy(buf, "udp-echo:", 9);
+    for (;;) {
+        struct sockaddr_in peer;
+        socklen_t len = sizeof peer;
+        ssize_t n = recvfrom(s, buf + 9, sizeof buf - 9, 0, (struct sockaddr *)&peer, &len);
+        if (n >= 0) sendto(s, buf, n + 9, 0, (struct sockaddr *)&peer, len);
+    }
+}
+"#;
+
+/// A rootfs tar: busybox-static with its applets, plus the UDP echo server as /bin/udp-echo.
+fn test_image_tar(dir: &Path) -> PathBuf {
+    let root = dir.join("root");
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    std::fs::copy("/bin/busybox", bin.join("busybox")).expect("busybox-static is installed");
+    let list = run(Command::new("/bin/busybox").arg("--list"), "busybox --list");
+    for applet in list.lines().map(str::trim) {
+        if !applet.is_empty() && applet != "busybox" {
+            let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
+        }
+    }
+    let src = dir.join("udp-echo.c");
+    std::fs::write(&src, UDP_ECHO_C).unwrap();
+    run(
+        Command::new("cc")
+            .args(["-static", "-Os", "-o"])
+            .arg(bin.join("udp-echo"))
+            .arg(&src),
+        "cc -static udp-echo.c",
+    );
+    let tar = dir.join("image.tar");
+    run(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-cf")
+            .arg(&tar)
+            .arg("."),
+        "tar",
+    );
+    tar
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET /` on the host's loopback `port`, the whole answer.
+fn http_get(port: u16) -> std::io::Result<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+/// Sends `text` to the host's UDP `port` until an answer comes; returns it.
+fn udp_ask(port: u16, text: &str) -> String {
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    wait_until(PORT_DEADLINE, "a UDP answer", || {
+        client.send_to(text.as_bytes(), ("127.0.0.1", port)).ok()?;
+        let n = client.recv(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+    })
+}
+
+fn run_web(env: &Env, name: &str, port: u16, text: &str) {
+    let script =
+        format!("mkdir -p /www && echo {text} > /www/index.html && exec httpd -f -p 80 -h /www");
+    run(
+        &mut env.docker(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "-p",
+            &format!("{port}:80"),
+            "berth-test/ports",
+            "sh",
+            "-c",
+            &script,
+        ]),
+        "docker run -p",
+    );
+}
+
+/// The port warnings `berth status --json` shows now.
+fn port_warnings(env: &Env) -> Vec<serde_json::Value> {
+    env.status()["daemon"]["portWarnings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Kills a host helper process when dropped.
+struct Helper(std::process::Child);
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// 64-byte request/response round trips on one kept connection to an echo server.
+fn echo_round_trips(port: u16, count: usize) -> Vec<Duration> {
+    let mut s = wait_until(PORT_DEADLINE, "the echo server", || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.set_nodelay(true).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
+        let mut buf = [1u8; 64];
+        s.write_all(&buf).ok()?;
+        s.read_exact(&mut buf).ok()?;
+        Some(s)
+    });
+    let mut buf = [7u8; 64];
+    (0..count)
+        .map(|_| {
+            let t = Instant::now();
+            s.write_all(&buf).unwrap();
+            s.read_exact(&mut buf).unwrap();
+            t.elapsed()
+        })
+        .collect()
+}
+
+/// MiB/s of `GET /big` from an httpd on `port`, checked by length.
+fn download_rate(port: u16, mib: u64) -> f64 {
+    let t = Instant::now();
+    let body = http_get_bytes(port, "/big");
+    assert!(body.len() as u64 > mib << 20, "got {} bytes", body.len());
+    mib as f64 / t.elapsed().as_secs_f64()
+}
+
+fn http_get_bytes(port: u16, path: &str) -> Vec<u8> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    out
+}
+
+fn p50_us(mut samples: Vec<Duration>) -> f64 {
+    samples.sort();
+    samples[samples.len() / 2].as_secs_f64() * 1e6
+}
+
+/// Prints, side by side, the same busybox servers reached directly on the host's loopback and
+/// through a published port of the VM: echo round-trip p50 and HTTP download throughput.
+fn measure_against_loopback(env: &Env, work: &Path, web_port: u16) {
+    const MIB: u64 = 32;
+    const ROUND_TRIPS: usize = 300;
+    // Direct: busybox on the host.
+    let www = work.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("big"), vec![0x5a; (MIB << 20) as usize]).unwrap();
+    let (http_port, echo_port) = (free_port(), free_port());
+    let _httpd = Helper(
+        Command::new("/bin/busybox")
+            .args(["httpd", "-f", "-p", &format!("127.0.0.1:{http_port}"), "-h"])
+            .arg(&www)
+            .spawn()
+            .expect("busybox httpd"),
+    );
+    let _echo = Helper(
+        Command::new("/bin/busybox")
+            .args(["nc", "-ll", "-p", &echo_port.to_string(), "-e", "cat"])
+            .spawn()
+            .expect("busybox nc"),
+    );
+    wait_until(PORT_DEADLINE, "the host httpd", || {
+        TcpStream::connect(("127.0.0.1", http_port)).ok()
+    });
+    let direct = (
+        p50_us(echo_round_trips(echo_port, ROUND_TRIPS)),
+        download_rate(http_port, MIB),
+    );
+
+    // Through the VM: the same programs in containers behind published ports.
+    let vm_echo = free_port();
+    run(
+        &mut env.docker(&[
+            "run",
+            "-d",
+            "--name",
+            "echo",
+            "-p",
+            &format!("{vm_echo}:81"),
+            "berth-test/ports",
+            "nc",
+            "-ll",
+            "-p",
+            "81",
+            "-e",
+            "cat",
+        ]),
+        "docker run echo",
+    );
+    run(
+        &mut env.docker(&[
+            "exec",
+            "web-b",
+            "dd",
+            "if=/dev/zero",
+            "of=/www/big",
+            "bs=1M",
+            &format!("count={MIB}"),
+        ]),
+        "docker exec dd",
+    );
+    let vm = (
+        p50_us(echo_round_trips(vm_echo, ROUND_TRIPS)),
+        download_rate(web_port, MIB),
+    );
+    eprintln!("published port vs direct loopback (same busybox servers):");
+    eprintln!(
+        "{:<8} {:>14} {:>16}",
+        "way", "echo p50 (µs)", "download (MiB/s)"
+    );
+    eprintln!("{:<8} {:>14.0} {:>16.1}", "direct", direct.0, direct.1);
+    eprintln!("{:<8} {:>14.0} {:>16.1}", "vm", vm.0, vm.1);
+    eprintln!(
+        "ratio vm/direct: echo p50 {:.1}x, download {:.2}x",
+        vm.0 / direct.0,
+        vm.1 / direct.1
+    );
+}
+
+#[test]
+fn vm_published_ports() {
+    let env = Env {
+        home: tempfile::Builder::new()
+            .prefix("berth-vm-ports-")
+            .tempdir()
+            .unwrap(),
+        image_dir: guest_image(),
+        agent: guest_agent(),
+    };
+    let work = env.home.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let tar = test_image_tar(&work);
+
+    let began = Instant::now();
+    env.start();
+    eprintln!("boot to engine ready: {:?}", began.elapsed());
+    assert!(began.elapsed() < BOOT_DEADLINE);
+    run(
+        &mut env.docker(&[
+            "import",
+            "--change",
+            "ENV PATH=/bin",
+            tar.to_str().unwrap(),
+            "berth-test/ports",
+        ]),
+        "docker import",
+    );
+
+    // --- two containers publish TCP ports at once; each answers on the host -------------
+    let (a, b) = (free_port(), free_port());
+    run_web(&env, "web-a", a, "hello-a");
+    run_web(&env, "web-b", b, "hello-b");
+    for (port, text) in [(a, "hello-a"), (b, "hello-b")] {
+        let body = wait_until(PORT_DEADLINE, "a published port to answer", || {
+            http_get(port).ok().filter(|r| r.contains(text))
+        });
+        assert!(body.starts_with("HTTP/1."), "{body}");
+    }
+
+    // --- stopping one closes its port; the other still answers --------------------------
+    run(
+        &mut env.docker(&["stop", "-t", "1", "web-a"]),
+        "docker stop",
+    );
+    wait_until(PORT_DEADLINE, "port a to close", || {
+        TcpStream::connect(("127.0.0.1", a)).is_err().then_some(())
+    });
+    assert!(http_get(b).unwrap().contains("hello-b"), "b still answers");
+
+    // --- UDP: an echo through a published UDP port --------------------------------------
+    let u = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    run(
+        &mut env.docker(&[
+            "run",
+            "-d",
+            "--name",
+            "udp-echo",
+            "-p",
+            &format!("{u}:7/udp"),
+            "berth-test/ports",
+            "udp-echo",
+            "7",
+        ]),
+        "docker run -p .../udp",
+    );
+    assert_eq!(udp_ask(u, "hello over udp"), "udp-echo:hello over udp");
+    assert_eq!(udp_ask(u, "and again"), "udp-echo:and again");
+    run(&mut env.docker(&["rm", "-f", "udp-echo"]), "docker rm");
+    wait_until(PORT_DEADLINE, "the UDP port to be free", || {
+        UdpSocket::bind(("127.0.0.1", u)).ok().map(drop)
+    });
+
+    // --- a host port already taken: a typed warning in the status, gone with the container
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let t = taken.local_addr().unwrap().port();
+    run_web(&env, "web-taken", t, "hello-taken");
+    let warning = wait_until(PORT_DEADLINE, "the taken port's warning", || {
+        port_warnings(&env).into_iter().find(|w| w["hostPort"] == t)
+    });
+    assert_eq!(warning["inUse"], true, "{warning}");
+    assert_eq!(warning["protocol"], "tcp", "{warning}");
+    let id = run(
+        &mut env.docker(&["inspect", "-f", "{{.Id}}", "web-taken"]),
+        "docker inspect",
+    );
+    assert_eq!(warning["container"], id.trim(), "{warning}");
+    assert!(
+        warning["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("already in use")),
+        "{warning}"
+    );
+    let text = run(&mut env.berth(&["status"]), "berth status");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("Port warning") && l.contains(&t.to_string())),
+        "{text}"
+    );
+    run(&mut env.docker(&["rm", "-f", "web-taken"]), "docker rm");
+    wait_until(PORT_DEADLINE, "the warning to go away", || {
+        port_warnings(&env).is_empty().then_some(())
+    });
+    drop(taken);
+
+    measure_against_loopback(&env, &work, b);
+
+    run(&mut env.berth(&["stop"]), "berth stop");
+    assert!(
+        TcpStream::connect(("127.0.0.1", b)).is_err(),
+        "stopping the engine closes every published port"
+    );
+}
