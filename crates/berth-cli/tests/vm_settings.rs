@@ -2,8 +2,10 @@
 //! One test function in phases (each boot costs 30-60 s under TCG on two loaded cores):
 //! a small VM (1 CPU, 1024 MiB, 8 GiB disk); invalid values refused naming the field; then
 //! 2 CPUs, 1536 MiB and a 10 GiB disk and a restart: `docker info` and `df` on a volume show
-//! them, the volume's data survived; shrinking refused; `berth reset --yes` leaves no data
-//! disk, no settings and no context, and the next start is a first start.
+//! them, the volume's data survived; shrinking refused; a hung VM (QEMU stopped with SIGSTOP)
+//! is noticed by the health pings and, with `app.auto_restart_engine`, booted again;
+//! `berth reset --yes` leaves no data disk, no settings and no context, and the next start is
+//! a first start.
 //!
 //! Needs: the guest image (`vm-image/build.sh`, cached, or `BERTH_VM_IMAGE_DIR`),
 //! qemu-system-x86_64, qemu-img, the docker CLI, busybox-static. A missing one fails the test.
@@ -13,6 +15,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const BOOT_DEADLINE: Duration = Duration::from_secs(400);
+/// A hung guest is declared failed within 3 x (3 s + 10 s) of health pings; slack for load.
+const HEALTH_DEADLINE: Duration = Duration::from_secs(90);
 const GIB_IN_KIB: u64 = 1 << 20;
 const MIB: u64 = 1 << 20;
 
@@ -134,6 +138,15 @@ impl Env {
         stderr
     }
 
+    fn state(&self) -> String {
+        let out = self.berth(&["status", "--json"]).output().expect("status");
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        status["daemon"]["state"]["state"]
+            .as_str()
+            .unwrap_or("none")
+            .to_owned()
+    }
+
     fn daemon_pid(&self) -> Option<u32> {
         std::fs::read_to_string(self.home.path().join("run/daemon.lock"))
             .ok()?
@@ -218,6 +231,17 @@ impl Drop for Env {
                 let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
             }
         }
+    }
+}
+
+fn wait_until<T>(deadline: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -335,6 +359,36 @@ fn vm_settings_apply_and_factory_reset() {
         fs_small / 1024,
         fs_big / 1024
     );
+
+    // --- a hung VM is noticed and, with auto-restart on, started again ---------------------
+    env.set("app.auto_restart_engine", "true");
+    let hung = env.qemu_pid().expect("a running VM");
+    run(
+        Command::new("kill").args(["-STOP", &hung.to_string()]),
+        "kill -STOP qemu",
+    );
+    let noticed = Instant::now();
+    wait_until(HEALTH_DEADLINE, "the hung VM to be noticed", || {
+        (env.state() != "running").then_some(())
+    });
+    eprintln!("hung VM noticed after {:?}", noticed.elapsed());
+    let log = std::fs::read_to_string(env.home.path().join("logs/daemon.log")).unwrap();
+    assert!(log.contains("did not answer a ping"), "daemon log:\n{log}");
+    wait_until(BOOT_DEADLINE, "the automatic restart", || {
+        (env.state() == "running").then_some(())
+    });
+    let restarted = env.qemu_pid().expect("a new VM");
+    assert_ne!(restarted, hung, "a new VM was booted");
+    assert!(
+        !Path::new(&format!("/proc/{hung}")).exists(),
+        "the hung QEMU was killed"
+    );
+    eprintln!("back to running {:?} after the hang", noticed.elapsed());
+    let kept = run(
+        &mut env.docker(&["run", "--rm", "-v", "data:/data", image, "cat", "/data/f"]),
+        "read the volume after the automatic restart",
+    );
+    assert_eq!(kept.trim(), "kept");
 
     // --- factory reset ------------------------------------------------------------------
     let out = env.berth(&["reset"]).output().unwrap();
