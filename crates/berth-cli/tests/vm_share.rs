@@ -276,13 +276,14 @@ fn read(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
-/// virtiofsd from `BERTH_VIRTIOFSD` or the PATH.
+/// virtiofsd from `BERTH_VIRTIOFSD`, the PATH or `/usr/libexec` (where Berth looks too).
 fn virtiofsd() -> PathBuf {
     if let Some(path) = std::env::var_os("BERTH_VIRTIOFSD").filter(|v| !v.is_empty()) {
         return PathBuf::from(path);
     }
     std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .map(|dir| dir.join("virtiofsd"))
+        .chain([PathBuf::from("/usr/libexec/virtiofsd")])
         .find(|p| p.is_file())
         .expect(
             "virtiofsd is needed (BERTH_VIRTIOFSD or PATH): apt-get install -y libcap-ng-dev \

@@ -39,8 +39,10 @@ pub const VIRTIOFSD_VAR: &str = "BERTH_VIRTIOFSD";
 const VIRTIOFSD_LIBEXEC: &str = "/usr/libexec/virtiofsd";
 
 /// The sharing method: the one `explicit` names, else virtio-fs when a virtiofsd was found,
-/// else 9p (QEMU alone). Measured here under TCG (scripts/bench-share.sh), virtio-fs untarred
-/// small files 2.8x and wrote 1.7x faster than 9p, and read at 0.7x.
+/// else 9p (QEMU alone). Measured here under TCG (scripts/bench-share.sh, two runs), virtio-fs
+/// untarred 5,000 small files 2.8-3.8x faster than 9p (the everyday case: sources, packages,
+/// git); sequential throughput swung with the machine's load (virtio-fs 0.6-1.7x 9p's write,
+/// 0.45-0.7x its read).
 pub fn choose_share_method(explicit: Option<&str>, virtiofsd: Option<&Path>) -> ShareMethod {
     if let Some(method) = explicit.and_then(ShareMethod::from_name) {
         return method;
