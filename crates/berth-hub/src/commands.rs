@@ -170,7 +170,9 @@ fn read_token(
     Ok(Sensitive::new(token))
 }
 
-fn configure_docker(
+/// Points the docker CLI at Berth for `account`'s registry as `choice` says (what `berth login`
+/// and the dashboard's sign-in do), telling `out`; nothing to do when it already is.
+pub fn configure_docker(
     docker: &DockerConfig,
     choice: DockerConfigChoice,
     account: &Account,

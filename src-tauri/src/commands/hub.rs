@@ -1,7 +1,9 @@
 //! Sign-in, private registries and the Hub page, over `berth-hub`. Secrets stay in the OS
 //! keyring: the window sends a token once (to add a registry) and never receives one.
 
-use berth_core::ApiError;
+use berth_core::{ApiError, ErrorCode};
+use berth_hub::commands::{configure_docker, DockerConfigChoice};
+use berth_hub::docker_config::DockerConfig;
 use berth_hub::hub_api::{HubApi, Repository, SearchResult, DOCKER_HUB_WEB_API};
 use berth_hub::{Account, Hub, HubError, Sensitive};
 use serde::Serialize;
@@ -16,6 +18,33 @@ fn to_api(e: HubError) -> ApiError {
 
 fn hub() -> Result<Hub, ApiError> {
     Hub::open().map_err(to_api)
+}
+
+fn docker_cli_config() -> Result<DockerConfig, ApiError> {
+    DockerConfig::from_env().map_err(|e| ApiError::new(ErrorCode::Io, berth_hub::error_chain(&e)))
+}
+
+/// After a sign-in from the window: points the docker CLI at Berth for the account's registry
+/// as the user chose (`credHelpers` unless told otherwise), as `berth login` does.
+fn point_docker_cli_at_berth(
+    docker: &DockerConfig,
+    choice: Option<DockerConfigChoice>,
+    account: &Account,
+) -> Result<(), ApiError> {
+    configure_docker(
+        docker,
+        choice.unwrap_or_default(),
+        account,
+        &mut std::io::sink(),
+    )
+    .map_err(|e| ApiError::new(e.code(), berth_hub::error_chain(&e)))
+}
+
+/// The docker CLI's `config.json` back as it was before Berth first changed it.
+fn restore_docker_cli(docker: &DockerConfig) -> Result<(), ApiError> {
+    docker
+        .restore()
+        .map_err(|e| ApiError::new(ErrorCode::Io, berth_hub::error_chain(&e)))
 }
 
 /// An account as the header and the Registries page show it (no secret in it).
@@ -55,8 +84,15 @@ pub struct SignInStarted {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "outcome", rename_all = "camelCase")]
 pub enum SignInOutcome {
-    SignedIn { account: AccountView },
-    Failed { error: ApiError },
+    /// `docker_config_error`: signed in, but `config.json` could not be pointed at Berth.
+    #[serde(rename_all = "camelCase")]
+    SignedIn {
+        account: AccountView,
+        docker_config_error: Option<ApiError>,
+    },
+    Failed {
+        error: ApiError,
+    },
 }
 
 /// The signed-in Docker Hub account, if any.
@@ -67,11 +103,13 @@ pub async fn hub_account() -> Result<Option<AccountView>, ApiError> {
 
 /// Starts the device flow: returns the code to show (and opens the page in the system
 /// browser); the outcome arrives on `channel` once the user approves, denies or lets it expire.
+/// Once signed in, the docker CLI is pointed at Berth as `docker_config` says.
 #[tauri::command]
 pub async fn hub_sign_in(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
     channel: Channel<SignInOutcome>,
+    docker_config: Option<DockerConfigChoice>,
 ) -> Result<SignInStarted, ApiError> {
     use tauri_plugin_opener::OpenerExt;
     let sign_in = hub()?.start_device_sign_in().await.map_err(to_api)?;
@@ -83,6 +121,9 @@ pub async fn hub_sign_in(
     let stream_id = state.streams.spawn(async move {
         let outcome = match sign_in.finish().await {
             Ok(account) => SignInOutcome::SignedIn {
+                docker_config_error: docker_cli_config()
+                    .and_then(|d| point_docker_cli_at_berth(&d, docker_config, &account))
+                    .err(),
                 account: account.into(),
             },
             Err(e) => SignInOutcome::Failed { error: to_api(e) },
@@ -100,9 +141,17 @@ pub async fn hub_sign_in(
 }
 
 /// Signs out of `registry` (Docker Hub when absent); false when there was nothing to sign out of.
+/// With `restore_docker_config` (the user opts out), `config.json` goes back to how it was.
 #[tauri::command]
-pub async fn hub_sign_out(registry: Option<String>) -> Result<bool, ApiError> {
-    hub()?.sign_out(registry.as_deref()).await.map_err(to_api)
+pub async fn hub_sign_out(
+    registry: Option<String>,
+    restore_docker_config: Option<bool>,
+) -> Result<bool, ApiError> {
+    let signed_out = hub()?.sign_out(registry.as_deref()).await.map_err(to_api)?;
+    if restore_docker_config == Some(true) {
+        restore_docker_cli(&docker_cli_config()?)?;
+    }
+    Ok(signed_out)
 }
 
 #[tauri::command]
@@ -118,13 +167,15 @@ pub async fn add_registry(
     registry: String,
     username: String,
     token: String,
+    docker_config: Option<DockerConfigChoice>,
 ) -> Result<AccountView, ApiError> {
     let registry = Some(registry.trim()).filter(|r| !r.is_empty());
-    hub()?
+    let account = hub()?
         .sign_in_with_token(registry, username.trim(), Sensitive::new(token))
         .await
-        .map(AccountView::from)
-        .map_err(to_api)
+        .map_err(to_api)?;
+    point_docker_cli_at_berth(&docker_cli_config()?, docker_config, &account)?;
+    Ok(account.into())
 }
 
 /// The signed-in account's Hub repositories. Offline: an `io` error the page explains.
@@ -160,6 +211,77 @@ mod tests {
             serde_json::to_value(&view).unwrap(),
             serde_json::json!({"registry": "localhost:5000", "username": "bob", "method": "token", "initial": "B"})
         );
+    }
+
+    fn read_json(path: &std::path::Path) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_dashboard_sign_in_points_the_docker_cli_at_berth_as_chosen_and_opting_out_restores() {
+        let hub_account = Account {
+            registry: berth_hub::DOCKER_HUB.into(),
+            username: "alice".into(),
+            method: SignInMethod::OAuth,
+        };
+        let registry_account = Account {
+            registry: "reg.example:5000".into(),
+            username: "bob".into(),
+            method: SignInMethod::Token,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let original = serde_json::json!({"credsStore": "desktop", "detachKeys": "ctrl-e,e"});
+        std::fs::write(dir.path().join("config.json"), original.to_string()).unwrap();
+        let docker = DockerConfig::new(dir.path());
+
+        // The default: credHelpers for the registry signed in to, nothing else touched.
+        point_docker_cli_at_berth(&docker, None, &hub_account).unwrap();
+        point_docker_cli_at_berth(&docker, None, &registry_account).unwrap();
+        let config = read_json(&docker.file());
+        assert_eq!(
+            config["credHelpers"],
+            serde_json::json!({berth_hub::DOCKER_HUB: "berth", "reg.example:5000": "berth"})
+        );
+        assert_eq!(config["credsStore"], "desktop");
+        assert_eq!(config["detachKeys"], "ctrl-e,e");
+
+        // credsStore when chosen; "none" leaves the file alone.
+        point_docker_cli_at_berth(&docker, Some(DockerConfigChoice::CredsStore), &{
+            let mut other = registry_account.clone();
+            other.registry = "other.example".into();
+            other
+        })
+        .unwrap();
+        assert_eq!(read_json(&docker.file())["credsStore"], "berth");
+        let before = std::fs::read(docker.file()).unwrap();
+        point_docker_cli_at_berth(&docker, Some(DockerConfigChoice::None), &{
+            let mut third = registry_account.clone();
+            third.registry = "third.example".into();
+            third
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(docker.file()).unwrap(), before);
+
+        // Opting out on sign-out: back as it was.
+        restore_docker_cli(&docker).unwrap();
+        assert_eq!(read_json(&docker.file()), original);
+        assert!(!docker.backup_file().exists());
+    }
+
+    #[test]
+    fn a_signed_in_outcome_carries_the_docker_config_error() {
+        let view = AccountView::from(Account {
+            registry: "r".into(),
+            username: "u".into(),
+            method: SignInMethod::Token,
+        });
+        let outcome = SignInOutcome::SignedIn {
+            account: view,
+            docker_config_error: Some(ApiError::new(ErrorCode::Io, "config.json is read-only")),
+        };
+        let json = serde_json::to_value(&outcome).unwrap();
+        assert_eq!(json["outcome"], "signedIn");
+        assert_eq!(json["dockerConfigError"]["code"], "io");
     }
 
     #[test]
