@@ -5,6 +5,25 @@
 //!   cargo build --release -p berth-compose --bins --examples
 //!   target/release/examples/bench_up [rounds]
 //!
+//! Where the time goes (per engine call, timed through a proxy on the socket; see `hold`):
+//! `up` is bound by the engine. For the healthy variant, after ~10 ms of client work:
+//! create the network (70-120 ms; the containers are created meanwhile, 15-50 ms), start db
+//! (250-350 ms), db's first health probe (its 300 ms interval plus the probe, ~340 ms after
+//! the start; Berth sees it at once through the engine's `health_status` event), start web
+//! (250-320 ms). That is ~0.9 s an idle machine cannot go below without breaking
+//! `service_healthy`; docker-compose 1.29 adds ~0.6 s of Python start-up, creates one
+//! container at a time and polls health every 100 ms.
+//!
+//! Measured (9 rounds, medians, interleaved; the 2-core machine at load average ~10):
+//!
+//! | variant          | berth before | berth after | docker-compose 1.29 | ratio before | after |
+//! |------------------|-------------:|------------:|--------------------:|-------------:|------:|
+//! | web waits healthy|      1.676 s |     1.553 s |             2.659 s |         0.63 |  0.58 |
+//! | web waits started|      1.269 s |     0.988 s |             2.139 s |         0.59 |  0.46 |
+//!
+//! `BENCH_BASELINE=/path/to/an/older/berth-compose` adds that binary as a third contender,
+//! interleaved with the others round by round, for a before/after under the same load.
+//!
 //! `bench_up hold FILE` starts the engine, writes both projects under its root, prints
 //! `DOCKER_HOST` and their directories, and keeps the engine up while FILE exists (for
 //! profiling one tool by hand, e.g. through a timing proxy on the engine socket).
@@ -114,8 +133,14 @@ fn bench(d: &Dockerd, berth_bin: &Path, image: &str, healthy: bool, rounds: usiz
         c
     };
     let legacy = Path::new("/usr/bin/docker-compose");
-    let (mut berth, mut compose) = (Vec::new(), Vec::new());
+    let baseline = std::env::var_os("BENCH_BASELINE").map(PathBuf::from);
+    let (mut berth, mut compose, mut before) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..rounds {
+        if let Some(old) = &baseline {
+            let name = format!("a{i}{healthy}");
+            before.push(timed(&mut tool(old, &name, &["up", "-d"])));
+            timed(&mut tool(old, &name, &["down", "-v", "-t", "1"]));
+        }
         let name = format!("b{i}{healthy}");
         berth.push(timed(&mut tool(berth_bin, &name, &["up", "-d"])));
         timed(&mut tool(berth_bin, &name, &["down", "-v", "-t", "1"]));
@@ -138,4 +163,12 @@ fn bench(d: &Dockerd, berth_bin: &Path, image: &str, healthy: bool, rounds: usiz
         "  ratio berth/docker-compose = {:.2}",
         b.as_secs_f64() / c.as_secs_f64()
     );
+    if !before.is_empty() {
+        let a = median(before.clone());
+        println!(
+            "  baseline berth      {:>7.3} s   (all: {before:?}), ratio {:.2}",
+            a.as_secs_f64(),
+            a.as_secs_f64() / c.as_secs_f64()
+        );
+    }
 }
