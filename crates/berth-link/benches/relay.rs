@@ -40,14 +40,29 @@ fn main() {
         "way", "new-conn p50", "new-conn p99", "keepalive p50", "keepalive p99"
     );
     let mut p50s = Vec::new();
+    let mut link_writes = Vec::new();
     for (name, sock) in ways {
+        let before = support::LINK_WRITES.get();
         let fresh = percentiles(ping_fresh(sock));
+        let middle = support::LINK_WRITES.get();
         let kept = percentiles(ping_keepalive(sock));
+        let after = support::LINK_WRITES.get();
         println!(
             "{name:<8} {:>12.0} {:>12.0} {:>14.0} {:>14.0}",
             fresh.0, fresh.1, kept.0, kept.1
         );
         p50s.push((fresh.0, kept.0));
+        if name == "relay" {
+            link_writes = vec![("new-conn", before, middle), ("keepalive", middle, after)];
+        }
+    }
+    let requests = (PING_WARMUP + PING_COUNT) as f64;
+    for (what, from, to) in link_writes {
+        println!(
+            "link writes per {what} request: host {:.2}, guest {:.2}",
+            (to.0 - from.0) as f64 / requests,
+            (to.1 - from.1) as f64 / requests
+        );
     }
     for (i, name) in ["relay", "socat"].iter().enumerate() {
         println!(

@@ -8,12 +8,17 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::future::Future;
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use berth_link::guest::{self, GuestConfig};
 use berth_link::{relay, LinkClient};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
@@ -101,12 +106,14 @@ impl InProcessRelay {
         let cfg = Arc::new(GuestConfig::new(docker_socket));
         guest.handle.spawn(async move {
             let io = tokio::net::UnixStream::from_std(guest_end).expect("register guest end");
+            let io = Counted(io, &LINK_WRITES.guest);
             let outcome = guest::serve(io, cfg).await;
             eprintln!("agent session ended: {outcome:?}");
         });
         let relay_socket = socket.clone();
         let client = host.block_on(async move {
             let io = tokio::net::UnixStream::from_std(host_end).expect("register host end");
+            let io = Counted(io, &LINK_WRITES.host);
             let client = LinkClient::handshake(io).await.expect("handshake");
             let listener = relay::bind_private(&relay_socket).expect("bind relay socket");
             tokio::spawn(relay::serve_unix(listener, client.clone()));
@@ -123,5 +130,64 @@ impl InProcessRelay {
 
     pub fn docker_host(&self) -> String {
         format!("unix://{}", self.socket.display())
+    }
+}
+
+/// Writes to the link's byte stream so far, per side. Each one can wake the other side (in a
+/// VM: a vCPU), so fewer per request is cheaper whatever the machine's load.
+pub struct LinkWrites {
+    pub host: AtomicU64,
+    pub guest: AtomicU64,
+}
+
+pub static LINK_WRITES: LinkWrites = LinkWrites {
+    host: AtomicU64::new(0),
+    guest: AtomicU64::new(0),
+};
+
+impl LinkWrites {
+    /// `(host, guest)` writes so far.
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.host.load(Ordering::Relaxed),
+            self.guest.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A byte stream that counts its writes that moved bytes.
+struct Counted<T>(T, &'static AtomicU64);
+
+impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.0).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = polled {
+            if n > 0 {
+                self.1.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
