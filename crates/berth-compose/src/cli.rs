@@ -87,6 +87,10 @@ pub struct ConfigArgs {
     /// Only validate the configuration, print nothing
     #[arg(short, long)]
     pub quiet: bool,
+    /// Print the config hash of these services ("*" for all, or a comma-separated list), as
+    /// `docker compose config --hash` does
+    #[arg(long, value_name = "SERVICES")]
+    pub hash: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Yaml)]
     pub format: Format,
@@ -436,7 +440,11 @@ fn config(args: &Args, c: &ConfigArgs) -> Result<u8> {
     if c.quiet {
         return Ok(0);
     }
-    if c.services {
+    if let Some(selector) = &c.hash {
+        for (name, hash) in config_hashes(&project, selector)? {
+            println!("{name} {hash}");
+        }
+    } else if c.services {
         for s in project.services.keys() {
             println!("{s}");
         }
@@ -678,10 +686,51 @@ async fn logs(args: &Args, l: &LogsArgs, compose: &Compose) -> Result<u8> {
     Ok(0)
 }
 
+/// `config --hash`: each selected service with its config hash, by name.
+fn config_hashes(project: &Project, selector: &str) -> Result<Vec<(String, String)>> {
+    let names: Vec<&str> = if selector == "*" {
+        project.services.keys().map(String::as_str).collect()
+    } else {
+        selector.split(',').map(str::trim).collect()
+    };
+    names
+        .into_iter()
+        .map(|name| match project.services.get(name) {
+            Some(s) => Ok((name.to_string(), s.config_hash())),
+            None => Err(Error::usage(format!("no such service: {name}"))),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn config_hash_prints_the_selected_services() {
+        let project = crate::load_sources(
+            vec![(
+                "/p/compose.yaml".into(),
+                "services:\n  web:\n    image: busybox\n  db:\n    image: busybox\n".into(),
+            )],
+            &crate::LoadOptions {
+                working_dir: "/p".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let all = config_hashes(&project, "*").unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0], ("db".into(), project.services["db"].config_hash()));
+        let one = config_hashes(&project, "web").unwrap();
+        assert_eq!(one, [("web".into(), project.services["web"].config_hash())]);
+        assert!(config_hashes(&project, "web,nope").is_err());
+        let cli = PluginCli::try_parse_from(["docker compose", "config", "--hash", "*"]).unwrap();
+        assert!(
+            matches!(cli.args.command, Command::Config(ConfigArgs { hash: Some(h), .. }) if h == "*")
+        );
+    }
 
     #[test]
     fn the_command_line_parses_like_docker_compose() {
