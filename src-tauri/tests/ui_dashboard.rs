@@ -5,6 +5,7 @@
 
 mod ui_support;
 
+use std::process::Command;
 use std::time::Instant;
 
 use berth_testkit::{Dockerd, Registry};
@@ -385,6 +386,18 @@ async fn dashboard_manages_a_real_engine() {
     )
     .await;
     app.shot("containers-final").await;
+
+    // Browse… opens the native file dialog (GTK) over the window. Last: nothing can close it.
+    app.go("/volumes").await;
+    app.click("[data-testid=volume-import-open]").await;
+    app.click("[data-testid=import-browse]").await;
+    wait_until("the native open dialog is shown", || {
+        Command::new("xwininfo")
+            .args(["-display", &display.name, "-root", "-tree"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("\"Import volume\""))
+    });
+    app.shot("volumes-native-picker").await;
 
     app.client.close().await.ok();
     drop(registry);

@@ -62,6 +62,7 @@ macro_rules! all_commands {
             $crate::commands::volumes::list_volume_files,
             $crate::commands::volumes::export_volume,
             $crate::commands::volumes::import_volume,
+            $crate::commands::volumes::pick_archive,
             $crate::commands::networks::list_networks,
             $crate::commands::networks::inspect_network,
             $crate::commands::networks::create_network,

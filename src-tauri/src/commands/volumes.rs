@@ -3,7 +3,7 @@ use berth_engine::containers::RemoveOptions;
 use berth_engine::{Mount, PruneReport, RunSpec, VolumeArchive, VolumeCreate, VolumeSummary};
 use std::path::PathBuf;
 
-use tauri::State;
+use tauri::{Manager, State};
 
 use super::AppState;
 use crate::error::ToApi;
@@ -140,6 +140,47 @@ pub async fn import_volume(
     let src = host_path(&path)?;
     let engine = state.link.engine().await?;
     engine.import_volume(&name, &src).await.to_api()
+}
+
+/// The native dialog to choose where an export goes (`save`) or which archive to import;
+/// `None` when the user cancels. Typing a path in the window works without it.
+#[tauri::command]
+pub async fn pick_archive(
+    app: tauri::AppHandle,
+    save: bool,
+    file_name: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let parent = app.get_webview_window("main");
+    // GTK dialogs are made on the main thread; the answer is awaited elsewhere.
+    app.run_on_main_thread(move || {
+        let mut dialog = rfd::AsyncFileDialog::new()
+            .set_title(if save {
+                "Export volume"
+            } else {
+                "Import volume"
+            })
+            .add_filter("Gzip-compressed tarball", &["gz", "tgz"])
+            .set_directory(host_path("~").unwrap_or_default());
+        if let Some(window) = &parent {
+            dialog = dialog.set_parent(window);
+        }
+        if let Some(name) = file_name {
+            dialog = dialog.set_file_name(name);
+        }
+        let chosen: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> = if save {
+            Box::pin(dialog.save_file())
+        } else {
+            Box::pin(dialog.pick_file())
+        };
+        std::thread::spawn(move || {
+            let path = tauri::async_runtime::block_on(chosen);
+            let _ = tx.send(path.map(|f| f.path().display().to_string()));
+        });
+    })
+    .map_err(|e| ApiError::from_error(ErrorCode::Internal, &e))?;
+    rx.await
+        .map_err(|e| ApiError::from_error(ErrorCode::Internal, &e))
 }
 
 #[cfg(test)]

@@ -69,4 +69,29 @@ describe("VolumeList", () => {
     expect(screen.getByRole("alert")).toHaveTextContent("Name the volume");
     expect(b.calls.filter((c) => c.startsWith("importVolume"))).toHaveLength(1);
   });
+
+  it("fills paths from the native file dialog, and keeps them when it is cancelled", async () => {
+    const b = await freshBackend({ volumes: [mockVolume("data", { size: 2048 })] });
+    render(VolumeList, { store: createVolumesStore() });
+    await eventually(() => screen.getByTestId("volume-export"));
+    await fireEvent.click(screen.getByTestId("volume-export"));
+    b.pickedPath = "/home/u/backups/data-1.tar.gz";
+    await fireEvent.click(screen.getByTestId("export-browse"));
+    await eventually(() => expect(screen.getByTestId("export-path")).toHaveValue("/home/u/backups/data-1.tar.gz"));
+    expect(b.calls).toContain("pickArchive:save:data.tar.gz");
+    b.pickedPath = null;
+    await fireEvent.click(screen.getByTestId("export-browse"));
+    await eventually(() => expect(b.calls.filter((c) => c.startsWith("pickArchive"))).toHaveLength(2));
+    expect(screen.getByTestId("export-path")).toHaveValue("/home/u/backups/data-1.tar.gz");
+    await fireEvent.click(screen.getByTestId("export-submit"));
+    await eventually(() => expect(b.calls).toContain("exportVolume:data:/home/u/backups/data-1.tar.gz"));
+    await fireEvent.click(within(screen.getByRole("dialog")).getAllByRole("button", { name: "Close" })[1]);
+
+    b.pickedPath = "/home/u/backups/data-1.tar.gz";
+    await fireEvent.click(screen.getByTestId("volume-import-open"));
+    await fireEvent.click(screen.getByTestId("import-browse"));
+    await eventually(() => expect(screen.getByTestId("import-path")).toHaveValue("/home/u/backups/data-1.tar.gz"));
+    expect(screen.getByTestId("import-name")).toHaveValue("data-1");
+    expect(b.calls).toContain("pickArchive:open:");
+  });
 });

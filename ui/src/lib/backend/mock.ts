@@ -83,6 +83,8 @@ export class MockBackend implements Backend {
   pushed: string[] = [];
   /** Exported files: path -> the volume's name and size. */
   archives: Record<string, { volume: string; size: number }> = {};
+  /** What the native file dialog answers (null: the user cancels). */
+  pickedPath: string | null = "/home/u/picked.tar.gz";
 
   constructor(data: Partial<MockData> = {}) {
     this.data = {
@@ -320,6 +322,11 @@ export class MockBackend implements Backend {
       this.emit("volume", "create", name);
     }
     return { tarBytes: 10_240, fileBytes: 2_048 };
+  }
+
+  async pickArchive(save: boolean, fileName: string | null) {
+    this.call(`pickArchive:${save ? "save" : "open"}:${fileName ?? ""}`);
+    return this.pickedPath;
   }
 
   async listNetworks() {

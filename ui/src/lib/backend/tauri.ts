@@ -101,6 +101,7 @@ export class TauriBackend implements Backend {
   listVolumeFiles(name: string, path: string) { return invoke<FileEntry[]>("list_volume_files", { name, path }); }
   exportVolume(name: string, path: string) { return invoke<VolumeArchive>("export_volume", { name, path }); }
   importVolume(name: string, path: string) { return invoke<VolumeArchive>("import_volume", { name, path }); }
+  pickArchive(save: boolean, fileName: string | null) { return invoke<string | null>("pick_archive", { save, fileName }); }
 
   listNetworks() { return invoke<NetworkSummary[]>("list_networks"); }
   inspectNetwork(id: string) { return invoke<NetworkSummary>("inspect_network", { id }); }

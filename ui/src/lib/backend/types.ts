@@ -88,6 +88,8 @@ export interface Backend {
   exportVolume(name: string, path: string): Promise<VolumeArchive>;
   /** Fills a new or empty volume from a `.tar.gz`; creates the volume when missing. */
   importVolume(name: string, path: string): Promise<VolumeArchive>;
+  /** The native save (export) or open (import) dialog; null when cancelled. */
+  pickArchive(save: boolean, fileName: string | null): Promise<string | null>;
 
   // Networks
   listNetworks(): Promise<NetworkSummary[]>;
