@@ -3,10 +3,15 @@ import { ResourceStore } from "../lib/resource.svelte";
 import type { ContainerSummary } from "../lib/generated";
 
 export const COMPOSE_PROJECT = "com.docker.compose.project";
+/** Berth's own short-lived helpers (volume browsing, export, import): not the user's. */
+export const BERTH_HELPER = "dev.berth.helper";
 
 export function createContainersStore() {
   // Network events too: connect/disconnect change a container's networks.
-  return new ResourceStore<ContainerSummary>(() => backend().listContainers(), ["container", "network"]);
+  return new ResourceStore<ContainerSummary>(
+    async () => (await backend().listContainers()).filter((c) => !(BERTH_HELPER in c.labels)),
+    ["container", "network"],
+  );
 }
 
 export const containers = createContainersStore();

@@ -20,6 +20,14 @@ describe("containers store", () => {
     expect(b.calls.filter((c) => c === "listContainers")).toHaveLength(2);
   });
 
+  it("leaves out Berth's own helper containers", async () => {
+    await freshBackend({ containers: [mockContainer(1), mockContainer(2, { labels: { "dev.berth.helper": "volume-archive" } })] });
+    const store = createContainersStore();
+    store.start();
+    await eventually(() => expect(store.loaded).toBe(true));
+    expect(store.items.map((c) => c.id)).toEqual(["c00000000001"]);
+  });
+
   it("ignores events of other kinds", async () => {
     const b = await freshBackend({ containers: [mockContainer(1)] });
     const store = createContainersStore();
