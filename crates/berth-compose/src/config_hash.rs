@@ -21,8 +21,11 @@
 //! - `devices`: a list of strings in older compose-go, `{source, target, permissions}` in newer
 //!   ones; Berth hashes the newer form.
 //! - `bind.create_host_path`: `true` is written by compose-go v2 releases and left out by the
-//!   newest (an "opt-out" boolean); Berth writes it. A long-syntax volume mount without a
-//!   `volume:` section has none in compose-go but `volume: {}` here.
+//!   newest (an "opt-out" boolean); Berth writes it.
+//! - `deploy`: hashed right when it holds only `replicas` (the hash clears it). Its
+//!   `resources.limits` and `restart_policy` are folded into `cpus`, `mem_limit` and `restart`
+//!   by Berth's loader, so they hash as those top-level attributes instead; other `deploy`
+//!   keys (`labels`, `mode`, `placement`, ...) are not kept.
 //! - `ulimits` given as one number hash as that number; `{soft: n, hard: n}` with equal values
 //!   does too here (Berth keeps only soft and hard).
 //! - Attributes Berth does not model (`deploy` beyond replicas and resources, `develop`,
@@ -45,6 +48,7 @@ pub fn service_hash(s: &Service) -> String {
 /// The JSON compose v2 hashes for `s` (see the module docs for what may differ).
 pub fn service_json(s: &Service) -> String {
     let mut o = Obj::default();
+    o.map("annotations", &s.annotations);
     o.list("cap_add", &s.cap_add);
     o.list("cap_drop", &s.cap_drop);
     if let Some(cpus) = s.cpus.as_deref().and_then(|c| c.parse::<f32>().ok()) {
@@ -54,6 +58,10 @@ pub fn service_json(s: &Service) -> String {
     }
     o.raw("command", opt_list(s.command.as_deref()));
     o.opt_str("container_name", s.container_name.as_deref());
+    if s.has_deploy {
+        // `replicas` is cleared before hashing; Go's omitempty keeps the two struct fields.
+        o.raw("deploy", r#"{"resources":{},"placement":{}}"#.into());
+    }
     if !s.devices.is_empty() {
         let devices: Vec<String> = s.devices.iter().map(|d| device(d)).collect();
         o.raw("devices", format!("[{}]", devices.join(",")));
@@ -295,11 +303,12 @@ fn mount(m: &Mount) -> String {
             o.raw("bind", r#"{"create_host_path":true}"#.into());
         }
         MountType::Bind => {}
-        MountType::Volume => {
+        MountType::Volume if m.volume_section => {
             let mut v = Obj::default();
             v.flag("nocopy", m.nocopy);
             o.raw("volume", v.finish());
         }
+        MountType::Volume => {}
         MountType::Tmpfs => {
             if let Some(size) = m.tmpfs_size.filter(|s| *s != 0) {
                 o.raw("tmpfs", format!(r#"{{"size":{size}}}"#));
@@ -442,6 +451,55 @@ mod tests {
             "web",
         );
         assert_ne!(service_hash(&b), service_hash(&c));
+    }
+
+    /// docker/compose's own golden value (`pkg/compose/hash_test.go`, `TestHashGoldenValues`):
+    /// the same service built field by field must hash to the same digest.
+    #[test]
+    fn matches_docker_composes_golden_hash() {
+        let s = Service {
+            name: "web".into(),
+            image: Some("nginx:latest".into()),
+            command: Some(vec!["nginx".into(), "-g".into(), "daemon off;".into()]),
+            user: Some("nobody".into()),
+            tty: true,
+            stdin_open: true,
+            restart: Some("always".into()),
+            environment: [("A".into(), Some("1".into())), ("B".into(), None)].into(),
+            labels: [("com.example".into(), "v".into())].into(),
+            annotations: [("note".into(), "x".into())].into(),
+            cap_add: vec!["NET_ADMIN".into()],
+            extra_hosts: vec!["alpha:10.0.0.1".into()],
+            has_deploy: true,
+            scale: Some(3),
+            ports: vec![Port {
+                target: 80,
+                published: Some("8080".into()),
+                host_ip: None,
+                protocol: "tcp".into(),
+                mode: String::new(),
+            }],
+            healthcheck: Some(Healthcheck {
+                test: vec!["CMD".into(), "true".into()],
+                ..Default::default()
+            }),
+            volumes: vec![Mount {
+                kind: MountType::Volume,
+                source: Some("data".into()),
+                target: "/data".into(),
+                read_only: false,
+                create_host_path: false,
+                nocopy: false,
+                tmpfs_size: None,
+                volume_section: false,
+            }],
+            networks: [("default".into(), None)].into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            service_hash(&s),
+            "75bc312132c71fac4971d123202631b6978ac9d796336621af744d46611b42a2"
+        );
     }
 
     #[test]

@@ -378,7 +378,10 @@ pub fn service(name: &str, n: &Node, ctx: &Ctx) -> R<Service> {
             "labels" => s.labels = kv_strings(v, f)?,
             "profiles" => s.profiles = str_list(v, f)?,
             "scale" => s.scale = Some(uint(v, f)?),
-            "deploy" => replicas = deploy(v, f, &mut s)?,
+            "deploy" => {
+                s.has_deploy = true;
+                replicas = deploy(v, f, &mut s)?;
+            }
             "tty" => s.tty = boolean(v, f)?,
             "stdin_open" => s.stdin_open = boolean(v, f)?,
             "privileged" => s.privileged = boolean(v, f)?,
@@ -405,7 +408,8 @@ pub fn service(name: &str, n: &Node, ctx: &Ctx) -> R<Service> {
             "mem_limit" => s.mem_limit = opt_scalar(v, f)?,
             "cpus" => s.cpus = opt_scalar(v, f)?,
             "shm_size" => s.shm_size = opt_scalar(v, f)?,
-            "annotations" | "attach" | "stop_timeout" | "container_name_prefix" => {}
+            "annotations" => s.annotations = kv_strings(v, f)?,
+            "attach" | "stop_timeout" | "container_name_prefix" => {}
             k if k.starts_with("x-") => {}
             k if UNSUPPORTED.contains(&k) => {
                 return err(v, f, "this attribute is not supported by berth yet")
@@ -653,6 +657,7 @@ fn mount(n: &Node, field: &str, ctx: &Ctx) -> R<Mount> {
             create_host_path: false,
             nocopy: false,
             tmpfs_size: None,
+            volume_section: false,
         };
         for (key, v) in entries {
             let f = format!("{field}.{key}");
@@ -677,6 +682,7 @@ fn mount(n: &Node, field: &str, ctx: &Ctx) -> R<Mount> {
                     }
                 }
                 "volume" => {
+                    m.volume_section = true;
                     if let Some(c) = v.get("nocopy") {
                         m.nocopy = boolean(c, &format!("{f}.nocopy"))?;
                     }
@@ -724,6 +730,7 @@ fn mount(n: &Node, field: &str, ctx: &Ctx) -> R<Mount> {
         create_host_path: false,
         nocopy: false,
         tmpfs_size: None,
+        volume_section: true,
     };
     if let Some(mode) = mode {
         for opt in mode.split(',') {

@@ -69,6 +69,9 @@ impl Project {
 pub struct Service {
     #[serde(skip)]
     pub name: String,
+    /// Kept for the config hash only (the engine API Berth speaks has no annotations).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<Build>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -85,6 +88,10 @@ pub struct Service {
     pub cpus: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub depends_on: BTreeMap<String, Dependency>,
+    /// The file has a `deploy` section (its `replicas` and limits are folded into `scale`,
+    /// `cpus` and `mem_limit`; compose v2's config hash tells the two apart).
+    #[serde(skip)]
+    pub has_deploy: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -296,6 +303,10 @@ pub struct Mount {
     pub nocopy: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tmpfs_size: Option<i64>,
+    /// A volume mount written in short syntax or with a `volume:` section (compose-go then
+    /// carries volume options, which its config hash sees).
+    #[serde(skip)]
+    pub volume_section: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
