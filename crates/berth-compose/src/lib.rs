@@ -21,6 +21,7 @@
 pub mod cli;
 pub mod config_hash;
 pub mod decode;
+pub mod docker_credentials;
 pub mod dotenv;
 pub mod error;
 pub mod interpolate;

@@ -27,7 +27,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(berth_compose::cli::run(cli.args, None, None)) {
+    // Run by the docker CLI: credentials as it finds them (Berth's helper, when configured).
+    let credentials = berth_compose::docker_credentials::from_docker_config();
+    match runtime.block_on(berth_compose::cli::run(cli.args, None, Some(credentials))) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let mut message = e.to_string();
