@@ -115,6 +115,10 @@ async fn erase_secrets(paths: &BerthPaths, report: &mut ResetReport) {
         }
     };
     let hub = Hub::new(secrets, berth_hub::commands::oauth_config_from_env());
+    sign_out_everywhere(&hub, report).await;
+}
+
+async fn sign_out_everywhere(hub: &Hub, report: &mut ResetReport) {
     let mut registries: Vec<Option<String>> = match hub.registries() {
         Ok(accounts) => accounts.into_iter().map(|a| Some(a.registry)).collect(),
         Err(e) => {
@@ -173,6 +177,35 @@ fn remove_context(paths: &BerthPaths, warnings: &mut Vec<String>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn every_stored_credential_is_erased() {
+        use berth_hub::credential_helper::CredentialStore;
+        use berth_hub::secrets::{MemoryKeyring, RegistryCredential};
+        let store = SecretStore::new(std::sync::Arc::new(MemoryKeyring::default()), "t");
+        for server in ["https://index.docker.io/v1/", "localhost:5000"] {
+            store
+                .store(&RegistryCredential {
+                    server_url: server.into(),
+                    username: "u".into(),
+                    secret: berth_hub::Sensitive::new("planted-secret".into()),
+                })
+                .unwrap();
+        }
+        let hub = Hub::new(store.clone(), berth_hub::OAuthConfig::default());
+        let mut report = ResetReport::default();
+        sign_out_everywhere(&hub, &mut report).await;
+        assert_eq!(report.signed_out.len(), 2, "{report:?}");
+        assert!(report.warnings.is_empty(), "{report:?}");
+        assert!(store.list().unwrap().is_empty());
+        for server in ["https://index.docker.io/v1/", "localhost:5000"] {
+            assert!(store.get(server).unwrap().is_none(), "{server}");
+        }
+        assert!(
+            store.get_secret("index").unwrap().is_none(),
+            "no index left"
+        );
+    }
 
     #[tokio::test]
     async fn a_reset_leaves_no_disk_no_settings_and_keeps_logs() {
