@@ -82,6 +82,9 @@ fn daemon_rows(
     }
     for warning in &d.port_warnings {
         let id: String = warning.container.chars().take(12).collect();
-        rows.push(("Port warning", format!("{} (container {id})", warning.message)));
+        rows.push((
+            "Port warning",
+            format!("{} (container {id})", warning.message),
+        ));
     }
 }
