@@ -680,6 +680,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_hub_pull_gets_the_refreshed_access_token_as_the_password() {
+        let (server, hub) = server(ServerOptions {
+            token_ttl: Duration::from_secs(30),
+            ..ServerOptions::default()
+        })
+        .await;
+        let sign_in = hub.start_device_sign_in().await.unwrap();
+        server.approve(sign_in.user_code());
+        sign_in.finish().await.unwrap();
+        let before = stored_secret(&hub).unwrap();
+        let credential = hub
+            .fresh_credentials_for_image("alice/app:1")
+            .await
+            .unwrap()
+            .expect("Hub credentials");
+        assert_eq!(credential.username, "berth-tester");
+        let refreshed = stored_secret(&hub).unwrap();
+        assert_ne!(refreshed, before);
+        assert_eq!(credential.secret.expose(), &refreshed);
+        assert!(hub
+            .fresh_credentials_for_image("reg.example/app")
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[tokio::test]
     async fn sign_out_while_the_provider_is_down_still_erases_and_says_so() {
         let (server, hub) = server_default().await;
         let sign_in = hub.start_device_sign_in().await.unwrap();
