@@ -22,10 +22,10 @@
 //!   ones; Berth hashes the newer form.
 //! - `bind.create_host_path`: `true` is written by compose-go v2 releases and left out by the
 //!   newest (an "opt-out" boolean); Berth writes it.
-//! - `deploy`: hashed right when it holds only `replicas` (the hash clears it). Its
-//!   `resources.limits` and `restart_policy` are folded into `cpus`, `mem_limit` and `restart`
-//!   by Berth's loader, so they hash as those top-level attributes instead; other `deploy`
-//!   keys (`labels`, `mode`, `placement`, ...) are not kept.
+//! - `deploy`: `replicas`, `resources.limits` and `restart_policy` hash as compose-go's; other
+//!   keys (`labels`, `mode`, `placement`, `resources.reservations`, ...) are not kept. A
+//!   top-level `cpus`, `mem_limit` or `restart` equal to what `deploy` implies is taken for
+//!   `deploy`'s (compose-go would hash both).
 //! - `ulimits` given as one number hash as that number; `{soft: n, hard: n}` with equal values
 //!   does too here (Berth keeps only soft and hard).
 //! - Attributes Berth does not model (`deploy` beyond replicas and resources, `develop`,
@@ -38,7 +38,7 @@ use std::fmt::Write as _;
 use sha2::{Digest, Sha256};
 
 use crate::decode::{parse_bytes, parse_duration_ns};
-use crate::model::{Healthcheck, Mount, MountType, Port, Service, ServiceNetwork};
+use crate::model::{Deploy, Healthcheck, Mount, MountType, Port, Service, ServiceNetwork};
 
 /// The config hash of `s`, as compose v2 computes it.
 pub fn service_hash(s: &Service) -> String {
@@ -51,16 +51,21 @@ pub fn service_json(s: &Service) -> String {
     o.map("annotations", &s.annotations);
     o.list("cap_add", &s.cap_add);
     o.list("cap_drop", &s.cap_drop);
-    if let Some(cpus) = s.cpus.as_deref().and_then(|c| c.parse::<f32>().ok()) {
+    let deploy = s.deploy.as_ref();
+    // Berth applies `deploy` through top-level attributes; compose-go keeps them apart.
+    let from_deploy = |top: &Option<String>, d: Option<&Option<String>>| {
+        d.is_some_and(|d| d.is_some() && d == top)
+    };
+    let top_cpus = (!from_deploy(&s.cpus, deploy.map(|d| &d.limit_cpus))).then_some(&s.cpus);
+    if let Some(cpus) = top_cpus.and_then(|c| c.as_deref()?.parse::<f32>().ok()) {
         if cpus != 0.0 {
             o.raw("cpus", go_float32(cpus));
         }
     }
     o.raw("command", opt_list(s.command.as_deref()));
     o.opt_str("container_name", s.container_name.as_deref());
-    if s.has_deploy {
-        // `replicas` is cleared before hashing; Go's omitempty keeps the two struct fields.
-        o.raw("deploy", r#"{"resources":{},"placement":{}}"#.into());
+    if let Some(d) = deploy {
+        o.raw("deploy", deploy_json(d));
     }
     if !s.devices.is_empty() {
         let devices: Vec<String> = s.devices.iter().map(|d| device(d)).collect();
@@ -107,7 +112,9 @@ pub fn service_json(s: &Service) -> String {
         lo.map("options", &l.options);
         o.raw("logging", lo.finish());
     }
-    o.bytes("mem_limit", s.mem_limit.as_deref());
+    if !from_deploy(&s.mem_limit, deploy.map(|d| &d.limit_memory)) {
+        o.bytes("mem_limit", s.mem_limit.as_deref());
+    }
     o.opt_str("network_mode", s.network_mode.as_deref());
     if !s.networks.is_empty() {
         let mut nets = Obj::default();
@@ -126,7 +133,12 @@ pub fn service_json(s: &Service) -> String {
     }
     o.flag("privileged", s.privileged);
     o.flag("read_only", s.read_only);
-    o.opt_str("restart", s.restart.as_deref());
+    let restart_from_deploy = deploy
+        .and_then(|d| d.restart_condition.as_deref())
+        .is_some_and(|c| s.restart.as_deref() == Some(restart_for(c)));
+    if !restart_from_deploy {
+        o.opt_str("restart", s.restart.as_deref());
+    }
     o.list("security_opt", &s.security_opt);
     o.bytes("shm_size", s.shm_size.as_deref());
     o.flag("stdin_open", s.stdin_open);
@@ -251,6 +263,48 @@ fn strip_brackets(ip: &str) -> &str {
 fn go_float32(f: f32) -> String {
     let s = format!("{f}");
     s.strip_suffix(".0").map_or(s.clone(), str::to_string)
+}
+
+/// The `restart` Berth's loader derives from a `deploy.restart_policy.condition`.
+fn restart_for(condition: &str) -> &'static str {
+    match condition {
+        "any" => "always",
+        "on-failure" => "on-failure",
+        _ => "no",
+    }
+}
+
+/// compose-go's `DeployConfig` with `replicas` cleared: `resources` and `placement` are
+/// structs, which Go's `omitempty` never leaves out.
+fn deploy_json(d: &Deploy) -> String {
+    let mut resources = Obj::default();
+    if d.limits {
+        let mut l = Obj::default();
+        if let Some(cpus) = d.limit_cpus.as_deref().and_then(|c| c.parse::<f32>().ok()) {
+            if cpus != 0.0 {
+                l.raw("cpus", go_float32(cpus));
+            }
+        }
+        l.bytes("memory", d.limit_memory.as_deref());
+        if let Some(pids) = d.limit_pids.filter(|p| *p != 0) {
+            l.raw("pids", pids.to_string());
+        }
+        resources.raw("limits", l.finish());
+    }
+    let mut o = Obj::default();
+    o.raw("resources", resources.finish());
+    if d.restart_policy {
+        let mut r = Obj::default();
+        r.opt_str("condition", d.restart_condition.as_deref());
+        r.duration("delay", d.restart_delay.as_deref());
+        if let Some(n) = d.restart_max_attempts {
+            r.raw("max_attempts", n.to_string());
+        }
+        r.duration("window", d.restart_window.as_deref());
+        o.raw("restart_policy", r.finish());
+    }
+    o.raw("placement", "{}".into());
+    o.finish()
 }
 
 fn healthcheck(h: &Healthcheck) -> String {
@@ -453,6 +507,25 @@ mod tests {
         assert_ne!(service_hash(&b), service_hash(&c));
     }
 
+    #[test]
+    fn deploy_hashes_as_compose_go_keeps_it() {
+        let s = service(
+            "services:\n  web:\n    image: busybox\n    deploy:\n      replicas: 2\n      resources:\n        limits: {cpus: '0.5', memory: 64M}\n      restart_policy: {condition: on-failure, max_attempts: 3, delay: 5s}\n",
+            "web",
+        );
+        assert_eq!(
+            service_json(&s),
+            concat!(
+                r#"{"command":null,"#,
+                r#""deploy":{"resources":{"limits":{"cpus":0.5,"memory":67108864}},"#,
+                r#""restart_policy":{"condition":"on-failure","delay":"5s","max_attempts":3},"placement":{}},"#,
+                r#""entrypoint":null,"image":"busybox","networks":{"default":null}}"#,
+            )
+        );
+        assert_eq!(s.replicas(), 2);
+        assert_eq!(s.cpus.as_deref(), Some("0.5"));
+    }
+
     /// docker/compose's own golden value (`pkg/compose/hash_test.go`, `TestHashGoldenValues`):
     /// the same service built field by field must hash to the same digest.
     #[test]
@@ -470,7 +543,7 @@ mod tests {
             annotations: [("note".into(), "x".into())].into(),
             cap_add: vec!["NET_ADMIN".into()],
             extra_hosts: vec!["alpha:10.0.0.1".into()],
-            has_deploy: true,
+            deploy: Some(Deploy::default()),
             scale: Some(3),
             ports: vec![Port {
                 target: 80,

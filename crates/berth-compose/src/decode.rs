@@ -378,10 +378,7 @@ pub fn service(name: &str, n: &Node, ctx: &Ctx) -> R<Service> {
             "labels" => s.labels = kv_strings(v, f)?,
             "profiles" => s.profiles = str_list(v, f)?,
             "scale" => s.scale = Some(uint(v, f)?),
-            "deploy" => {
-                s.has_deploy = true;
-                replicas = deploy(v, f, &mut s)?;
-            }
+            "deploy" => replicas = deploy(v, f, &mut s)?,
             "tty" => s.tty = boolean(v, f)?,
             "stdin_open" => s.stdin_open = boolean(v, f)?,
             "privileged" => s.privileged = boolean(v, f)?,
@@ -858,6 +855,7 @@ fn healthcheck(n: &Node, field: &str) -> R<Healthcheck> {
 
 fn deploy(n: &Node, field: &str, s: &mut Service) -> R<Option<u32>> {
     let mut replicas = None;
+    let mut d = Deploy::default();
     for (key, v) in map(n, field)? {
         let f = format!("{field}.{key}");
         let f = f.as_str();
@@ -866,11 +864,20 @@ fn deploy(n: &Node, field: &str, s: &mut Service) -> R<Option<u32>> {
             "resources" => {
                 if let Some(limits) = v.get("limits") {
                     let g = format!("{f}.limits");
+                    d.limits = true;
                     for (k, x) in map(limits, &g)? {
                         match k.as_str() {
-                            "cpus" => s.cpus = opt_scalar(x, &format!("{g}.cpus"))?,
-                            "memory" => s.mem_limit = opt_scalar(x, &format!("{g}.memory"))?,
-                            "pids" => {}
+                            "cpus" => {
+                                s.cpus = opt_scalar(x, &format!("{g}.cpus"))?;
+                                d.limit_cpus.clone_from(&s.cpus);
+                            }
+                            "memory" => {
+                                s.mem_limit = opt_scalar(x, &format!("{g}.memory"))?;
+                                d.limit_memory.clone_from(&s.mem_limit);
+                            }
+                            "pids" => {
+                                d.limit_pids = Some(i64::from(uint(x, &format!("{g}.pids"))?))
+                            }
                             _ => return err(x, &format!("{g}.{k}"), "unknown attribute"),
                         }
                     }
@@ -886,7 +893,19 @@ fn deploy(n: &Node, field: &str, s: &mut Service) -> R<Option<u32>> {
                 }
             }
             "restart_policy" => {
+                d.restart_policy = true;
+                let g = |k: &str| format!("{f}.{k}");
+                if let Some(x) = v.get("delay") {
+                    d.restart_delay = Some(duration(x, &g("delay"))?);
+                }
+                if let Some(x) = v.get("window") {
+                    d.restart_window = Some(duration(x, &g("window"))?);
+                }
+                if let Some(x) = v.get("max_attempts") {
+                    d.restart_max_attempts = Some(uint(x, &g("max_attempts"))?);
+                }
                 if let Some(c) = v.get("condition") {
+                    d.restart_condition = Some(scalar(c, &format!("{f}.condition"))?);
                     let cond = scalar(c, &format!("{f}.condition"))?;
                     s.restart.get_or_insert(match cond.as_str() {
                         "any" => "always".to_string(),
@@ -900,6 +919,7 @@ fn deploy(n: &Node, field: &str, s: &mut Service) -> R<Option<u32>> {
             _ => return err(v, f, "unknown attribute"),
         }
     }
+    s.deploy = Some(d);
     Ok(replicas)
 }
 

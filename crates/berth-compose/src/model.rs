@@ -88,10 +88,10 @@ pub struct Service {
     pub cpus: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub depends_on: BTreeMap<String, Dependency>,
-    /// The file has a `deploy` section (its `replicas` and limits are folded into `scale`,
-    /// `cpus` and `mem_limit`; compose v2's config hash tells the two apart).
+    /// The file's `deploy` section, as compose v2's config hash sees it (Berth applies it
+    /// through `scale`, `cpus`, `mem_limit` and `restart`).
     #[serde(skip)]
-    pub has_deploy: bool,
+    pub deploy: Option<Deploy>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -230,6 +230,23 @@ impl Service {
         }
         hex::encode(Sha256::digest(json.to_string().as_bytes()))
     }
+}
+
+/// What a `deploy` section says beyond `replicas`, kept apart from the top-level attributes
+/// Berth applies it through, because compose v2 hashes the two differently.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Deploy {
+    /// `resources.limits` is present (possibly empty).
+    pub limits: bool,
+    pub limit_cpus: Option<String>,
+    pub limit_memory: Option<String>,
+    pub limit_pids: Option<i64>,
+    /// `restart_policy` is present (possibly empty).
+    pub restart_policy: bool,
+    pub restart_condition: Option<String>,
+    pub restart_delay: Option<String>,
+    pub restart_max_attempts: Option<u32>,
+    pub restart_window: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
