@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use berth_core::settings::OnQuit;
-use berth_core::EngineState;
+use berth_core::{ApiError, EngineState, ErrorCode, Settings};
 use tauri::{AppHandle, Emitter, Wry};
 
 use crate::engine_link::EngineLink;
@@ -41,7 +41,7 @@ pub fn quit_action(on_quit: OnQuit, owns_engine: bool, state: &EngineState) -> Q
 pub fn request(app: &AppHandle<Wry>, link: &Arc<EngineLink>) {
     // Read now, not at launch: the Settings page may have changed it since.
     let berth = link.berth();
-    let on_quit = berth_core::Settings::load(&berth.paths().settings_file())
+    let on_quit = Settings::load(&berth.paths().settings_file())
         .map_or(berth.settings().app.on_quit, |s| s.app.on_quit);
     match quit_action(on_quit, link.owns_engine(), &link.state().get()) {
         QuitAction::Exit => app.exit(0),
@@ -55,6 +55,21 @@ pub fn request(app: &AppHandle<Wry>, link: &Arc<EngineLink>) {
             }
         }
     }
+}
+
+/// "Remember my choice": later quits do this without asking (Settings can change it back).
+pub fn remember(link: &EngineLink, stop_engine: bool) -> Result<(), ApiError> {
+    let path = link.berth().paths().settings_file();
+    let mut settings =
+        Settings::load(&path).map_err(|e| ApiError::from_error(ErrorCode::InvalidSettings, &e))?;
+    settings.app.on_quit = if stop_engine {
+        OnQuit::StopEngine
+    } else {
+        OnQuit::KeepRunning
+    };
+    settings
+        .save(&path)
+        .map_err(|e| ApiError::from_error(ErrorCode::InvalidSettings, &e))
 }
 
 /// Ends the app, first stopping the engine when `stop_engine` (the window hides meanwhile;
@@ -115,5 +130,26 @@ mod tests {
                 QuitAction::Exit
             );
         }
+    }
+
+    #[test]
+    fn remembering_the_choice_keeps_the_other_settings() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = berth_core::BerthPaths::under(home.path());
+        paths.ensure().unwrap();
+        std::fs::write(
+            paths.settings_file(),
+            "future_key = 1\n[vm]\ncpus = 1\n[app]\non_quit = \"ask\"\n",
+        )
+        .unwrap();
+        let link = EngineLink::new(berth_api::Berth::open_at(paths.clone()).unwrap());
+        remember(&link, false).unwrap();
+        let saved = Settings::load(&paths.settings_file()).unwrap();
+        assert_eq!(saved.app.on_quit, OnQuit::KeepRunning);
+        assert_eq!(saved.vm.cpus, 1);
+        assert!(saved.other.contains_key("future_key"));
+        remember(&link, true).unwrap();
+        let saved = Settings::load(&paths.settings_file()).unwrap();
+        assert_eq!(saved.app.on_quit, OnQuit::StopEngine);
     }
 }

@@ -145,12 +145,14 @@ async fn the_dashboard_drives_berths_daemon_and_asks_how_to_quit() {
     assert!(daemon_state(&client).await.is_running());
     drop(app);
 
-    // A new app follows the running engine; "Stop engine and quit" ends the engine and daemon.
+    // A new app follows the running engine; "Stop engine and quit" (remembered) ends the engine
+    // and the daemon.
     let app = App::launch(&driver, &display).await;
     app.wait_for("[data-testid=engine-status][data-state=running]")
         .await;
     app.client.execute(ASK_TO_QUIT, vec![]).await.expect("emit");
     app.wait_for("[data-testid=quit-stop]").await;
+    app.click("[data-testid=quit-remember]").await;
     click_and_let_go(&app, "quit-stop").await;
     let deadline = std::time::Instant::now() + ui_support::WAIT;
     while !daemon.server.is_finished() {
@@ -161,4 +163,10 @@ async fn the_dashboard_drives_berths_daemon_and_asks_how_to_quit() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(!client.is_running().await);
+    // "Remember my choice" made it the setting.
+    let settings = berth_core::Settings::load(&paths.settings_file()).expect("settings");
+    assert_eq!(
+        settings.app.on_quit,
+        berth_core::settings::OnQuit::StopEngine
+    );
 }

@@ -108,10 +108,20 @@ pub async fn restart_engine(state: State<'_, AppState>) -> Result<(), ApiError> 
     state.link.restart().await
 }
 
-/// The window's answer to "quit": stop the engine first, or leave it running.
+/// The window's answer to "quit": stop the engine first, or leave it running; `remember`
+/// makes it the setting for next time.
 #[tauri::command]
-pub fn quit_app(app: tauri::AppHandle, state: State<'_, AppState>, stop_engine: bool) {
+pub fn quit_app(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    stop_engine: bool,
+    remember: bool,
+) -> Result<(), ApiError> {
+    if remember {
+        crate::quit::remember(&state.link, stop_engine)?;
+    }
     crate::quit::finish(app, state.link.clone(), stop_engine);
+    Ok(())
 }
 
 /// Opens a published port in the system browser. Only `http(s)://localhost` URLs: the window

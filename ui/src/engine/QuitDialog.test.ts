@@ -29,6 +29,11 @@ describe("quit dialog", () => {
     b.requestQuit();
     await fireEvent.click(await screen.findByRole("button", { name: "Stop engine and quit" }));
     await eventually(() => expect(b.calls).toContain("quitApp:true"));
+
+    b.requestQuit();
+    await fireEvent.click(await screen.findByTestId("quit-remember"));
+    await fireEvent.click(await screen.findByRole("button", { name: "Keep running and quit" }));
+    await eventually(() => expect(b.calls).toContain("quitApp:false:remember"));
   });
 
   it("says why quitting failed and stays open", async () => {

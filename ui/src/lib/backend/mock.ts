@@ -154,7 +154,7 @@ export class MockBackend implements Backend {
   }
   /** What the tray's Quit does when the setting says "ask". */
   requestQuit() { for (const l of this.quitListeners) l(); }
-  async quitApp(stopEngine: boolean) { this.call(`quitApp:${stopEngine}`); }
+  async quitApp(stopEngine: boolean, remember: boolean) { this.call(`quitApp:${stopEngine}${remember ? ":remember" : ""}`); }
   async onEngineEvent(cb: (e: EngineEvent) => void): Promise<Unsubscribe> {
     this.eventListeners.add(cb);
     return () => this.eventListeners.delete(cb);

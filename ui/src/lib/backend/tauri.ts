@@ -34,7 +34,7 @@ export class TauriBackend implements Backend {
   stopEngine() { return invoke<void>("stop_engine"); }
   restartEngine() { return invoke<void>("restart_engine"); }
   onQuitRequested(cb: () => void) { return listen("berth://quit-requested", () => cb()); }
-  quitApp(stopEngine: boolean) { return invoke<void>("quit_app", { stopEngine }); }
+  quitApp(stopEngine: boolean, remember: boolean) { return invoke<void>("quit_app", { stopEngine, remember }); }
   onEngineEvent(cb: (e: EngineEvent) => void) { return stream("subscribe_events", {}, cb); }
 
   listContainers() { return invoke<ContainerSummary[]>("list_containers"); }

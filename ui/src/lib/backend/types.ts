@@ -53,7 +53,8 @@ export interface Backend {
   restartEngine(): Promise<void>;
   /** The app asks how to quit (stop Berth's engine or keep it running); answer with `quitApp`. */
   onQuitRequested(cb: () => void): Promise<Unsubscribe>;
-  quitApp(stopEngine: boolean): Promise<void>;
+  /** `remember`: make this the `app.on_quit` setting. */
+  quitApp(stopEngine: boolean, remember: boolean): Promise<void>;
   onEngineEvent(cb: (e: EngineEvent) => void): Promise<Unsubscribe>;
 
   // Containers
