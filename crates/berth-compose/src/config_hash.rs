@@ -11,11 +11,15 @@
 //! volume syntax as `bind: {create_host_path: true}` or `volume: {}`, the implicit
 //! `networks: {default: null}`, `extra_hosts` as sorted `host=ip`.
 //!
-//! What cannot match, because Berth's model does not keep what compose-go keeps or because
-//! compose-go changed its encoding between releases (the hash then differs between compose
-//! versions too):
-//! - `env_file`: compose-go keeps the list of files (`[{path, required}]`) next to the
-//!   variables it merged into `environment`; Berth keeps only the variables.
+//! The encoding is checked against docker/compose's own golden hash (see the tests).
+//! `env_file` matches: `docker compose up` loads with `WithDiscardEnvFile`, so its hash sees
+//! only the variables merged into `environment`, as Berth keeps them.
+//!
+//! What does not match, because Berth's model does not keep what compose-go keeps, or because
+//! compose-go changed its encoding between releases (compose's hash then differs between its
+//! own versions too):
+//! - A service with `build` and no `image`: compose v2 may name the image before hashing
+//!   (`<project>-<service>`); Berth hashes no `image`. Not verified either way.
 //! - `secrets` and `configs`: compose-go leaves `target` empty (configs) or fills it only in
 //!   recent releases (secrets); Berth always resolves it.
 //! - `devices`: a list of strings in older compose-go, `{source, target, permissions}` in newer
