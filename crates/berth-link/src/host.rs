@@ -1,9 +1,12 @@
 //! The host's handle on the link.
 
+use std::future::Future;
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::runtime::Handle;
 use tokio::time::Instant;
 
 use crate::handshake::{self, Hello, Session};
@@ -122,6 +125,58 @@ impl LinkClient {
     }
 }
 
+/// The handle of the host's link thread: one current-thread runtime, started on first use,
+/// that drives the link's byte stream, its multiplexer and the engine relay. A request through
+/// the relay then crosses no thread on the host: the relay task, the multiplexer and the
+/// socket reads and writes all run on this one (on a multi-thread runtime they hop between
+/// workers, each hop a futex wake-up). Falls back to the caller's runtime if the thread cannot
+/// start.
+pub fn link_runtime() -> Handle {
+    static LINK: OnceLock<Option<Handle>> = OnceLock::new();
+    let handle = LINK.get_or_init(|| {
+        let started = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .and_then(|rt| {
+                let handle = rt.handle().clone();
+                std::thread::Builder::new()
+                    .name("berth-link".to_owned())
+                    .spawn(move || rt.block_on(std::future::pending::<()>()))?;
+                Ok(handle)
+            });
+        match started {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the link thread; the link shares the caller's runtime");
+                None
+            }
+        }
+    });
+    handle.clone().unwrap_or_else(Handle::current)
+}
+
+/// Run `fut` on the link thread ([`link_runtime`]) and wait for it. Sockets it opens and
+/// tasks it spawns stay on that thread. Dropping the returned future aborts `fut`.
+pub async fn on_link_thread<F>(fut: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+    impl<T> Drop for AbortOnDrop<T> {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let mut task = AbortOnDrop(link_runtime().spawn(fut));
+    match (&mut task.0).await {
+        Ok(output) => output,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only our own abort cancels it, and that happens once nobody awaits this any more.
+        Err(e) => panic!("the link thread dropped a task: {e}"),
+    }
+}
+
 fn unexpected(request: &'static str, reply: Reply) -> LinkError {
     match reply {
         Reply::Error { message } => LinkError::Refused { message },
@@ -137,5 +192,41 @@ impl LinkClient {
     /// The raw multiplexer, to send headers the typed API would never produce.
     pub(crate) fn mux_for_tests(&self) -> &MuxHandle {
         &self.mux
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn work_on_the_link_thread_runs_there_and_returns() {
+        let name = on_link_thread(async { std::thread::current().name().map(str::to_owned) }).await;
+        assert_eq!(name.as_deref(), Some("berth-link"));
+        // Sockets made there keep working from here.
+        let (a, mut b) = on_link_thread(async { tokio::net::UnixStream::pair().unwrap() }).await;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut a = a;
+        a.write_all(b"hi").await.unwrap();
+        let mut got = [0u8; 2];
+        b.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"hi");
+    }
+
+    #[tokio::test]
+    async fn dropping_the_wait_aborts_the_work() {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let wait = on_link_thread(async move {
+            let _tx = tx;
+            std::future::pending::<()>().await;
+        });
+        assert!(tokio::time::timeout(Duration::from_millis(50), wait)
+            .await
+            .is_err());
+        // The task was aborted, so its end of the channel is gone.
+        assert!(tokio::time::timeout(Duration::from_secs(10), rx)
+            .await
+            .expect("the work was aborted")
+            .is_err());
     }
 }

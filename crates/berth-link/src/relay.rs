@@ -1,10 +1,11 @@
 //! The host engine socket: every connection becomes one link stream to the guest engine.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::task::AbortHandle;
 
 use crate::host::LinkClient;
 use crate::protocol::Target;
@@ -37,6 +38,20 @@ pub async fn serve_unix(listener: UnixListener, client: LinkClient) -> Result<()
             () = client.closed() => return Ok(()),
         }
     }
+}
+
+/// Bind the engine socket at `path` ([`bind_private`]) and serve it ([`serve_unix`]) on the
+/// link thread, next to the link's multiplexer (see [`crate::host::link_runtime`]). Abort the
+/// returned handle to stop serving.
+pub async fn spawn_on_link_thread(
+    path: PathBuf,
+    client: LinkClient,
+) -> std::io::Result<AbortHandle> {
+    crate::host::on_link_thread(async move {
+        let listener = bind_private(&path)?;
+        Ok(tokio::spawn(serve_unix(listener, client)).abort_handle())
+    })
+    .await
 }
 
 async fn relay_one(mut conn: UnixStream, client: LinkClient) {
