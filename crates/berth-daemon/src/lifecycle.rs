@@ -341,10 +341,12 @@ impl Lifecycle {
             version: info.version,
             protocol: info.protocol,
         });
-        let listener = berth_link::relay::bind_private(&self.paths.engine_socket())
-            .map_err(|e| ApiError::from_error(ErrorCode::Io, &e))?;
-        let relay = tokio::spawn(berth_link::relay::serve_unix(listener, client.clone()));
-        active.tasks.push(relay.abort_handle());
+        // The relay runs on the link's own thread, next to the multiplexer it feeds.
+        let relay =
+            berth_link::relay::spawn_on_link_thread(self.paths.engine_socket(), client.clone())
+                .await
+                .map_err(|e| ApiError::from_error(ErrorCode::Io, &e))?;
+        active.tasks.push(relay);
         active
             .tasks
             .push(self.forward_ports(&settings, client.clone(), token).await);
@@ -533,7 +535,12 @@ async fn guard<T>(
 /// Opens the link where the hypervisor says it is.
 async fn open_link(endpoint: &LinkEndpoint, hv: &dyn Hypervisor) -> Result<LinkClient, ApiError> {
     match endpoint {
-        LinkEndpoint::UnixSocket(path) => connect_link(path).await,
+        // On the link's own thread: the socket and the multiplexer are driven there, with the
+        // engine relay (see berth_link::host::link_runtime).
+        LinkEndpoint::UnixSocket(path) => {
+            let path = path.clone();
+            berth_link::host::on_link_thread(async move { connect_link(&path).await }).await
+        }
         // One stream per start: a stdio link that was already used cannot be opened again.
         LinkEndpoint::Stdio => {
             let io = hv.take_link_io().ok_or_else(|| {
