@@ -608,6 +608,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn udp_and_tcp_ports_travel_over_a_real_link_to_the_agent() {
+        let (host_io, agent_io) = tokio::io::duplex(1 << 20);
+        tokio::spawn(crate::guest::serve(
+            agent_io,
+            Arc::new(crate::guest::GuestConfig::new("/nonexistent")),
+        ));
+        let client = LinkClient::handshake(host_io).await.unwrap();
+        let (udp_guest, tcp_guest) = (udp_echo_server().await, echo_server().await);
+        let (udp_host, tcp_host) = (free_udp_port(), free_port());
+        let mut fw = PortForwarder::new(Arc::new(client));
+        let events = fw
+            .reconcile(vec![
+                udp_binding(udp_host, udp_guest),
+                binding(tcp_host, tcp_guest),
+            ])
+            .await;
+        assert!(events.iter().all(|e| e.warning().is_none()), "{events:?}");
+        let clients = [
+            UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+            UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+        ];
+        for round in 0..3 {
+            for (i, c) in clients.iter().enumerate() {
+                let text = format!("client {i} round {round}");
+                let want = format!("{udp_guest}:{text}").into_bytes();
+                assert_eq!(udp_ask(c, udp_host, text.as_bytes()).await, want);
+            }
+        }
+        assert_eq!(roundtrip(tcp_host, b"tcp too").await.unwrap(), b"tcp too");
+    }
+
+    #[tokio::test]
     async fn a_taken_udp_port_is_a_warning() {
         let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
