@@ -77,6 +77,14 @@ async fn sign_in_and_compose_projects_in_the_dashboard() {
     .expect("the local OAuth provider");
     let home = temp_dir("home");
     let work = temp_dir("projects");
+    // The docker CLI's config the sign-in points at Berth: a private one, never the user's.
+    let docker_config = home.join("docker-config");
+    std::fs::create_dir_all(&docker_config).expect("the docker config dir");
+    std::fs::write(
+        docker_config.join("config.json"),
+        r#"{"detachKeys":"ctrl-e,e"}"#,
+    )
+    .expect("a config.json of the user's");
 
     // A project made by another tool: Debian's docker-compose 1.29.
     let legacy = write_project(&work.join("legacy"), &image, "hello-from-legacy");
@@ -97,6 +105,7 @@ async fn sign_in_and_compose_projects_in_the_dashboard() {
             ("BERTH_OAUTH_CLIENT_ID", "berth-test-client"),
             // The kernel store: no desktop keyring under Xvfb. Namespaced by BERTH_HOME.
             ("BERTH_KEYRING", "keyutils"),
+            ("DOCKER_CONFIG", docker_config.to_str().unwrap()),
         ],
     );
     let app = App::launch(&driver, &display).await;
@@ -121,6 +130,17 @@ async fn sign_in_and_compose_projects_in_the_dashboard() {
     wait_content(&app, "[data-testid=account-initial]", "E").await;
     app.wait_gone("[data-testid=sign-in-code]").await;
     app.shot("signed-in").await;
+    // The docker CLI now asks docker-credential-berth for Hub (credHelpers, the default), and
+    // the user's other keys are kept.
+    let config: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(docker_config.join("config.json")).expect("config.json"),
+    )
+    .expect("config.json is JSON");
+    assert_eq!(
+        config["credHelpers"]["https://index.docker.io/v1/"], "berth",
+        "{config}"
+    );
+    assert_eq!(config["detachKeys"], "ctrl-e,e", "{config}");
 
     // The Hub page says it is offline (this machine cannot reach hub.docker.com).
     app.click("[data-testid=nav-hub]").await;
