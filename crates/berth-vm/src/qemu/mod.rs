@@ -175,9 +175,16 @@ impl QemuHypervisor {
 
     /// Starts one virtiofsd per virtio-fs share and waits until each listens.
     async fn start_virtiofsd(&self, spec: &QemuSpec) -> Result<(), VmError> {
+        // Those of the last boot (after a crash) exit once QEMU has gone; end them now.
+        self.stop_virtiofsd().await;
         let owner = share::serve_as(&self.config.shares);
         for (vfs, dir) in spec.virtiofs.iter().zip(&self.config.shares) {
             remove_if_exists(&vfs.socket)?;
+            // virtiofsd locks `<socket>.pid`; one still shutting down would make the new one
+            // fail ("Error creating pid file"): a fresh file has no lock on it.
+            let mut pid_file = vfs.socket.clone().into_os_string();
+            pid_file.push(".pid");
+            remove_if_exists(Path::new(&pid_file))?;
             let log = self
                 .config
                 .logs_dir
@@ -345,7 +352,7 @@ impl Hypervisor for QemuHypervisor {
         if !self.process.is_running() {
             return Ok(StopOutcome::AlreadyStopped);
         }
-        self.process.expect_exit();
+        self.expect_exit();
         if let Err(err) = qmp::execute(&self.qmp_socket(), "system_powerdown").await {
             debug!(%err, "ACPI power-down request failed");
         }
@@ -369,6 +376,10 @@ impl Hypervisor for QemuHypervisor {
 
     fn expect_exit(&self) {
         self.process.expect_exit();
+        // virtiofsd exits by itself once QEMU has gone: not a crash either.
+        for watch in lock(&self.virtiofsd_procs).iter() {
+            watch.expect_exit();
+        }
     }
 
     fn status(&self) -> watch::Receiver<VmStatus> {
@@ -556,7 +567,12 @@ mod tests {
         let mut hv = QemuHypervisor::new(cfg, Accel::Kvm, Arc::new(runner.clone()))
             .with_share_method(ShareMethod::Virtiofs);
         hv.virtiofsd = "virtiofsd".into();
+        // A pid file left by the virtiofsd of a crashed boot (maybe still locked) goes.
+        let stale_pid = root.path().join("run/vfs-berth0.sock.pid");
+        std::fs::create_dir_all(root.path().join("run")).unwrap();
+        std::fs::write(&stale_pid, b"123\n").unwrap();
         hv.start().await.unwrap();
+        assert!(!stale_pid.exists());
         let cmds = runner.commands();
         let programs: Vec<&str> = cmds.iter().map(|c| c.program.as_str()).collect();
         assert_eq!(programs, ["qemu-img", "virtiofsd", "qemu-system-x86_64"]);
