@@ -1906,6 +1906,24 @@ mod tests {
     use super::*;
     use crate::load::{load_sources, LoadOptions};
 
+    #[tokio::test]
+    async fn creates_wait_for_the_networks_only_while_they_are_being_created() {
+        let (tx, ready) = NetworksReady::pending_if(true);
+        assert!(ready.is_pending());
+        let waiter = tokio::spawn(async move { ready.wait().await.is_ok() });
+        tx.send_replace(true);
+        assert!(waiter.await.unwrap());
+
+        let (_tx, nothing_missing) = NetworksReady::pending_if(false);
+        assert!(!nothing_missing.is_pending());
+        assert!(NetworksReady::done().wait().await.is_ok());
+
+        // Creating a network failed: a waiting create gets an error instead of hanging.
+        let (tx, ready) = NetworksReady::pending_if(true);
+        drop(tx);
+        assert!(ready.wait().await.is_err());
+    }
+
     #[test]
     fn container_body_carries_labels_ports_mounts_and_health() {
         let opts = LoadOptions {
