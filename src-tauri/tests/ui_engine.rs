@@ -34,12 +34,6 @@ async fn daemon_state(client: &DaemonClient) -> EngineState {
         .state
 }
 
-fn home_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("berth-ui-engine-home-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("BERTH_HOME");
-    dir
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_drives_berths_daemon_and_asks_how_to_quit() {
     isolate_env();
@@ -49,7 +43,8 @@ async fn the_dashboard_drives_berths_daemon_and_asks_how_to_quit() {
     );
     let d = Dockerd::start().expect("a private dockerd");
     let image = d.test_image().expect("the busybox test image");
-    let home = home_dir();
+    let home_dir = tempfile::tempdir().expect("BERTH_HOME");
+    let home = home_dir.path().to_path_buf();
     let paths = BerthPaths::under(&home);
     paths.ensure().expect("berth dirs");
     let artifacts = fake_artifacts(&home);
