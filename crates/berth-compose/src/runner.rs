@@ -105,6 +105,9 @@ impl std::fmt::Display for Event {
 /// can be missed when the engine's clock runs ahead of ours).
 const EVENT_SAFETY_POLL: Duration = Duration::from_millis(250);
 
+/// How often a wait inspects when the engine's event stream is unavailable.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
 /// Whether the networks `up` creates exist yet: containers are created meanwhile, and what
 /// needs a network (a retried create, connecting a second network) waits for it.
 struct NetworksReady(Option<tokio::sync::watch::Receiver<bool>>);
@@ -977,7 +980,7 @@ impl Compose {
                 .saturating_duration_since(Instant::now())
                 .min(EVENT_SAFETY_POLL);
             if polling {
-                tokio::time::sleep(wake).await;
+                tokio::time::sleep(wake.min(POLL_INTERVAL)).await;
                 continue;
             }
             let stream = events.get_or_insert_with(|| {
