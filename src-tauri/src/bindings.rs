@@ -31,6 +31,13 @@ fn export_all(dir: &Path) {
         berth_engine::RunSpec,
         crate::commands::engine::EngineInfo,
         crate::file_listing::FileEntry,
+        crate::commands::settings::SettingsView,
+        crate::commands::settings::SettingsSaved,
+        crate::commands::troubleshoot::LogSource,
+        crate::commands::troubleshoot::LogTail,
+        crate::commands::troubleshoot::CleanUpSummary,
+        crate::commands::troubleshoot::DiagnosticsBundle,
+        crate::commands::troubleshoot::FactoryResetDone,
     );
 }
 

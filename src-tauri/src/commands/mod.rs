@@ -7,6 +7,8 @@ pub mod engine;
 pub mod hub;
 pub mod images;
 pub mod networks;
+pub mod settings;
+pub mod troubleshoot;
 pub mod volumes;
 
 use std::sync::Arc;
@@ -82,6 +84,13 @@ macro_rules! all_commands {
             $crate::commands::hub::add_registry,
             $crate::commands::hub::hub_repositories,
             $crate::commands::hub::hub_search,
+            $crate::commands::settings::get_settings,
+            $crate::commands::settings::validate_settings,
+            $crate::commands::settings::save_settings,
+            $crate::commands::troubleshoot::read_log,
+            $crate::commands::troubleshoot::clean_up,
+            $crate::commands::troubleshoot::create_diagnostics,
+            $crate::commands::troubleshoot::factory_reset,
         ]
     };
 }
