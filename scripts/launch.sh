@@ -20,13 +20,14 @@ $sudo "$here/vm-image/build.sh"
 
 bin="$here/target/release"
 export PATH="$bin:$PATH"
-echo "launch: starting the engine"
-"$bin/berth" start
-
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  # The app is a client of Berth's daemon: it starts the engine through it when the setting
+  # app.start_engine_at_launch is on (the default), and closing the window leaves it running.
   echo "launch: opening the dashboard (closing the window keeps Berth in the tray)"
   exec "$bin/berth-app"
 fi
+echo "launch: starting the engine"
+"$bin/berth" start
 echo
 echo "No display here, so no dashboard; the engine runs. Try:"
 echo "  docker --context berth run --rm hello-world"
