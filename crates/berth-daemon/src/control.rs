@@ -2,7 +2,8 @@
 //!
 //! A client writes one [`Request`] line. Every request but `watch` gets one [`Reply`] line and the
 //! connection ends. `watch` gets the current [`Reply::Status`], then one [`Reply::State`] line per
-//! transition of the engine state machine, until the client hangs up.
+//! transition of the engine state machine, and a fresh [`Reply::Status`] whenever the port
+//! warnings change, until the client hangs up.
 
 use std::path::PathBuf;
 

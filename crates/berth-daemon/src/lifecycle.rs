@@ -173,6 +173,11 @@ impl Lifecycle {
         self.cell.subscribe()
     }
 
+    /// The port warnings [`Lifecycle::status`] shows (a shared handle: subscribe to changes).
+    pub(crate) fn port_warnings(&self) -> crate::published_ports::PortWarnings {
+        lock(&self.shown).port_warnings.clone()
+    }
+
     /// Every transition so far (for diagnostics).
     pub fn history(&self) -> Vec<berth_core::state::Transition> {
         self.cell.history()

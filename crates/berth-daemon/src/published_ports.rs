@@ -82,6 +82,8 @@ fn protocol(name: &str) -> Option<Protocol> {
 #[derive(Debug, Clone, Default)]
 pub struct PortWarnings {
     by_binding: Arc<Mutex<HashMap<BindingKey, PortWarning>>>,
+    /// Bumped whenever the list changes, so a watch can send the new status (no polling).
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// A host listener's identity: address, port, protocol.
@@ -94,14 +96,19 @@ impl PortWarnings {
         let b = event.binding();
         let key = (b.host_ip, b.host_port, b.protocol);
         let mut map = self.by_binding.lock().unwrap_or_else(|e| e.into_inner());
-        match event.warning() {
-            Some(warning) => {
-                map.insert(key, warning);
-            }
-            None => {
-                map.remove(&key);
-            }
+        let changed = match event.warning() {
+            Some(warning) => map.insert(key, warning.clone()).as_ref() != Some(&warning),
+            None => map.remove(&key).is_some(),
+        };
+        drop(map);
+        if changed {
+            self.changes.send_modify(|n| *n += 1);
         }
+    }
+
+    /// Changes whenever the list does.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// The warnings now, by host port.
@@ -114,10 +121,13 @@ impl PortWarnings {
 
     /// Forget every warning (the engine stopped).
     pub fn clear(&self) {
-        self.by_binding
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut map = self.by_binding.lock().unwrap_or_else(|e| e.into_inner());
+        let changed = !map.is_empty();
+        map.clear();
+        drop(map);
+        if changed {
+            self.changes.send_modify(|n| *n += 1);
+        }
     }
 }
 
@@ -290,7 +300,16 @@ mod tests {
             message: format!("port {port} is already in use"),
         };
         let warnings = PortWarnings::default();
+        let mut changes = warnings.subscribe();
         warnings.record(&failed(9000));
+        assert!(changes.has_changed().unwrap());
+        changes.mark_unchanged();
+        // The same warning again, or an end for a binding without one, is no change.
+        warnings.record(&failed(9000));
+        warnings.record(&ForwardEvent::Listening {
+            binding: binding(7000),
+        });
+        assert!(!changes.has_changed().unwrap());
         warnings.record(&failed(8000));
         warnings.record(&ForwardEvent::Listening {
             binding: binding(7000),
@@ -308,8 +327,10 @@ mod tests {
         });
         assert_eq!(warnings.list(), []);
         warnings.record(&failed(9000));
+        changes.mark_unchanged();
         warnings.clear();
         assert_eq!(warnings.list(), []);
+        assert!(changes.has_changed().unwrap());
     }
 
     #[test]

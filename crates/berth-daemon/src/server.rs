@@ -81,6 +81,8 @@ async fn handle(conn: UnixStream, lifecycle: Arc<Lifecycle>, quit: CancellationT
 async fn watch(mut write: tokio::net::unix::OwnedWriteHalf, lifecycle: &Lifecycle) {
     let mut rx = lifecycle.subscribe();
     rx.mark_unchanged();
+    let mut warnings = lifecycle.port_warnings().subscribe();
+    warnings.mark_unchanged();
     let status = lifecycle.status();
     if write
         .write_all(&encode(&Reply::Status { status }))
@@ -89,13 +91,24 @@ async fn watch(mut write: tokio::net::unix::OwnedWriteHalf, lifecycle: &Lifecycl
     {
         return;
     }
-    while rx.changed().await.is_ok() {
-        let state = rx.borrow_and_update().clone();
-        if write
-            .write_all(&encode(&Reply::State { state }))
-            .await
-            .is_err()
-        {
+    loop {
+        let reply = tokio::select! {
+            changed = rx.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                Reply::State { state: rx.borrow_and_update().clone() }
+            }
+            // The port warnings changed: the whole status, which carries them.
+            changed = warnings.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                warnings.mark_unchanged();
+                Reply::Status { status: lifecycle.status() }
+            }
+        };
+        if write.write_all(&encode(&reply)).await.is_err() {
             return;
         }
     }
@@ -140,5 +153,62 @@ mod tests {
             .expect("server ends after quit")
             .unwrap();
         assert!(quit.is_cancelled());
+    }
+
+    #[tokio::test]
+    async fn a_watch_gets_a_new_status_when_the_port_warnings_change() {
+        use berth_link::port_forwarder::{Binding, ForwardEvent, Protocol};
+        let home = tempfile::tempdir().unwrap();
+        let paths = BerthPaths::under(home.path());
+        paths.ensure().unwrap();
+        let listener = UnixListener::bind(paths.control_socket()).unwrap();
+        let lifecycle = Arc::new(Lifecycle::new(paths.clone(), Arc::new(crate::NativeVm)));
+        let quit = CancellationToken::new();
+        let server = tokio::spawn(serve(listener, lifecycle.clone(), quit.clone()));
+
+        let conn = UnixStream::connect(paths.control_socket()).await.unwrap();
+        let (read, mut write) = conn.into_split();
+        write.write_all(b"{\"op\":\"watch\"}\n").await.unwrap();
+        let mut lines = BufReader::new(read).lines();
+        let mut next = async || {
+            let line = tokio::time::timeout(std::time::Duration::from_secs(5), lines.next_line())
+                .await
+                .expect("a watch line in time")
+                .unwrap()
+                .expect("the watch goes on");
+            serde_json::from_str::<Reply>(&line).unwrap()
+        };
+        let Reply::Status { status } = next().await else {
+            panic!("a watch starts with the status");
+        };
+        assert!(status.port_warnings.is_empty());
+
+        let binding = Binding {
+            container: "web".into(),
+            host_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            host_port: 8080,
+            guest_port: 80,
+            protocol: Protocol::Tcp,
+        };
+        lifecycle.port_warnings().record(&ForwardEvent::Failed {
+            binding: binding.clone(),
+            in_use: true,
+            message: "port 8080 is already in use".into(),
+        });
+        let Reply::Status { status } = next().await else {
+            panic!("a new warning sends the status");
+        };
+        assert_eq!(status.port_warnings.len(), 1);
+        assert_eq!(status.port_warnings[0].container, "web");
+        lifecycle
+            .port_warnings()
+            .record(&ForwardEvent::Withdrawn { binding });
+        let Reply::Status { status } = next().await else {
+            panic!("an ended warning sends the status");
+        };
+        assert!(status.port_warnings.is_empty());
+
+        quit.cancel();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
     }
 }
