@@ -10,6 +10,8 @@ import ComposeList from "./compose/ComposeList.svelte";
 import ComposeProjectView from "./compose/ComposeProjectView.svelte";
 import HubPage from "./hub/HubPage.svelte";
 import RegistriesPage from "./hub/RegistriesPage.svelte";
+import SettingsPage from "./settings/SettingsPage.svelte";
+import TroubleshootPage from "./troubleshoot/TroubleshootPage.svelte";
 
 export interface Route {
   pattern: RegExp;
@@ -27,6 +29,8 @@ export const sections = [
   { path: "/compose", label: "Compose", icon: "❏" },
   { path: "/hub", label: "Hub", icon: "☁" },
   { path: "/engine", label: "Engine", icon: "⚙" },
+  { path: "/settings", label: "Settings", icon: "☰" },
+  { path: "/troubleshoot", label: "Troubleshoot", icon: "✚" },
 ];
 
 export const routes: Route[] = [
@@ -41,6 +45,8 @@ export const routes: Route[] = [
   { pattern: /^\/hub\/?$/, section: "/hub", component: HubPage },
   { pattern: /^\/hub\/registries\/?$/, section: "/hub", component: RegistriesPage },
   { pattern: /^\/engine\/?$/, section: "/engine", component: EnginePage },
+  { pattern: /^\/settings\/?$/, section: "/settings", component: SettingsPage },
+  { pattern: /^\/troubleshoot\/?$/, section: "/troubleshoot", component: TroubleshootPage },
 ];
 
 export function resolve(path: string): { route: Route; params: Record<string, string> } {

@@ -4,7 +4,8 @@ import type { Backend, ContainerAction, ExecSession, Unsubscribe } from "./types
 import type {
   StatsSample, ContainerSummary, LogOptions, UsageTotals, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
-  ImageHistoryEntry, VolumeArchive,
+  ImageHistoryEntry, VolumeArchive, SettingsView, SettingsSaved, SettingsFieldError, LogSource, LogTail,
+  CleanUpSummary, DiagnosticsBundle, FactoryResetDone,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -85,6 +86,10 @@ export class MockBackend implements Backend {
   archives: Record<string, { volume: string; size: number }> = {};
   /** What the native file dialog answers (null: the user cancels). */
   pickedPath: string | null = "/home/u/picked.tar.gz";
+  /** The settings file as the mock keeps it (key -> text), with its unknown keys. */
+  settings: SettingsView = mockSettings();
+  unknownSettings: Record<string, string> = { "future.key": "kept" };
+  logs: Record<LogSource, string> = { vmConsole: "[    0.000000] Linux version 6.1\nberth-agent: ready\n", berth: "INFO daemon: engine running\n" };
 
   constructor(data: Partial<MockData> = {}) {
     this.data = {
@@ -488,4 +493,83 @@ export class MockBackend implements Backend {
     this.hubOffline();
     return [{ repo_name: query, short_description: `The ${query} image`, star_count: 42, pull_count: 1_000_000, is_official: true }];
   }
+
+  // Settings: a stand-in for berth-core's rules, enough to show field errors.
+  private checkSettings(values: Record<string, string>, folders: string[]): SettingsFieldError[] {
+    const errors: SettingsFieldError[] = [];
+    const int = (key: string, min: number, max: number, unit = "") => {
+      const v = values[key];
+      if (v === undefined) return;
+      if (!/^\d+$/.test(v.trim())) errors.push({ field: key, message: `invalid type: string "${v}", expected u32` });
+      else if (+v < min || +v > max) errors.push({ field: key, message: `must be between ${min} and ${max}${unit}, got ${v}` });
+    };
+    int("vm.cpus", 1, 64);
+    int("vm.memory_mib", 512, 262144, " MiB");
+    int("vm.disk_gib", 8, 4096, " GiB");
+    const addr = values["ports.bind_address"];
+    if (addr !== undefined && !/^(\d{1,3}\.){3}\d{1,3}$|:/.test(addr.trim())) {
+      errors.push({ field: "ports.bind_address", message: `must be an IP address such as 127.0.0.1 or 0.0.0.0, got "${addr}"` });
+    }
+    if (this.settings.hasDataDisk && values["vm.disk_gib"] !== undefined && +values["vm.disk_gib"] < +this.settings.values["vm.disk_gib"]) {
+      errors.push({ field: "vm.disk_gib", message: "the data disk can only grow" });
+    }
+    folders.forEach((f, i) => {
+      if (f.trim() && !f.trim().startsWith("/")) errors.push({ field: `shared_folders[${i}]`, message: `must be an absolute path, got "${f}"` });
+    });
+    return errors;
+  }
+  async getSettings() { this.call("getSettings"); return structuredClone(this.settings); }
+  async validateSettings(values: Record<string, string>, sharedFolders: string[]) {
+    this.call("validateSettings");
+    return this.checkSettings(values, sharedFolders);
+  }
+  async saveSettings(values: Record<string, string>, sharedFolders: string[]): Promise<SettingsSaved> {
+    this.call("saveSettings");
+    const fieldErrors = this.checkSettings(values, sharedFolders);
+    if (fieldErrors.length) return { fieldErrors, restartNeeded: [] };
+    const restartKeys = ["vm.cpus", "vm.memory_mib", "vm.disk_gib", "ports.bind_address"];
+    const restartNeeded = restartKeys.filter((k) => values[k] !== undefined && values[k] !== this.settings.values[k]);
+    const folders = sharedFolders.map((f) => f.trim()).filter(Boolean);
+    if (folders.join("\n") !== this.settings.sharedFolders.join("\n")) restartNeeded.push("shared_folders");
+    this.settings = { ...this.settings, values: { ...this.settings.values, ...values }, sharedFolders: folders };
+    return { fieldErrors: [], restartNeeded };
+  }
+
+  // Troubleshoot
+  async readLog(source: LogSource): Promise<LogTail> {
+    this.call(`readLog:${source}`);
+    const text = this.logs[source];
+    return { files: text ? [`/home/u/.berth/logs/${source === "berth" ? "daemon.log" : "console.log"}`] : [], text, truncated: false };
+  }
+  async cleanUp(volumes: boolean): Promise<CleanUpSummary> {
+    this.call(`cleanUp:${volumes}`);
+    const stopped = this.data.containers.filter((c) => c.state !== "running");
+    this.data.containers = this.data.containers.filter((c) => c.state === "running");
+    for (const c of stopped) this.emit("container", "destroy", c.id);
+    const step = (deleted: number, spaceReclaimed: number) => ({ deleted, spaceReclaimed });
+    const containers = step(stopped.length, stopped.length * 1024);
+    return { containers, images: step(0, 0), networks: step(0, 0), buildCache: step(0, 0),
+      volumes: volumes ? step(0, 0) : null, spaceReclaimed: containers.spaceReclaimed };
+  }
+  async createDiagnostics(path: string | null): Promise<DiagnosticsBundle> {
+    this.call(`createDiagnostics:${path ?? "default"}`);
+    return { path: path ?? "/home/u/.berth/berth-diagnostics-1.tar.gz", files: ["versions.json", "settings.toml", "logs/daemon.log"], bytes: 2048 };
+  }
+  async factoryReset(): Promise<FactoryResetDone> {
+    this.call("factoryReset");
+    this.settings = mockSettings();
+    this.unknownSettings = {};
+    this.setState({ state: "stopped" });
+    return { removed: ["/home/u/.berth/data/vm", "/home/u/.berth/config"], signedOut: [], warnings: [] };
+  }
+}
+
+export function mockSettings(patch: Partial<SettingsView> = {}): SettingsView {
+  return {
+    values: {
+      "vm.cpus": "2", "vm.memory_mib": "2048", "vm.disk_gib": "64", "ports.bind_address": "127.0.0.1",
+      "app.start_engine_at_launch": "true", "app.start_at_login": "false", "app.on_quit": "ask", "app.auto_restart_engine": "false",
+    },
+    sharedFolders: [], hasDataDisk: false, ownsEngine: true, ...patch,
+  };
 }

@@ -6,7 +6,8 @@ import type { Backend, ContainerAction, ExecSession, Unsubscribe } from "./types
 import type {
   StatsSample, ContainerSummary, LogOptions, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
-  ImageHistoryEntry, VolumeArchive,
+  ImageHistoryEntry, VolumeArchive, SettingsView, SettingsSaved, SettingsFieldError, LogSource, LogTail,
+  CleanUpSummary, DiagnosticsBundle, FactoryResetDone,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -148,4 +149,16 @@ export class TauriBackend implements Backend {
   onSignInRequested(cb: () => void) { return listen("berth://sign-in", () => cb()); }
   hubRepositories() { return invoke<HubRepository[]>("hub_repositories"); }
   hubSearch(query: string) { return invoke<HubSearchResult[]>("hub_search", { query }); }
+
+  getSettings() { return invoke<SettingsView>("get_settings"); }
+  validateSettings(values: Record<string, string>, sharedFolders: string[]) {
+    return invoke<SettingsFieldError[]>("validate_settings", { values, sharedFolders });
+  }
+  saveSettings(values: Record<string, string>, sharedFolders: string[]) {
+    return invoke<SettingsSaved>("save_settings", { values, sharedFolders });
+  }
+  readLog(source: LogSource) { return invoke<LogTail>("read_log", { source }); }
+  cleanUp(volumes: boolean) { return invoke<CleanUpSummary>("clean_up", { volumes }); }
+  createDiagnostics(path: string | null) { return invoke<DiagnosticsBundle>("create_diagnostics", { path }); }
+  factoryReset() { return invoke<FactoryResetDone>("factory_reset"); }
 }

@@ -18,6 +18,14 @@ import type {
   PruneReport,
   ImageHistoryEntry,
   VolumeArchive,
+  SettingsView,
+  SettingsSaved,
+  SettingsFieldError,
+  LogSource,
+  LogTail,
+  CleanUpSummary,
+  DiagnosticsBundle,
+  FactoryResetDone,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -124,6 +132,19 @@ export interface Backend {
   onSignInRequested(cb: () => void): Promise<Unsubscribe>;
   hubRepositories(): Promise<HubRepository[]>;
   hubSearch(query: string): Promise<HubSearchResult[]>;
+
+  // Settings (values by dotted key as text; berth-core checks them)
+  getSettings(): Promise<SettingsView>;
+  validateSettings(values: Record<string, string>, sharedFolders: string[]): Promise<SettingsFieldError[]>;
+  /** Saves nothing while any field is refused (`fieldErrors`). */
+  saveSettings(values: Record<string, string>, sharedFolders: string[]): Promise<SettingsSaved>;
+
+  // Troubleshoot
+  readLog(source: LogSource): Promise<LogTail>;
+  cleanUp(volumes: boolean): Promise<CleanUpSummary>;
+  /** `path` null: into Berth's folder (the result says where). */
+  createDiagnostics(path: string | null): Promise<DiagnosticsBundle>;
+  factoryReset(): Promise<FactoryResetDone>;
 }
 
 export function errorMessage(e: unknown): string {
