@@ -30,6 +30,7 @@ fn export_all(dir: &Path) {
         berth_engine::DiskUsage,
         berth_engine::RunSpec,
         crate::commands::engine::EngineInfo,
+        crate::engine_link::PortWarning,
         crate::file_listing::FileEntry,
         crate::commands::settings::SettingsView,
         crate::commands::settings::SettingsSaved,

@@ -16,11 +16,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_api::daemon_client::{DaemonWatch, Reply};
+use berth_api::daemon_client::{DaemonStatus, DaemonWatch, Reply};
 use berth_api::Berth;
 use berth_core::{ApiError, EngineState, ErrorCode};
 use berth_engine::{Endpoint, Engine, EngineEvent, EventFilter};
 use futures_util::StreamExt;
+use serde::Serialize;
 use tokio::sync::{broadcast, watch, Notify, RwLock};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
@@ -63,12 +64,60 @@ impl StateView {
     }
 }
 
+/// A published port that could not be published on the host, as the containers table shows it
+/// (from the daemon's status; only Berth's own engine has any).
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortWarning {
+    /// The container's id.
+    pub container: String,
+    pub host_ip: String,
+    pub host_port: u16,
+    pub protocol: PortProtocol,
+    /// Something else on the host holds the port.
+    pub in_use: bool,
+    /// One sentence for the user, with what to do.
+    pub message: String,
+}
+
+/// `Protocol` is the engine's port summary type; this one is the forwarder's.
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortProtocol {
+    Tcp,
+    Udp,
+}
+
+/// The warnings a daemon status carries, for the window.
+pub fn port_warnings_of(status: &DaemonStatus) -> Vec<PortWarning> {
+    use berth_link::port_forwarder::Protocol;
+    status
+        .port_warnings
+        .iter()
+        .map(|w| PortWarning {
+            container: w.container.clone(),
+            host_ip: w.host_ip.to_string(),
+            host_port: w.host_port,
+            protocol: match w.protocol {
+                Protocol::Tcp => PortProtocol::Tcp,
+                Protocol::Udp => PortProtocol::Udp,
+            },
+            in_use: w.in_use,
+            message: w.message.clone(),
+        })
+        .collect()
+}
+
 pub struct EngineLink {
     berth: Berth,
     /// Whether the engine is Berth's own (owned by its daemon).
     owned: bool,
     engine: RwLock<Option<Engine>>,
     state: StateView,
+    /// The daemon's current port warnings (pushed by its watch when they change).
+    port_warnings: watch::Sender<Vec<PortWarning>>,
     events: broadcast::Sender<EngineEvent>,
     retry: Notify,
 }
@@ -89,6 +138,7 @@ impl EngineLink {
                 phase: berth_core::StartPhase::WaitingForEngine,
             }),
             events: broadcast::channel(1024).0,
+            port_warnings: watch::Sender::new(Vec::new()),
             retry: Notify::new(),
         })
     }
@@ -104,6 +154,26 @@ impl EngineLink {
 
     pub fn state(&self) -> &StateView {
         &self.state
+    }
+
+    /// The ports that could not be published on the host right now.
+    pub fn port_warnings(&self) -> Vec<PortWarning> {
+        self.port_warnings.borrow().clone()
+    }
+
+    /// Changes whenever the port warnings do.
+    pub fn subscribe_port_warnings(&self) -> watch::Receiver<Vec<PortWarning>> {
+        self.port_warnings.subscribe()
+    }
+
+    fn set_port_warnings(&self, next: Vec<PortWarning>) {
+        self.port_warnings.send_if_modified(|current| {
+            if *current == next {
+                return false;
+            }
+            *current = next;
+            true
+        });
     }
 
     pub fn subscribe_events(&self) -> broadcast::Receiver<EngineEvent> {
@@ -220,6 +290,7 @@ impl EngineLink {
                 Ok(watch) => {
                     backoff = Duration::from_millis(250);
                     let last = self.mirror(watch).await;
+                    self.set_port_warnings(Vec::new());
                     self.state.set(state_after_daemon_gone(&last));
                 }
                 Err(_) => self.state.set(state_without_daemon(&self.state.get())),
@@ -236,6 +307,9 @@ impl EngineLink {
     async fn mirror(&self, mut watch: DaemonWatch) -> EngineState {
         let mut last = self.state.get();
         while let Some(reply) = watch.next().await {
+            if let Reply::Status { status } = &reply {
+                self.set_port_warnings(port_warnings_of(status));
+            }
             if let Some(state) = state_from_reply(reply) {
                 last = state.clone();
                 self.state.set(state);
@@ -406,6 +480,42 @@ mod tests {
         );
         let error = ApiError::new(ErrorCode::VmFailed, "boom");
         assert_eq!(state_from_reply(Reply::Error { error }), None);
+    }
+
+    #[test]
+    fn a_status_gives_its_port_warnings_to_the_window() {
+        let warning = berth_link::port_forwarder::PortWarning {
+            container: "abc123".into(),
+            host_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            host_port: 8080,
+            protocol: berth_link::port_forwarder::Protocol::Udp,
+            in_use: true,
+            message: "port 127.0.0.1:8080 is already in use".into(),
+        };
+        let status = DaemonStatus {
+            state: EngineState::running_now(),
+            daemon_pid: 1,
+            endpoint: "unix:///r/docker.sock".into(),
+            vm: None,
+            agent: None,
+            port_warnings: vec![warning],
+        };
+        let shown = port_warnings_of(&status);
+        assert_eq!(
+            shown,
+            [PortWarning {
+                container: "abc123".into(),
+                host_ip: "127.0.0.1".into(),
+                host_port: 8080,
+                protocol: PortProtocol::Udp,
+                in_use: true,
+                message: "port 127.0.0.1:8080 is already in use".into(),
+            }]
+        );
+        let json = serde_json::to_value(&shown[0]).unwrap();
+        assert_eq!(json["hostPort"], 8080);
+        assert_eq!(json["protocol"], "udp");
+        assert_eq!(json["inUse"], true);
     }
 
     #[test]

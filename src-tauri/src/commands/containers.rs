@@ -11,6 +11,7 @@ use tauri::State;
 use tokio::io::AsyncWriteExt;
 
 use super::AppState;
+use crate::engine_link::PortWarning;
 use crate::error::ToApi;
 use crate::file_listing::{self, FileEntry};
 use crate::streams::ExecIo;
@@ -223,4 +224,28 @@ pub async fn list_container_files(
     path: String,
 ) -> Result<Vec<FileEntry>, ApiError> {
     file_listing::list(&state.link.engine().await?, &id, &path).await
+}
+
+/// The ports that could not be published on the host right now (the initial load; changes come
+/// through `subscribe_port_warnings`).
+#[tauri::command]
+pub fn port_warnings(state: State<'_, AppState>) -> Vec<PortWarning> {
+    state.link.port_warnings()
+}
+
+/// Pushes the whole list of port warnings whenever it changes, until the window stops the stream.
+#[tauri::command]
+pub fn subscribe_port_warnings(
+    state: State<'_, AppState>,
+    channel: Channel<Vec<PortWarning>>,
+) -> u32 {
+    let mut rx = state.link.subscribe_port_warnings();
+    state.streams.spawn(async move {
+        while rx.changed().await.is_ok() {
+            let current = rx.borrow_and_update().clone();
+            if channel.send(current).is_err() {
+                break;
+            }
+        }
+    })
 }

@@ -50,6 +50,8 @@ macro_rules! all_commands {
             $crate::commands::containers::run_container,
             $crate::commands::containers::prune_containers,
             $crate::commands::containers::list_container_files,
+            $crate::commands::containers::port_warnings,
+            $crate::commands::containers::subscribe_port_warnings,
             $crate::commands::images::list_images,
             $crate::commands::images::pull_image,
             $crate::commands::images::remove_image,
