@@ -151,6 +151,7 @@ pub fn native(
             distro: wsl::DISTRO.to_owned(),
             install_dir: config.data_dir.join("wsl"),
             rootfs_tar: config.image.dir.join("rootfs.tar"),
+            agent: config.agent.clone(),
         };
         Ok(Box::new(wsl::WslHypervisor::new(spec, runner)))
     }
