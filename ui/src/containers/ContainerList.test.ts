@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { fireEvent, render, screen, within } from "@testing-library/svelte";
 import ContainerList from "./ContainerList.svelte";
-import { createContainersStore } from "./store.svelte";
-import { mockContainer } from "../lib/backend/mock";
+import { createContainersStore, createPortWarningsStore } from "./store.svelte";
+import { mockContainer, mockPortWarning } from "../lib/backend/mock";
 import { eventually, freshBackend } from "../lib/test-kit";
 
 describe("ContainerList", () => {
@@ -100,6 +100,30 @@ describe("ContainerList", () => {
     await eventually(() => expect([...b.statsListeners.keys()].sort()).toEqual(rendered().sort()));
     for (const id of first) expect(b.statsListeners.has(id)).toBe(false);
     expect(b.statsListeners.size).toBeLessThan(60);
+  });
+
+  it("shows a taken host port as a warning badge on its container's row, live", async () => {
+    const b = await freshBackend({
+      containers: [
+        mockContainer(1, { name: "web", ports: [{ ip: "0.0.0.0", privatePort: 80, publicPort: 8080, protocol: "tcp" }] }),
+        mockContainer(2, { name: "db" }),
+      ],
+    });
+    b.portWarningList = [mockPortWarning("c00000000001", 8080)];
+    render(ContainerList, { store: createContainersStore(), warnings: createPortWarningsStore() });
+    const row = (name: string) => screen.getAllByTestId("container-row").find((r) => r.dataset.name === name)!;
+    await eventually(() => expect(within(row("web")).getByTestId("port-warning")).toHaveTextContent("⚠ 8080"));
+    const badge = within(row("web")).getByTestId("port-warning");
+    expect(badge).toHaveAttribute("title", expect.stringContaining("port 127.0.0.1:8080 is already in use"));
+    expect(badge).toHaveAccessibleName(expect.stringContaining("Port 8080 not published"));
+    expect(within(row("db")).queryByTestId("port-warning")).toBeNull();
+
+    // The daemon pushes a new list: a second container's UDP port, then none.
+    b.setPortWarnings([mockPortWarning("c00000000001", 8080), mockPortWarning("c00000000002", 5353, { protocol: "udp" })]);
+    await eventually(() => expect(within(row("db")).getByTestId("port-warning")).toHaveTextContent("⚠ 5353/udp"));
+    b.setPortWarnings([]);
+    await eventually(() => expect(screen.queryAllByTestId("port-warning")).toHaveLength(0));
+    expect(b.calls.filter((c) => c === "portWarnings")).toHaveLength(1);
   });
 
   it("points to the Images page when there are no containers", async () => {

@@ -1,6 +1,6 @@
 import { backend } from "../lib/backend";
 import { ResourceStore } from "../lib/resource.svelte";
-import type { ContainerSummary } from "../lib/generated";
+import type { ContainerSummary, PortWarning } from "../lib/generated";
 
 export const COMPOSE_PROJECT = "com.docker.compose.project";
 /** Berth's own short-lived helpers (volume browsing, export, import): not the user's. */
@@ -15,6 +15,52 @@ export function createContainersStore() {
 }
 
 export const containers = createContainersStore();
+
+/** The ports Berth could not publish on the host, as the daemon pushes them when they change
+ * (loaded once, then followed; no polling). Only Berth's own engine has any. */
+export class PortWarningsStore {
+  list = $state<PortWarning[]>([]);
+  private started = false;
+
+  /** Loads once and follows changes from then on; later calls are no-ops. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    void this.follow();
+  }
+
+  private async follow() {
+    // Subscribe before the initial load, so a change meanwhile is not lost; a pushed list is
+    // newer than the loaded one.
+    let pushed = false;
+    await backend().onPortWarnings((list) => {
+      pushed = true;
+      this.list = list;
+    });
+    try {
+      const list = await backend().portWarnings();
+      if (!pushed) this.list = list;
+    } catch {
+      // No warnings to show: the table shows the containers as they are.
+    }
+  }
+
+  /** The warnings on one container (by id, full or short). */
+  forContainer(id: string): PortWarning[] {
+    return this.list.filter((w) => w.container === id || (id.length >= 12 && w.container.startsWith(id)));
+  }
+}
+
+export function createPortWarningsStore() {
+  return new PortWarningsStore();
+}
+
+export const portWarnings = createPortWarningsStore();
+
+/** A short label for a warning's port: `8080`, or `53/udp`. */
+export function warningPort(w: PortWarning): string {
+  return w.protocol === "tcp" ? `${w.hostPort}` : `${w.hostPort}/${w.protocol}`;
+}
 
 export interface ContainerGroup {
   project: string | null;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createContainersStore, groupByProject, matches } from "./store.svelte";
-import { mockContainer } from "../lib/backend/mock";
+import { createContainersStore, createPortWarningsStore, groupByProject, matches, warningPort } from "./store.svelte";
+import { mockContainer, mockPortWarning } from "../lib/backend/mock";
 import { eventually, freshBackend } from "../lib/test-kit";
 
 describe("containers store", () => {
@@ -46,6 +46,54 @@ describe("containers store", () => {
     await eventually(() => expect(store.error).toBe("No engine answers"));
     await store.load();
     expect(store.error).toBeNull();
+  });
+
+  it("loads the port warnings once, then follows the daemon's pushes without polling", async () => {
+    const b = await freshBackend({ containers: [mockContainer(1), mockContainer(2)] });
+    b.portWarningList = [mockPortWarning("c00000000001", 8080)];
+    const store = createPortWarningsStore();
+    store.start();
+    store.start();
+    await eventually(() => expect(store.list).toHaveLength(1));
+    expect(b.calls.filter((c) => c === "portWarnings")).toHaveLength(1);
+    expect(store.forContainer("c00000000001").map(warningPort)).toEqual(["8080"]);
+    expect(store.forContainer("c00000000002")).toEqual([]);
+
+    b.setPortWarnings([mockPortWarning("c00000000001", 8080), mockPortWarning("c00000000002", 53, { protocol: "udp" })]);
+    await eventually(() => expect(store.forContainer("c00000000002").map(warningPort)).toEqual(["53/udp"]));
+    b.setPortWarnings([]);
+    await eventually(() => expect(store.list).toEqual([]));
+    expect(b.calls.filter((c) => c === "portWarnings")).toHaveLength(1);
+  });
+
+  it("keeps a list pushed while the initial one loads (the push is newer)", async () => {
+    const b = await freshBackend();
+    b.portWarningList = [mockPortWarning("c00000000001", 8080)];
+    const slow = b.portWarnings.bind(b);
+    let release = () => {};
+    b.portWarnings = async () => {
+      const stale = await slow();
+      await new Promise<void>((r) => (release = r));
+      return stale;
+    };
+    const store = createPortWarningsStore();
+    store.start();
+    await eventually(() => expect(b.calls).toContain("portWarnings"));
+    b.setPortWarnings([]);
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.list).toEqual([]);
+  });
+
+  it("matches a warning to its container by full or short id", async () => {
+    const b = await freshBackend();
+    const full = "3f1a9c0b7d2e".padEnd(64, "0");
+    b.portWarningList = [mockPortWarning(full, 8080)];
+    const store = createPortWarningsStore();
+    store.start();
+    await eventually(() => expect(store.forContainer(full)).toHaveLength(1));
+    expect(store.forContainer(full.slice(0, 12))).toHaveLength(1);
+    expect(store.forContainer("3f1")).toHaveLength(0);
   });
 
   it("groups compose projects first, standalone containers last", () => {

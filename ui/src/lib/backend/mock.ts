@@ -5,7 +5,7 @@ import type {
   StatsSample, ContainerSummary, LogOptions, UsageTotals, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
   ImageHistoryEntry, VolumeArchive, SettingsView, SettingsSaved, SettingsFieldError, LogSource, LogTail,
-  CleanUpSummary, DiagnosticsBundle, FactoryResetDone,
+  CleanUpSummary, DiagnosticsBundle, FactoryResetDone, PortWarning,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -63,6 +63,15 @@ export function mockVolume(name: string, patch: Partial<VolumeSummary> = {}): Vo
     labels: {}, size: 0, containers: [], ...patch };
 }
 
+/** A port the daemon could not publish because something else on the host holds it. */
+export function mockPortWarning(container: string, hostPort: number, patch: Partial<PortWarning> = {}): PortWarning {
+  return {
+    container, hostIp: "127.0.0.1", hostPort, protocol: "tcp", inUse: true,
+    message: `port 127.0.0.1:${hostPort} is already in use on this computer; the container runs, but its port is not reachable from the host. Stop what uses the port, or publish another one`,
+    ...patch,
+  };
+}
+
 export function mockStats(id: string, cpuPercent: number, memoryUsage: number): StatsSample {
   return { id, name: id, read: new Date().toISOString(), cpuPercent, memoryUsage, memoryLimit: 2 ** 30,
     networkRxBytes: 1000, networkTxBytes: 500, blockReadBytes: 0, blockWriteBytes: 0, pids: 1 };
@@ -77,6 +86,9 @@ export class MockBackend implements Backend {
   failNext: { code: string; message: string } | null = null;
   private eventListeners = new Set<(e: EngineEvent) => void>();
   private stateListeners = new Set<(s: EngineState) => void>();
+  /** The daemon's port warnings now; `setPortWarnings` pushes a new list. */
+  portWarningList: PortWarning[] = [];
+  portWarningListeners = new Set<(list: PortWarning[]) => void>();
   logListeners = new Set<(l: LogLine) => void>();
   /** Open stats streams per container id (rows subscribe while visible). */
   statsListeners = new Map<string, Set<(s: StatsSample) => void>>();
@@ -128,6 +140,11 @@ export class MockBackend implements Backend {
   setState(s: EngineState) {
     this.state = s;
     for (const l of this.stateListeners) l(s);
+  }
+
+  setPortWarnings(list: PortWarning[]) {
+    this.portWarningList = list;
+    for (const l of this.portWarningListeners) l(structuredClone(list));
   }
 
   async engineState() { this.call("engineState"); return this.state; }
@@ -227,6 +244,11 @@ export class MockBackend implements Backend {
     const gone = this.data.containers.filter((c) => c.state !== "running");
     this.data.containers = this.data.containers.filter((c) => c.state === "running");
     return { deleted: gone.map((c) => c.id), spaceReclaimed: 0 };
+  }
+  async portWarnings() { this.call("portWarnings"); return structuredClone(this.portWarningList); }
+  async onPortWarnings(cb: (list: PortWarning[]) => void): Promise<Unsubscribe> {
+    this.portWarningListeners.add(cb);
+    return () => this.portWarningListeners.delete(cb);
   }
 
   async listImages() { this.call("listImages"); return structuredClone(this.data.images); }

@@ -7,7 +7,7 @@ import type {
   StatsSample, ContainerSummary, LogOptions, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
   ImageHistoryEntry, VolumeArchive, SettingsView, SettingsSaved, SettingsFieldError, LogSource, LogTail,
-  CleanUpSummary, DiagnosticsBundle, FactoryResetDone,
+  CleanUpSummary, DiagnosticsBundle, FactoryResetDone, PortWarning,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -77,6 +77,8 @@ export class TauriBackend implements Backend {
   }
   listContainerFiles(id: string, path: string) { return invoke<FileEntry[]>("list_container_files", { id, path }); }
   pruneContainers() { return invoke<PruneReport>("prune_containers"); }
+  portWarnings() { return invoke<PortWarning[]>("port_warnings"); }
+  onPortWarnings(cb: (list: PortWarning[]) => void) { return stream("subscribe_port_warnings", {}, cb); }
 
   listImages() { return invoke<ImageSummary[]>("list_images"); }
   async pullImage(reference: string, cb: (p: PullProgress) => void) {

@@ -26,6 +26,7 @@ import type {
   CleanUpSummary,
   DiagnosticsBundle,
   FactoryResetDone,
+  PortWarning,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -75,6 +76,10 @@ export interface Backend {
   exec(id: string, cmd: string[], cols: number, rows: number, onOutput: (data: Uint8Array | string) => void): Promise<ExecSession>;
   listContainerFiles(id: string, path: string): Promise<FileEntry[]>;
   pruneContainers(): Promise<PruneReport>;
+  /** Published ports Berth could not publish on the host (taken, not allowed), one per binding. */
+  portWarnings(): Promise<PortWarning[]>;
+  /** The whole list again whenever it changes (pushed by the daemon, no polling). */
+  onPortWarnings(cb: (list: PortWarning[]) => void): Promise<Unsubscribe>;
 
   // Images
   listImages(): Promise<ImageSummary[]>;
