@@ -332,9 +332,12 @@ mod tests {
 
     #[test]
     fn long_grace_periods_extend_the_request_deadline() {
-        let docker =
-            bollard::Docker::connect_with_unix("/dev/null", 120, bollard::API_DEFAULT_VERSION)
-                .unwrap();
+        let docker = bollard::Docker::connect_with_http(
+            "tcp://127.0.0.1:9",
+            120,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .unwrap();
         let short = client_for_grace(&docker, Some(Duration::from_secs(10)));
         assert_eq!(short.timeout(), Duration::from_secs(120));
         let long = client_for_grace(&docker, Some(Duration::from_secs(300)));

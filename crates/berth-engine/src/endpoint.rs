@@ -83,6 +83,8 @@ impl std::fmt::Display for Endpoint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Transport {
     Unix(String),
+    /// A Windows named pipe, as bollard wants it: `//./pipe/<name>`.
+    NamedPipe(String),
     Http(String),
 }
 
@@ -93,6 +95,12 @@ pub(crate) fn transport_for(host: &str) -> Result<Transport, EngineError> {
         }
         return Ok(Transport::Unix(path.to_string()));
     }
+    if let Some(path) = host.strip_prefix("npipe://") {
+        if path.is_empty() {
+            return Err(EngineError::invalid("endpoint", "npipe:// without a path"));
+        }
+        return Ok(Transport::NamedPipe(path.to_string()));
+    }
     if host.starts_with("tcp://") || host.starts_with("http://") {
         return Ok(Transport::Http(host.to_string()));
     }
@@ -101,7 +109,7 @@ pub(crate) fn transport_for(host: &str) -> Result<Transport, EngineError> {
     }
     Err(EngineError::invalid(
         "endpoint",
-        format!("unsupported address {host:?} (use unix:// or tcp://)"),
+        format!("unsupported address {host:?} (use unix://, npipe:// or tcp://)"),
     ))
 }
 
@@ -158,6 +166,11 @@ mod tests {
             transport_for("tcp://127.0.0.1:2375").unwrap(),
             Transport::Http("tcp://127.0.0.1:2375".into())
         );
+        assert_eq!(
+            transport_for("npipe:////./pipe/berth_engine").unwrap(),
+            Transport::NamedPipe("//./pipe/berth_engine".into())
+        );
+        assert!(transport_for("npipe://").is_err());
         assert!(transport_for("ssh://x").is_err());
         assert!(transport_for("unix://").is_err());
     }

@@ -85,8 +85,20 @@ impl Engine {
         let secs = REQUEST_TIMEOUT.as_secs();
         let version = bollard::API_DEFAULT_VERSION;
         let docker = match endpoint::transport_for(&address)? {
+            #[cfg(unix)]
             endpoint::Transport::Unix(path) => Docker::connect_with_unix(&path, secs, version),
+            #[cfg(windows)]
+            endpoint::Transport::NamedPipe(path) => {
+                Docker::connect_with_named_pipe(&path, secs, version)
+            }
             endpoint::Transport::Http(host) => Docker::connect_with_http(&host, secs, version),
+            #[allow(unreachable_patterns)]
+            _ => {
+                return Err(EngineError::invalid(
+                    "endpoint",
+                    format!("{address:?} is not reachable on this operating system"),
+                ));
+            }
         }
         .map_err(|e| EngineError::from_bollard(&address, e))?;
         let unreachable = |source| EngineError::Unreachable {

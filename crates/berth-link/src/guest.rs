@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket, UnixStream};
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
 use crate::handshake::{self, Hello};
@@ -129,7 +129,7 @@ async fn open_target(
 ) -> Result<(), LinkError> {
     match target {
         Target::Engine => {
-            let mut engine = UnixStream::connect(docker_socket).await?;
+            let mut engine = connect_engine(docker_socket).await?;
             splice(stream, &mut engine).await?;
         }
         Target::Tcp { port } => {
@@ -238,10 +238,25 @@ impl Default for IdleClock {
     }
 }
 
+/// The guest engine's unix socket. The agent runs in the Linux guest; a host without unix
+/// sockets (Windows, where only in-process test agents run) cannot reach one.
+#[cfg(unix)]
+async fn connect_engine(docker_socket: &Path) -> std::io::Result<tokio::net::UnixStream> {
+    tokio::net::UnixStream::connect(docker_socket).await
+}
+
+#[cfg(not(unix))]
+async fn connect_engine(docker_socket: &Path) -> std::io::Result<tokio::io::DuplexStream> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        format!("{}: no unix sockets on this OS", docker_socket.display()),
+    ))
+}
+
 /// Whether the engine answers `GET /_ping` with 200 within the timeout.
 pub async fn engine_ready(docker_socket: &Path) -> bool {
     let probe = async {
-        let mut conn = UnixStream::connect(docker_socket).await?;
+        let mut conn = connect_engine(docker_socket).await?;
         conn.write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
             .await?;
         let mut status = [0u8; 12];
@@ -279,6 +294,7 @@ mod tests {
         assert_eq!(agent.await.unwrap().unwrap(), Outcome::HostClosed);
     }
 
+    #[cfg(unix)]
     #[tokio::test]
     async fn ping_sees_a_fake_engine_and_engine_streams_are_spliced() {
         let dir = tempfile::tempdir().unwrap();

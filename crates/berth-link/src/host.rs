@@ -1,12 +1,13 @@
 //! The host's handle on the link.
 
 use std::future::Future;
+#[cfg(unix)]
 use std::path::Path;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::runtime::Handle;
+#[cfg(unix)]
 use tokio::time::Instant;
 
 use crate::handshake::{self, Hello, Session};
@@ -15,7 +16,8 @@ use crate::protocol::{read_frame, write_frame, AgentInfo, Reply, Request, Target
 use crate::LinkError;
 
 /// Pause between connection attempts that failed at once.
-const RETRY_PAUSE: Duration = Duration::from_millis(100);
+#[cfg(unix)]
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The host side of an established link. Clones share the link; when the last clone is
 /// dropped the link closes.
@@ -53,10 +55,11 @@ impl LinkClient {
     /// virtio port can lose a hello that arrives while the guest is between sessions (and can
     /// hold a reply for a host that already left). Each attempt gets `attempt_timeout`; a fresh
     /// connection resets the port on both sides, so a stuck attempt heals on the next one.
+    #[cfg(unix)]
     pub async fn connect_unix(
         path: &Path,
         deadline: Instant,
-        attempt_timeout: Duration,
+        attempt_timeout: std::time::Duration,
     ) -> Result<Self, LinkError> {
         let mut last_error = LinkError::Closed;
         while Instant::now() < deadline {
@@ -198,7 +201,9 @@ impl LinkClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
+    #[cfg(unix)]
     #[tokio::test]
     async fn work_on_the_link_thread_runs_there_and_returns() {
         let name = on_link_thread(async { std::thread::current().name().map(str::to_owned) }).await;

@@ -1,9 +1,6 @@
 //! A private `dockerd` in its own network namespace.
 
 use std::fs::File;
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -195,9 +192,8 @@ impl Dockerd {
             .args(["--iptables=true", "--shutdown-timeout", "3"])
             .stdin(Stdio::null())
             .stdout(log)
-            .stderr(log_err)
-            // Own process group: a terminal's Ctrl-C goes to the tests, the watchdog tidies up.
-            .process_group(0);
+            .stderr(log_err);
+        crate::process::own_process_group(&mut cmd);
         let child = cmd.spawn().map_err(|source| HarnessError::Spawn {
             command: crate::process::describe(&cmd),
             source,
@@ -261,8 +257,10 @@ impl Drop for Dockerd {
 }
 
 /// `GET /_ping` over the unix socket; true when the daemon answers `200 OK`.
+#[cfg(unix)]
 fn ping(socket: &Path) -> bool {
-    let Ok(mut stream) = UnixStream::connect(socket) else {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(socket) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
@@ -276,6 +274,11 @@ fn ping(socket: &Path) -> bool {
     let mut reply = String::new();
     let _ = stream.read_to_string(&mut reply);
     reply.starts_with("HTTP/1.") && reply.split(' ').nth(1) == Some("200")
+}
+
+#[cfg(not(unix))]
+fn ping(_socket: &Path) -> bool {
+    false
 }
 
 /// The daemon's `--bip` and `--default-address-pool`, derived from its id. Each daemon has its own

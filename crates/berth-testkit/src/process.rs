@@ -53,6 +53,16 @@ pub fn wait_until<T>(
     }
 }
 
+/// Puts the child in its own process group, so a terminal's Ctrl-C goes to the tests and the
+/// watchdog tidies up. The harness is Linux's (netns, dockerd); elsewhere this does nothing and
+/// [`crate::Dockerd::start`] fails when it cannot find `ip` and `nsenter`.
+pub(crate) fn own_process_group(cmd: &mut Command) {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
+    #[cfg(not(unix))]
+    let _ = cmd;
+}
+
 /// The command line of `cmd`, for error messages.
 pub(crate) fn describe(cmd: &Command) -> String {
     let mut parts = vec![cmd.get_program().to_string_lossy().into_owned()];
@@ -157,6 +167,7 @@ mod tests {
         child.wait().unwrap();
     }
 
+    #[cfg(unix)]
     #[test]
     fn signal_term_stops_a_process() {
         let mut child = Command::new("sleep").arg("30").spawn().unwrap();

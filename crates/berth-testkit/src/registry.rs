@@ -2,7 +2,6 @@
 //! daemon treats as an insecure (plain HTTP) registry by default.
 
 use std::fs::File;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -101,8 +100,8 @@ impl Registry {
             .arg(&config)
             .stdin(Stdio::null())
             .stdout(log)
-            .stderr(log_err)
-            .process_group(0);
+            .stderr(log_err);
+        crate::process::own_process_group(&mut cmd);
         let child = cmd.spawn().map_err(|source| HarnessError::Spawn {
             command: crate::process::describe(&cmd),
             source,

@@ -7,7 +7,6 @@
 //! It runs in its own process group so a terminal's Ctrl-C does not kill it too.
 //! On a normal `Drop` the owner kills the watchdog first, so it can never signal a reused PID.
 
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
@@ -43,8 +42,8 @@ impl Watchdog {
             .arg(dir.map(|d| d.as_os_str()).unwrap_or_default())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0);
+            .stderr(Stdio::null());
+        crate::process::own_process_group(&mut cmd);
         let mut child = cmd.spawn().map_err(|source| HarnessError::Spawn {
             command: "sh -c <watchdog>".into(),
             source,

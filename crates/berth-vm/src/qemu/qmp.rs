@@ -4,8 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::UnixStream;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 
 use crate::VmError;
 
@@ -21,10 +20,8 @@ pub async fn execute(socket: &Path, command: &str) -> Result<Value, VmError> {
 }
 
 async fn execute_inner(socket: &Path, command: &str) -> Result<Value, VmError> {
-    let stream = UnixStream::connect(socket)
-        .await
-        .map_err(VmError::io(socket))?;
-    let (read, mut write) = stream.into_split();
+    let stream = connect(socket).await?;
+    let (read, mut write) = tokio::io::split(stream);
     let mut lines = BufReader::new(read).lines();
     let greeting = next_message(&mut lines).await?;
     if greeting.get("QMP").is_none() {
@@ -61,8 +58,23 @@ async fn execute_inner(socket: &Path, command: &str) -> Result<Value, VmError> {
     Ok(Value::Null)
 }
 
-async fn next_message(
-    lines: &mut tokio::io::Lines<BufReader<tokio::net::unix::OwnedReadHalf>>,
+/// QEMU's QMP socket is a unix socket (the QEMU backend is the Linux one).
+#[cfg(unix)]
+async fn connect(socket: &Path) -> Result<tokio::net::UnixStream, VmError> {
+    tokio::net::UnixStream::connect(socket)
+        .await
+        .map_err(VmError::io(socket))
+}
+
+#[cfg(not(unix))]
+async fn connect(socket: &Path) -> Result<tokio::io::DuplexStream, VmError> {
+    Err(VmError::Unsupported {
+        what: format!("QMP over the unix socket {}", socket.display()),
+    })
+}
+
+async fn next_message<R: AsyncRead + Unpin>(
+    lines: &mut tokio::io::Lines<BufReader<R>>,
 ) -> Result<Value, VmError> {
     let line = lines
         .next_line()
@@ -78,7 +90,7 @@ async fn next_message(
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use tokio::net::UnixListener;

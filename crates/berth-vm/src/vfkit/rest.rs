@@ -10,7 +10,6 @@ use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
-use tokio::net::UnixStream;
 
 /// What `GET /vm/state` answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,13 +166,12 @@ impl VfkitClient {
         method: Method,
         body: Option<Vec<u8>>,
     ) -> Result<Bytes, RestError> {
-        let stream =
-            UnixStream::connect(&self.socket)
-                .await
-                .map_err(|source| RestError::Connect {
-                    path: self.socket.clone(),
-                    source,
-                })?;
+        let stream = connect(&self.socket)
+            .await
+            .map_err(|source| RestError::Connect {
+                path: self.socket.clone(),
+                source,
+            })?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(RestError::Http)?;
@@ -210,16 +208,35 @@ impl VfkitClient {
     }
 }
 
+/// vfkit's REST API listens on a unix socket (vfkit is the macOS backend).
+#[cfg(unix)]
+async fn connect(socket: &Path) -> std::io::Result<tokio::net::UnixStream> {
+    tokio::net::UnixStream::connect(socket).await
+}
+
+#[cfg(not(unix))]
+async fn connect(socket: &Path) -> std::io::Result<tokio::io::DuplexStream> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        format!("{}: no unix sockets on this OS", socket.display()),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(unix)]
     use hyper::service::service_fn;
+    #[cfg(unix)]
     use hyper::Response;
+    #[cfg(unix)]
     use std::convert::Infallible;
+    #[cfg(unix)]
     use std::sync::{Arc, Mutex};
 
     /// A stand-in for vfkit that serves its documented API on a unix socket and records what
     /// it was asked.
+    #[cfg(unix)]
     struct FakeVfkit {
         socket: PathBuf,
         state: Arc<Mutex<String>>,
@@ -227,6 +244,7 @@ mod tests {
         _dir: tempfile::TempDir,
     }
 
+    #[cfg(unix)]
     impl FakeVfkit {
         fn start() -> FakeVfkit {
             let dir = tempfile::tempdir().unwrap();
@@ -261,6 +279,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
     async fn answer(
         req: Request<hyper::body::Incoming>,
         state: Arc<Mutex<String>>,
@@ -312,6 +331,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
     #[tokio::test]
     async fn reads_state_and_stops_the_vm() {
         let vfkit = FakeVfkit::start();
@@ -326,6 +346,7 @@ mod tests {
         assert_eq!(*vfkit.posted.lock().unwrap(), ["Stop", "HardStop"]);
     }
 
+    #[cfg(unix)]
     #[tokio::test]
     async fn pause_and_resume_are_sent_by_their_api_names() {
         let vfkit = FakeVfkit::start();
@@ -346,6 +367,7 @@ mod tests {
         assert!(matches!(err, RestError::Connect { .. }), "{err}");
     }
 
+    #[cfg(unix)]
     #[tokio::test]
     async fn a_silent_vfkit_times_out() {
         let dir = tempfile::tempdir().unwrap();
