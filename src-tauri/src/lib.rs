@@ -30,6 +30,12 @@ pub fn build_app(builder: Builder<Wry>, berth: Berth) -> Builder<Wry> {
             tray::show_dashboard(app)
         }))
         .plugin(tauri_plugin_opener::init())
+        // "Start Berth at login"; only Rust calls it (commands::settings), the window cannot.
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .app_name("Berth")
+                .build(),
+        )
         .manage(AppState {
             link,
             streams: Streams::default(),

@@ -52,6 +52,8 @@ pub struct SettingsSaved {
     pub field_errors: Vec<SettingsFieldError>,
     /// Saved keys that take effect at the next engine start.
     pub restart_needed: Vec<String>,
+    /// Saved, but something around it did not follow (the login item, ...).
+    pub warnings: Vec<String>,
 }
 
 #[tauri::command]
@@ -75,6 +77,7 @@ pub fn validate_settings(
 /// Saves when every field is valid; otherwise returns the field errors and saves nothing.
 #[tauri::command]
 pub fn save_settings(
+    app: tauri::AppHandle,
     state: State<'_, AppState>,
     values: BTreeMap<String, String>,
     shared_folders: Vec<String>,
@@ -84,13 +87,58 @@ pub fn save_settings(
     if !field_errors.is_empty() {
         return Ok(SettingsSaved {
             field_errors,
-            restart_needed: Vec::new(),
+            ..SettingsSaved::default()
         });
     }
+    let before = berth.settings().app.start_at_login;
+    let after = next.app.start_at_login;
     let change = berth.apply_settings(next)?;
     Ok(SettingsSaved {
         field_errors: Vec::new(),
         restart_needed: change.restart_needed,
+        warnings: sync_login_item(&AutostartPlugin(&app), before, after)
+            .into_iter()
+            .collect(),
+    })
+}
+
+/// Where "Start Berth at login" is registered: the OS's login items through the autostart
+/// plugin, or a recording fake in tests.
+pub trait LoginItem {
+    fn set_enabled(&self, enabled: bool) -> Result<(), String>;
+}
+
+/// The autostart plugin (an XDG autostart entry on Linux, a launch agent on macOS, the `Run`
+/// key on Windows).
+pub struct AutostartPlugin<'a>(pub &'a tauri::AppHandle);
+
+impl LoginItem for AutostartPlugin<'_> {
+    fn set_enabled(&self, enabled: bool) -> Result<(), String> {
+        use tauri::Manager;
+        let Some(manager) = self
+            .0
+            .try_state::<tauri_plugin_autostart::AutoLaunchManager>()
+        else {
+            return Err("the autostart plugin did not start".into());
+        };
+        let result = if enabled {
+            manager.enable()
+        } else {
+            manager.disable()
+        };
+        result.map_err(|e| e.to_string())
+    }
+}
+
+/// Registers or removes the login item when the setting changed; a failure is a warning
+/// (the setting stays saved, so the next save tries again).
+pub fn sync_login_item(item: &dyn LoginItem, before: bool, after: bool) -> Option<String> {
+    if before == after {
+        return None;
+    }
+    item.set_enabled(after).err().map(|e| {
+        let what = if after { "added to" } else { "removed from" };
+        format!("Saved, but Berth could not be {what} the programs that start at login: {e}")
     })
 }
 
@@ -236,6 +284,28 @@ mod tests {
             next.shared_folders,
             [std::path::PathBuf::from("/home/u/src")]
         );
+    }
+
+    struct Recorder(std::cell::RefCell<Vec<bool>>, Result<(), String>);
+
+    impl LoginItem for Recorder {
+        fn set_enabled(&self, enabled: bool) -> Result<(), String> {
+            self.0.borrow_mut().push(enabled);
+            self.1.clone()
+        }
+    }
+
+    #[test]
+    fn the_login_item_follows_only_a_change_and_a_failure_is_a_warning() {
+        let ok = Recorder(Default::default(), Ok(()));
+        assert_eq!(sync_login_item(&ok, false, false), None);
+        assert_eq!(sync_login_item(&ok, false, true), None);
+        assert_eq!(sync_login_item(&ok, true, false), None);
+        assert_eq!(*ok.0.borrow(), [true, false]);
+        let failing = Recorder(Default::default(), Err("no home folder".into()));
+        let warning = sync_login_item(&failing, false, true).unwrap();
+        assert!(warning.contains("added to"), "{warning}");
+        assert!(warning.contains("no home folder"), "{warning}");
     }
 
     #[test]

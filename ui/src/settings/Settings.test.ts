@@ -115,5 +115,16 @@ describe("settings page", () => {
     expect(b.settings.values["app.start_at_login"]).toBe("true");
     expect(b.settings.values["app.on_quit"]).toBe("keep_running");
     expect(screen.queryByTestId("restart-needed")).toBeNull();
+    expect(screen.queryByTestId("settings-warning")).toBeNull();
+  });
+
+  it("says so when the login item cannot be added, keeping the setting saved", async () => {
+    const b = await freshBackend();
+    b.loginItemFails = true;
+    render(SettingsPage);
+    await fireEvent.click(await screen.findByLabelText(/Start Berth at login/));
+    await fireEvent.click(screen.getByTestId("settings-save"));
+    await eventually(() => expect(screen.getByTestId("settings-warning")).toHaveTextContent("could not be added to the programs that start at login"));
+    expect(b.settings.values["app.start_at_login"]).toBe("true");
   });
 });

@@ -27,6 +27,8 @@ export class SettingsForm {
   /** Saved keys the engine takes at its next start: the page offers "Restart now / Later". */
   restartNeeded = $state<string[]>([]);
   savedAt = $state<number | null>(null);
+  /** Saved, but something around it did not follow (the login item). */
+  warnings = $state<string[]>([]);
   private saved: string = "";
   private checkTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -103,6 +105,7 @@ export class SettingsForm {
     try {
       const result = await backend().saveSettings({ ...this.values }, [...this.sharedFolders]);
       this.showErrors(result.fieldErrors);
+      this.warnings = result.warnings;
       if (result.fieldErrors.length) return false;
       this.sharedFolders = this.sharedFolders.map((f) => f.trim()).filter(Boolean);
       this.saved = this.snapshot();

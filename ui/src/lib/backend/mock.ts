@@ -101,6 +101,8 @@ export class MockBackend implements Backend {
   /** The settings file as the mock keeps it (key -> text), with its unknown keys. */
   settings: SettingsView = mockSettings();
   unknownSettings: Record<string, string> = { "future.key": "kept" };
+  /** The OS refuses the login item ("Start Berth at login"). */
+  loginItemFails = false;
   logs: Record<LogSource, string> = { vmConsole: "[    0.000000] Linux version 6.1\nberth-agent: ready\n", berth: "INFO daemon: engine running\n" };
 
   constructor(data: Partial<MockData> = {}) {
@@ -548,13 +550,13 @@ export class MockBackend implements Backend {
   async saveSettings(values: Record<string, string>, sharedFolders: string[]): Promise<SettingsSaved> {
     this.call("saveSettings");
     const fieldErrors = this.checkSettings(values, sharedFolders);
-    if (fieldErrors.length) return { fieldErrors, restartNeeded: [] };
+    if (fieldErrors.length) return { fieldErrors, restartNeeded: [], warnings: [] };
     const restartKeys = ["vm.cpus", "vm.memory_mib", "vm.disk_gib", "ports.bind_address"];
     const restartNeeded = restartKeys.filter((k) => values[k] !== undefined && values[k] !== this.settings.values[k]);
     const folders = sharedFolders.map((f) => f.trim()).filter(Boolean);
     if (folders.join("\n") !== this.settings.sharedFolders.join("\n")) restartNeeded.push("shared_folders");
     this.settings = { ...this.settings, values: { ...this.settings.values, ...values }, sharedFolders: folders };
-    return { fieldErrors: [], restartNeeded };
+    return { fieldErrors: [], restartNeeded, warnings: this.loginItemFails && values["app.start_at_login"] === "true" ? ["Saved, but Berth could not be added to the programs that start at login: no home folder"] : [] };
   }
 
   // Troubleshoot

@@ -9,4 +9,8 @@ fieldErrors: Array<SettingsFieldError>,
 /**
  * Saved keys that take effect at the next engine start.
  */
-restartNeeded: Array<string>, };
+restartNeeded: Array<string>, 
+/**
+ * Saved, but something around it did not follow (the login item, ...).
+ */
+warnings: Array<string>, };
