@@ -41,12 +41,18 @@ async fn settings_and_troubleshoot_pages_work_on_a_real_engine() {
         "[ 0.0] e2e-console-line\n",
     )
     .unwrap();
+    // A private home: the login item and the docker CLI's config (a reset removes Berth's
+    // context there) stay inside the test.
+    let user_home = home.join("user");
+    std::fs::create_dir_all(&user_home).unwrap();
     let display = Display::start();
     let driver = Driver::start(
         &display,
         &[
             ("DOCKER_HOST", &d.docker_host()),
             ("BERTH_HOME", home.to_str().unwrap()),
+            ("HOME", user_home.to_str().unwrap()),
+            ("DOCKER_CONFIG", user_home.join(".docker").to_str().unwrap()),
         ],
     );
     let app = App::launch(&driver, &display).await;
@@ -93,6 +99,19 @@ async fn settings_and_troubleshoot_pages_work_on_a_real_engine() {
     app.shot("settings-invalid").await;
     let text = settings_text(&home);
     assert!(!text.contains("memory_mib = 10"), "{text}");
+
+    // "Start Berth at login" adds the login item (XDG autostart here) and removes it again.
+    app.type_into("[data-key='vm.memory_mib']", "2048").await;
+    let login_item = user_home.join(".config/autostart/Berth.desktop");
+    app.click("[data-key='app.start_at_login']").await;
+    app.click("[data-testid=settings-save]").await;
+    wait_until("the login item exists", || login_item.is_file());
+    let entry = std::fs::read_to_string(&login_item).unwrap();
+    assert!(entry.contains("berth-app"), "{entry}");
+    assert!(settings_text(&home).contains("start_at_login = true"));
+    app.click("[data-key='app.start_at_login']").await;
+    app.click("[data-testid=settings-save]").await;
+    wait_until("the login item is gone", || !login_item.exists());
 
     // Clean up removes a stopped container (the CLI sees it gone) and shows the summary.
     sh(d.docker()
@@ -158,6 +177,31 @@ async fn settings_and_troubleshoot_pages_work_on_a_real_engine() {
         .expect("a path in the result");
     assert!(Path::new(bundle).is_file(), "{bundle} is not a file");
     app.shot("troubleshoot").await;
+
+    // Reset to factory defaults, after the typed confirmation: the settings are gone and the
+    // page shows the defaults again.
+    app.click("[data-testid=ts-reset]").await;
+    app.type_into("[data-testid=reset-typed]", "reset").await;
+    app.click("[data-testid=confirm-reset]").await;
+    app.wait_text("[data-testid=reset-result]", "the reset", |t| {
+        t.contains("factory defaults")
+    })
+    .await;
+    assert!(
+        !home.join("config/settings.toml").exists(),
+        "{}",
+        settings_text(&home)
+    );
+    app.go("/settings").await;
+    let cpus = app.wait_for("[data-key='vm.cpus']").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while cpus.prop("value").await.ok().flatten().as_deref() != Some("2") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "CPUs is not back to 2"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     let _ = std::fs::remove_dir_all(&home);
 }
