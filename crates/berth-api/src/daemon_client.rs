@@ -11,9 +11,7 @@ use berth_daemon::control::{encode, Request};
 pub use berth_daemon::control::{DaemonStatus, Reply};
 pub use berth_daemon::log_files;
 use berth_engine::{ContextStore, DockerContext};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::net::unix::OwnedReadHalf;
-use tokio::net::UnixStream;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, ReadHalf, WriteHalf};
 
 use crate::Berth;
 
@@ -24,6 +22,22 @@ pub const DAEMON_EXE_VAR: &str = "BERTH_DAEMON_EXE";
 /// How long a freshly spawned daemon may take to serve its socket.
 const DAEMON_READY: Duration = Duration::from_secs(10);
 
+/// The connection to the daemon's control socket (on Windows its named pipe).
+#[cfg(unix)]
+type ControlStream = tokio::net::UnixStream;
+#[cfg(windows)]
+type ControlStream = tokio::net::windows::named_pipe::NamedPipeClient;
+
+#[cfg(unix)]
+async fn connect_control(socket: &Path) -> std::io::Result<ControlStream> {
+    tokio::net::UnixStream::connect(socket).await
+}
+
+#[cfg(windows)]
+async fn connect_control(pipe: &Path) -> std::io::Result<ControlStream> {
+    tokio::net::windows::named_pipe::ClientOptions::new().open(pipe)
+}
+
 /// Talks to one daemon's control socket.
 #[derive(Debug, Clone)]
 pub struct DaemonClient {
@@ -32,8 +46,8 @@ pub struct DaemonClient {
 
 /// The state stream of `watch`: the current status first, then every transition.
 pub struct DaemonWatch {
-    lines: Lines<BufReader<OwnedReadHalf>>,
-    _write: tokio::net::unix::OwnedWriteHalf,
+    lines: Lines<BufReader<ReadHalf<ControlStream>>>,
+    _write: WriteHalf<ControlStream>,
 }
 
 impl DaemonWatch {
@@ -46,14 +60,19 @@ impl DaemonWatch {
 
 impl DaemonClient {
     pub fn new(paths: &BerthPaths) -> Self {
-        DaemonClient {
-            socket: paths.control_socket(),
-        }
+        #[cfg(unix)]
+        let socket = paths.control_socket();
+        #[cfg(windows)]
+        let socket = {
+            let _ = paths;
+            PathBuf::from(berth_daemon::server::CONTROL_PIPE)
+        };
+        DaemonClient { socket }
     }
 
     /// Whether a daemon answers on the socket.
     pub async fn is_running(&self) -> bool {
-        UnixStream::connect(&self.socket).await.is_ok()
+        connect_control(&self.socket).await.is_ok()
     }
 
     /// Sends one request and waits for its reply (a start waits for the whole boot).
@@ -100,15 +119,15 @@ impl DaemonClient {
         &self,
     ) -> Result<
         (
-            Lines<BufReader<OwnedReadHalf>>,
-            tokio::net::unix::OwnedWriteHalf,
+            Lines<BufReader<ReadHalf<ControlStream>>>,
+            WriteHalf<ControlStream>,
         ),
         ApiError,
     > {
-        let stream = UnixStream::connect(&self.socket)
+        let stream = connect_control(&self.socket)
             .await
             .map_err(|e| unreachable_daemon(&self.socket, &e))?;
-        let (read, write) = stream.into_split();
+        let (read, write) = tokio::io::split(stream);
         Ok((BufReader::new(read).lines(), write))
     }
 }
@@ -153,8 +172,12 @@ async fn spawn_daemon(paths: &BerthPaths, client: &DaemonClient) -> Result<(), A
     cmd.arg("daemon")
         .stdin(Stdio::null())
         .stdout(log)
-        .stderr(log_err)
-        .process_group(0);
+        .stderr(log_err);
+    #[cfg(unix)]
+    cmd.process_group(0);
+    // DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP: no console, no Ctrl-C from ours.
+    #[cfg(windows)]
+    cmd.creation_flags(0x0000_0008 | 0x0000_0200);
     if std::env::var_os("BERTH_LOG").is_none() {
         cmd.env("BERTH_LOG", "info");
     }
@@ -266,7 +289,7 @@ impl Berth {
         let ctx = DockerContext {
             name: CONTEXT_NAME.into(),
             description: Some("Berth's engine".into()),
-            host: format!("unix://{}", self.paths().engine_socket().display()),
+            host: berth_daemon::lifecycle::engine_host(self.paths()),
             skip_tls_verify: false,
         };
         store
@@ -290,7 +313,8 @@ pub async fn run_daemon() -> Result<(), ApiError> {
         .map_err(|e| ApiError::from_error(ErrorCode::Internal, &e))
 }
 
-#[cfg(test)]
+// The fake daemon listens on a unix socket.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use tokio::net::UnixListener;

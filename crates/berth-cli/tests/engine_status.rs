@@ -1,4 +1,6 @@
 //! `berth status` against a real engine and an absent one, through the built binary.
+// The engine tier reaches its daemons over unix sockets; it runs on Linux.
+#![cfg(unix)]
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -4,6 +4,8 @@
 //!
 //! Needs: the image (`vm-image/build.sh`, cached), qemu-system-x86_64, qemu-img, docker CLI,
 //! busybox-static, script(1). A missing one fails the test.
+// The VM tier boots the Linux QEMU backend.
+#![cfg(target_os = "linux")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;

@@ -7,6 +7,8 @@
 //! Needs: the guest image (`vm-image/build.sh`, cached), qemu, the docker CLI, busybox-static,
 //! and `cc` with a static libc (the UDP echo server: busybox's `nc` has no `-u`). A missing
 //! one fails the test.
+// The VM tier boots the Linux QEMU backend.
+#![cfg(target_os = "linux")]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};

@@ -9,6 +9,8 @@
 //!
 //! Needs: the guest image (`vm-image/build.sh`, cached, or `BERTH_VM_IMAGE_DIR`),
 //! qemu-system-x86_64, qemu-img, the docker CLI, busybox-static. A missing one fails the test.
+// The VM tier boots the Linux QEMU backend.
+#![cfg(target_os = "linux")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -13,6 +13,8 @@
 //! CLI, busybox-static, and virtiofsd 1.11+ (`BERTH_VIRTIOFSD`, else on the PATH; Debian 12 has
 //! no package: `apt-get install libcap-ng-dev libseccomp-dev && cargo install virtiofsd
 //! --locked`). A missing one fails the test.
+// The VM tier boots the Linux QEMU backend.
+#![cfg(target_os = "linux")]
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};

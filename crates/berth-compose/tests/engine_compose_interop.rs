@@ -1,5 +1,7 @@
 //! Engine tier: interoperability with Debian's `docker-compose` 1.29 (a real peer) and the
 //! `berth compose` command line.
+// The engine tier reaches its daemons over unix sockets; it runs on Linux.
+#![cfg(unix)]
 
 use std::path::Path;
 use std::process::Command;

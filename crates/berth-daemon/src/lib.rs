@@ -13,7 +13,6 @@ pub mod server;
 use std::sync::Arc;
 
 use berth_core::BerthPaths;
-use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -39,7 +38,11 @@ pub enum DaemonError {
 pub async fn run(paths: BerthPaths, factory: Arc<dyn VmFactory>) -> Result<(), DaemonError> {
     paths.ensure().map_err(DaemonError::Paths)?;
     let _lock = lock::acquire(&paths.daemon_lock())?;
+    #[cfg(unix)]
     let control = paths.control_socket();
+    #[cfg(windows)]
+    let control = std::path::PathBuf::from(server::CONTROL_PIPE);
+    #[cfg(unix)]
     let listener =
         berth_link::relay::bind_private(&control).map_err(|source| DaemonError::Control {
             path: control.clone(),
@@ -53,15 +56,36 @@ pub async fn run(paths: BerthPaths, factory: Arc<dyn VmFactory>) -> Result<(), D
     })?;
     info!(pid = std::process::id(), socket = %control.display(), "daemon ready");
     let restarts = health::auto_restart(lifecycle.clone(), health::Backoff::default());
+    #[cfg(unix)]
     server::serve(listener, lifecycle.clone(), quit).await;
+    #[cfg(windows)]
+    let served = server::serve_named_pipe(lifecycle.clone(), quit).await;
     restarts.abort();
     let _ = lifecycle.stop().await;
+    #[cfg(unix)]
     let _ = std::fs::remove_file(&control);
+    #[cfg(windows)]
+    served.map_err(|source| DaemonError::Control {
+        path: control.clone(),
+        source,
+    })?;
     info!("daemon exiting");
     Ok(())
 }
 
+#[cfg(windows)]
 fn spawn_signal_handlers(quit: CancellationToken) -> std::io::Result<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            quit.cancel();
+        }
+    });
+    Ok(())
+}
+
+#[cfg(unix)]
+fn spawn_signal_handlers(quit: CancellationToken) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     // The terminal that started `berth start` may close: that must not end the engine.

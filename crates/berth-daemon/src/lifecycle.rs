@@ -13,7 +13,6 @@ use berth_core::{
 use berth_link::port_forwarder::ForwardEvent;
 use berth_link::LinkClient;
 use berth_vm::{Hypervisor, LinkEndpoint, VmConfig, VmError, VmStatus};
-use tokio::net::UnixStream;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
@@ -30,6 +29,7 @@ const ENGINE_POLL: Duration = Duration::from_millis(200);
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
 /// One handshake attempt's bound. Long on purpose: the hello waits in QEMU until the agent
 /// opens its port (20-60 s under TCG); a reconnect is the last resort.
+#[cfg(unix)]
 const HANDSHAKE_TRY: Duration = Duration::from_secs(90);
 /// How long the agent gets to acknowledge `Shutdown`.
 const SHUTDOWN_ACK_DEADLINE: Duration = Duration::from_secs(5);
@@ -192,7 +192,7 @@ impl Lifecycle {
         DaemonStatus {
             state: self.cell.get(),
             daemon_pid: std::process::id(),
-            endpoint: format!("unix://{}", self.paths.engine_socket().display()),
+            endpoint: engine_host(&self.paths),
             vm,
             agent: shown.agent.clone(),
             port_warnings: shown.port_warnings.list(),
@@ -347,10 +347,13 @@ impl Lifecycle {
             protocol: info.protocol,
         });
         // The relay runs on the link's own thread, next to the multiplexer it feeds.
+        #[cfg(unix)]
         let relay =
             berth_link::relay::spawn_on_link_thread(self.paths.engine_socket(), client.clone())
                 .await
                 .map_err(|e| ApiError::from_error(ErrorCode::Io, &e))?;
+        #[cfg(windows)]
+        let relay = spawn_pipe_relay(client.clone());
         active.tasks.push(relay);
         active
             .tasks
@@ -377,7 +380,7 @@ impl Lifecycle {
             .bind_address
             .parse()
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-        let endpoint = berth_engine::Endpoint::Unix(self.paths.engine_socket());
+        let endpoint = engine_endpoint(&self.paths);
         let token = token.child_token();
         let warnings = lock(&self.shown).port_warnings.clone();
         tokio::spawn(async move {
@@ -537,6 +540,41 @@ async fn guard<T>(
     }
 }
 
+/// Where the host's engine endpoint is: the unix socket in the run dir, or on Windows the named
+/// pipe `\\.\pipe\berth_engine`.
+fn engine_endpoint(paths: &BerthPaths) -> berth_engine::Endpoint {
+    if cfg!(windows) {
+        berth_engine::Endpoint::Host(berth_link::named_pipe::engine_pipe_host())
+    } else {
+        berth_engine::Endpoint::Unix(paths.engine_socket())
+    }
+}
+
+/// [`engine_endpoint`] as a DOCKER_HOST value (what the `berth` docker context points at).
+pub fn engine_host(paths: &BerthPaths) -> String {
+    if cfg!(windows) {
+        berth_link::named_pipe::engine_pipe_host()
+    } else {
+        format!("unix://{}", paths.engine_socket().display())
+    }
+}
+
+/// Serves the engine pipe over `client` until the link closes, rewriting the bind paths of
+/// container creates to the WSL distro's (`C:\x` -> `/mnt/c/x`).
+#[cfg(windows)]
+fn spawn_pipe_relay(client: LinkClient) -> AbortHandle {
+    let rewrite: Arc<berth_link::create_rewrite::RewriteBody> = Arc::new(|body: &[u8]| {
+        berth_vm::wsl::paths::rewrite_create_body(body, berth_vm::wsl::DISTRO)
+            .map_err(|e| e.to_string())
+    });
+    tokio::spawn(async move {
+        if let Err(error) = berth_link::named_pipe::serve_named_pipe(client, rewrite).await {
+            warn!(%error, "the engine pipe stopped serving");
+        }
+    })
+    .abort_handle()
+}
+
 /// Opens the link where the hypervisor says it is.
 async fn open_link(endpoint: &LinkEndpoint, hv: &dyn Hypervisor) -> Result<LinkClient, ApiError> {
     match endpoint {
@@ -564,11 +602,20 @@ async fn open_link(endpoint: &LinkEndpoint, hv: &dyn Hypervisor) -> Result<LinkC
 /// Connects to the link socket and handshakes. An attempt that gets no answer is dropped and
 /// retried: the guest discards what arrives before its agent opens the port, and QEMU accepts
 /// a new client once the old one hangs up. The caller bounds the whole wait.
+#[cfg(not(unix))]
+async fn connect_link(path: &Path) -> Result<LinkClient, ApiError> {
+    Err(ApiError::new(
+        ErrorCode::Unsupported,
+        format!("the link socket {} is a unix socket", path.display()),
+    ))
+}
+
+#[cfg(unix)]
 async fn connect_link(path: &Path) -> Result<LinkClient, ApiError> {
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let stream = match UnixStream::connect(path).await {
+        let stream = match tokio::net::UnixStream::connect(path).await {
             Ok(stream) => stream,
             Err(err) => {
                 debug!(%err, attempt, "link socket not ready");
@@ -657,7 +704,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-#[cfg(test)]
+// The fake VM serves its agent and engine on unix sockets.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use async_trait::async_trait;
@@ -666,6 +714,7 @@ mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::UnixListener;
+    use tokio::net::UnixStream;
 
     /// Plays the VM: the guest agent (the real `berth_link::guest::serve`) behind a unix
     /// socket, and a fake engine that answers every request with 200.

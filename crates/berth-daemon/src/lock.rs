@@ -1,11 +1,15 @@
 //! One daemon per BERTH_HOME: an exclusive `flock` on `<run dir>/daemon.lock`, held for the
-//! process's life and released by the kernel when it ends (even by SIGKILL).
+//! process's life and released by the kernel when it ends (even by SIGKILL). On Windows the
+//! lock is the file itself, opened shared for reading only: a second open to write fails until
+//! the holder's handle closes (also when the process dies).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+#[cfg(unix)]
 use nix::errno::Errno;
+#[cfg(unix)]
 use nix::fcntl::{Flock, FlockArg};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +28,10 @@ pub enum LockError {
 /// Holds the lock until dropped.
 #[derive(Debug)]
 pub struct DaemonLock {
+    #[cfg(unix)]
     _file: Flock<File>,
+    #[cfg(not(unix))]
+    _file: File,
 }
 
 /// Takes the lock without waiting and writes our pid into it.
@@ -33,13 +40,28 @@ pub fn acquire(path: &Path) -> Result<DaemonLock, LockError> {
         path: path.to_path_buf(),
         source,
     };
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(io)?;
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).read(true).write(true);
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        // FILE_SHARE_READ: others may read the pid, nobody else may open it to write.
+        options.share_mode(1);
+    }
+    #[cfg(not(unix))]
+    let mut file = match options.open(path) {
+        Ok(file) => file,
+        // ERROR_SHARING_VIOLATION: another daemon holds it open.
+        Err(e) if e.raw_os_error() == Some(32) => {
+            return Err(LockError::Held {
+                path: path.to_path_buf(),
+            })
+        }
+        Err(e) => return Err(io(e)),
+    };
+    #[cfg(unix)]
+    let file = options.open(path).map_err(io)?;
+    #[cfg(unix)]
     let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(locked) => locked,
         Err((_, Errno::EWOULDBLOCK)) => {

@@ -1,10 +1,12 @@
-//! Serves the control socket: one request line per connection (see [`crate::control`]).
+//! Serves the control socket: one request line per connection (see [`crate::control`]). On
+//! Windows the control endpoint is the named pipe [`CONTROL_PIPE`] instead.
 
 use std::sync::Arc;
 
 use berth_core::{ApiError, ErrorCode};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+#[cfg(unix)]
+use tokio::net::UnixListener;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
@@ -14,7 +16,11 @@ use crate::lifecycle::Lifecycle;
 /// Longest request line accepted.
 const MAX_LINE: u64 = 4096;
 
+/// The daemon's control endpoint on Windows.
+pub const CONTROL_PIPE: &str = r"\\.\pipe\berth_control";
+
 /// Accepts clients until `quit` is cancelled. A `quit` request cancels it.
+#[cfg(unix)]
 pub async fn serve(listener: UnixListener, lifecycle: Arc<Lifecycle>, quit: CancellationToken) {
     loop {
         tokio::select! {
@@ -29,8 +35,42 @@ pub async fn serve(listener: UnixListener, lifecycle: Arc<Lifecycle>, quit: Canc
     }
 }
 
-async fn handle(conn: UnixStream, lifecycle: Arc<Lifecycle>, quit: CancellationToken) {
-    let (read, mut write) = conn.into_split();
+/// [`serve`] on the named pipe [`CONTROL_PIPE`] (created here; fails if another process has
+/// it). Remote clients are refused.
+#[cfg(windows)]
+pub async fn serve_named_pipe(
+    lifecycle: Arc<Lifecycle>,
+    quit: CancellationToken,
+) -> std::io::Result<()> {
+    use tokio::net::windows::named_pipe::ServerOptions;
+    let options = || {
+        let mut o = ServerOptions::new();
+        o.reject_remote_clients(true);
+        o
+    };
+    let mut server = options().first_pipe_instance(true).create(CONTROL_PIPE)?;
+    loop {
+        tokio::select! {
+            connected = server.connect() => {
+                // A fresh instance waits for the next client either way.
+                let conn = std::mem::replace(&mut server, options().create(CONTROL_PIPE)?);
+                match connected {
+                    Ok(()) => {
+                        tokio::spawn(handle(conn, lifecycle.clone(), quit.clone()));
+                    }
+                    Err(err) => debug!(%err, "control pipe connect failed"),
+                }
+            }
+            () = quit.cancelled() => return Ok(()),
+        }
+    }
+}
+
+async fn handle<C>(conn: C, lifecycle: Arc<Lifecycle>, quit: CancellationToken)
+where
+    C: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (read, mut write) = tokio::io::split(conn);
     let mut line = String::new();
     let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(read, MAX_LINE));
     if reader.read_line(&mut line).await.is_err() {
@@ -78,7 +118,7 @@ async fn handle(conn: UnixStream, lifecycle: Arc<Lifecycle>, quit: CancellationT
     }
 }
 
-async fn watch(mut write: tokio::net::unix::OwnedWriteHalf, lifecycle: &Lifecycle) {
+async fn watch<W: AsyncWrite + Unpin>(mut write: W, lifecycle: &Lifecycle) {
     let mut rx = lifecycle.subscribe();
     rx.mark_unchanged();
     let mut warnings = lifecycle.port_warnings().subscribe();
@@ -114,10 +154,11 @@ async fn watch(mut write: tokio::net::unix::OwnedWriteHalf, lifecycle: &Lifecycl
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use berth_core::BerthPaths;
+    use tokio::net::UnixStream;
 
     #[tokio::test]
     async fn quit_answers_before_the_server_ends() {

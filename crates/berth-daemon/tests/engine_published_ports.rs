@@ -5,6 +5,8 @@
 //!
 //! The harness dockerd lives in its own network namespace, which here plays the guest: the
 //! dialer connects inside that namespace, as the agent does inside the VM.
+// Network namespaces (setns) are Linux's; the engine tier runs on Linux.
+#![cfg(target_os = "linux")]
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream, UdpSocket};

@@ -2,7 +2,6 @@
 //! `--vm` the guest console of the current (or last) boot.
 
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -64,7 +63,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
+#[cfg(unix)]
 fn replaced(path: &Path, open: &std::fs::File) -> bool {
+    use std::os::unix::fs::MetadataExt;
     let current = std::fs::metadata(path).map(|m| m.ino()).ok();
     current.is_some_and(|ino| ino != open.metadata().map(|m| m.ino()).unwrap_or(ino))
+}
+
+/// Without inode numbers (Windows' file index is not in stable std), a replaced file is one
+/// created at another time.
+#[cfg(not(unix))]
+fn replaced(path: &Path, open: &std::fs::File) -> bool {
+    let created = |m: std::fs::Metadata| m.created().ok();
+    let current = std::fs::metadata(path).ok().and_then(created);
+    let ours = open.metadata().ok().and_then(created);
+    current.is_some() && ours.is_some() && current != ours
 }
