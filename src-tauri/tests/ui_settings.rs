@@ -203,5 +203,39 @@ async fn settings_and_troubleshoot_pages_work_on_a_real_engine() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 
+    drop(app);
+    drop(driver);
+    end_session_helpers(&user_home);
     let _ = std::fs::remove_dir_all(&home);
+}
+
+/// WebKitGTK starts session helpers (dbus-daemon, xdg-document-portal with a FUSE mount under
+/// `$HOME/.cache/doc`, ...) that outlive the app. The ones that got this test's private HOME
+/// were started for this test: end them by their pid so the mount goes and the dir can go.
+fn end_session_helpers(home: &Path) {
+    let marker = format!("HOME={}", home.display());
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in procs.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ
+            .split(|b| *b == 0)
+            .any(|var| var == marker.as_bytes())
+        {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+    wait_until("the document portal's mount is gone", || {
+        !std::fs::read_to_string("/proc/mounts")
+            .unwrap_or_default()
+            .contains(&home.display().to_string())
+    });
 }
