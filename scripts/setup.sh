@@ -22,6 +22,8 @@ apt_packages=(
   xvfb xauth webkit2gtk-driver imagemagick x11-utils
   # the .deb tier
   dpkg-dev jq
+  # compiling the macOS and Windows code (scripts/check-cross.sh)
+  clang gcc-mingw-w64-x86-64
 )
 # Node.js may come from elsewhere (nodesource, nvm) and conflict with Debian's npm: take
 # Debian's only when there is none.
