@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen } from "@testing-library/svelte";
 import TroubleshootPage from "./TroubleshootPage.svelte";
 import { FOLLOW_MS, LogView, Troubleshoot } from "./troubleshoot.svelte";
-import { mockContainer } from "../lib/backend/mock";
+import { mockContainer, mockSettings } from "../lib/backend/mock";
 import { eventually, freshBackend } from "../lib/test-kit";
 
 describe("troubleshoot store", () => {
@@ -73,6 +73,14 @@ describe("troubleshoot page", () => {
     await fireEvent.click(screen.getByTestId("ts-diagnostics"));
     await eventually(() => expect(screen.getByTestId("diagnostics-result")).toHaveTextContent("berth-diagnostics-1.tar.gz"));
     expect(b.calls).toContain("createDiagnostics:default");
+  });
+
+  it("does not offer to restart an engine Berth did not start", async () => {
+    const b = await freshBackend();
+    b.settings = mockSettings({ ownsEngine: false });
+    render(TroubleshootPage);
+    await eventually(() => expect(screen.getByTestId("ts-restart")).toBeDisabled());
+    expect(screen.getByText(/restart it where it was started/)).toBeInTheDocument();
   });
 
   it("restarts the engine and resets only after the phrase is typed", async () => {
