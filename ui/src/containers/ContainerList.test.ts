@@ -112,17 +112,21 @@ describe("ContainerList", () => {
     b.portWarningList = [mockPortWarning("c00000000001", 8080)];
     render(ContainerList, { store: createContainersStore(), warnings: createPortWarningsStore() });
     const row = (name: string) => screen.getAllByTestId("container-row").find((r) => r.dataset.name === name)!;
-    await eventually(() => expect(within(row("web")).getByTestId("port-warning")).toHaveTextContent("⚠ 8080"));
+    await eventually(() => expect(within(row("web")).getByTestId("port-warning")).toHaveTextContent("⚠ 8080:80"));
     const badge = within(row("web")).getByTestId("port-warning");
+    // The taken port is no link: it would open whatever holds the port.
+    expect(within(row("web")).queryByRole("button", { name: "8080:80" })).toBeNull();
     expect(badge).toHaveAttribute("title", expect.stringContaining("port 127.0.0.1:8080 is already in use"));
     expect(badge).toHaveAccessibleName(expect.stringContaining("Port 8080 not published"));
     expect(within(row("db")).queryByTestId("port-warning")).toBeNull();
 
     // The daemon pushes a new list: a second container's UDP port, then none.
     b.setPortWarnings([mockPortWarning("c00000000001", 8080), mockPortWarning("c00000000002", 5353, { protocol: "udp" })]);
+    // A port the engine does not list (db publishes none) still shows, on its own.
     await eventually(() => expect(within(row("db")).getByTestId("port-warning")).toHaveTextContent("⚠ 5353/udp"));
     b.setPortWarnings([]);
     await eventually(() => expect(screen.queryAllByTestId("port-warning")).toHaveLength(0));
+    expect(within(row("web")).getByRole("button", { name: "8080:80" })).toBeInTheDocument();
     expect(b.calls.filter((c) => c === "portWarnings")).toHaveLength(1);
   });
 
