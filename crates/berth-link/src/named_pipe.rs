@@ -3,8 +3,9 @@
 //! with container-create bodies rewritten on the way ([`crate::create_rewrite`]: Windows bind
 //! paths become the WSL distro's `/mnt/<drive>` paths).
 //!
-//! Only the pipe name is compiled everywhere; the server is `cfg(windows)`. It was not compiled
-//! on the Linux machine that wrote it (no Windows target there); the bundles workflow builds it.
+//! Only the pipe name is compiled everywhere; the server is `cfg(windows)`. It is compiled (not
+//! run) on Linux by `scripts/check-cross.sh` for `x86_64-pc-windows-gnu`; the daemon serves it
+//! in place of the unix engine socket.
 
 /// The pipe the `berth` docker context points at.
 pub const ENGINE_PIPE: &str = r"\\.\pipe\berth_engine";
