@@ -19,7 +19,7 @@ use std::time::Duration;
 use berth_api::daemon_client::{DaemonStatus, DaemonWatch, Reply};
 use berth_api::Berth;
 use berth_core::{ApiError, EngineState, ErrorCode};
-use berth_engine::{Endpoint, Engine, EngineEvent, EventFilter};
+use berth_engine::{Engine, EngineEvent, EventFilter};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch, Notify, RwLock};
@@ -124,7 +124,7 @@ pub struct EngineLink {
 
 /// Whether `berth` talks to its own VM engine (rather than an existing socket).
 pub fn is_berths_engine(berth: &Berth) -> bool {
-    berth.endpoint() == Endpoint::Unix(berth.paths().engine_socket())
+    berth.endpoint() == berth_api::daemon_client::engine_endpoint(berth.paths())
 }
 
 impl EngineLink {

@@ -9,6 +9,8 @@ use std::time::Duration;
 use berth_core::{ApiError, BerthPaths, ErrorCode};
 use berth_daemon::control::{encode, Request};
 pub use berth_daemon::control::{DaemonStatus, Reply};
+/// Where Berth's own engine is served on this OS (unix socket, or the Windows named pipe).
+pub use berth_daemon::lifecycle::{engine_endpoint, engine_host};
 pub use berth_daemon::log_files;
 use berth_engine::{ContextStore, DockerContext};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, ReadHalf, WriteHalf};

@@ -154,7 +154,7 @@ fn remove_context(paths: &BerthPaths, warnings: &mut Vec<String>) -> bool {
     let Ok(ctx) = store.read(CONTEXT_NAME) else {
         return false;
     };
-    if ctx.host != format!("unix://{}", paths.engine_socket().display()) {
+    if ctx.host != berth_daemon::lifecycle::engine_host(paths) {
         return false; // another Berth's, or the user's own
     }
     if store.current().ok().flatten().as_deref() == Some(CONTEXT_NAME) {

@@ -100,7 +100,7 @@ fn choose_endpoint(
     if let Some(endpoint) = &settings.engine.endpoint {
         return Endpoint::Host(endpoint.clone());
     }
-    Endpoint::Unix(paths.engine_socket())
+    berth_daemon::lifecycle::engine_endpoint(paths)
 }
 
 #[cfg(test)]

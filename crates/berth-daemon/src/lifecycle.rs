@@ -542,7 +542,7 @@ async fn guard<T>(
 
 /// Where the host's engine endpoint is: the unix socket in the run dir, or on Windows the named
 /// pipe `\\.\pipe\berth_engine`.
-fn engine_endpoint(paths: &BerthPaths) -> berth_engine::Endpoint {
+pub fn engine_endpoint(paths: &BerthPaths) -> berth_engine::Endpoint {
     if cfg!(windows) {
         berth_engine::Endpoint::Host(berth_link::named_pipe::engine_pipe_host())
     } else {
