@@ -70,6 +70,65 @@ async fn the_dashboard_drives_berths_daemon_and_asks_how_to_quit() {
     ))
     .await;
 
+    // A published port something else holds on the host: the container runs, and its row (and
+    // its details) say the port is not published, pushed by the daemon's port forwarder.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("hold a host port");
+    let port = taken.local_addr().expect("its address").port();
+    let web = d.unique_name("ui-port");
+    sh(d.docker().args([
+        "run",
+        "-d",
+        "--name",
+        &web,
+        "-p",
+        &format!("{port}:80"),
+        &image,
+        "sleep",
+        "600",
+    ]));
+    let badge_css =
+        format!("[data-testid=container-row][data-name='{web}'] [data-testid=port-warning]");
+    // Until the table has the container's published ports, the badge names the port alone.
+    let expected = format!("⚠ {port}:80");
+    app.wait_text(&badge_css, "the taken port as a badge", |t| t == expected)
+        .await;
+    let badge = app.wait_for(&badge_css).await;
+    let title = badge
+        .attr("title")
+        .await
+        .expect("badge title")
+        .unwrap_or_default();
+    assert!(
+        title.contains(&format!("127.0.0.1:{port}")) && title.contains("already in use"),
+        "{title}"
+    );
+    let others =
+        format!("[data-testid=container-row][data-name='{name}'] [data-testid=port-warning]");
+    assert!(app
+        .client
+        .find(fantoccini::Locator::Css(&others))
+        .await
+        .is_err());
+    app.shot("port-warning-row").await;
+    app.go(&format!("/containers/{web}/inspect")).await;
+    app.wait_text(
+        "[data-testid=port-warning-detail]",
+        "the port warning",
+        |t| {
+            t.contains(&format!(
+                "Port {port} on 127.0.0.1 is not published on the host"
+            ))
+        },
+    )
+    .await;
+    app.shot("port-warning-details").await;
+    // Removing the container ends the warning.
+    app.go("/containers").await;
+    app.wait_for(&badge_css).await;
+    sh(d.docker().args(["rm", "-f", &web]));
+    app.wait_gone("[data-testid=port-warning]").await;
+    drop(taken);
+
     // Stop and Start from the Engine page are requests to the daemon.
     app.go("/engine").await;
     app.click("[data-testid=engine-stop]").await;
