@@ -9,7 +9,10 @@
 # What this proves: every cfg(windows) / cfg(target_os = "macos") line type-checks and is
 # lint-clean. What it cannot: that any of it runs (that takes a Mac and a Windows machine).
 #
-# The app (src-tauri, Tauri's WebView2 / WKWebView stacks) is not checked here yet.
+# The app (src-tauri) is checked too, its library and binary: its tests are the UI tier, which
+# drives WebKitGTK under Xvfb (Linux). It embeds the built UI: run `npm run build` in ui/ first
+# (scripts/test.sh does). On Windows tauri-build embeds an .ico the bundle config names
+# (installer/tauri.windows.conf.json); TAURI_CONFIG names it here as `tauri build` would.
 #
 # Needs: rustup with the two targets (added here; a failure fails the tier), clang and
 # gcc-mingw-w64-x86-64 (scripts/setup.sh installs them).
@@ -48,4 +51,6 @@ for c in "${crates[@]}"; do pkgs+=(-p "$c"); done
 for t in $targets; do
   echo "check-cross: $t"
   cargo clippy --locked --target "$t" --lib --bins --tests "${pkgs[@]}" -- -D warnings
+  TAURI_CONFIG='{"bundle":{"icon":["icons/32x32.png","icons/128x128.png","icons/icon.png","../installer/icons/icon.ico"]}}' \
+    cargo clippy --locked --target "$t" --lib --bins -p berth-app -- -D warnings
 done
