@@ -144,7 +144,11 @@ async fn the_dashboard_drives_berths_daemon_and_asks_how_to_quit() {
     app.wait_for("[data-testid=engine-status][data-state=running]")
         .await;
     assert!(daemon_state(&client).await.is_running());
-    // Restart: the daemon goes through Stopping and comes back Running.
+    // Restart: the daemon comes back Running with a new `since` (a watch may coalesce the
+    // short Stopping state away on a loaded machine, so the sequence itself is not asserted).
+    let EngineState::Running { since: before } = daemon_state(&client).await else {
+        panic!("running before the restart");
+    };
     let mut watch = client.watch().await.expect("watch the daemon");
     assert!(
         watch.next().await.is_some(),
@@ -156,15 +160,14 @@ async fn the_dashboard_drives_berths_daemon_and_asks_how_to_quit() {
         while let Some(reply) = watch.next().await {
             if let berth_daemon::control::Reply::State { state } = reply {
                 seen.push(state.name());
-                if state.is_running() {
+                if matches!(state, EngineState::Running { since } if since > before) {
                     return;
                 }
             }
         }
     })
     .await
-    .expect("the daemon restarts the engine");
-    assert!(seen.contains(&"stopping"), "restart went through {seen:?}");
+    .unwrap_or_else(|_| panic!("the daemon restarts the engine (seen {seen:?})"));
     app.wait_for("[data-testid=engine-status][data-state=running]")
         .await;
 
@@ -197,6 +200,9 @@ async fn the_dashboard_drives_berths_daemon_and_asks_how_to_quit() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(daemon_state(&client).await.is_running());
+    // End the WebDriver session of the app that quit, or the driver refuses a second one
+    // ("Maximum number of active sessions").
+    app.client.clone().close().await.ok();
     drop(app);
 
     // A new app follows the running engine; "Stop engine and quit" (remembered) ends the engine
