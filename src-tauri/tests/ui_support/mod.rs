@@ -124,7 +124,11 @@ impl Driver {
             .expect("tauri-driver must be installed (cargo install tauri-driver --locked)");
         let mut driver = Driver { child, port };
         let deadline = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        // tauri-driver listens at once but forwards to WebKitWebDriver, which it starts on the
+        // native port: a session asked for before that one listens fails (IncompleteMessage).
+        while TcpStream::connect(("127.0.0.1", port)).is_err()
+            || TcpStream::connect(("127.0.0.1", native)).is_err()
+        {
             if let Ok(Some(status)) = driver.child.try_wait() {
                 panic!("tauri-driver exited: {status}");
             }
