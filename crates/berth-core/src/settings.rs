@@ -674,9 +674,13 @@ mod tests {
         settings.set_key("vm.cpus", "4").unwrap();
         settings.set_key("ports.bind_address", "0.0.0.0").unwrap();
         settings.set_key("app.auto_restart_engine", "true").unwrap();
-        settings
-            .set_key("shared_folders", r#"["/srv/a", "/srv/b"]"#)
-            .unwrap();
+        // Absolute paths of this OS ("/srv/a" is not one on Windows).
+        let folders = if cfg!(windows) {
+            r"['C:\srv\a', 'C:\srv\b']"
+        } else {
+            r#"["/srv/a", "/srv/b"]"#
+        };
+        settings.set_key("shared_folders", folders).unwrap();
         assert_eq!(settings.vm.cpus, 4);
         assert_eq!(settings.ports.bind_address, "0.0.0.0");
         assert!(settings.app.auto_restart_engine);
