@@ -541,7 +541,8 @@ mod tests {
                 read_only: false,
             })
             .mount(Mount::Bind {
-                source: "/srv".into(),
+                // A host path: absolute on this OS.
+                source: if cfg!(windows) { r"C:\srv" } else { "/srv" }.into(),
                 target: "/srv".into(),
                 read_only: true,
             })
