@@ -14,8 +14,10 @@
 # (scripts/test.sh does). On Windows tauri-build embeds an .ico the bundle config names
 # (installer/tauri.windows.conf.json); TAURI_CONFIG names it here as `tauri build` would.
 #
-# Needs: rustup with the two targets (added here; a failure fails the tier), clang and
-# gcc-mingw-w64-x86-64 (scripts/setup.sh installs them).
+# Needs: rustup with the two targets (added here: rustup must reach its download server), clang
+# and gcc-mingw-w64-x86-64 (scripts/setup.sh installs them). Not part of scripts/test.sh: the CI
+# machine's only promised registries are crates.io, PyPI, Debian and npm, and a rustup target is
+# none of those. Run it by hand before a release (and the bundles workflow builds both for real).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"

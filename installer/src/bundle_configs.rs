@@ -229,8 +229,16 @@ fn the_mac_and_windows_bundles_put_the_guest_where_berth_looks() {
         let dir = host_arch_dir.with_file_name(arch);
         for name in needed.iter().copied().chain(["berth-agent"]) {
             let rel = dir.join(name);
-            let rel = rel.strip_prefix(&root).unwrap().to_str().unwrap().replace('\\', "/");
-            assert!(shipped.contains(&rel.as_str()), "{platform} ships {rel}: {shipped:?}");
+            let rel = rel
+                .strip_prefix(&root)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .replace('\\', "/");
+            assert!(
+                shipped.contains(&rel.as_str()),
+                "{platform} ships {rel}: {shipped:?}"
+            );
         }
     }
 }
