@@ -60,8 +60,7 @@ step "boot under qemu-system-aarch64 (TCG)"
 home=$(mktemp -d "${TMPDIR:-/tmp}/berth-arm64.$$.XXXXXX")
 started=0
 cleanup() {
-	# `berth stop` also ends the daemon.
-	[ "$started" = 1 ] && BERTH_HOME=$home "$berth" stop >/dev/null 2>&1 || true
+	[ "$started" = 1 ] && BERTH_HOME=$home "$berth" stop --quit >/dev/null 2>&1 || true
 	rm -rf "$home"
 }
 trap cleanup EXIT
@@ -78,6 +77,6 @@ kernel=$(docker -H "unix://$sock" info --format '{{.KernelVersion}}')
 echo "engine: $arch, kernel $kernel, boot to engine $(echo "$t1 - $t0" | bc) s"
 grep -h "berth-init:" "$home/logs/vm-console.log" || true
 [ "$arch" = aarch64 ] || { echo "arm64.sh: the engine says $arch, not aarch64" >&2; exit 1; }
-"$berth" stop
+"$berth" stop --quit
 started=0
 echo "arm64.sh: the arm64 guest boots and serves the engine"
