@@ -171,8 +171,9 @@ pub fn relay_daemon(
 pub fn isolate_env() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let dir =
-            std::env::temp_dir().join(format!("berth-app-test-docker-{}", std::process::id()));
+        // Under the target dir's scratch space (not /tmp): nothing is left behind outside it.
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("berth-app-test-docker-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("docker config dir");
         std::env::set_var("DOCKER_CONFIG", &dir);
         std::env::set_var(
