@@ -160,15 +160,28 @@ mod tests {
     use berth_core::BerthPaths;
     use tokio::net::UnixStream;
 
-    #[tokio::test]
-    async fn quit_answers_before_the_server_ends() {
-        let home = tempfile::tempdir().unwrap();
-        let paths = BerthPaths::under(home.path());
+    /// A control server over a fresh home; the lifecycle behind it boots no VM.
+    fn serving(
+        home: &std::path::Path,
+    ) -> (
+        BerthPaths,
+        Arc<Lifecycle>,
+        CancellationToken,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let paths = BerthPaths::under(home);
         paths.ensure().unwrap();
         let listener = UnixListener::bind(paths.control_socket()).unwrap();
         let lifecycle = Arc::new(Lifecycle::new(paths.clone(), Arc::new(crate::NativeVm)));
         let quit = CancellationToken::new();
-        let server = tokio::spawn(serve(listener, lifecycle, quit.clone()));
+        let server = tokio::spawn(serve(listener, lifecycle.clone(), quit.clone()));
+        (paths, lifecycle, quit, server)
+    }
+
+    #[tokio::test]
+    async fn quit_answers_before_the_server_ends() {
+        let home = tempfile::tempdir().unwrap();
+        let (paths, _lifecycle, quit, server) = serving(home.path());
 
         let ask = |request: &'static [u8]| {
             let socket = paths.control_socket();
@@ -200,12 +213,7 @@ mod tests {
     async fn a_watch_gets_a_new_status_when_the_port_warnings_change() {
         use berth_link::port_forwarder::{Binding, ForwardEvent, Protocol};
         let home = tempfile::tempdir().unwrap();
-        let paths = BerthPaths::under(home.path());
-        paths.ensure().unwrap();
-        let listener = UnixListener::bind(paths.control_socket()).unwrap();
-        let lifecycle = Arc::new(Lifecycle::new(paths.clone(), Arc::new(crate::NativeVm)));
-        let quit = CancellationToken::new();
-        let server = tokio::spawn(serve(listener, lifecycle.clone(), quit.clone()));
+        let (paths, lifecycle, quit, server) = serving(home.path());
 
         let conn = UnixStream::connect(paths.control_socket()).await.unwrap();
         let (read, mut write) = conn.into_split();
