@@ -433,6 +433,21 @@ pub fn tail(path: &Path, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Waits until `program` has been spawned, so a crash aimed at it reaches it.
+    async fn spawned(runner: &RecordingRunner, program: &str) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while !runner
+                .commands()
+                .iter()
+                .any(|c| c.program.contains(program))
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{program} spawned"));
+    }
     use crate::process::{ExitInfo, RecordingRunner, FAKE_PID};
     use crate::GuestImage;
 
@@ -613,7 +628,7 @@ mod tests {
         hv.virtiofsd = "virtiofsd".into();
         let start = hv.start();
         let crash = async {
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            spawned(&runner, "virtiofsd").await;
             runner.exit_children(ExitInfo {
                 code: Some(1),
                 signal: None,
@@ -687,7 +702,7 @@ mod tests {
         .unwrap();
         let start = hv.start();
         let crash = async {
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            spawned(&runner, "qemu-system").await;
             runner.exit_children(ExitInfo {
                 code: Some(1),
                 signal: None,
