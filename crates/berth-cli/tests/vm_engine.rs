@@ -7,190 +7,23 @@
 // The VM tier boots the Linux QEMU backend.
 #![cfg(target_os = "linux")]
 
+mod vm_support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const BOOT_DEADLINE: Duration = Duration::from_secs(400);
+use vm_support::{busybox_root, run, tar_dir, wait_until, Env};
+
 const STREAM_DEADLINE: Duration = Duration::from_secs(60);
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn check(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn run(cmd: &mut Command, what: &str) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    check(out, what)
-}
-
-/// Builds (or reuses, by its input hash) the guest image; `BERTH_VM_IMAGE_DIR` names a
-/// ready one instead.
-fn guest_image() -> PathBuf {
-    if let Some(dir) = std::env::var_os("BERTH_VM_IMAGE_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let out = workspace_root().join("vm-image/out/x86_64");
-    let build = workspace_root().join("vm-image/build.sh");
-    run(
-        Command::new("bash").arg(&build).arg("--out").arg(&out),
-        "vm-image/build.sh",
-    );
-    out
-}
-
-/// The guest agent, built in release mode (a debug build is 10x larger in the initrd), unless
-/// `BERTH_AGENT_BIN` names one.
-fn guest_agent() -> PathBuf {
-    if let Some(agent) = std::env::var_os("BERTH_AGENT_BIN").filter(|v| !v.is_empty()) {
-        return PathBuf::from(agent);
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(
-        Command::new(cargo).current_dir(workspace_root()).args([
-            "build",
-            "--release",
-            "-p",
-            "berth-agent",
-        ]),
-        "cargo build --release -p berth-agent",
-    );
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let agent = target.join("release/berth-agent");
-    assert!(agent.is_file(), "no agent at {}", agent.display());
-    agent
-}
-
-/// A fresh BERTH_HOME and DOCKER_CONFIG; ends the daemon and the VM (by pid) when dropped.
-struct Env {
-    home: tempfile::TempDir,
-    image_dir: PathBuf,
-    agent: PathBuf,
-}
-
 impl Env {
-    fn berth(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
-        cmd.args(args)
-            .env("BERTH_HOME", self.home.path())
-            .env("DOCKER_CONFIG", self.docker_config())
-            .env("BERTH_VM_IMAGE_DIR", &self.image_dir)
-            .env("BERTH_AGENT_BIN", &self.agent)
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_CONTEXT");
-        cmd
-    }
-
-    fn docker_config(&self) -> PathBuf {
-        self.home.path().join("docker-config")
-    }
-
-    fn docker(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new("docker");
-        cmd.arg("--context")
-            .arg("berth")
-            .args(args)
-            .env("DOCKER_CONFIG", self.docker_config())
-            .env("DOCKER_CLI_HINTS", "false")
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_CONTEXT");
-        cmd
-    }
-
-    fn run_dir(&self) -> PathBuf {
-        self.home.path().join("run")
-    }
-
-    fn status(&self) -> serde_json::Value {
-        let out = self.berth(&["status", "--json"]).output().expect("status");
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "status --json: {e}: {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
-    }
-
-    fn state(&self) -> String {
-        self.status()["daemon"]["state"]["state"]
-            .as_str()
-            .unwrap_or("none")
-            .to_owned()
-    }
-
-    fn qemu_pid(&self) -> Option<u32> {
-        self.status()["daemon"]["vm"]["pid"]
-            .as_u64()
-            .map(|p| p as u32)
-    }
-
-    fn daemon_pid(&self) -> Option<u32> {
-        std::fs::read_to_string(self.run_dir().join("daemon.lock"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    }
-
     fn start(&self) -> (String, Duration) {
-        let began = Instant::now();
-        let mut cmd = self.berth(&["start"]);
-        let out = cmd.output().expect("berth start");
-        let took = began.elapsed();
-        if !out.status.success() {
-            let console = std::fs::read_to_string(self.home.path().join("logs/vm-console.log"))
-                .unwrap_or_default();
-            let daemon = std::fs::read_to_string(self.home.path().join("logs/daemon.log"))
-                .unwrap_or_default();
-            panic!(
-                "berth start failed: {}\nconsole:\n{console}\ndaemon:\n{daemon}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        assert!(took < BOOT_DEADLINE, "start took {took:?}");
-        (String::from_utf8_lossy(&out.stdout).into_owned(), took)
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let qemu = self.qemu_pid();
-        let daemon = self.daemon_pid();
-        let _ = self.berth(&["stop", "--quit"]).output();
-        for pid in [qemu, daemon].into_iter().flatten() {
-            if Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            }
-        }
-    }
-}
-
-fn wait_until<T>(deadline: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
+        self.booted(self.berth(&["start"]), "berth start")
     }
 }
 
@@ -237,19 +70,7 @@ fn wait_line(rx: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&str) -> boo
 
 /// A busybox-static rootfs tar (plus `extra_mib` of random bytes in /payload).
 fn busybox_tar(dir: &Path, name: &str, extra_mib: u64) -> PathBuf {
-    let root = dir.join(format!("{name}-root"));
-    let bin = root.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy("/bin/busybox", bin.join("busybox")).expect("busybox-static is installed");
-    let list = run(Command::new("/bin/busybox").arg("--list"), "busybox --list");
-    for applet in list
-        .lines()
-        .map(str::trim)
-        .filter(|a| !a.is_empty() && *a != "busybox")
-    {
-        let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
-    }
-    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    let root = busybox_root(dir, name);
     if extra_mib > 0 {
         run(
             Command::new("head")
@@ -259,15 +80,7 @@ fn busybox_tar(dir: &Path, name: &str, extra_mib: u64) -> PathBuf {
         );
     }
     let tar = dir.join(format!("{name}.tar"));
-    run(
-        Command::new("tar")
-            .arg("-C")
-            .arg(&root)
-            .arg("-cf")
-            .arg(&tar)
-            .arg("."),
-        "tar",
-    );
+    tar_dir(&root, &tar);
     tar
 }
 
@@ -337,16 +150,7 @@ fn tcp_get(port: u16) -> std::io::Result<String> {
 
 #[test]
 fn vm_engine_end_to_end() {
-    let image_dir = guest_image();
-    let agent = guest_agent();
-    let env = Env {
-        home: tempfile::Builder::new()
-            .prefix("berth-vm-")
-            .tempdir()
-            .unwrap(),
-        image_dir,
-        agent,
-    };
+    let env = Env::new("berth-vm-");
     let work = env.home.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
 

@@ -10,174 +10,21 @@
 // The VM tier boots the Linux QEMU backend.
 #![cfg(target_os = "linux")]
 
+mod vm_support;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BOOT_DEADLINE: Duration = Duration::from_secs(400);
+use vm_support::{busybox_root, run, tar_dir, wait_until, Env, BOOT_DEADLINE};
+
 const PORT_DEADLINE: Duration = Duration::from_secs(60);
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn check(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn run(cmd: &mut Command, what: &str) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    check(out, what)
-}
-
-/// The guest image: `BERTH_VM_IMAGE_DIR`, or built (cached by its input hash).
-fn guest_image() -> PathBuf {
-    if let Some(dir) = std::env::var_os("BERTH_VM_IMAGE_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let out = workspace_root().join("vm-image/out/x86_64");
-    run(
-        Command::new("bash")
-            .arg(workspace_root().join("vm-image/build.sh"))
-            .arg("--out")
-            .arg(&out),
-        "vm-image/build.sh",
-    );
-    out
-}
-
-/// The guest agent: `BERTH_AGENT_BIN`, or built in release mode (it goes into the initrd).
-fn guest_agent() -> PathBuf {
-    if let Some(agent) = std::env::var_os("BERTH_AGENT_BIN").filter(|v| !v.is_empty()) {
-        return PathBuf::from(agent);
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(
-        Command::new(cargo).current_dir(workspace_root()).args([
-            "build",
-            "--release",
-            "-p",
-            "berth-agent",
-        ]),
-        "cargo build --release -p berth-agent",
-    );
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let agent = target.join("release/berth-agent");
-    assert!(agent.is_file(), "no agent at {}", agent.display());
-    agent
-}
-
-/// A fresh BERTH_HOME and DOCKER_CONFIG; ends the daemon and the VM (by pid) when dropped.
-struct Env {
-    home: tempfile::TempDir,
-    image_dir: PathBuf,
-    agent: PathBuf,
-}
-
 impl Env {
-    fn berth(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
-        cmd.args(args)
-            .env("BERTH_HOME", self.home.path())
-            .env("DOCKER_CONFIG", self.docker_config())
-            .env("BERTH_VM_IMAGE_DIR", &self.image_dir)
-            .env("BERTH_AGENT_BIN", &self.agent)
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_CONTEXT");
-        cmd
-    }
-
-    fn docker_config(&self) -> PathBuf {
-        self.home.path().join("docker-config")
-    }
-
-    fn docker(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new("docker");
-        cmd.arg("--context")
-            .arg("berth")
-            .args(args)
-            .env("DOCKER_CONFIG", self.docker_config())
-            .env("DOCKER_CLI_HINTS", "false")
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_CONTEXT");
-        cmd
-    }
-
-    fn status(&self) -> serde_json::Value {
-        let out = self.berth(&["status", "--json"]).output().expect("status");
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "status --json: {e}: {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
-    }
-
-    fn qemu_pid(&self) -> Option<u32> {
-        self.status()["daemon"]["vm"]["pid"]
-            .as_u64()
-            .map(|p| p as u32)
-    }
-
-    fn daemon_pid(&self) -> Option<u32> {
-        std::fs::read_to_string(self.home.path().join("run/daemon.lock"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    }
-
     fn start(&self) {
-        let out = self.berth(&["start"]).output().expect("berth start");
-        if !out.status.success() {
-            let log = |name: &str| {
-                std::fs::read_to_string(self.home.path().join("logs").join(name))
-                    .unwrap_or_default()
-            };
-            panic!(
-                "berth start failed: {}\nconsole:\n{}\ndaemon:\n{}",
-                String::from_utf8_lossy(&out.stderr),
-                log("vm-console.log"),
-                log("daemon.log")
-            );
-        }
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let qemu = self.qemu_pid();
-        let daemon = self.daemon_pid();
-        let _ = self.berth(&["stop", "--quit"]).output();
-        for pid in [qemu, daemon].into_iter().flatten() {
-            if Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            }
-        }
-    }
-}
-
-fn wait_until<T>(deadline: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
+        self.booted(self.berth(&["start"]), "berth start");
     }
 }
 
@@ -207,36 +54,18 @@ int main(int argc, char **argv) {
 
 /// A rootfs tar: busybox-static with its applets, plus the UDP echo server as /bin/udp-echo.
 fn test_image_tar(dir: &Path) -> PathBuf {
-    let root = dir.join("root");
-    let bin = root.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::create_dir_all(root.join("tmp")).unwrap();
-    std::fs::copy("/bin/busybox", bin.join("busybox")).expect("busybox-static is installed");
-    let list = run(Command::new("/bin/busybox").arg("--list"), "busybox --list");
-    for applet in list.lines().map(str::trim) {
-        if !applet.is_empty() && applet != "busybox" {
-            let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
-        }
-    }
+    let root = busybox_root(dir, "image");
     let src = dir.join("udp-echo.c");
     std::fs::write(&src, UDP_ECHO_C).unwrap();
     run(
         Command::new("cc")
             .args(["-static", "-Os", "-o"])
-            .arg(bin.join("udp-echo"))
+            .arg(root.join("bin/udp-echo"))
             .arg(&src),
         "cc -static udp-echo.c",
     );
     let tar = dir.join("image.tar");
-    run(
-        Command::new("tar")
-            .arg("-C")
-            .arg(&root)
-            .arg("-cf")
-            .arg(&tar)
-            .arg("."),
-        "tar",
-    );
+    tar_dir(&root, &tar);
     tar
 }
 
@@ -437,14 +266,7 @@ fn measure_against_loopback(env: &Env, work: &Path, web_port: u16) {
 
 #[test]
 fn vm_published_ports() {
-    let env = Env {
-        home: tempfile::Builder::new()
-            .prefix("berth-vm-ports-")
-            .tempdir()
-            .unwrap(),
-        image_dir: guest_image(),
-        agent: guest_agent(),
-    };
+    let env = Env::new("berth-vm-ports-");
     let work = env.home.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     let tar = test_image_tar(&work);

@@ -12,19 +12,18 @@
 // The VM tier boots the Linux QEMU backend.
 #![cfg(target_os = "linux")]
 
+mod vm_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const BOOT_DEADLINE: Duration = Duration::from_secs(400);
+use vm_support::{import_busybox, run, wait_until, Env, BOOT_DEADLINE};
+
 /// A hung guest is declared failed within 3 x (3 s + 10 s) of health pings; slack for load.
 const HEALTH_DEADLINE: Duration = Duration::from_secs(90);
 const GIB_IN_KIB: u64 = 1 << 20;
 const MIB: u64 = 1 << 20;
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn text(out: &Output) -> (String, String) {
     (
@@ -33,91 +32,7 @@ fn text(out: &Output) -> (String, String) {
     )
 }
 
-fn run(cmd: &mut Command, what: &str) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    let (stdout, stderr) = text(&out);
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
-        out.status
-    );
-    stdout
-}
-
-fn guest_image() -> PathBuf {
-    if let Some(dir) = std::env::var_os("BERTH_VM_IMAGE_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let out = workspace_root().join("vm-image/out/x86_64");
-    run(
-        Command::new("bash")
-            .arg(workspace_root().join("vm-image/build.sh"))
-            .arg("--out")
-            .arg(&out),
-        "vm-image/build.sh",
-    );
-    out
-}
-
-fn guest_agent() -> PathBuf {
-    if let Some(agent) = std::env::var_os("BERTH_AGENT_BIN").filter(|v| !v.is_empty()) {
-        return PathBuf::from(agent);
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(
-        Command::new(cargo).current_dir(workspace_root()).args([
-            "build",
-            "--release",
-            "-p",
-            "berth-agent",
-        ]),
-        "cargo build --release -p berth-agent",
-    );
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    target.join("release/berth-agent")
-}
-
-/// A fresh BERTH_HOME and DOCKER_CONFIG; ends the daemon and the VM (by pid) when dropped.
-struct Env {
-    home: tempfile::TempDir,
-    image_dir: PathBuf,
-    agent: PathBuf,
-}
-
 impl Env {
-    fn berth(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
-        cmd.args(args)
-            .env("BERTH_HOME", self.home.path())
-            .env("DOCKER_CONFIG", self.docker_config())
-            .env("BERTH_VM_IMAGE_DIR", &self.image_dir)
-            .env("BERTH_AGENT_BIN", &self.agent)
-            .env("BERTH_KEYRING", "keyutils")
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_CONTEXT");
-        cmd
-    }
-
-    fn docker_config(&self) -> PathBuf {
-        self.home.path().join("docker-config")
-    }
-
-    fn docker(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new("docker");
-        cmd.arg("--context")
-            .arg("berth")
-            .args(args)
-            .env("DOCKER_CONFIG", self.docker_config())
-            .env("DOCKER_CLI_HINTS", "false")
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_CONTEXT");
-        cmd
-    }
-
     fn set(&self, key: &str, value: &str) -> String {
         run(
             &mut self.berth(&["settings", "set", key, value]),
@@ -140,44 +55,8 @@ impl Env {
         stderr
     }
 
-    fn state(&self) -> String {
-        let out = self.berth(&["status", "--json"]).output().expect("status");
-        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        status["daemon"]["state"]["state"]
-            .as_str()
-            .unwrap_or("none")
-            .to_owned()
-    }
-
-    fn daemon_pid(&self) -> Option<u32> {
-        std::fs::read_to_string(self.home.path().join("run/daemon.lock"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    }
-
-    fn qemu_pid(&self) -> Option<u32> {
-        let out = self.berth(&["status", "--json"]).output().ok()?;
-        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-        status["daemon"]["vm"]["pid"].as_u64().map(|p| p as u32)
-    }
-
     fn boot(&self, verb: &str) -> Duration {
-        let began = Instant::now();
-        let out = self.berth(&[verb]).output().expect("berth start");
-        let took = began.elapsed();
-        if !out.status.success() {
-            let logs = self.home.path().join("logs");
-            let console = std::fs::read_to_string(logs.join("vm-console.log")).unwrap_or_default();
-            let daemon = std::fs::read_to_string(logs.join("daemon.log")).unwrap_or_default();
-            panic!(
-                "berth {verb} failed: {}\nconsole:\n{console}\ndaemon:\n{daemon}",
-                text(&out).1
-            );
-        }
-        assert!(took < BOOT_DEADLINE, "{verb} took {took:?}");
-        took
+        self.booted(self.berth(&[verb]), &format!("berth {verb}")).1
     }
 
     fn info(&self) -> serde_json::Value {
@@ -223,72 +102,9 @@ impl Env {
     }
 }
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        let qemu = self.qemu_pid();
-        let daemon = self.daemon_pid();
-        let _ = self.berth(&["stop", "--quit"]).output();
-        for pid in [qemu, daemon].into_iter().flatten() {
-            if Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            }
-        }
-    }
-}
-
-fn wait_until<T>(deadline: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A busybox-static image imported into the engine (PATH=/bin).
-fn import_busybox(env: &Env, work: &Path, image: &str) {
-    let root = work.join("rootfs");
-    let bin = root.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy("/bin/busybox", bin.join("busybox")).expect("busybox-static is installed");
-    for applet in ["sh", "df", "cat", "echo"] {
-        std::os::unix::fs::symlink("busybox", bin.join(applet)).unwrap();
-    }
-    std::fs::create_dir_all(root.join("tmp")).unwrap();
-    let tar = work.join("busybox.tar");
-    run(
-        Command::new("tar")
-            .arg("-C")
-            .arg(&root)
-            .arg("-cf")
-            .arg(&tar)
-            .arg("."),
-        "tar",
-    );
-    run(
-        &mut env.docker(&[
-            "import",
-            "--change",
-            "ENV PATH=/bin",
-            tar.to_str().unwrap(),
-            image,
-        ]),
-        "docker import",
-    );
-}
-
 #[test]
 fn vm_settings_apply_and_factory_reset() {
-    let env = Env {
-        home: tempfile::Builder::new()
-            .prefix("berth-vmset-")
-            .tempdir()
-            .unwrap(),
-        image_dir: guest_image(),
-        agent: guest_agent(),
-    };
+    let env = Env::new("berth-vmset-");
     let work = env.home.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
 

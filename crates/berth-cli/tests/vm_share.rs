@@ -16,131 +16,20 @@
 // The VM tier boots the Linux QEMU backend.
 #![cfg(target_os = "linux")]
 
+mod vm_support;
+
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-const BOOT_DEADLINE: Duration = Duration::from_secs(400);
+use vm_support::{import_busybox, run, wait_until, Env};
+
 const SEEN_DEADLINE: Duration = Duration::from_secs(30);
 /// The share owner: a plain user's uid/gid (no passwd entry is needed: QEMU switches by number).
 const OWNER: (u32, u32) = (1000, 1000);
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn check(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn run(cmd: &mut Command, what: &str) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    check(out, what)
-}
-
-/// Builds (or reuses, by its input hash) the guest image; `BERTH_VM_IMAGE_DIR` names a
-/// ready one instead.
-fn guest_image() -> PathBuf {
-    if let Some(dir) = std::env::var_os("BERTH_VM_IMAGE_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let out = workspace_root().join("vm-image/out/x86_64");
-    let build = workspace_root().join("vm-image/build.sh");
-    run(
-        Command::new("bash").arg(&build).arg("--out").arg(&out),
-        "vm-image/build.sh",
-    );
-    out
-}
-
-/// The guest agent, built in release mode, unless `BERTH_AGENT_BIN` names one.
-fn guest_agent() -> PathBuf {
-    if let Some(agent) = std::env::var_os("BERTH_AGENT_BIN").filter(|v| !v.is_empty()) {
-        return PathBuf::from(agent);
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(
-        Command::new(cargo).current_dir(workspace_root()).args([
-            "build",
-            "--release",
-            "-p",
-            "berth-agent",
-        ]),
-        "cargo build --release -p berth-agent",
-    );
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let agent = target.join("release/berth-agent");
-    assert!(agent.is_file(), "no agent at {}", agent.display());
-    agent
-}
-
-/// A fresh BERTH_HOME; ends the daemon and the VM (by pid) when dropped.
-struct Env {
-    home: tempfile::TempDir,
-    image_dir: PathBuf,
-    agent: PathBuf,
-}
-
 impl Env {
-    fn berth(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
-        cmd.args(args)
-            .env("BERTH_HOME", self.home.path())
-            .env("DOCKER_CONFIG", self.docker_config())
-            .env("BERTH_VM_IMAGE_DIR", &self.image_dir)
-            .env("BERTH_AGENT_BIN", &self.agent)
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_CONTEXT");
-        cmd
-    }
-
-    fn docker_config(&self) -> PathBuf {
-        self.home.path().join("docker-config")
-    }
-
-    fn docker(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new("docker");
-        cmd.arg("--context")
-            .arg("berth")
-            .args(args)
-            .env("DOCKER_CONFIG", self.docker_config())
-            .env("DOCKER_CLI_HINTS", "false")
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_CONTEXT");
-        cmd
-    }
-
-    fn status(&self) -> serde_json::Value {
-        let out = self.berth(&["status", "--json"]).output().expect("status");
-        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-    }
-
-    fn qemu_pid(&self) -> Option<u32> {
-        self.status()["daemon"]["vm"]["pid"]
-            .as_u64()
-            .map(|p| p as u32)
-    }
-
-    fn daemon_pid(&self) -> Option<u32> {
-        std::fs::read_to_string(self.home.path().join("run/daemon.lock"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    }
-
     fn write_settings(&self, shared: &[&Path]) {
         let config = self.home.path().join("config");
         std::fs::create_dir_all(&config).unwrap();
@@ -157,29 +46,10 @@ impl Env {
 
     /// `berth start` with the daemon told to share over `method`.
     fn start(&self, method: &str, virtiofsd: &Path) -> Duration {
-        let began = Instant::now();
-        let out = self
-            .berth(&["start"])
-            .env("BERTH_SHARE_METHOD", method)
-            .env("BERTH_VIRTIOFSD", virtiofsd)
-            .output()
-            .expect("berth start");
-        let took = began.elapsed();
-        if !out.status.success() {
-            let log = |name: &str| {
-                std::fs::read_to_string(self.home.path().join("logs").join(name))
-                    .unwrap_or_default()
-            };
-            panic!(
-                "berth start failed: {}\nconsole:\n{}\ndaemon:\n{}\nqemu:\n{}",
-                String::from_utf8_lossy(&out.stderr),
-                log("vm-console.log"),
-                log("daemon.log"),
-                log("qemu.log")
-            );
-        }
-        assert!(took < BOOT_DEADLINE, "start took {took:?}");
-        took
+        let mut cmd = self.berth(&["start"]);
+        cmd.env("BERTH_SHARE_METHOD", method)
+            .env("BERTH_VIRTIOFSD", virtiofsd);
+        self.booted(cmd, "berth start").1
     }
 
     /// Stops the engine and the daemon, so the next start reads the environment again.
@@ -194,69 +64,8 @@ impl Env {
     }
 
     fn console(&self) -> String {
-        std::fs::read_to_string(self.home.path().join("logs/vm-console.log")).unwrap_or_default()
+        self.log("vm-console.log")
     }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let qemu = self.qemu_pid();
-        let daemon = self.daemon_pid();
-        let _ = self.berth(&["stop", "--quit"]).output();
-        for pid in [qemu, daemon].into_iter().flatten() {
-            if Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            }
-        }
-    }
-}
-
-fn wait_until<T>(deadline: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A busybox-static rootfs tar, imported as an image with PATH=/bin.
-fn import_busybox(env: &Env, dir: &Path, image: &str) {
-    let root = dir.join("busybox-root");
-    let bin = root.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy("/bin/busybox", bin.join("busybox")).expect("busybox-static is installed");
-    let list = run(Command::new("/bin/busybox").arg("--list"), "busybox --list");
-    for applet in list
-        .lines()
-        .map(str::trim)
-        .filter(|a| !a.is_empty() && *a != "busybox")
-    {
-        let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
-    }
-    std::fs::create_dir_all(root.join("tmp")).unwrap();
-    let tar = dir.join("busybox.tar");
-    run(
-        Command::new("tar")
-            .arg("-C")
-            .arg(&root)
-            .arg("-cf")
-            .arg(&tar)
-            .arg("."),
-        "tar",
-    );
-    run(
-        &mut env.docker(&[
-            "import",
-            "--change",
-            "ENV PATH=/bin",
-            tar.to_str().unwrap(),
-            image,
-        ]),
-        "docker import",
-    );
 }
 
 fn chown_tree(path: &Path, (uid, gid): (u32, u32)) {
@@ -295,17 +104,8 @@ fn virtiofsd() -> PathBuf {
 
 #[test]
 fn vm_shared_folders() {
-    let image_dir = guest_image();
-    let agent = guest_agent();
     let virtiofsd = virtiofsd();
-    let env = Env {
-        home: tempfile::Builder::new()
-            .prefix("berth-vm-share-")
-            .tempdir()
-            .unwrap(),
-        image_dir,
-        agent,
-    };
+    let env = Env::new("berth-vm-share-");
     // The "home" and the extra folder live outside BERTH_HOME (the daemon's own files must
     // not be in a share); the extra one has a space in its path.
     let outside = tempfile::Builder::new()
