@@ -1,25 +1,34 @@
 // The one route table: every page of the dashboard and the sidebar entry that leads to it.
 import type { Component } from "svelte";
 import ContainerList from "./containers/ContainerList.svelte";
-import ContainerDetails from "./containers/ContainerDetails.svelte";
-import ImageList from "./images/ImageList.svelte";
-import VolumeList from "./volumes/VolumeList.svelte";
-import NetworkList from "./networks/NetworkList.svelte";
-import EnginePage from "./engine/EnginePage.svelte";
-import ComposeList from "./compose/ComposeList.svelte";
-import ComposeProjectView from "./compose/ComposeProjectView.svelte";
-import HubPage from "./hub/HubPage.svelte";
-import RegistriesPage from "./hub/RegistriesPage.svelte";
-import SettingsPage from "./settings/SettingsPage.svelte";
-import TroubleshootPage from "./troubleshoot/TroubleshootPage.svelte";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Page = Component<any>;
 
 export interface Route {
   pattern: RegExp;
   section: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  component: Component<any>;
+  // The page, loaded the first time it is shown: each page but the first one a user sees is its
+  // own chunk, so an idle dashboard parses and holds only the containers list.
+  page: () => Promise<Page>;
   params?: (m: RegExpMatchArray) => Record<string, string>;
 }
+
+// One promise per page, kept: showing a page again (or with new params) never reloads it. A
+// page that failed to load is tried again the next time it is shown.
+export function lazy(load: () => Promise<{ default: Page }>): () => Promise<Page> {
+  let loaded: Promise<Page> | undefined;
+  return () =>
+    (loaded ??= load().then(
+      (m) => m.default,
+      (e) => {
+        loaded = undefined;
+        throw e;
+      },
+    ));
+}
+
+const eager = (page: Page) => () => Promise.resolve(page);
 
 export const sections = [
   { path: "/containers", label: "Containers", icon: "▣" },
@@ -34,19 +43,19 @@ export const sections = [
 ];
 
 export const routes: Route[] = [
-  { pattern: /^\/containers\/?$/, section: "/containers", component: ContainerList },
-  { pattern: /^\/containers\/([^/]+)(?:\/(\w+))?$/, section: "/containers", component: ContainerDetails,
+  { pattern: /^\/containers\/?$/, section: "/containers", page: eager(ContainerList) },
+  { pattern: /^\/containers\/([^/]+)(?:\/(\w+))?$/, section: "/containers", page: lazy(() => import("./containers/ContainerDetails.svelte")),
     params: (m) => ({ id: m[1], tab: m[2] ?? "logs" }) },
-  { pattern: /^\/images\/?$/, section: "/images", component: ImageList },
-  { pattern: /^\/volumes\/?$/, section: "/volumes", component: VolumeList },
-  { pattern: /^\/networks\/?$/, section: "/networks", component: NetworkList },
-  { pattern: /^\/compose\/?$/, section: "/compose", component: ComposeList },
-  { pattern: /^\/compose\/([^/]+)$/, section: "/compose", component: ComposeProjectView, params: (m) => ({ name: m[1] }) },
-  { pattern: /^\/hub\/?$/, section: "/hub", component: HubPage },
-  { pattern: /^\/hub\/registries\/?$/, section: "/hub", component: RegistriesPage },
-  { pattern: /^\/engine\/?$/, section: "/engine", component: EnginePage },
-  { pattern: /^\/settings\/?$/, section: "/settings", component: SettingsPage },
-  { pattern: /^\/troubleshoot\/?$/, section: "/troubleshoot", component: TroubleshootPage },
+  { pattern: /^\/images\/?$/, section: "/images", page: lazy(() => import("./images/ImageList.svelte")) },
+  { pattern: /^\/volumes\/?$/, section: "/volumes", page: lazy(() => import("./volumes/VolumeList.svelte")) },
+  { pattern: /^\/networks\/?$/, section: "/networks", page: lazy(() => import("./networks/NetworkList.svelte")) },
+  { pattern: /^\/compose\/?$/, section: "/compose", page: lazy(() => import("./compose/ComposeList.svelte")) },
+  { pattern: /^\/compose\/([^/]+)$/, section: "/compose", page: lazy(() => import("./compose/ComposeProjectView.svelte")), params: (m) => ({ name: m[1] }) },
+  { pattern: /^\/hub\/?$/, section: "/hub", page: lazy(() => import("./hub/HubPage.svelte")) },
+  { pattern: /^\/hub\/registries\/?$/, section: "/hub", page: lazy(() => import("./hub/RegistriesPage.svelte")) },
+  { pattern: /^\/engine\/?$/, section: "/engine", page: lazy(() => import("./engine/EnginePage.svelte")) },
+  { pattern: /^\/settings\/?$/, section: "/settings", page: lazy(() => import("./settings/SettingsPage.svelte")) },
+  { pattern: /^\/troubleshoot\/?$/, section: "/troubleshoot", page: lazy(() => import("./troubleshoot/TroubleshootPage.svelte")) },
 ];
 
 export function resolve(path: string): { route: Route; params: Record<string, string> } {
