@@ -95,6 +95,18 @@ pub fn run() {
         run_headless(&berth);
         return;
     }
+    // The backend mostly waits on the engine: two workers serve it on any machine, where Tauri's
+    // default runtime starts one per core, each with its own stack and allocator arena.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("berth-app-rt")
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("berth: cannot start the app's runtime: {e}");
+            std::process::exit(1);
+        });
+    tauri::async_runtime::set(runtime.handle().clone());
     build_app(Builder::default(), berth)
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
