@@ -9,8 +9,10 @@
 //! stream and the visible rows' stats streams are live). Each process tree (the app and its WebKit
 //! processes) is sampled every 2 s for `seconds` (default 60) after a 10 s settle: PSS summed
 //! over the tree from `/proc/<pid>/smaps_rollup`, CPU from `/proc/<pid>/stat` deltas.
-//! Prints mean and max PSS, CPU %, and the ratio app/floor. Needs Xvfb (run as root for PSS of
-//! every process).
+//! Two modes, both printed: each window alone in turn (the floor as the issue measured it, shared
+//! libraries counted wholly), then both together on one screen (shared WebKit pages split between
+//! the two). Prints mean and max PSS, CPU %, and the ratio app/floor for each. Needs Xvfb (run as
+//! root for PSS of every process).
 
 #[path = "../tests/ui_support/mod.rs"]
 mod ui_support;
@@ -37,7 +39,8 @@ struct Tree {
     name: &'static str,
     child: Child,
     pss_mib: Vec<f64>,
-    cpu_ticks: u64,
+    cpu_percent: f64,
+    last: Vec<(String, f64)>,
 }
 
 impl Drop for Tree {
@@ -107,10 +110,37 @@ fn main() {
             name,
             child: cmd.spawn().expect("spawn"),
             pss_mib: Vec::new(),
-            cpu_ticks: 0,
+            cpu_percent: 0.0,
+            last: Vec::new(),
         }
     };
+    // Alone: each window by itself, in turn, so shared libraries count wholly to the one process
+    // tree that maps them, as they do on a desktop running only Berth. This is the issue's floor.
+    let mut alone = Vec::new();
+    for (name, bin) in [("berth-app", &app_bin), ("minimal", &floor_bin)] {
+        let mut trees = [spawn(name, bin)];
+        measure(&mut trees, seconds);
+        alone.extend(trees.map(Summary::from));
+    }
+    report("alone, one after the other", seconds, &alone);
+    // Together: both at once on one screen. Each tree then owns only half of the WebKit pages both
+    // touch, so the shared part shrinks and the difference weighs more; shown for comparison.
     let mut trees = [spawn("berth-app", &app_bin), spawn("minimal", &floor_bin)];
+    measure(&mut trees, seconds);
+    report("together, side by side", seconds, &trees.map(Summary::from));
+}
+
+/// Waits for each tree's web process (GTK may first wait out a D-Bus timeout), lets it settle,
+/// then samples PSS every `EVERY` and CPU over the whole window.
+fn measure(trees: &mut [Tree], seconds: u64) {
+    let launched = Instant::now();
+    while !trees.iter().all(|t| has_web_process(t.child.id())) {
+        assert!(
+            launched.elapsed() < Duration::from_secs(120),
+            "no WebKit web process after 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     std::thread::sleep(SETTLE);
     let start_ticks: Vec<u64> = trees.iter().map(|t| tree_ticks(t.child.id())).collect();
     let started = Instant::now();
@@ -122,48 +152,74 @@ fn main() {
         std::thread::sleep(EVERY);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    for (tree, start) in trees.iter_mut().zip(start_ticks) {
-        tree.cpu_ticks = tree_ticks(tree.child.id()).saturating_sub(start);
-    }
     let hz = clock_ticks_per_second();
+    for (tree, start) in trees.iter_mut().zip(start_ticks) {
+        tree.cpu_percent =
+            tree_ticks(tree.child.id()).saturating_sub(start) as f64 / hz / elapsed * 100.0;
+        tree.last = tree_pids(tree.child.id())
+            .into_iter()
+            .map(|pid| {
+                let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                (
+                    name.trim().to_string(),
+                    tree_pss_kib_one(pid) as f64 / 1024.0,
+                )
+            })
+            .collect();
+    }
+}
+
+/// One tree's figures, kept after its processes have been ended.
+struct Summary {
+    name: &'static str,
+    mean: f64,
+    max: f64,
+    cpu_percent: f64,
+    last: Vec<(String, f64)>,
+}
+
+impl From<Tree> for Summary {
+    fn from(tree: Tree) -> Summary {
+        let samples = &tree.pss_mib;
+        Summary {
+            name: tree.name,
+            mean: samples.iter().sum::<f64>() / samples.len().max(1) as f64,
+            max: samples.iter().cloned().fold(0.0, f64::max),
+            cpu_percent: tree.cpu_percent,
+            last: tree.last.clone(),
+        }
+    }
+}
+
+fn report(mode: &str, seconds: u64, summaries: &[Summary]) {
     println!(
-        "idle over {seconds} s after a {} s settle, sampled every {} s",
+        "\n{mode}: idle over {seconds} s after a {} s settle, sampled every {} s",
         SETTLE.as_secs(),
         EVERY.as_secs()
     );
     println!(
-        "{:<10} {:>14} {:>13} {:>8} {:>6}",
-        "process", "PSS mean MiB", "PSS max MiB", "CPU %", "procs"
+        "{:<10} {:>14} {:>13} {:>8}   last sample per process (MiB)",
+        "tree", "PSS mean MiB", "PSS max MiB", "CPU %"
     );
-    let mut means = Vec::new();
-    for tree in &trees {
-        let mean = tree.pss_mib.iter().sum::<f64>() / tree.pss_mib.len().max(1) as f64;
-        let max = tree.pss_mib.iter().cloned().fold(0.0, f64::max);
-        let cpu = tree.cpu_ticks as f64 / hz / elapsed * 100.0;
+    for s in summaries {
+        let processes: Vec<String> = s
+            .last
+            .iter()
+            .map(|(name, mib)| format!("{name} {mib:.1}"))
+            .collect();
         println!(
-            "{:<10} {:>14.1} {:>13.1} {:>8.2} {:>6}",
-            tree.name,
-            mean,
-            max,
-            cpu,
-            tree_pids(tree.child.id()).len()
+            "{:<10} {:>14.1} {:>13.1} {:>8.2}   {}",
+            s.name,
+            s.mean,
+            s.max,
+            s.cpu_percent,
+            processes.join(", ")
         );
-        means.push(mean);
     }
-    println!("ratio berth-app/minimal PSS: {:.2}x", means[0] / means[1]);
-    println!("last sample per process (MiB):");
-    for tree in &trees {
-        for pid in tree_pids(tree.child.id()) {
-            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            println!(
-                "  {:<10} {:>7} {:<24} {:>7.1}",
-                tree.name,
-                pid,
-                name.trim(),
-                tree_pss_kib_one(pid) as f64 / 1024.0
-            );
-        }
-    }
+    println!(
+        "ratio berth-app/minimal PSS ({mode}): {:.2}x",
+        summaries[0].mean / summaries[1].mean
+    );
 }
 
 /// The process and all its descendants (WebKit's web and network processes), from /proc.
@@ -200,6 +256,13 @@ fn tree_pids(root: u32) -> Vec<u32> {
         i += 1;
     }
     pids
+}
+
+fn has_web_process(root: u32) -> bool {
+    tree_pids(root).into_iter().any(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|name| name.starts_with("WebKitWebProces"))
+    })
 }
 
 fn tree_pss_kib(root: u32) -> u64 {
