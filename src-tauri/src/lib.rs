@@ -9,6 +9,7 @@ pub mod engine_link;
 pub mod error;
 pub mod file_listing;
 pub mod quit;
+pub mod stats_feed;
 pub mod streams;
 pub mod tray;
 

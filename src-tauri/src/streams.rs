@@ -10,6 +10,8 @@ use berth_core::{ApiError, ErrorCode};
 use berth_engine::exec::{ExecHandle, ExecInput};
 use tokio::task::AbortHandle;
 
+use crate::stats_feed::StatsFeed;
+
 /// An exec session's input side; the output side is a stream task.
 pub struct ExecIo {
     pub handle: ExecHandle,
@@ -21,6 +23,7 @@ pub struct Streams {
     next: AtomicU32,
     tasks: Mutex<HashMap<u32, AbortHandle>>,
     execs: Mutex<HashMap<u32, std::sync::Arc<ExecIo>>>,
+    feeds: Mutex<HashMap<u32, std::sync::Arc<StatsFeed>>>,
 }
 
 impl Streams {
@@ -31,16 +34,16 @@ impl Streams {
     {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let handle = tauri::async_runtime::spawn(task);
-        self.lock_tasks().insert(id, handle.inner().abort_handle());
+        lock(&self.tasks).insert(id, handle.inner().abort_handle());
         id
     }
 
     pub fn add_exec(&self, id: u32, io: ExecIo) {
-        self.lock_execs().insert(id, std::sync::Arc::new(io));
+        lock(&self.execs).insert(id, std::sync::Arc::new(io));
     }
 
     pub fn exec(&self, id: u32) -> Result<std::sync::Arc<ExecIo>, ApiError> {
-        self.lock_execs().get(&id).cloned().ok_or_else(|| {
+        lock(&self.execs).get(&id).cloned().ok_or_else(|| {
             ApiError::new(
                 ErrorCode::NotFound,
                 format!("No terminal session {id}; it has ended"),
@@ -48,18 +51,32 @@ impl Streams {
         })
     }
 
+    /// Keeps a stats feed until `stop(id)`; dropping it ends its streams.
+    pub fn add_feed(&self, feed: StatsFeed) -> u32 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        lock(&self.feeds).insert(id, std::sync::Arc::new(feed));
+        id
+    }
+
+    pub fn feed(&self, id: u32) -> Result<std::sync::Arc<StatsFeed>, ApiError> {
+        lock(&self.feeds).get(&id).cloned().ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("No stats feed {id}; it has ended"),
+            )
+        })
+    }
+
     pub fn stop(&self, id: u32) {
-        if let Some(task) = self.lock_tasks().remove(&id) {
+        if let Some(task) = lock(&self.tasks).remove(&id) {
             task.abort();
         }
-        self.lock_execs().remove(&id);
+        lock(&self.execs).remove(&id);
+        lock(&self.feeds).remove(&id);
     }
+}
 
-    fn lock_tasks(&self) -> std::sync::MutexGuard<'_, HashMap<u32, AbortHandle>> {
-        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn lock_execs(&self) -> std::sync::MutexGuard<'_, HashMap<u32, std::sync::Arc<ExecIo>>> {
-        self.execs.lock().unwrap_or_else(|e| e.into_inner())
-    }
+/// A poisoned lock still guards plain maps: a panicked holder left nothing half-written.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -14,6 +14,7 @@ use super::AppState;
 use crate::engine_link::PortWarning;
 use crate::error::ToApi;
 use crate::file_listing::{self, FileEntry};
+use crate::stats_feed::StatsFeed;
 use crate::streams::ExecIo;
 
 #[tauri::command]
@@ -121,6 +122,28 @@ pub async fn stream_stats(
             }
         }
     }))
+}
+
+/// The containers list's CPU and memory cells: a feed that sends a batch of samples a second
+/// for the rows the window points it at (`watch_stats`); `stop_stream` ends it.
+#[tauri::command]
+pub async fn open_stats_feed(
+    state: State<'_, AppState>,
+    channel: Channel<Vec<StatsSample>>,
+) -> Result<u32, ApiError> {
+    Ok(state.streams.add_feed(StatsFeed::open(channel)))
+}
+
+/// Makes `ids` the containers `feed` samples: new ones start, the ones left out stop.
+#[tauri::command]
+pub async fn watch_stats(
+    state: State<'_, AppState>,
+    feed: u32,
+    ids: Vec<String>,
+) -> Result<(), ApiError> {
+    let feed = state.streams.feed(feed)?;
+    feed.watch(&state.link.engine().await?, ids);
+    Ok(())
 }
 
 /// Starts `cmd` with a TTY in the container; output goes to `channel` as raw bytes

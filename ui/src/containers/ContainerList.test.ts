@@ -78,10 +78,12 @@ describe("ContainerList", () => {
     b.emitStats("c00000000001", 42.4, 300_000_000);
     await eventually(() => expect(within(row("web")).getByTestId("row-cpu")).toHaveTextContent("42%"));
     expect(within(row("web")).getByTestId("row-mem")).toHaveTextContent("300 MB");
-    // Stopping it closes its stream and shows the dash.
+    // Stopping it shows the dash and, after the settle, closes its stream.
     await fireEvent.click(screen.getByRole("button", { name: "Stop web" }));
     await eventually(() => expect(within(row("web")).getByTestId("row-cpu")).toHaveTextContent("—"));
-    expect(b.statsListeners.size).toBe(0);
+    await eventually(() => expect(b.statsListeners.size).toBe(0));
+    // One feed carried every row's samples.
+    expect(b.calls.filter((c) => c === "openStatsFeed")).toHaveLength(1);
   });
 
   it("streams stats only for rendered rows and closes them when they scroll away", async () => {

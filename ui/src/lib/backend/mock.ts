@@ -1,6 +1,6 @@
 // In-memory backend for component tests and `npm run dev` without Tauri. It keeps the same
 // contract as the real one: every change emits an engine event, streams are push callbacks.
-import type { Backend, ContainerAction, ExecSession, Unsubscribe } from "./types";
+import type { Backend, ContainerAction, ExecSession, StatsFeed, Unsubscribe } from "./types";
 import type {
   StatsSample, ContainerSummary, LogOptions, UsageTotals, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
@@ -219,6 +219,23 @@ export class MockBackend implements Backend {
     return () => {
       set.delete(cb);
       if (!set.size) this.statsListeners.delete(id);
+    };
+  }
+  /** A feed as the app's: one stream per watched id (so `statsListeners` shows what is watched). */
+  async openStatsFeed(cb: (batch: StatsSample[]) => void): Promise<StatsFeed> {
+    this.call("openStatsFeed");
+    const subs = new Map<string, Promise<Unsubscribe>>();
+    const drop = (id: string) => {
+      void subs.get(id)?.then((u) => u());
+      subs.delete(id);
+    };
+    return {
+      watch: async (ids) => {
+        for (const id of [...subs.keys()]) if (!ids.includes(id)) drop(id);
+        for (const id of ids) if (!subs.has(id)) subs.set(id, this.streamStats(id, (s) => cb([s])));
+        await Promise.all(subs.values());
+      },
+      close: () => { for (const id of [...subs.keys()]) drop(id); },
     };
   }
   /** Sends a sample to every open stats stream of `id`. */

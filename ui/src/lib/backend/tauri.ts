@@ -2,7 +2,7 @@
 // Stream commands return a subscription id; `stop_stream` ends it on the Rust side.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
-import type { Backend, ContainerAction, ExecSession, Unsubscribe } from "./types";
+import type { Backend, ContainerAction, ExecSession, StatsFeed, Unsubscribe } from "./types";
 import type {
   StatsSample, ContainerSummary, LogOptions, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
@@ -44,6 +44,18 @@ export class TauriBackend implements Backend {
   inspectContainer(id: string) { return invoke<unknown>("inspect_container", { id }); }
   streamLogs(id: string, opts: LogOptions, cb: (l: LogLine) => void) { return stream("stream_logs", { id, opts }, cb); }
   streamStats(id: string, cb: (s: StatsSample) => void) { return stream("stream_stats", { id }, cb); }
+  async openStatsFeed(cb: (batch: StatsSample[]) => void): Promise<StatsFeed> {
+    const channel = new Channel<StatsSample[]>();
+    channel.onmessage = cb;
+    const feed = await invoke<number>("open_stats_feed", { channel });
+    return {
+      watch: (ids) => invoke<void>("watch_stats", { feed, ids }),
+      close: () => {
+        channel.onmessage = () => {};
+        void invoke("stop_stream", { streamId: feed });
+      },
+    };
+  }
   async exec(id: string, cmd: string[], cols: number, rows: number, onOutput: (d: Uint8Array | string) => void): Promise<ExecSession> {
     // Output arrives as raw bytes (an ArrayBuffer), so multi-byte characters split across
     // chunks reach xterm.js intact.

@@ -37,6 +37,12 @@ import type {
 
 export type Unsubscribe = () => void;
 
+/** A stats feed: `watch` makes `ids` the sampled containers; `close` ends it. */
+export interface StatsFeed {
+  watch(ids: string[]): Promise<void>;
+  close(): void;
+}
+
 export type ContainerAction = "start" | "stop" | "restart" | "pause" | "unpause" | "kill";
 
 export interface ExecSession {
@@ -73,6 +79,8 @@ export interface Backend {
   inspectContainer(id: string): Promise<unknown>;
   streamLogs(id: string, opts: LogOptions, cb: (l: LogLine) => void): Promise<Unsubscribe>;
   streamStats(id: string, cb: (s: StatsSample) => void): Promise<Unsubscribe>;
+  /** One feed for many containers: a batch of samples a second for the ids last watched. */
+  openStatsFeed(cb: (batch: StatsSample[]) => void): Promise<StatsFeed>;
   exec(id: string, cmd: string[], cols: number, rows: number, onOutput: (data: Uint8Array | string) => void): Promise<ExecSession>;
   listContainerFiles(id: string, path: string): Promise<FileEntry[]>;
   pruneContainers(): Promise<PruneReport>;

@@ -1,0 +1,100 @@
+//! The containers list's CPU and memory cells: one stats stream per watched container on the
+//! engine side, and one message a second to the window carrying every sample since the last.
+//! Twenty running rows then cost the window one IPC delivery a second instead of twenty.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use berth_engine::{Engine, StatsSample};
+use futures_util::StreamExt;
+use tauri::ipc::Channel;
+use tokio::task::AbortHandle;
+
+use crate::streams::lock;
+
+/// How often the window hears from the feed (the engine samples once a second too).
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// A watched container's stream that ended (the container stopped, or the engine went away) is
+/// opened again after this, for as long as the window still watches it.
+const REOPEN_AFTER: Duration = Duration::from_secs(2);
+
+type Pending = Arc<Mutex<HashMap<String, StatsSample>>>;
+type Watched = Arc<Mutex<HashMap<String, AbortHandle>>>;
+
+/// One window's feed; dropping it ends every stream it holds.
+pub struct StatsFeed {
+    pending: Pending,
+    watched: Watched,
+    flusher: AbortHandle,
+}
+
+impl StatsFeed {
+    pub fn open(channel: Channel<Vec<StatsSample>>) -> StatsFeed {
+        let pending = Pending::default();
+        let watched = Watched::default();
+        let flusher = {
+            let (pending, watched) = (pending.clone(), watched.clone());
+            tauri::async_runtime::spawn(async move {
+                let mut every = tokio::time::interval(FLUSH_EVERY);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    let batch: Vec<StatsSample> = lock(&pending).drain().map(|(_, s)| s).collect();
+                    if !batch.is_empty() && channel.send(batch).is_err() {
+                        // The window is gone: so is every reason to sample.
+                        for (_, stream) in lock(&watched).drain() {
+                            stream.abort();
+                        }
+                        return;
+                    }
+                }
+            })
+            .inner()
+            .abort_handle()
+        };
+        StatsFeed {
+            pending,
+            watched,
+            flusher,
+        }
+    }
+
+    /// Makes `ids` the watched set: streams open for new ones and end for the ones left out.
+    pub fn watch(&self, engine: &Engine, ids: Vec<String>) {
+        let mut watched = lock(&self.watched);
+        watched.retain(|id, stream| {
+            let keep = ids.contains(id);
+            if !keep {
+                stream.abort();
+            }
+            keep
+        });
+        lock(&self.pending).retain(|id, _| ids.contains(id));
+        for id in ids {
+            if watched.contains_key(&id) {
+                continue;
+            }
+            let (engine, pending, key) = (engine.clone(), self.pending.clone(), id.clone());
+            let task = tauri::async_runtime::spawn(async move {
+                loop {
+                    let mut samples = Box::pin(engine.stats(&key, true));
+                    while let Some(Ok(sample)) = samples.next().await {
+                        lock(&pending).insert(key.clone(), sample);
+                    }
+                    tokio::time::sleep(REOPEN_AFTER).await;
+                }
+            });
+            watched.insert(id, task.inner().abort_handle());
+        }
+    }
+}
+
+impl Drop for StatsFeed {
+    fn drop(&mut self) {
+        self.flusher.abort();
+        for (_, stream) in lock(&self.watched).drain() {
+            stream.abort();
+        }
+    }
+}
