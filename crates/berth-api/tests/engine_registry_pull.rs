@@ -6,59 +6,17 @@
 //! 127.0.0.1 in the daemon's network namespace, so a socat pair makes the same
 //! `127.0.0.1:<port>` answer on the host too: both sides name the registry identically.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use berth_api::Berth;
 use berth_core::{BerthPaths, ErrorCode};
 use berth_hub::secrets::SecretStore;
 use berth_hub::{Hub, OAuthConfig, Sensitive};
-use berth_testkit::{run, wait_until, Dockerd, Registry};
+use berth_testkit::{run, Dockerd, Registry};
 use futures_util::StreamExt;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const USER: &str = "dora";
 const PAT: &str = "dashboard-pat-Qw8";
-
-/// Stops the bridge processes by PID.
-struct Bridge(Vec<Child>);
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn bridge(d: &Dockerd, addr: &str) -> Result<Bridge, Box<dyn std::error::Error>> {
-    let sock = d.root().join("api-registry-bridge.sock");
-    let inner = d
-        .netns_exec(&[
-            "socat",
-            &format!("UNIX-LISTEN:{},fork", sock.display()),
-            &format!("TCP:{addr}"),
-        ])
-        .stdin(Stdio::null())
-        .spawn()?;
-    let mut bridge = Bridge(vec![inner]);
-    wait_until(Duration::from_secs(10), "bridge socket", || {
-        sock.exists().then_some(())
-    })?;
-    let port = addr.rsplit(':').next().unwrap_or_default();
-    let outer = Command::new("socat")
-        .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr"))
-        .arg(format!("UNIX-CONNECT:{}", sock.display()))
-        .stdin(Stdio::null())
-        .spawn()?;
-    bridge.0.push(outer);
-    wait_until(Duration::from_secs(10), "host side of the bridge", || {
-        std::net::TcpStream::connect(addr).ok().map(|_| ())
-    })?;
-    Ok(bridge)
-}
 
 /// What the dashboard's Pull button does.
 async fn pull(berth: &Berth, image: &str) -> Result<(), berth_engine::EngineError> {
@@ -77,7 +35,7 @@ fn dashboard_pull_uses_the_pat_from_the_keyring_and_is_unauthorized_without() ->
     let d = Dockerd::start()?;
     let registry = Registry::start_in(&d, Some((USER, PAT)))?;
     let addr = registry.addr();
-    let _bridge = bridge(&d, &addr)?;
+    let _bridge = registry.bridge_to_host(&d)?;
 
     // A private image in the registry, then forgotten by the daemon and the CLI.
     let remote = format!("{addr}/team/dashboard:1");

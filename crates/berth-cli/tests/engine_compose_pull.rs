@@ -8,56 +8,12 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
 
-use berth_testkit::{run, wait_until, Dockerd, Registry};
+use berth_testkit::{run, Dockerd, Registry};
 
 const USER: &str = "erin";
 const PAT: &str = "cli-compose-pat-9Zk";
-
-/// Stops the bridge processes by PID.
-struct Bridge(Vec<Child>);
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn bridge(d: &Dockerd, addr: &str) -> Bridge {
-    let sock = d.root().join("cli-registry-bridge.sock");
-    let inner = d
-        .netns_exec(&[
-            "socat",
-            &format!("UNIX-LISTEN:{},fork", sock.display()),
-            &format!("TCP:{addr}"),
-        ])
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("socat inside the netns");
-    let mut bridge = Bridge(vec![inner]);
-    wait_until(Duration::from_secs(10), "bridge socket", || {
-        sock.exists().then_some(())
-    })
-    .unwrap();
-    let port = addr.rsplit(':').next().unwrap_or_default();
-    let outer = Command::new("socat")
-        .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr"))
-        .arg(format!("UNIX-CONNECT:{}", sock.display()))
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("socat on the host");
-    bridge.0.push(outer);
-    wait_until(Duration::from_secs(10), "host side of the bridge", || {
-        std::net::TcpStream::connect(addr).ok().map(|_| ())
-    })
-    .unwrap();
-    bridge
-}
 
 fn berth(home: &Path, d: &Dockerd) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
@@ -82,7 +38,7 @@ fn compose_pull_uses_the_token_berth_login_kept() {
     let d = Dockerd::start().expect("a private dockerd");
     let registry = Registry::start_in(&d, Some((USER, PAT))).expect("a registry");
     let addr = registry.addr();
-    let _bridge = bridge(&d, &addr);
+    let _bridge = registry.bridge_to_host(&d).expect("registry bridge");
 
     let remote = format!("{addr}/team/cli:1");
     registry.login(&d).unwrap();

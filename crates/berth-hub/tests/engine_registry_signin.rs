@@ -9,9 +9,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use berth_core::BerthPaths;
 use berth_hub::credential_helper::CredentialStore;
@@ -19,57 +18,12 @@ use berth_hub::docker_config::{DockerConfig, HelperMode};
 use berth_hub::registry_auth::RegistryError;
 use berth_hub::secrets::SecretStore;
 use berth_hub::{Hub, HubError, OAuthConfig, Sensitive};
-use berth_testkit::{run, wait_until, Dockerd, Registry};
+use berth_testkit::{run, Dockerd, Registry};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const USER: &str = "alice";
 const SECRET: &str = "pat-7Qz9-never-printed";
-
-/// Stops the bridge processes by PID.
-struct Bridge {
-    children: Vec<Child>,
-}
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Makes the registry's `127.0.0.1:<port>` (in the daemon's netns) answer on the host's
-/// `127.0.0.1:<port>` too.
-fn bridge(d: &Dockerd, addr: &str) -> Result<Bridge, Box<dyn std::error::Error>> {
-    let sock = d.root().join("registry-bridge.sock");
-    let inner = d
-        .netns_exec(&[
-            "socat",
-            &format!("UNIX-LISTEN:{},fork", sock.display()),
-            &format!("TCP:{addr}"),
-        ])
-        .stdin(Stdio::null())
-        .spawn()?;
-    let mut bridge = Bridge {
-        children: vec![inner],
-    };
-    wait_until(Duration::from_secs(10), "bridge socket", || {
-        sock.exists().then_some(())
-    })?;
-    let port = addr.rsplit(':').next().unwrap_or_default();
-    let outer = Command::new("socat")
-        .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr"))
-        .arg(format!("UNIX-CONNECT:{}", sock.display()))
-        .stdin(Stdio::null())
-        .spawn()?;
-    bridge.children.push(outer);
-    wait_until(Duration::from_secs(10), "host side of the bridge", || {
-        std::net::TcpStream::connect(addr).ok().map(|_| ())
-    })?;
-    Ok(bridge)
-}
 
 /// Captures every log line the library emits, at every level.
 #[derive(Clone, Default)]
@@ -135,7 +89,7 @@ fn token_sign_in_then_the_docker_cli_pushes_and_pulls_through_the_keyring() -> T
     let d = Dockerd::start()?;
     let registry = Registry::start_in(&d, Some((USER, SECRET)))?;
     let addr = registry.addr();
-    let _bridge = bridge(&d, &addr)?;
+    let _bridge = registry.bridge_to_host(&d)?;
 
     let berth_home = tempfile::tempdir()?;
     let paths = BerthPaths::under(berth_home.path());

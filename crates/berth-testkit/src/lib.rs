@@ -34,5 +34,5 @@ pub use dockerd::Dockerd;
 pub use error::HarnessError;
 pub use image::TEST_IMAGE;
 pub use process::{run, wait_until};
-pub use registry::Registry;
+pub use registry::{HostBridge, Registry};
 pub use sweep::sweep_orphans;

@@ -82,6 +82,33 @@ impl Registry {
         run(&mut cmd).map(|_| ())
     }
 
+    /// Makes this registry's `127.0.0.1:<port>` answer on the host's loopback too (a socat pair
+    /// through a unix socket), for code in the test process that checks credentials against
+    /// `/v2/` by the same name the daemon pulls from. Stopped by PID when dropped.
+    pub fn bridge_to_host(&self, d: &Dockerd) -> Result<HostBridge, HarnessError> {
+        let sock = d.root().join(d.unique_name("registry-bridge.sock"));
+        let mut bridge = HostBridge(Vec::new());
+        let mut inner = d.netns_exec(&[
+            "socat",
+            &format!("UNIX-LISTEN:{},fork", sock.display()),
+            &format!("TCP:{}", self.addr),
+        ]);
+        bridge.0.push(spawn_quiet(&mut inner)?);
+        wait_until(Duration::from_secs(10), "bridge socket", || {
+            sock.exists().then_some(())
+        })?;
+        let port = self.addr.rsplit(':').next().unwrap_or_default();
+        let mut outer = Command::new("socat");
+        outer
+            .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr"))
+            .arg(format!("UNIX-CONNECT:{}", sock.display()));
+        bridge.0.push(spawn_quiet(&mut outer)?);
+        wait_until(Duration::from_secs(10), "host side of the bridge", || {
+            std::net::TcpStream::connect(&self.addr).ok().map(|_| ())
+        })?;
+        Ok(bridge)
+    }
+
     /// The registry's log, for assertion messages.
     pub fn log_tail(&self, lines: usize) -> String {
         tail(&self.log, lines)
@@ -171,6 +198,27 @@ fn config_yaml(addr: &str, storage: &Path, htpasswd: Option<&Path>) -> String {
 
 /// A port in 20000..60000 that differs between processes and calls; collisions only matter
 /// within one netns and are retried anyway.
+/// The processes of [`Registry::bridge_to_host`], stopped by PID in `Drop`.
+pub struct HostBridge(Vec<Child>);
+
+impl Drop for HostBridge {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn spawn_quiet(cmd: &mut Command) -> Result<Child, HarnessError> {
+    cmd.stdin(Stdio::null())
+        .spawn()
+        .map_err(|source| HarnessError::Spawn {
+            command: crate::process::describe(cmd),
+            source,
+        })
+}
+
 fn first_port_guess() -> u16 {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
