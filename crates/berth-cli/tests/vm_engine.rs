@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use vm_support::{busybox_root, run, tar_dir, wait_until, Env};
+use vm_support::{busybox_root, import_tar, run, tar_dir, wait_until, Env};
 
 const STREAM_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -184,17 +184,7 @@ fn vm_engine_end_to_end() {
     assert!(version.trim().starts_with("26."), "{version}");
 
     let image = "berth-vm-test/busybox:1";
-    let tar = busybox_tar(&work, "busybox", 0);
-    run(
-        &mut env.docker(&[
-            "import",
-            "--change",
-            "ENV PATH=/bin",
-            tar.to_str().unwrap(),
-            image,
-        ]),
-        "docker import",
-    );
+    import_tar(&env, &busybox_tar(&work, "busybox", 0), image);
     let out = run(
         &mut env.docker(&["run", "--rm", image, "echo", "hello-vm"]),
         "docker run --rm",

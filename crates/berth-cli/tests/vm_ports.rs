@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use vm_support::{busybox_root, run, tar_dir, wait_until, Env, BOOT_DEADLINE};
+use vm_support::{busybox_root, import_tar, run, tar_dir, wait_until, Env, BOOT_DEADLINE};
 
 const PORT_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -275,16 +275,7 @@ fn vm_published_ports() {
     env.start();
     eprintln!("boot to engine ready: {:?}", began.elapsed());
     assert!(began.elapsed() < BOOT_DEADLINE);
-    run(
-        &mut env.docker(&[
-            "import",
-            "--change",
-            "ENV PATH=/bin",
-            tar.to_str().unwrap(),
-            "berth-test/ports",
-        ]),
-        "docker import",
-    );
+    import_tar(&env, &tar, "berth-test/ports");
 
     // --- two containers publish TCP ports at once; each answers on the host -------------
     let (a, b) = (free_port(), free_port());

@@ -242,6 +242,12 @@ pub fn import_busybox(env: &Env, dir: &Path, image: &str) {
     let root = busybox_root(dir, "busybox");
     let tar = dir.join("busybox.tar");
     tar_dir(&root, &tar);
+    import_tar(env, &tar, image);
+}
+
+/// A root filesystem `tar` imported into the engine as `image`, with `PATH=/bin` (which
+/// `docker import` does not set).
+pub fn import_tar(env: &Env, tar: &Path, image: &str) {
     run(
         &mut env.docker(&[
             "import",
