@@ -179,14 +179,14 @@ struct Summary {
 }
 
 impl From<Tree> for Summary {
-    fn from(tree: Tree) -> Summary {
+    fn from(mut tree: Tree) -> Summary {
         let samples = &tree.pss_mib;
         Summary {
             name: tree.name,
             mean: samples.iter().sum::<f64>() / samples.len().max(1) as f64,
             max: samples.iter().cloned().fold(0.0, f64::max),
             cpu_percent: tree.cpu_percent,
-            last: tree.last.clone(),
+            last: std::mem::take(&mut tree.last),
         }
     }
 }
