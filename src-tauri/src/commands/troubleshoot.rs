@@ -156,32 +156,59 @@ fn summary_view(summary: &PruneSummary) -> CleanUpSummary {
 }
 
 /// The last `max` bytes of the files read as one log (oldest file first), from a line start.
+/// Files are read newest first and each only from where the tail starts, so a Follow refresh
+/// reads at most `max` bytes, not every rolled file whole.
 pub fn tail_of(files: &[PathBuf], max: usize) -> LogTail {
-    let mut read = Vec::new();
-    let mut bytes = Vec::new();
-    for file in files {
-        match std::fs::read(file) {
-            Ok(data) => {
-                bytes.extend_from_slice(&data);
-                read.push(file.display().to_string());
+    let mut parts: Vec<(Option<String>, Vec<u8>)> = Vec::new();
+    let mut left = max as u64;
+    let mut truncated = false;
+    for file in files.iter().rev() {
+        if left == 0 {
+            // The tail is full: an older file only says there was more.
+            truncated |= std::fs::metadata(file).is_ok_and(|m| m.len() > 0);
+            continue;
+        }
+        match read_end(file, left) {
+            Ok((data, len)) => {
+                truncated |= len > data.len() as u64;
+                left -= data.len() as u64;
+                parts.push((Some(file.display().to_string()), data));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => bytes
-                .extend_from_slice(format!("[cannot read {}: {e}]\n", file.display()).as_bytes()),
+            Err(e) => parts.push((
+                None,
+                format!("[cannot read {}: {e}]\n", file.display()).into_bytes(),
+            )),
         }
     }
-    let truncated = bytes.len() > max;
-    let mut tail = &bytes[bytes.len().saturating_sub(max)..];
+    parts.reverse();
+    let bytes: Vec<u8> = parts
+        .iter()
+        .flat_map(|(_, data)| data.iter().copied())
+        .collect();
+    let mut tail = &bytes[..];
     if truncated {
         if let Some(nl) = tail.iter().position(|b| *b == b'\n') {
             tail = &tail[nl + 1..];
         }
     }
     LogTail {
-        files: read,
+        files: parts.into_iter().filter_map(|(name, _)| name).collect(),
         text: redact(&String::from_utf8_lossy(tail)),
         truncated,
     }
+}
+
+/// The last `max` bytes of `file`, and its whole length.
+fn read_end(file: &Path, max: u64) -> std::io::Result<(Vec<u8>, u64)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(file)?;
+    let len = f.metadata()?.len();
+    let take = len.min(max);
+    f.seek(SeekFrom::Start(len - take))?;
+    let mut data = Vec::with_capacity(take as usize);
+    f.take(take).read_to_end(&mut data)?;
+    Ok((data, len))
 }
 
 #[cfg(test)]
@@ -199,9 +226,14 @@ mod tests {
         assert_eq!(all.text, "one\ntwo\nthree\nfour\n");
         assert!(!all.truncated);
         assert_eq!(all.files.len(), 2);
-        let tail = tail_of(&[old, new], 9);
+        let tail = tail_of(&[old.clone(), new.clone()], 9);
         assert!(tail.truncated);
         assert_eq!(tail.text, "four\n");
+        // The newest file holds the whole tail: the older one is not read at all.
+        assert_eq!(tail.files, vec![new.display().to_string()]);
+        let across = tail_of(&[old, new], 16);
+        assert_eq!(across.text, "two\nthree\nfour\n");
+        assert_eq!(across.files.len(), 2);
     }
 
     #[test]
