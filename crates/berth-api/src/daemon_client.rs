@@ -161,11 +161,7 @@ fn daemon_exe() -> Result<PathBuf, ApiError> {
 async fn spawn_daemon(paths: &BerthPaths, client: &DaemonClient) -> Result<(), ApiError> {
     let exe = daemon_exe()?;
     let log_path = paths.logs_dir.join(log_files::DAEMON_OUTPUT);
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(&log_path)
+    let log = berth_core::owner_only::create(&log_path)
         .map_err(|e| ApiError::from_error(ErrorCode::Io, &e))?;
     let log_err = log
         .try_clone()

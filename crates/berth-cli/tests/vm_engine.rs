@@ -163,7 +163,35 @@ fn vm_engine_end_to_end() {
     assert_eq!(env.state(), "running");
 
     // --- security: modes, and no TCP port opened by QEMU -----------------------------
-    assert_eq!(mode(&env.run_dir()), 0o700);
+    // Every Berth folder, the data disk (every image and volume) and every log: the user's.
+    let home = env.home.path();
+    for dir in ["config", "data", "run", "logs"] {
+        assert_eq!(mode(&home.join(dir)), 0o700, "{dir}");
+    }
+    assert_eq!(
+        mode(&home.join("data/vm/data.qcow2")),
+        0o600,
+        "the data disk"
+    );
+    let logs: Vec<_> = std::fs::read_dir(home.join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    for name in [
+        "vm-console.log",
+        "qemu.log",
+        "daemon.log",
+        "daemon-output.log",
+    ] {
+        assert!(
+            logs.contains(&home.join("logs").join(name)),
+            "{name} in {logs:?}"
+        );
+    }
+    for log in &logs {
+        assert_eq!(mode(log), 0o600, "{}", log.display());
+    }
     assert_eq!(mode(&socket), 0o600);
     assert_eq!(mode(&env.run_dir().join("control.sock")), 0o600);
     let qemu = env.qemu_pid().expect("qemu pid in status");
@@ -391,8 +419,25 @@ fn vm_engine_end_to_end() {
         env.qemu_pid().is_none() && !Path::new(&format!("/proc/{qemu}")).exists(),
         "QEMU gone after stop"
     );
+    // An install from before Berth was strict about modes is fixed up at the next start.
+    let loosen = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    loosen(&home.join("data"), 0o755);
+    loosen(&home.join("logs"), 0o755);
+    loosen(&home.join("data/vm/data.qcow2"), 0o644);
+    loosen(&home.join("logs/daemon.log"), 0o644);
     let (_, took) = env.start();
     eprintln!("second boot to engine ready: {took:?}");
+    assert_eq!(mode(&home.join("data")), 0o700);
+    assert_eq!(mode(&home.join("logs")), 0o700);
+    assert_eq!(mode(&home.join("data/vm/data.qcow2")), 0o600);
+    assert_eq!(mode(&home.join("logs/daemon.log")), 0o600);
+    assert_eq!(
+        mode(&home.join("logs/vm-console.log.1")),
+        0o600,
+        "the last boot's console"
+    );
     let persisted = |what: &str| {
         for img in [image, "berth-vm-test/built:1", big] {
             run(&mut env.docker(&["image", "inspect", img]), what);

@@ -1,12 +1,14 @@
 //! The ground every other Berth crate stands on: where Berth keeps its files ([`paths`]), what
 //! the user chose ([`settings`]), the one engine state machine ([`state`]), the typed events the
-//! rest of the app emits ([`event`]) and the error codes a UI can branch on ([`error`]).
+//! rest of the app emits ([`event`]), the error codes a UI can branch on ([`error`]) and how
+//! what Berth stores is kept private to its user ([`owner_only`]).
 //!
 //! Nothing here talks to an engine, a VM or a window.
 
 pub mod atomic_file;
 pub mod error;
 pub mod event;
+pub mod owner_only;
 pub mod paths;
 pub mod settings;
 pub mod state;

@@ -7,6 +7,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::owner_only;
+
 /// The variable that moves a whole Berth under one directory.
 pub const BERTH_HOME_VAR: &str = "BERTH_HOME";
 
@@ -103,33 +105,22 @@ impl BerthPaths {
         self.run_dir.join("daemon.lock")
     }
 
-    /// Creates the directories that are missing; the run dir is private to the user (0700).
+    /// Creates the directories that are missing and makes all four private to the user
+    /// (0700; on Windows an ACL for the user alone), fixing up those of an older install.
     pub fn ensure(&self) -> Result<(), PathsError> {
-        for dir in [&self.config_dir, &self.data_dir, &self.logs_dir] {
-            create_dir(dir, 0o755)?;
+        for dir in [
+            &self.config_dir,
+            &self.data_dir,
+            &self.logs_dir,
+            &self.run_dir,
+        ] {
+            owner_only::create_dir(dir).map_err(|source| PathsError::Create {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
-        create_dir(&self.run_dir, 0o700)
+        Ok(())
     }
-}
-
-fn create_dir(path: &Path, mode: u32) -> Result<(), PathsError> {
-    let wrap = |source| PathsError::Create {
-        path: path.to_path_buf(),
-        source,
-    };
-    std::fs::create_dir_all(path).map_err(wrap)?;
-    set_mode(path, mode).map_err(wrap)
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]
@@ -162,18 +153,25 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn ensure_makes_a_private_run_dir() {
+    fn ensure_makes_all_four_folders_private_and_fixes_up_old_ones() {
         use std::os::unix::fs::PermissionsExt;
         let home = tempfile::tempdir().unwrap();
         let paths = BerthPaths::under(home.path());
         paths.ensure().unwrap();
-        paths.ensure().unwrap(); // idempotent
-        let mode = std::fs::metadata(&paths.run_dir)
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
-        assert_eq!(mode, 0o700);
-        assert!(paths.logs_dir.is_dir() && paths.config_dir.is_dir() && paths.data_dir.is_dir());
+        let all = [
+            &paths.config_dir,
+            &paths.data_dir,
+            &paths.logs_dir,
+            &paths.run_dir,
+        ];
+        // An install from before: folders anyone could read.
+        for dir in all {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        paths.ensure().unwrap();
+        for dir in all {
+            let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{dir:?}");
+        }
     }
 }

@@ -38,6 +38,7 @@ pub enum DaemonError {
 pub async fn run(paths: BerthPaths, factory: Arc<dyn VmFactory>) -> Result<(), DaemonError> {
     paths.ensure().map_err(DaemonError::Paths)?;
     let _lock = lock::acquire(&paths.daemon_lock())?;
+    make_files_private(&paths);
     #[cfg(unix)]
     let control = paths.control_socket();
     #[cfg(windows)]
@@ -71,6 +72,22 @@ pub async fn run(paths: BerthPaths, factory: Arc<dyn VmFactory>) -> Result<(), D
     })?;
     info!("daemon exiting");
     Ok(())
+}
+
+/// What an older Berth left readable by others (disk, logs, settings) becomes the user's alone,
+/// at the daemon's start and at every engine start. The folders are private already
+/// ([`BerthPaths::ensure`]); this is the files in them.
+pub(crate) fn make_files_private(paths: &BerthPaths) {
+    for dir in [
+        paths.config_dir.clone(),
+        paths.logs_dir.clone(),
+        paths.logs_dir.join("vm"),
+        paths.data_dir.join("vm"),
+    ] {
+        if let Err(err) = berth_core::owner_only::restrict_files_in(&dir) {
+            tracing::warn!(%err, dir = %dir.display(), "cannot make these files private");
+        }
+    }
 }
 
 #[cfg(windows)]

@@ -2,7 +2,7 @@
 //! becomes `daemon.log.1` (the older ones shift up, the oldest beyond `keep` is deleted). The
 //! Troubleshoot page and `berth logs` read them oldest first; the diagnostics bundle packs them.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -80,8 +80,9 @@ impl Write for RollingFile {
     }
 }
 
+/// Logs name the user's containers, images and paths: the user's alone (0600).
 fn append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
+    berth_core::owner_only::append(path)
 }
 
 fn numbered(path: &Path, i: usize) -> PathBuf {

@@ -31,8 +31,20 @@ struct Info {
     virtual_size: u64,
 }
 
-/// Makes sure `path` is a qcow2 disk of at least `size_gib`. Idempotent.
+/// Makes sure `path` is a qcow2 disk of at least `size_gib`, readable by its owner only (every
+/// image and volume is in it). Idempotent.
 pub async fn ensure(
+    runner: &dyn ProcessRunner,
+    qemu_img: &str,
+    path: &Path,
+    size_gib: u64,
+) -> Result<DiskAction, VmError> {
+    let action = create_or_grow(runner, qemu_img, path, size_gib).await?;
+    berth_core::owner_only::restrict_file(path).map_err(VmError::io(path))?;
+    Ok(action)
+}
+
+async fn create_or_grow(
     runner: &dyn ProcessRunner,
     qemu_img: &str,
     path: &Path,
@@ -146,6 +158,16 @@ mod tests {
             ensure(&runner, "qemu-img", &path, 1).await.unwrap(),
             DiskAction::Created
         );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&path), 0o600, "a new disk is its owner's alone");
+            // A disk from before Berth was strict is fixed up at the next start.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            ensure(&runner, "qemu-img", &path, 1).await.unwrap();
+            assert_eq!(mode(&path), 0o600);
+        }
         assert_eq!(
             ensure(&runner, "qemu-img", &path, 1).await.unwrap(),
             DiskAction::Kept { size_gib: 1 }

@@ -3,7 +3,6 @@
 //! back scripted results, so backends are testable without QEMU.
 
 use std::collections::VecDeque;
-use std::fs::OpenOptions;
 use std::io;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -119,7 +118,8 @@ impl ProcessRunner for SystemRunner {
         let mut command = tokio::process::Command::new(&cmd.program);
         command.args(&cmd.args).stdin(Stdio::null());
         let log = match &cmd.log {
-            Some(path) => Some(OpenOptions::new().create(true).append(true).open(path)?),
+            // A hypervisor's log shows the guest's console and paths: the user's alone.
+            Some(path) => Some(berth_core::owner_only::append(path)?),
             None => None,
         };
         if cmd.stdio_link {
