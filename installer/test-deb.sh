@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The .deb tier: build the package, install it with dpkg -i on this machine, check what was
-# installed (berth --version, docker-credential-berth version, the guest image against its
-# checksums, first-run setup with the stock docker CLI, the app's start under xvfb-run), then
-# dpkg -r and dpkg -P, and check that nothing is left behind but the user's data.
+# The .deb tier: build the package, install it with `apt-get install ./berth_*.deb` on this
+# machine (which brings its dependencies), check what was installed (berth --version,
+# docker-credential-berth version, the guest image against its checksums, first-run setup with
+# the stock docker CLI, a missing host tool named by `berth start` and brought back by
+# scripts/setup.sh, the app's start under xvfb-run), then dpkg -r and dpkg -P, and check that
+# nothing is left behind but the user's data.
 #
 #   installer/test-deb.sh [PATH.deb]      (no argument: installer/build-deb.sh builds it)
 #
@@ -20,7 +22,7 @@ fail() {
   exit 1
 }
 
-[ "$(id -u)" = 0 ] || fail "needs root for dpkg -i"
+[ "$(id -u)" = 0 ] || fail "needs root for apt-get and dpkg"
 for tool in dpkg xvfb-run xwininfo docker sha256sum jq; do
   command -v "$tool" >/dev/null || fail "$tool is missing"
 done
@@ -30,12 +32,16 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/berth-deb-test.$$.XXXXXX")
 installed=0
+restore_qemu_utils=0
 app_pid=""
 xvfb_pid=""
 cleanup() {
   local rc=$?
   if [ -n "$app_pid" ] && kill -0 "$app_pid" 2>/dev/null; then kill "$app_pid" 2>/dev/null || true; fi
   if [ -n "$xvfb_pid" ]; then wait "$xvfb_pid" 2>/dev/null || true; fi
+  if [ "$restore_qemu_utils" = 1 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends qemu-utils >/dev/null 2>&1 || true
+  fi
   if [ "$installed" = 1 ]; then dpkg -P "$pkg" >/dev/null 2>&1 || true; fi
   rm -rf "$work"
   exit "$rc"
@@ -81,9 +87,9 @@ as_user() {
 }
 mkdir -p "$user/run" && chmod 0700 "$user/run"
 
-step "dpkg -i"
+step "apt-get install ./berth.deb (brings what berth start runs)"
 installed=1
-dpkg -i "$deb"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$(realpath "$deb")"
 dpkg-query -W -f='${Status}\n' "$pkg" | grep -qx "install ok installed" || fail "dpkg says $(dpkg-query -W -f='${Status}' "$pkg")"
 dpkg -V "$pkg" || fail "dpkg -V: installed files differ from the package's md5sums"
 
@@ -125,6 +131,26 @@ else
 fi
 grep -q "berth is on the PATH: /usr/bin/berth" "$work/setup.out" || fail "setup did not find berth on the PATH"
 [ ! -e "$user/home/.local/bin/berth" ] || fail "setup linked berth although /usr/bin has it"
+
+step "a missing host tool: berth start names it, scripts/setup.sh brings it back"
+# What a newcomer met: a qemu-utils removed behind Berth's back (here by hand; on Debian 12 by
+# installing qemu-system-x86 over a qemu-utils from backports).
+qemu_img=$(command -v qemu-img) || fail "apt-get install did not bring qemu-img"
+restore_qemu_utils=1
+dpkg -r --force-depends qemu-utils >/dev/null
+[ ! -e "$qemu_img" ] || fail "qemu-img is still there after removing qemu-utils"
+if as_user berth start >"$work/start.out" 2>&1; then fail "berth start succeeded without qemu-img"; fi
+cat "$work/start.out"
+grep -q "qemu-img not found: install the qemu-utils package" "$work/start.out" ||
+  fail "berth start did not name the missing tool"
+grep -q "os error" "$work/start.out" && fail "berth start showed a raw OS error"
+as_user berth stop --quit >/dev/null
+BERTH_SETUP_UI_DRIVER=0 "$repo/scripts/setup.sh" >"$work/setup-again.out" 2>&1 ||
+  fail "scripts/setup.sh failed: $(tail -20 "$work/setup-again.out")"
+restore_qemu_utils=0
+[ -x "$qemu_img" ] || fail "scripts/setup.sh did not bring qemu-img back"
+dpkg -s berth >/dev/null 2>&1 && apt-get check -q >/dev/null || fail "dependencies are broken after setup"
+echo "qemu-img is back: $("$qemu_img" --version | head -n1)"
 
 step "the app starts under xvfb-run"
 # The window only: with its default settings the app would start the engine through Berth's

@@ -255,6 +255,52 @@ fn the_deb_compose_plugin_is_where_setup_finds_it() {
     assert_eq!(plugin, Path::new("/usr/lib/berth/docker-compose"));
 }
 
+/// `apt install ./berth_*.deb` brings every host program `berth start` runs: the packages the
+/// Linux backend names in its missing-tool errors are the .deb's dependencies.
+#[test]
+fn the_deb_depends_on_every_package_the_linux_backend_runs() {
+    let (value, _) = merged("linux");
+    let depends: Vec<&str> = value["bundle"]["linux"]["deb"]["depends"]
+        .as_array()
+        .expect("bundle.linux.deb.depends")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let config = berth_vm::VmConfig {
+        cpus: 2,
+        memory_mib: 2048,
+        disk_gib: 64,
+        image: berth_vm::GuestImage {
+            dir: dir.path().join("image"),
+            arch: "x86_64".into(),
+            kernel_cmdline: String::new(),
+            hash: String::new(),
+            docker_version: None,
+        },
+        agent: dir.path().join("berth-agent"),
+        run_dir: dir.path().join("run"),
+        data_dir: dir.path().join("data"),
+        logs_dir: dir.path().join("logs"),
+        shares: Vec::new(),
+    };
+    let qemu = berth_vm::qemu::QemuHypervisor::new(
+        config,
+        berth_vm::qemu::Accel::Tcg { tb_size_mib: 256 },
+        std::sync::Arc::new(berth_vm::process::RecordingRunner::new()),
+    );
+    let tools = berth_vm::Hypervisor::host_tools(&qemu);
+    assert!(tools.len() >= 2, "{tools:?}");
+    for tool in tools {
+        let package = tool.package.expect("each tool names its package");
+        assert!(
+            depends.contains(&package.as_str()),
+            "{} comes from {package}, which the .deb does not depend on: {depends:?}",
+            tool.program
+        );
+    }
+}
+
 #[test]
 fn merge_follows_rfc_7396() {
     let mut target = serde_json::json!({"a": {"b": 1, "c": 2}, "d": [1]});

@@ -249,6 +249,19 @@ mod tests {
         );
         assert_eq!(failed.state_line, "Error: the VM exited with code 1");
         assert_eq!(failed.tooltip, "Berth — Error: the VM exited with code 1");
+        // A missing host program fits the menu line whole: the tool and how to install it.
+        let missing = view(
+            &EngineState::Error {
+                code: ErrorCode::MissingTool,
+                message: "qemu-img not found: install the qemu-utils package".into(),
+            },
+            true,
+        );
+        assert_eq!(
+            missing.state_line,
+            "Error: qemu-img not found: install the qemu-utils package"
+        );
+        assert!(missing.can_start, "Start is the retry once it is installed");
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub enum ErrorCode {
     InvalidSettings,
     /// The hypervisor or the guest failed.
     VmFailed,
+    /// A program Berth runs on the host is not installed; the message names it and how to
+    /// install it.
+    MissingTool,
     /// This platform or build cannot do that.
     Unsupported,
     /// A file or socket on the host could not be read or written.
@@ -47,6 +50,7 @@ impl ErrorCode {
             ErrorCode::Timeout => "timeout",
             ErrorCode::InvalidSettings => "invalid_settings",
             ErrorCode::VmFailed => "vm_failed",
+            ErrorCode::MissingTool => "missing_tool",
             ErrorCode::Unsupported => "unsupported",
             ErrorCode::Io => "io",
             ErrorCode::Engine => "engine",
@@ -122,6 +126,7 @@ mod tests {
             ErrorCode::Timeout,
             ErrorCode::InvalidSettings,
             ErrorCode::VmFailed,
+            ErrorCode::MissingTool,
             ErrorCode::Unsupported,
             ErrorCode::Io,
             ErrorCode::Engine,

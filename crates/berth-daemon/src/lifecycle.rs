@@ -258,6 +258,7 @@ impl Lifecycle {
     }
 
     async fn boot(&self, active: &mut Active, token: &CancellationToken) -> Result<(), ApiError> {
+        crate::make_files_private(&self.paths);
         let settings = Settings::load(&self.paths.settings_file())
             .map_err(|e| ApiError::from_error(ErrorCode::InvalidSettings, &e))?;
         let artifacts = (self.artifacts)()?;
@@ -276,6 +277,8 @@ impl Lifecycle {
             ),
         };
         let hv = self.factory.create(config.clone()).map_err(vm_error)?;
+        // Every host program the backend runs is there, or nothing starts.
+        berth_vm::host_tools::check(&hv.host_tools()).map_err(vm_error)?;
         active.hv = Some(hv.clone());
         {
             let mut shown = lock(&self.shown);
@@ -695,6 +698,7 @@ async fn wait_engine(
 fn vm_error(err: VmError) -> ApiError {
     let code = match err {
         VmError::Unsupported { .. } => ErrorCode::Unsupported,
+        VmError::MissingTool { .. } => ErrorCode::MissingTool,
         _ => ErrorCode::VmFailed,
     };
     ApiError::from_error(code, &err)

@@ -20,6 +20,9 @@ pub enum VmError {
         #[source]
         source: std::io::Error,
     },
+    /// A program the backend runs on the host is not installed.
+    #[error("{program} not found: {install}")]
+    MissingTool { program: String, install: String },
     #[error("cannot run {program}")]
     Spawn {
         program: String,

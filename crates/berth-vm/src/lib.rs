@@ -3,12 +3,14 @@
 //! seam for every process it spawns, the data disk ([`data_disk`]) and the guest image
 //! ([`image`]).
 //!
-//! Only QEMU exists today. vfkit (macOS) and WSL (Windows) slot in beside it: they implement
-//! [`Hypervisor`] and are picked by [`native`]; where none is compiled in, [`native`] returns
-//! [`VmError::Unsupported`].
+//! Three backends implement [`Hypervisor`]: QEMU (Linux), vfkit (macOS) and WSL (Windows);
+//! [`native`] picks the platform's own, and where none is compiled in it returns
+//! [`VmError::Unsupported`]. Each names the host programs it runs ([`host_tools`]), so a start
+//! fails before it begins when one is missing.
 
 pub mod data_disk;
 pub mod error;
+pub mod host_tools;
 pub mod image;
 pub mod initrd;
 pub mod process;
@@ -27,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 pub use error::VmError;
+pub use host_tools::HostTool;
 pub use image::GuestImage;
 pub use process::{LinkIo, ProcessRunner, SystemRunner};
 
@@ -126,6 +129,11 @@ pub trait Hypervisor: Send + Sync {
     }
     /// A short name for status output (`qemu (tcg)`).
     fn describe(&self) -> String;
+    /// The host programs [`start`](Self::start) runs, checked before anything starts
+    /// ([`host_tools::check`]).
+    fn host_tools(&self) -> Vec<HostTool> {
+        Vec::new()
+    }
 }
 
 /// The hypervisor this platform uses.

@@ -1,13 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { fireEvent, render, screen } from "@testing-library/svelte";
 import EnginePage from "./EnginePage.svelte";
-import { EngineStore, describe as describeState, engine } from "./store.svelte";
+import { EngineStore, describe as describeState, engine, label as labelState } from "./store.svelte";
 import { eventually, freshBackend } from "../lib/test-kit";
 
 describe("engine", () => {
   it("describes every state in words", () => {
     expect(describeState({ state: "starting", phase: "waiting_for_agent" })).toBe("Engine starting (waiting for agent)…");
     expect(describeState({ state: "error", code: "engine_unreachable", message: "gone" })).toBe("Engine error: gone");
+  });
+
+  it("names a missing host program and how to install it, with Retry", async () => {
+    const b = await freshBackend();
+    render(EnginePage);
+    await eventually(() => expect(screen.getByText("20.10.24")).toBeInTheDocument());
+    const message = "qemu-img not found: install the qemu-utils package";
+    b.setState({ state: "error", code: "missing_tool", message });
+    await eventually(() => expect(screen.getByTestId("engine-state")).toHaveTextContent(`Cannot start the engine: ${message}`));
+    expect(screen.queryByText(/^missing_tool:/)).toBeNull();
+    expect(labelState({ state: "error", code: "missing_tool", message })).toBe("Engine needs a program");
+    expect(screen.getByRole("button", { name: "Retry" })).toBeInTheDocument();
   });
 
   it("the store follows pushed transitions", async () => {

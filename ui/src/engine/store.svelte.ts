@@ -37,7 +37,9 @@ export function label(s: EngineState): string {
     case "stopped": return "Engine stopped";
     case "stopping": return "Engine stopping…";
     case "starting": return "Engine starting…";
-    case "error": return s.code === "engine_unreachable" ? "Engine unreachable" : "Engine error";
+    case "error":
+      if (s.code === "engine_unreachable") return "Engine unreachable";
+      return s.code === "missing_tool" ? "Engine needs a program" : "Engine error";
   }
 }
 
@@ -47,6 +49,7 @@ export function describe(s: EngineState): string {
     case "stopped": return "Engine stopped";
     case "stopping": return "Engine stopping…";
     case "starting": return `Engine starting (${s.phase.replaceAll("_", " ")})…`;
-    case "error": return `Engine error: ${s.message}`;
+    // A missing host program names itself and how to install it: that is the whole story.
+    case "error": return s.code === "missing_tool" ? `Cannot start the engine: ${s.message}` : `Engine error: ${s.message}`;
   }
 }

@@ -17,7 +17,7 @@ use crate::process::{CommandSpec, ProcessRunner};
 use crate::process_watch::ProcessWatch;
 use crate::share::{self, ShareMethod};
 use crate::{
-    data_disk, initrd, Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus,
+    data_disk, initrd, HostTool, Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus,
 };
 pub use spec::{Accel, Arch, NinePShare, QemuSpec, VirtiofsShare};
 
@@ -250,6 +250,9 @@ impl QemuHypervisor {
         if spec.console_log.exists() {
             std::fs::rename(&spec.console_log, &old).map_err(VmError::io(&old))?;
         }
+        // QEMU keeps the mode of a file that exists: the console log is born private.
+        berth_core::owner_only::create(&spec.console_log)
+            .map_err(VmError::io(&spec.console_log))?;
         Ok(())
     }
 
@@ -392,6 +395,28 @@ impl Hypervisor for QemuHypervisor {
 
     fn describe(&self) -> String {
         format!("qemu ({})", self.accel.name())
+    }
+
+    fn host_tools(&self) -> Vec<HostTool> {
+        let spec = self.spec();
+        let system_package = match spec.arch {
+            Arch::X86_64 => "qemu-system-x86",
+            Arch::Aarch64 => "qemu-system-arm",
+        };
+        let mut tools = vec![
+            HostTool::from_package(spec.program(), system_package),
+            HostTool::from_package(self.qemu_img.clone(), "qemu-utils"),
+        ];
+        if !spec.virtiofs.is_empty() {
+            tools.push(HostTool::new(
+                self.virtiofsd.clone(),
+                format!(
+                    "install virtiofsd (the virtiofsd package, or `cargo install virtiofsd`), \
+                     or set {SHARE_METHOD_VAR}=9p"
+                ),
+            ));
+        }
+        tools
     }
 }
 

@@ -15,7 +15,7 @@ use super::rest::{StateChange, VfkitClient};
 use super::spec::{Bootloader, Device, RestfulUri, VfkitSpec, VsockMode};
 use crate::process::{CommandSpec, ProcessRunner};
 use crate::process_watch::ProcessWatch;
-use crate::{Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus};
+use crate::{HostTool, Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus};
 
 /// The vsock port the guest agent listens on for the link.
 pub const LINK_VSOCK_PORT: u32 = 1024;
@@ -246,6 +246,13 @@ impl Hypervisor for VfkitHypervisor {
 
     fn describe(&self) -> String {
         "vfkit".into()
+    }
+
+    fn host_tools(&self) -> Vec<HostTool> {
+        vec![HostTool::new(
+            self.program.clone(),
+            "install vfkit (`brew install vfkit`)",
+        )]
     }
 }
 

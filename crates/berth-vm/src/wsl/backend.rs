@@ -16,7 +16,7 @@ use super::output::{decode, parse_list};
 use super::spec::{WslCommand, WslSpec};
 use crate::process::{CommandSpec, LinkIo, ProcessRunner};
 use crate::process_watch::ProcessWatch;
-use crate::{Hypervisor, LinkEndpoint, StopOutcome, VmError, VmStatus};
+use crate::{HostTool, Hypervisor, LinkEndpoint, StopOutcome, VmError, VmStatus};
 
 const KILL_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -163,6 +163,13 @@ impl Hypervisor for WslHypervisor {
 
     fn describe(&self) -> String {
         format!("wsl2 ({})", self.spec.distro)
+    }
+
+    fn host_tools(&self) -> Vec<HostTool> {
+        vec![HostTool::new(
+            self.program.clone(),
+            "install WSL 2 (`wsl --install` in an administrator PowerShell, then restart)",
+        )]
     }
 }
 

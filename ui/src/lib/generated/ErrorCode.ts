@@ -3,4 +3,4 @@
 /**
  * What kind of failure happened. Stable strings (`engine_unreachable`, ...) on the wire.
  */
-export type ErrorCode = "engine_unreachable" | "not_found" | "conflict" | "invalid_input" | "unauthorized" | "timeout" | "invalid_settings" | "vm_failed" | "unsupported" | "io" | "engine" | "internal";
+export type ErrorCode = "engine_unreachable" | "not_found" | "conflict" | "invalid_input" | "unauthorized" | "timeout" | "invalid_settings" | "vm_failed" | "missing_tool" | "unsupported" | "io" | "engine" | "internal";
