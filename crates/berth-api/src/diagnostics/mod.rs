@@ -17,6 +17,8 @@ pub use redact::redact;
 
 /// The most of one log file that goes in (its end: the newest lines).
 const LOG_TAIL_BYTES: usize = 4 << 20;
+/// The most containers whose inspect goes in (the engine lists the newest first).
+const MAX_CONTAINERS: usize = 200;
 
 /// What one bundle holds, for the caller to show.
 #[derive(Debug, Clone, Serialize)]
@@ -41,7 +43,7 @@ impl Berth {
     pub async fn diagnostics_bundle(&self, out: &Path) -> Result<Bundle, ApiError> {
         let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
         let mut add_json = |name: &str, value: &dyn erased::Json| {
-            entries.push((name.to_owned(), redact(&value.pretty()).into_bytes()));
+            entries.push((name.to_owned(), value.redacted_pretty().into_bytes()));
         };
         add_json(
             "versions.json",
@@ -62,12 +64,44 @@ impl Berth {
             },
             Err(e) => add_json("docker-info.json", &e),
         }
+        add_json("containers.json", &self.containers_inspected().await);
         let settings_file = self.paths().settings_file();
         if let Ok(text) = std::fs::read_to_string(&settings_file) {
             entries.push(("settings.toml".into(), redact(&text).into_bytes()));
         }
         entries.extend(log_entries(&self.paths().logs_dir));
         write_tar_gz(out, &entries)
+    }
+
+    /// What a helper asks first: every container's inspect (the newest [`MAX_CONTAINERS`]),
+    /// or why there is none. Secrets go by [`redact::redact_json`] like every JSON entry.
+    async fn containers_inspected(&self) -> serde_json::Value {
+        let unavailable = |e: ApiError| serde_json::json!({ "error": e });
+        let engine = match self.engine().await {
+            Ok(engine) => engine,
+            Err(e) => return unavailable(e),
+        };
+        let filter = berth_engine::ContainerFilter {
+            all: true,
+            ..Default::default()
+        };
+        let list = match engine.list_containers(&filter).await {
+            Ok(list) => list,
+            Err(e) => return unavailable(ApiError::from_error(e.code(), &e)),
+        };
+        let mut inspected = Vec::new();
+        for summary in list.iter().take(MAX_CONTAINERS) {
+            match engine.inspect_container(&summary.id).await {
+                Ok(inspect) => inspected.push(serde_json::to_value(inspect).unwrap_or_default()),
+                // Removed since it was listed: nothing to tell.
+                Err(e) if e.code() == ErrorCode::NotFound => {}
+                Err(e) => inspected.push(serde_json::json!({
+                    "Id": summary.id,
+                    "error": ApiError::from_error(e.code(), &e),
+                })),
+            }
+        }
+        serde_json::Value::Array(inspected)
     }
 }
 
@@ -137,15 +171,18 @@ fn write_tar_gz(out: &Path, entries: &[(String, Vec<u8>)]) -> Result<Bundle, Api
     })
 }
 
-/// `serde_json::to_string_pretty` behind `dyn`, so one closure takes any serializable value.
+/// Redacted pretty JSON behind `dyn`, so one closure takes any serializable value.
 mod erased {
     pub trait Json {
-        fn pretty(&self) -> String;
+        fn redacted_pretty(&self) -> String;
     }
 
     impl<T: serde::Serialize> Json for T {
-        fn pretty(&self) -> String {
-            serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+        fn redacted_pretty(&self) -> String {
+            serde_json::to_value(self)
+                .map(|v| super::redact::redact_json(&v))
+                .and_then(|v| serde_json::to_string_pretty(&v))
+                .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
         }
     }
 }
@@ -203,6 +240,7 @@ mod tests {
             "berth-diagnostics/versions.json",
             "berth-diagnostics/status.json",
             "berth-diagnostics/docker-info.json",
+            "berth-diagnostics/containers.json",
             "berth-diagnostics/settings.toml",
             "berth-diagnostics/logs/berth.log",
             "berth-diagnostics/logs/vm/console.log",
