@@ -124,6 +124,9 @@ pub async fn login(
         display_name(&account.registry),
         account.username
     );
+    if let Some(note) = hub.secrets().persistence_note() {
+        let _ = writeln!(out, "Note: {note}.");
+    }
     Ok(account)
 }
 

@@ -50,6 +50,11 @@ pub trait Keyring: Send + Sync {
     fn set(&self, service: &str, account: &str, secret: &[u8]) -> Result<(), SecretsError>;
     /// Returns false when there was nothing to delete.
     fn delete(&self, service: &str, account: &str) -> Result<bool, SecretsError>;
+    /// True for a store that forgets everything at reboot (the kernel keyring): the user is
+    /// told where they sign in.
+    fn until_reboot(&self) -> bool {
+        false
+    }
 }
 
 /// A user name and secret for one registry.
@@ -107,6 +112,18 @@ impl SecretStore {
 
     pub fn keyring_name(&self) -> &'static str {
         self.keyring.name()
+    }
+
+    /// Said where the user signs in when the secrets last only until reboot (no Secret Service
+    /// runs, so they went to the kernel keyring); `None` when they persist.
+    pub fn persistence_note(&self) -> Option<String> {
+        self.keyring.until_reboot().then(|| {
+            format!(
+                "no Secret Service is running, so the {} keeps this sign-in until the next \
+                 reboot only; start one (such as GNOME Keyring) to keep it",
+                self.keyring.name()
+            )
+        })
     }
 
     pub fn get_secret(&self, account: &str) -> Result<Option<Sensitive<Vec<u8>>>, SecretsError> {
@@ -491,6 +508,15 @@ mod tests {
         assert_eq!(keyring.name(), "kernel keyutils");
         let namespace = format!("unit-test-{}", std::process::id());
         let store = SecretStore::new(keyring.clone(), &namespace);
+        // The kernel keyring forgets at reboot, and the user is told where they sign in.
+        let note = store
+            .persistence_note()
+            .expect("a note for the kernel keyring");
+        assert!(note.contains("until the next reboot"), "{note}");
+        assert_eq!(
+            SecretStore::new(Arc::new(MemoryKeyring::default()), "t").persistence_note(),
+            None
+        );
         store
             .store(&credential("reg.test:1", "u", "s3cret"))
             .unwrap();

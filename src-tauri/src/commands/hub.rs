@@ -54,6 +54,8 @@ pub struct AccountView {
     #[serde(flatten)]
     pub account: Account,
     pub initial: String,
+    /// Set when the secret lasts only until reboot (kernel keyring): the Hub page says so.
+    pub persistence_note: Option<String>,
 }
 
 impl From<Account> for AccountView {
@@ -61,6 +63,17 @@ impl From<Account> for AccountView {
         AccountView {
             initial: account.initial(),
             account,
+            persistence_note: None,
+        }
+    }
+}
+
+impl AccountView {
+    /// The view of an account whose secret `hub`'s keyring holds.
+    fn kept_by(account: Account, hub: &Hub) -> Self {
+        AccountView {
+            persistence_note: hub.secrets().persistence_note(),
+            ..account.into()
         }
     }
 }
@@ -98,7 +111,9 @@ pub enum SignInOutcome {
 /// The signed-in Docker Hub account, if any.
 #[tauri::command]
 pub async fn hub_account() -> Result<Option<AccountView>, ApiError> {
-    Ok(hub()?.account(None).map_err(to_api)?.map(AccountView::from))
+    let hub = hub()?;
+    let account = hub.account(None).map_err(to_api)?;
+    Ok(account.map(|a| AccountView::kept_by(a, &hub)))
 }
 
 /// Starts the device flow: returns the code to show (and opens the page in the system
@@ -112,7 +127,9 @@ pub async fn hub_sign_in(
     docker_config: Option<DockerConfigChoice>,
 ) -> Result<SignInStarted, ApiError> {
     use tauri_plugin_opener::OpenerExt;
-    let sign_in = hub()?.start_device_sign_in().await.map_err(to_api)?;
+    let hub = hub()?;
+    let persistence_note = hub.secrets().persistence_note();
+    let sign_in = hub.start_device_sign_in().await.map_err(to_api)?;
     let prompt = sign_in.prompt();
     let browser_opened = app
         .opener()
@@ -124,7 +141,10 @@ pub async fn hub_sign_in(
                 docker_config_error: docker_cli_config()
                     .and_then(|d| point_docker_cli_at_berth(&d, docker_config, &account))
                     .err(),
-                account: account.into(),
+                account: AccountView {
+                    persistence_note,
+                    ..account.into()
+                },
             },
             Err(e) => SignInOutcome::Failed { error: to_api(e) },
         };
@@ -156,8 +176,12 @@ pub async fn hub_sign_out(
 
 #[tauri::command]
 pub async fn list_registries() -> Result<Vec<AccountView>, ApiError> {
-    let accounts = hub()?.registries().map_err(to_api)?;
-    Ok(accounts.into_iter().map(AccountView::from).collect())
+    let hub = hub()?;
+    let accounts = hub.registries().map_err(to_api)?;
+    Ok(accounts
+        .into_iter()
+        .map(|a| AccountView::kept_by(a, &hub))
+        .collect())
 }
 
 /// Signs in to `registry` with a user name and personal access token, verified against the
@@ -170,12 +194,13 @@ pub async fn add_registry(
     docker_config: Option<DockerConfigChoice>,
 ) -> Result<AccountView, ApiError> {
     let registry = Some(registry.trim()).filter(|r| !r.is_empty());
-    let account = hub()?
+    let hub = hub()?;
+    let account = hub
         .sign_in_with_token(registry, username.trim(), Sensitive::new(token))
         .await
         .map_err(to_api)?;
     point_docker_cli_at_berth(&docker_cli_config()?, docker_config, &account)?;
-    Ok(account.into())
+    Ok(AccountView::kept_by(account, &hub))
 }
 
 /// The signed-in account's Hub repositories. Offline: an `io` error the page explains.
@@ -209,7 +234,7 @@ mod tests {
         });
         assert_eq!(
             serde_json::to_value(&view).unwrap(),
-            serde_json::json!({"registry": "localhost:5000", "username": "bob", "method": "token", "initial": "B"})
+            serde_json::json!({"registry": "localhost:5000", "username": "bob", "method": "token", "initial": "B", "persistenceNote": null})
         );
     }
 

@@ -98,6 +98,20 @@ describe("HubPage", () => {
     expect(screen.queryByTestId("hub-results")).toBeNull();
   });
 
+  it("says when the sign-in lasts only until reboot (no Secret Service)", async () => {
+    const note = "no Secret Service is running, so the kernel keyutils keeps this sign-in until the next reboot only";
+    await freshBackend({ account: { ...mockAccount("alice"), persistenceNote: note } });
+    render(HubPage, { session: new AccountState() });
+    await eventually(() => expect(screen.getByTestId("hub-persistence-note")).toHaveTextContent(note));
+  });
+
+  it("says nothing of reboots when the keyring keeps the sign-in", async () => {
+    await freshBackend({ account: mockAccount("alice") });
+    render(HubPage, { session: new AccountState() });
+    await eventually(() => expect(screen.getByText(/alice/)).toBeInTheDocument());
+    expect(screen.queryByTestId("hub-persistence-note")).toBeNull();
+  });
+
   it("asks to sign in before listing repositories", async () => {
     await freshBackend();
     render(HubPage, { session: new AccountState() });

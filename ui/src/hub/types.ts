@@ -2,7 +2,8 @@
 // `src-tauri/src/commands/hub.rs` and `berth-hub`. No secret ever crosses back to the window.
 
 export type SignInMethod = "oauth" | "token";
-export type Account = { registry: string; username: string; method: SignInMethod; initial: string };
+/** `persistenceNote`: set when the secret lasts only until reboot (no Secret Service on Linux). */
+export type Account = { registry: string; username: string; method: SignInMethod; initial: string; persistenceNote?: string | null };
 
 /** A device-flow sign-in waiting for the user's approval. */
 export type SignInStarted = {

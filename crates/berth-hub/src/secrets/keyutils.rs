@@ -53,6 +53,10 @@ impl Keyring for UserKeyring {
         NAME
     }
 
+    fn until_reboot(&self) -> bool {
+        true
+    }
+
     fn get(&self, service: &str, account: &str) -> Result<Option<Vec<u8>>, SecretsError> {
         match self.find(service, account)? {
             Some(key) => key.read_to_vec().map(Some).map_err(fail),
