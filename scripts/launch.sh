@@ -6,16 +6,30 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
+began=$(date +%s)
+last=$began
+current=""
+# Each step says how long the one before took: a first run is mostly compiling.
+step() {
+  local now
+  now=$(date +%s)
+  [ -z "$current" ] || echo "launch: done in $((now - last)) s: $current"
+  current=$*
+  last=$now
+  echo "launch: $*"
+}
+
+step "setting up this machine (apt packages, Rust, the UI's npm packages)"
 BERTH_SETUP_UI_DRIVER=0 "$here/scripts/setup.sh"
 export PATH="$HOME/.cargo/bin:$PATH"
 sudo=""
 if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
 
-echo "launch: building the dashboard UI"
+step "building the dashboard UI"
 (cd ui && npm run --silent build)
-echo "launch: building Berth (release)"
+step "building Berth (release)"
 cargo build --release --locked -p berth-cli -p berth-agent -p berth-hub -p berth-app
-echo "launch: building the guest image (cached after the first time)"
+step "building the guest image (cached after the first time)"
 $sudo "$here/vm-image/build.sh"
 
 bin="$here/target/release"
@@ -23,11 +37,12 @@ export PATH="$bin:$PATH"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   # The app is a client of Berth's daemon: it starts the engine through it when the setting
   # app.start_engine_at_launch is on (the default), and closing the window leaves it running.
-  echo "launch: opening the dashboard (closing the window keeps Berth in the tray)"
+  step "opening the dashboard (closing the window keeps Berth in the tray); $(($(date +%s) - began)) s so far"
   exec "$bin/berth-app"
 fi
-echo "launch: starting the engine"
+step "starting the engine"
 "$bin/berth" start
+step "ready, $(($(date +%s) - began)) s in all"
 echo
 echo "No display here, so no dashboard; the engine runs. Try:"
 echo "  docker --context berth run --rm hello-world"
