@@ -2,27 +2,9 @@
 //! (what a helper asks for first) with secrets removed by name: environment variables, labels
 //! and fields whose name says PASS, SECRET, TOKEN, KEY, CREDENTIAL or AUTH.
 
-use std::io::Read;
-
 use berth_api::Berth;
 use berth_core::BerthPaths;
-use berth_testkit::{run, Dockerd};
-
-fn bundle_text(path: &std::path::Path) -> Vec<(String, String)> {
-    let file = std::fs::File::open(path).unwrap();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    archive
-        .entries()
-        .unwrap()
-        .map(|e| {
-            let mut e = e.unwrap();
-            let name = e.path().unwrap().to_string_lossy().into_owned();
-            let mut text = String::new();
-            e.read_to_string(&mut text).unwrap();
-            (name, text)
-        })
-        .collect()
-}
+use berth_testkit::{read_tar_gz, run, Dockerd};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_bundle_shows_containers_without_their_secrets() {
@@ -65,12 +47,12 @@ async fn the_bundle_shows_containers_without_their_secrets() {
     let out = home.path().join("bundle.tar.gz");
     berth.diagnostics_bundle(&out).await.unwrap();
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "the bundle is the user's alone");
-    }
-    let entries = bundle_text(&out);
+    assert_eq!(
+        berth_testkit::file_mode(&out),
+        0o600,
+        "the bundle is the user's alone"
+    );
+    let entries = read_tar_gz(&out);
     let containers = &entries
         .iter()
         .find(|(n, _)| n.ends_with("/containers.json"))

@@ -5,6 +5,8 @@
 #![cfg(target_os = "linux")]
 
 use std::os::unix::fs::PermissionsExt;
+
+use berth_testkit::file_mode as mode;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -57,14 +59,6 @@ impl Drop for Home {
 fn executable(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .permissions()
-        .mode()
-        & 0o777
 }
 
 fn text(out: &Output) -> String {

@@ -17,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use berth_testkit::file_mode as mode;
 use vm_support::{busybox_root, import_tar, run, tar_dir, wait_until, Env};
 
 const STREAM_DEADLINE: Duration = Duration::from_secs(60);
@@ -82,14 +83,6 @@ fn busybox_tar(dir: &Path, name: &str, extra_mib: u64) -> PathBuf {
     let tar = dir.join(format!("{name}.tar"));
     tar_dir(&root, &tar);
     tar
-}
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .permissions()
-        .mode()
-        & 0o777
 }
 
 /// The inodes of TCP sockets listening in this network namespace.

@@ -24,6 +24,7 @@
 
 mod dockerd;
 mod error;
+mod files;
 mod image;
 mod process;
 mod registry;
@@ -32,6 +33,9 @@ mod watchdog;
 
 pub use dockerd::Dockerd;
 pub use error::HarnessError;
+#[cfg(unix)]
+pub use files::file_mode;
+pub use files::read_tar_gz;
 pub use image::TEST_IMAGE;
 pub use process::{run, wait_until};
 pub use registry::{HostBridge, Registry};

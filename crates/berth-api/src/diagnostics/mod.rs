@@ -191,23 +191,6 @@ mod erased {
 mod tests {
     use super::*;
     use berth_core::BerthPaths;
-    use std::io::Read;
-
-    fn read_bundle(path: &Path) -> Vec<(String, String)> {
-        let file = std::fs::File::open(path).unwrap();
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-        archive
-            .entries()
-            .unwrap()
-            .map(|e| {
-                let mut e = e.unwrap();
-                let name = e.path().unwrap().to_string_lossy().into_owned();
-                let mut text = String::new();
-                e.read_to_string(&mut text).unwrap();
-                (name, text)
-            })
-            .collect()
-    }
 
     #[tokio::test]
     async fn a_bundle_holds_versions_settings_and_logs_with_secrets_removed() {
@@ -234,7 +217,7 @@ mod tests {
         let out = home.path().join("bundle.tar.gz");
         let bundle = berth.diagnostics_bundle(&out).await.unwrap();
         assert_eq!(bundle.path, out);
-        let entries = read_bundle(&out);
+        let entries = berth_testkit::read_tar_gz(&out);
         let names: Vec<_> = entries.iter().map(|(n, _)| n.as_str()).collect();
         for expected in [
             "berth-diagnostics/versions.json",
