@@ -119,8 +119,8 @@ impl SecretStore {
     pub fn persistence_note(&self) -> Option<String> {
         self.keyring.until_reboot().then(|| {
             format!(
-                "no Secret Service is running, so the {} keeps this sign-in until the next \
-                 reboot only; start one (such as GNOME Keyring) to keep it",
+                "no Secret Service is running, so this sign-in is kept in the {} keyring \
+                 until the next reboot only; start one (such as GNOME Keyring) to keep it",
                 self.keyring.name()
             )
         })

@@ -99,10 +99,10 @@ describe("HubPage", () => {
   });
 
   it("says when the sign-in lasts only until reboot (no Secret Service)", async () => {
-    const note = "no Secret Service is running, so the kernel keyutils keeps this sign-in until the next reboot only";
+    const note = "no Secret Service is running, so this sign-in is kept in the kernel keyutils keyring until the next reboot only";
     await freshBackend({ account: { ...mockAccount("alice"), persistenceNote: note } });
     render(HubPage, { session: new AccountState() });
-    await eventually(() => expect(screen.getByTestId("hub-persistence-note")).toHaveTextContent(note));
+    await eventually(() => expect(screen.getByTestId("hub-persistence-note")).toHaveTextContent(`No Secret Service is running, so this sign-in is kept in the kernel keyutils keyring until the next reboot only.`));
   });
 
   it("says nothing of reboots when the keyring keeps the sign-in", async () => {
