@@ -61,7 +61,8 @@ if [ "$build" = 1 ]; then
     [ "$profile" = release ] || die "BERTH_DEB_PROFILE=$profile needs --no-build"
     step "release binaries ($target_dir/release)"
     (cd "$repo" && cargo build --release --locked \
-      -p berth-cli -p berth-hub -p berth-compose -p berth-agent -p berth-app --bins) ||
+      -p berth-cli -p berth-hub -p berth-compose -p berth-agent --bins &&
+      cargo build --profile release-app --locked -p berth-app --bins) ||
       die "the release build failed"
     # Cached by a hash of its inputs: a no-op when the image is up to date.
     step "guest image (vm-image/build.sh)"
@@ -92,7 +93,10 @@ source_path() {
 }
 
 step "staging"
-install -D -m 0755 "$target_dir/$profile/berth-app" "$root/usr/bin/berth-app"
+# The app is built for size (profile release-app) in a release package.
+app_profile=$profile
+[ "$profile" != release ] || app_profile=release-app
+install -D -m 0755 "$target_dir/$app_profile/berth-app" "$root/usr/bin/berth-app"
 while IFS=$'\t' read -r dest src; do
   from=$(source_path "$src")
   [ -f "$from" ] || die "$from is missing (for $dest); build it or drop --no-build"

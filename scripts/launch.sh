@@ -28,7 +28,9 @@ if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
 step "building the dashboard UI"
 (cd ui && npm run --silent build)
 step "building Berth (release)"
-cargo build --release --locked -p berth-cli -p berth-agent -p berth-hub -p berth-app
+cargo build --release --locked -p berth-cli -p berth-agent -p berth-hub
+step "building the dashboard app (release-app: built for size)"
+cargo build --profile release-app --locked -p berth-app
 step "building the guest image (cached after the first time)"
 $sudo "$here/vm-image/build.sh"
 
@@ -38,7 +40,8 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   # The app is a client of Berth's daemon: it starts the engine through it when the setting
   # app.start_engine_at_launch is on (the default), and closing the window leaves it running.
   step "opening the dashboard (closing the window keeps Berth in the tray); $(($(date +%s) - began)) s so far"
-  exec "$bin/berth-app"
+  # The app runs `berth daemon` from the CLI's release build.
+  BERTH_DAEMON_EXE="$bin/berth" exec "$here/target/release-app/berth-app"
 fi
 step "starting the engine"
 "$bin/berth" start

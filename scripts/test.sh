@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up the machine and runs every test tier of Berth. CI runs exactly this (.ci/run).
-#   tier 0: formatting and lints (cargo fmt, clippy -D warnings, svelte-check)
+#   tier 0: formatting and lints (cargo fmt, clippy -D warnings, the layers, svelte-check)
 #   tier 1: pure logic          cargo test --lib --bins (and the UI's vitest)
 #   tier 2: engine              tests/engine_*.rs against a private dockerd the harness starts
 #   tier 3: VM                  tests/vm_*.rs: the real guest under QEMU
@@ -32,6 +32,8 @@ for tier in $tiers; do
       step "tier 0: fmt + clippy"
       cargo fmt --all -- --check
       cargo clippy --workspace --all-targets --locked -- -D warnings
+      step "tier 0: the layers (the shells over berth-api; the app without the VM stack)"
+      cargo test --workspace --locked --test 'lint_*'
       if [ -f ui/package.json ]; then
         step "tier 0: svelte-check"
         (cd ui && npm run --silent check)

@@ -92,7 +92,7 @@ pub enum PortProtocol {
 
 /// The warnings a daemon status carries, for the window.
 pub fn port_warnings_of(status: &DaemonStatus) -> Vec<PortWarning> {
-    use berth_link::port_forwarder::Protocol;
+    use berth_core::ports::Protocol;
     status
         .port_warnings
         .iter()
@@ -484,11 +484,11 @@ mod tests {
 
     #[test]
     fn a_status_gives_its_port_warnings_to_the_window() {
-        let warning = berth_link::port_forwarder::PortWarning {
+        let warning = berth_core::ports::PortWarning {
             container: "abc123".into(),
             host_ip: std::net::Ipv4Addr::LOCALHOST.into(),
             host_port: 8080,
-            protocol: berth_link::port_forwarder::Protocol::Udp,
+            protocol: berth_core::ports::Protocol::Udp,
             in_use: true,
             message: "port 127.0.0.1:8080 is already in use".into(),
         };

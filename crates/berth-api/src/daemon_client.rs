@@ -6,12 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+pub use berth_control::endpoint::engine_host;
+pub use berth_control::log_files;
+use berth_control::protocol::{encode, Request};
+pub use berth_control::protocol::{DaemonStatus, Reply};
 use berth_core::{ApiError, BerthPaths, ErrorCode};
-use berth_daemon::control::{encode, Request};
-pub use berth_daemon::control::{DaemonStatus, Reply};
-/// Where Berth's own engine is served on this OS (unix socket, or the Windows named pipe).
-pub use berth_daemon::lifecycle::{engine_endpoint, engine_host};
-pub use berth_daemon::log_files;
 use berth_engine::{ContextStore, DockerContext};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, ReadHalf, WriteHalf};
 
@@ -67,7 +66,7 @@ impl DaemonClient {
         #[cfg(windows)]
         let socket = {
             let _ = paths;
-            PathBuf::from(berth_daemon::server::CONTROL_PIPE)
+            PathBuf::from(berth_control::endpoint::CONTROL_PIPE)
         };
         DaemonClient { socket }
     }
@@ -279,7 +278,9 @@ impl Berth {
 
     /// The guest console log of the current (or last) boot.
     pub fn vm_console_log(&self) -> PathBuf {
-        self.paths().logs_dir.join(berth_daemon::CONSOLE_LOG)
+        self.paths()
+            .logs_dir
+            .join(berth_control::endpoint::CONSOLE_LOG)
     }
 
     fn write_context(&self, make_current: bool) -> Result<(), ApiError> {
@@ -287,7 +288,7 @@ impl Berth {
         let ctx = DockerContext {
             name: CONTEXT_NAME.into(),
             description: Some("Berth's engine".into()),
-            host: berth_daemon::lifecycle::engine_host(self.paths()),
+            host: engine_host(self.paths()),
             skip_tls_verify: false,
         };
         store
@@ -302,7 +303,19 @@ impl Berth {
     }
 }
 
+/// Where Berth's own engine is served on this OS (unix socket, or the Windows named pipe).
+pub fn engine_endpoint(paths: &BerthPaths) -> berth_engine::Endpoint {
+    if cfg!(windows) {
+        berth_engine::Endpoint::Host(engine_host(paths))
+    } else {
+        berth_engine::Endpoint::Unix(paths.engine_socket())
+    }
+}
+
 /// Runs the daemon of the Berth `BERTH_HOME` names, in this process, until it is told to quit.
+/// Only the `berth` binary has it (feature `daemon`): the app is a client, and does not link
+/// the VM and link stack.
+#[cfg(feature = "daemon")]
 pub async fn run_daemon() -> Result<(), ApiError> {
     let paths =
         BerthPaths::from_env().map_err(|e| ApiError::from_error(ErrorCode::InvalidSettings, &e))?;

@@ -82,12 +82,12 @@ fn remove(path: &Path, report: &mut ResetReport) {
     }
 }
 
-async fn wait_for_lock(paths: &BerthPaths) -> Result<berth_daemon::lock::DaemonLock, ApiError> {
+async fn wait_for_lock(paths: &BerthPaths) -> Result<berth_control::lock::DaemonLock, ApiError> {
     let deadline = tokio::time::Instant::now() + DAEMON_EXIT;
     loop {
-        match berth_daemon::lock::acquire(&paths.daemon_lock()) {
+        match berth_control::lock::acquire(&paths.daemon_lock()) {
             Ok(lock) => return Ok(lock),
-            Err(berth_daemon::lock::LockError::Held { .. })
+            Err(berth_control::lock::LockError::Held { .. })
                 if tokio::time::Instant::now() < deadline =>
             {
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -154,7 +154,7 @@ fn remove_context(paths: &BerthPaths, warnings: &mut Vec<String>) -> bool {
     let Ok(ctx) = store.read(CONTEXT_NAME) else {
         return false;
     };
-    if ctx.host != berth_daemon::lifecycle::engine_host(paths) {
+    if ctx.host != berth_control::endpoint::engine_host(paths) {
         return false; // another Berth's, or the user's own
     }
     if store.current().ok().flatten().as_deref() == Some(CONTEXT_NAME) {
@@ -219,7 +219,7 @@ mod tests {
         std::fs::write(paths.run_dir.join("link.sock"), b"").unwrap();
         std::fs::write(paths.logs_dir.join("daemon.log"), b"kept").unwrap();
         // Hold the lock as a daemon would; the reset waits for it.
-        let daemon = berth_daemon::lock::acquire(&paths.daemon_lock()).unwrap();
+        let daemon = berth_control::lock::acquire(&paths.daemon_lock()).unwrap();
         let release = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(300)).await;
             drop(daemon);

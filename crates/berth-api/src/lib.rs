@@ -100,7 +100,7 @@ fn choose_endpoint(
     if let Some(endpoint) = &settings.engine.endpoint {
         return Endpoint::Host(endpoint.clone());
     }
-    berth_daemon::lifecycle::engine_endpoint(paths)
+    daemon_client::engine_endpoint(paths)
 }
 
 #[cfg(test)]

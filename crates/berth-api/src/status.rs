@@ -18,7 +18,7 @@ pub struct Status {
     /// Why it did not, when it did not.
     pub error: Option<ApiError>,
     /// The daemon's view (state, phase, VM pid, resources), when a daemon runs.
-    pub daemon: Option<berth_daemon::control::DaemonStatus>,
+    pub daemon: Option<berth_control::protocol::DaemonStatus>,
 }
 
 impl Status {

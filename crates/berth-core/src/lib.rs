@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod owner_only;
 pub mod paths;
+pub mod ports;
 pub mod settings;
 pub mod state;
 

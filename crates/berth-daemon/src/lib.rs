@@ -2,13 +2,14 @@
 //! to the guest agent and the engine socket relay, and serves a control socket that the CLI
 //! and the app use ([`control`]). A CLI command that exits leaves the engine running.
 
-pub mod control;
 pub mod health;
 pub mod lifecycle;
-pub mod lock;
-pub mod log_files;
 pub mod published_ports;
 pub mod server;
+
+/// The contract with the daemon's clients lives in berth-control; named here as before.
+pub use berth_control::protocol as control;
+pub use berth_control::{lock, log_files};
 
 use std::sync::Arc;
 
@@ -118,4 +119,24 @@ fn spawn_signal_handlers(quit: CancellationToken) -> std::io::Result<()> {
         quit.cancel();
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The contract names what the VM and the link create: they must agree.
+    #[test]
+    fn the_contract_names_the_files_and_pipes_the_daemon_makes() {
+        assert_eq!(
+            berth_control::endpoint::CONSOLE_LOG,
+            berth_vm::qemu::CONSOLE_LOG
+        );
+        assert_eq!(
+            berth_control::endpoint::ENGINE_PIPE,
+            berth_link::named_pipe::ENGINE_PIPE
+        );
+        assert_eq!(
+            berth_control::endpoint::engine_pipe_host(),
+            berth_link::named_pipe::engine_pipe_host()
+        );
+    }
 }

@@ -553,14 +553,7 @@ pub fn engine_endpoint(paths: &BerthPaths) -> berth_engine::Endpoint {
     }
 }
 
-/// [`engine_endpoint`] as a DOCKER_HOST value (what the `berth` docker context points at).
-pub fn engine_host(paths: &BerthPaths) -> String {
-    if cfg!(windows) {
-        berth_link::named_pipe::engine_pipe_host()
-    } else {
-        format!("unix://{}", paths.engine_socket().display())
-    }
-}
+pub use berth_control::endpoint::engine_host;
 
 /// Serves the engine pipe over `client` until the link closes, rewriting the bind paths of
 /// container creates to the WSL distro's (`C:\x` -> `/mnt/c/x`).

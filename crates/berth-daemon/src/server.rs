@@ -16,8 +16,7 @@ use crate::lifecycle::Lifecycle;
 /// Longest request line accepted.
 const MAX_LINE: u64 = 4096;
 
-/// The daemon's control endpoint on Windows.
-pub const CONTROL_PIPE: &str = r"\\.\pipe\berth_control";
+pub use berth_control::endpoint::CONTROL_PIPE;
 
 /// Accepts clients until `quit` is cancelled. A `quit` request cancels it.
 #[cfg(unix)]

@@ -30,19 +30,15 @@ use crate::guest::{transient_udp_error, IdleClock};
 use crate::protocol::{read_datagram, write_datagram, Target, MAX_DATAGRAM};
 use crate::{LinkClient, LinkStream};
 
+/// Shared with the daemon's control protocol, so they live in berth-core.
+pub use berth_core::ports::{PortWarning, Protocol};
+
 /// A UDP flow with no datagram either way for this long ends (conntrack's UDP timeout is 30 s
 /// for a one-way flow and 120 s once answered; one value keeps it simple).
 pub const UDP_IDLE: Duration = Duration::from_secs(60);
 /// Datagrams queued per flow while its link stream opens or is busy; beyond that they are
 /// dropped, as a full socket buffer would.
 const UDP_FLOW_QUEUE: usize = 256;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Tcp,
-    Udp,
-}
 
 /// One published port: listen on `host_ip:host_port`, carry to the guest's `guest_port`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -103,22 +99,6 @@ pub enum ForwardEvent {
     Withdrawn {
         binding: Binding,
     },
-}
-
-/// What the user sees about a published port that could not be published: a typed value the
-/// daemon keeps in its status (`berth status`, the dashboard), not just a log line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PortWarning {
-    /// The container that publishes the port (its id).
-    pub container: String,
-    pub host_ip: IpAddr,
-    pub host_port: u16,
-    pub protocol: Protocol,
-    /// Something else on the host holds the port.
-    pub in_use: bool,
-    /// One sentence for the user, with what to do.
-    pub message: String,
 }
 
 /// How the forwarder reaches a port in the guest. The link implements it; tests use a local one.

@@ -48,7 +48,7 @@ pub struct DaemonStatus {
     /// Published ports that could not be published on the host (taken, or not allowed),
     /// one per binding, until the port is free or the container stops.
     #[serde(default)]
-    pub port_warnings: Vec<berth_link::port_forwarder::PortWarning>,
+    pub port_warnings: Vec<berth_core::ports::PortWarning>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,11 +122,11 @@ mod tests {
                         console_log: "/l/vm-console.log".into(),
                     }),
                     agent: None,
-                    port_warnings: vec![berth_link::port_forwarder::PortWarning {
+                    port_warnings: vec![berth_core::ports::PortWarning {
                         container: "c0ffee".into(),
                         host_ip: std::net::Ipv4Addr::LOCALHOST.into(),
                         host_port: 8080,
-                        protocol: berth_link::port_forwarder::Protocol::Udp,
+                        protocol: berth_core::ports::Protocol::Udp,
                         in_use: true,
                         message: "port 127.0.0.1:8080 is already in use".into(),
                     }],
