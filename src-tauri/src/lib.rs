@@ -5,11 +5,8 @@
 #[cfg(test)]
 mod bindings;
 pub mod commands;
-pub mod engine_link;
 pub mod error;
-pub mod file_listing;
 pub mod quit;
-pub mod stats_feed;
 pub mod streams;
 pub mod tray;
 
@@ -17,13 +14,13 @@ use berth_api::Berth;
 use tauri::{Builder, WindowEvent, Wry};
 
 use crate::commands::AppState;
-use crate::engine_link::EngineLink;
 use crate::streams::Streams;
+use berth_api::engine_watch::EngineWatch;
 
 /// Everything Berth adds to a Tauri builder: single instance, commands, tray, close-to-tray.
 /// Tests and `run` share it.
 pub fn build_app(builder: Builder<Wry>, berth: Berth) -> Builder<Wry> {
-    let link = EngineLink::new(berth);
+    let link = EngineWatch::new(berth);
     let setup_link = link.clone();
     builder
         // First, so a second launch only raises the existing window.
@@ -65,7 +62,7 @@ pub fn build_app(builder: Builder<Wry>, berth: Berth) -> Builder<Wry> {
 
 /// Berth's own engine, with `app.start_engine_at_launch` on. An existing engine is not
 /// Berth's to start.
-fn starts_engine_at_launch(link: &EngineLink) -> bool {
+fn starts_engine_at_launch(link: &EngineWatch) -> bool {
     link.owns_engine() && link.berth().settings().app.start_engine_at_launch
 }
 
@@ -121,7 +118,7 @@ pub fn run() {
 fn run_headless(berth: &Berth) {
     eprintln!("berth: no display (DISPLAY/WAYLAND_DISPLAY unset): not opening the dashboard.");
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let owned = engine_link::is_berths_engine(berth);
+    let owned = berth_api::engine_watch::is_berths_engine(berth);
     if owned && berth.settings().app.start_engine_at_launch {
         eprintln!("berth: starting the engine (this can take a minute)…");
         if let Err(e) = runtime.block_on(berth.start_engine(false)) {

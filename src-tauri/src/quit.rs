@@ -9,7 +9,7 @@ use berth_core::settings::OnQuit;
 use berth_core::{ApiError, EngineState, ErrorCode, Settings};
 use tauri::{AppHandle, Emitter, Wry};
 
-use crate::engine_link::EngineLink;
+use berth_api::engine_watch::EngineWatch;
 
 /// Sent to the window when Quit needs the user's answer; the window calls `quit_app`.
 pub const QUIT_REQUESTED_EVENT: &str = "berth://quit-requested";
@@ -38,7 +38,7 @@ pub fn quit_action(on_quit: OnQuit, owns_engine: bool, state: &EngineState) -> Q
 }
 
 /// Quit from the tray (or anywhere else): do what the settings say.
-pub fn request(app: &AppHandle<Wry>, link: &Arc<EngineLink>) {
+pub fn request(app: &AppHandle<Wry>, link: &Arc<EngineWatch>) {
     // Read now, not at launch: the Settings page may have changed it since.
     let berth = link.berth();
     let on_quit = Settings::load(&berth.paths().settings_file())
@@ -58,7 +58,7 @@ pub fn request(app: &AppHandle<Wry>, link: &Arc<EngineLink>) {
 }
 
 /// "Remember my choice": later quits do this without asking (Settings can change it back).
-pub fn remember(link: &EngineLink, stop_engine: bool) -> Result<(), ApiError> {
+pub fn remember(link: &EngineWatch, stop_engine: bool) -> Result<(), ApiError> {
     let path = link.berth().paths().settings_file();
     let mut settings =
         Settings::load(&path).map_err(|e| ApiError::from_error(ErrorCode::InvalidSettings, &e))?;
@@ -74,7 +74,7 @@ pub fn remember(link: &EngineLink, stop_engine: bool) -> Result<(), ApiError> {
 
 /// Ends the app, first stopping the engine when `stop_engine` (the window hides meanwhile;
 /// the tray shows the engine stopping).
-pub fn finish(app: AppHandle<Wry>, link: Arc<EngineLink>, stop_engine: bool) {
+pub fn finish(app: AppHandle<Wry>, link: Arc<EngineWatch>, stop_engine: bool) {
     if !stop_engine {
         app.exit(0);
         return;
@@ -142,7 +142,7 @@ mod tests {
             "future_key = 1\n[vm]\ncpus = 1\n[app]\non_quit = \"ask\"\n",
         )
         .unwrap();
-        let link = EngineLink::new(berth_api::Berth::open_at(paths.clone()).unwrap());
+        let link = EngineWatch::new(berth_api::Berth::open_at(paths.clone()).unwrap());
         remember(&link, false).unwrap();
         let saved = Settings::load(&paths.settings_file()).unwrap();
         assert_eq!(saved.app.on_quit, OnQuit::KeepRunning);

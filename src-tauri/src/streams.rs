@@ -10,7 +10,7 @@ use berth_core::{ApiError, ErrorCode};
 use berth_engine::exec::{ExecHandle, ExecInput};
 use tokio::task::AbortHandle;
 
-use crate::stats_feed::StatsFeed;
+use berth_api::stats_feed::StatsFeed;
 
 /// An exec session's input side; the output side is a stream task.
 pub struct ExecIo {

@@ -11,7 +11,7 @@ use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Emitter, Manager, Wry};
 
-use crate::engine_link::EngineLink;
+use berth_api::engine_watch::EngineWatch;
 
 /// Sent to the window by the tray's "Sign in…": the window starts the sign-in flow.
 pub const SIGN_IN_EVENT: &str = "berth://sign-in";
@@ -88,7 +88,7 @@ fn icon_with_dot(dot: [u8; 3]) -> Image<'static> {
     Image::new_owned(rgba, w, h)
 }
 
-pub fn create(app: &AppHandle<Wry>, link: Arc<EngineLink>) -> tauri::Result<()> {
+pub fn create(app: &AppHandle<Wry>, link: Arc<EngineWatch>) -> tauri::Result<()> {
     let owned = link.owns_engine();
     let initial = view(&link.state().get(), owned);
     let state_item = MenuItem::with_id(app, "state", &initial.state_line, false, None::<&str>)?;

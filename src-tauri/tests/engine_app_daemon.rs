@@ -7,8 +7,8 @@ mod daemon_support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use berth_api::engine_watch::EngineWatch;
 use berth_api::Berth;
-use berth_app::engine_link::EngineLink;
 use berth_app::tray;
 use berth_core::{ApiError, BerthPaths, EngineState, ErrorCode};
 use berth_testkit::Dockerd;
@@ -22,7 +22,7 @@ fn berth_at(home: &std::path::Path) -> (BerthPaths, Berth) {
 }
 
 async fn wait_state(
-    link: &EngineLink,
+    link: &EngineWatch,
     what: &str,
     pred: impl Fn(&EngineState) -> bool,
 ) -> EngineState {
@@ -44,7 +44,7 @@ async fn the_app_follows_and_drives_berths_daemon() {
     let artifacts = fake_artifacts(home.path());
     let daemon = relay_daemon(&paths, d.socket(), move || Ok(artifacts.clone()));
 
-    let link = EngineLink::new(berth);
+    let link = EngineWatch::new(berth);
     assert!(
         link.owns_engine(),
         "with no endpoint in settings and no DOCKER_HOST, the engine is Berth's VM"
@@ -151,7 +151,7 @@ async fn a_failed_start_shows_the_daemons_reason_in_the_tray() {
             "the guest image is missing",
         ))
     });
-    let link = EngineLink::new(berth);
+    let link = EngineWatch::new(berth);
     tokio::spawn(link.clone().supervise());
     wait_state(&link, "stopped", |s| *s == EngineState::Stopped).await;
 
@@ -173,7 +173,7 @@ async fn with_no_daemon_the_engine_is_stopped_and_a_failed_spawn_is_shown() {
     let home = tempfile::tempdir().unwrap();
     let (_paths, berth) = berth_at(home.path());
     // No daemon runs for this home, and the one the app would spawn cannot start.
-    let link = EngineLink::new(berth);
+    let link = EngineWatch::new(berth);
     tokio::spawn(link.clone().supervise());
     wait_state(&link, "stopped", |s| *s == EngineState::Stopped).await;
     let err = link

@@ -7,8 +7,11 @@ pub mod cleanup;
 mod credentials;
 pub mod daemon_client;
 pub mod diagnostics;
+pub mod engine_watch;
 pub mod factory_reset;
+pub mod file_listing;
 pub mod settings_change;
+pub mod stats_feed;
 mod status;
 
 pub use cleanup::{PruneStep, PruneSummary};

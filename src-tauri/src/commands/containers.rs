@@ -11,11 +11,11 @@ use tauri::State;
 use tokio::io::AsyncWriteExt;
 
 use super::AppState;
-use crate::engine_link::PortWarning;
 use crate::error::ToApi;
-use crate::file_listing::{self, FileEntry};
-use crate::stats_feed::StatsFeed;
 use crate::streams::ExecIo;
+use berth_api::engine_watch::PortWarning;
+use berth_api::file_listing::{self, FileEntry};
+use berth_api::stats_feed::StatsFeed;
 
 #[tauri::command]
 pub async fn list_containers(
@@ -131,7 +131,9 @@ pub async fn open_stats_feed(
     state: State<'_, AppState>,
     channel: Channel<Vec<StatsSample>>,
 ) -> Result<u32, ApiError> {
-    Ok(state.streams.add_feed(StatsFeed::open(channel)))
+    Ok(state
+        .streams
+        .add_feed(StatsFeed::open(move |batch| channel.send(batch).is_ok())))
 }
 
 /// Makes `ids` the containers `feed` samples: new ones start, the ones left out stop.

@@ -13,12 +13,12 @@ pub mod volumes;
 
 use std::sync::Arc;
 
-use crate::engine_link::EngineLink;
 use crate::streams::Streams;
+use berth_api::engine_watch::EngineWatch;
 
 /// What every command can reach.
 pub struct AppState {
-    pub link: Arc<EngineLink>,
+    pub link: Arc<EngineWatch>,
     pub streams: Streams,
 }
 

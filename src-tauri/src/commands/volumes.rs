@@ -7,7 +7,7 @@ use tauri::{Manager, State};
 
 use super::AppState;
 use crate::error::ToApi;
-use crate::file_listing::{self, FileEntry};
+use berth_api::file_listing::{self, FileEntry};
 
 #[tauri::command]
 pub async fn list_volumes(state: State<'_, AppState>) -> Result<Vec<VolumeSummary>, ApiError> {

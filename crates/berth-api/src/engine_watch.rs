@@ -1,4 +1,6 @@
-//! The app's one connection to the engine, and the state the tray and the window show.
+//! The dashboard's one connection to the engine, and the state the tray and the window show
+//! ([`EngineWatch`]: it follows the daemon, or an engine Berth does not own, and fans the
+//! engine's events out to the window's stores).
 //!
 //! Two owners, one seam:
 //! - **Berth's VM** (no engine chosen in settings, no `DOCKER_HOST`): the Berth daemon owns the
@@ -16,8 +18,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_api::daemon_client::{DaemonStatus, DaemonWatch, Reply};
-use berth_api::Berth;
+use crate::daemon_client::{DaemonStatus, DaemonWatch, Reply};
+use crate::Berth;
 use berth_core::{ApiError, EngineState, ErrorCode};
 use berth_engine::{Engine, EngineEvent, EventFilter};
 use futures_util::StreamExt;
@@ -66,7 +68,7 @@ impl StateView {
 
 /// A published port that could not be published on the host, as the containers table shows it
 /// (from the daemon's status; only Berth's own engine has any).
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PortWarning {
@@ -82,7 +84,7 @@ pub struct PortWarning {
 }
 
 /// `Protocol` is the engine's port summary type; this one is the forwarder's.
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PortProtocol {
@@ -110,7 +112,7 @@ pub fn port_warnings_of(status: &DaemonStatus) -> Vec<PortWarning> {
         .collect()
 }
 
-pub struct EngineLink {
+pub struct EngineWatch {
     berth: Berth,
     /// Whether the engine is Berth's own (owned by its daemon).
     owned: bool,
@@ -124,13 +126,13 @@ pub struct EngineLink {
 
 /// Whether `berth` talks to its own VM engine (rather than an existing socket).
 pub fn is_berths_engine(berth: &Berth) -> bool {
-    berth.endpoint() == berth_api::daemon_client::engine_endpoint(berth.paths())
+    berth.endpoint() == crate::daemon_client::engine_endpoint(berth.paths())
 }
 
-impl EngineLink {
-    pub fn new(berth: Berth) -> Arc<EngineLink> {
+impl EngineWatch {
+    pub fn new(berth: Berth) -> Arc<EngineWatch> {
         let owned = is_berths_engine(&berth);
-        Arc::new(EngineLink {
+        Arc::new(EngineWatch {
             berth,
             owned,
             engine: RwLock::new(None),
@@ -445,7 +447,7 @@ pub fn state_after_daemon_gone(last: &EngineState) -> EngineState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_api::daemon_client::DaemonStatus;
+    use crate::daemon_client::DaemonStatus;
     use berth_core::{BerthPaths, StartPhase};
 
     fn failed() -> EngineState {

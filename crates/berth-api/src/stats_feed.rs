@@ -1,5 +1,5 @@
 //! The containers list's CPU and memory cells: one stats stream per watched container on the
-//! engine side, and one message a second to the window carrying every sample since the last.
+//! engine side, and one batch a second to the window carrying every sample since the last.
 //! Twenty running rows then cost the window one IPC delivery a second instead of twenty.
 
 use std::collections::HashMap;
@@ -8,10 +8,7 @@ use std::time::Duration;
 
 use berth_engine::{Engine, StatsSample};
 use futures_util::StreamExt;
-use tauri::ipc::Channel;
 use tokio::task::AbortHandle;
-
-use crate::streams::lock;
 
 /// How often the window hears from the feed (the engine samples once a second too).
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -30,18 +27,20 @@ pub struct StatsFeed {
 }
 
 impl StatsFeed {
-    pub fn open(channel: Channel<Vec<StatsSample>>) -> StatsFeed {
+    /// Opens a feed whose batches go to `send`; `send` says false once nobody listens (the
+    /// window is gone), and the feed then ends every stream. Call it on a tokio runtime.
+    pub fn open(send: impl Fn(Vec<StatsSample>) -> bool + Send + 'static) -> StatsFeed {
         let pending = Pending::default();
         let watched = Watched::default();
         let flusher = {
             let (pending, watched) = (pending.clone(), watched.clone());
-            tauri::async_runtime::spawn(async move {
+            tokio::spawn(async move {
                 let mut every = tokio::time::interval(FLUSH_EVERY);
                 every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     every.tick().await;
                     let batch: Vec<StatsSample> = lock(&pending).drain().map(|(_, s)| s).collect();
-                    if !batch.is_empty() && channel.send(batch).is_err() {
+                    if !batch.is_empty() && !send(batch) {
                         // The window is gone: so is every reason to sample.
                         for (_, stream) in lock(&watched).drain() {
                             stream.abort();
@@ -50,7 +49,6 @@ impl StatsFeed {
                     }
                 }
             })
-            .inner()
             .abort_handle()
         };
         StatsFeed {
@@ -76,7 +74,7 @@ impl StatsFeed {
                 continue;
             }
             let (engine, pending, key) = (engine.clone(), self.pending.clone(), id.clone());
-            let task = tauri::async_runtime::spawn(async move {
+            let task = tokio::spawn(async move {
                 loop {
                     let mut samples = Box::pin(engine.stats(&key, true));
                     while let Some(Ok(sample)) = samples.next().await {
@@ -85,9 +83,14 @@ impl StatsFeed {
                     tokio::time::sleep(REOPEN_AFTER).await;
                 }
             });
-            watched.insert(id, task.inner().abort_handle());
+            watched.insert(id, task.abort_handle());
         }
     }
+}
+
+/// A poisoned lock still holds usable data here (ids and samples).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Drop for StatsFeed {

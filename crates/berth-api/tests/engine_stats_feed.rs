@@ -5,25 +5,23 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth_app::stats_feed::StatsFeed;
+use berth_api::stats_feed::StatsFeed;
 use berth_engine::{Endpoint, Engine, StatsSample};
 use berth_testkit::Dockerd;
-use tauri::ipc::{Channel, InvokeResponseBody};
 
 type Batches = Arc<Mutex<Vec<Vec<StatsSample>>>>;
 
-fn recording_channel() -> (Channel<Vec<StatsSample>>, Batches) {
+/// What the window's channel would carry: each batch, as JSON and back.
+fn recording_channel() -> (impl Fn(Vec<StatsSample>) -> bool + Send + 'static, Batches) {
     let batches = Batches::default();
     let sink = batches.clone();
-    let channel = Channel::new(move |body| {
-        let InvokeResponseBody::Json(json) = body else {
-            panic!("a stats batch is JSON");
-        };
+    let send = move |batch: Vec<StatsSample>| {
+        let json = serde_json::to_string(&batch).expect("a batch serializes");
         let batch: Vec<StatsSample> = serde_json::from_str(&json).expect("a batch of samples");
         sink.lock().unwrap().push(batch);
-        Ok(())
-    });
-    (channel, batches)
+        true
+    };
+    (send, batches)
 }
 
 /// The batches received during the next `secs` seconds.

@@ -9,7 +9,7 @@ use serde::Serialize;
 /// Archives larger than this are not listed (the archive API sends the whole subtree).
 const MAX_ARCHIVE: usize = 256 * 1024 * 1024;
 
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileEntry {
