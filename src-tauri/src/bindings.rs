@@ -34,11 +34,11 @@ fn export_all(dir: &Path) {
         berth_api::file_listing::FileEntry,
         crate::commands::settings::SettingsView,
         crate::commands::settings::SettingsSaved,
-        crate::commands::troubleshoot::LogSource,
-        crate::commands::troubleshoot::LogTail,
-        crate::commands::troubleshoot::CleanUpSummary,
-        crate::commands::troubleshoot::DiagnosticsBundle,
-        crate::commands::troubleshoot::FactoryResetDone,
+        berth_api::troubleshoot::LogSource,
+        berth_api::troubleshoot::LogTail,
+        berth_api::troubleshoot::CleanUpSummary,
+        berth_api::troubleshoot::DiagnosticsBundle,
+        berth_api::troubleshoot::FactoryResetDone,
     );
 }
 

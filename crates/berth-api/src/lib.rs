@@ -13,6 +13,7 @@ pub mod file_listing;
 pub mod settings_change;
 pub mod stats_feed;
 mod status;
+pub mod troubleshoot;
 
 pub use cleanup::{PruneStep, PruneSummary};
 pub use credentials::{registry_auth, CredentialsLookup};

@@ -1,89 +1,21 @@
-//! The Troubleshoot page: the VM console and Berth's own log (their newest lines), the
-//! diagnostics bundle, clean up, and reset to factory defaults. Restart is `restart_engine`.
+//! The Troubleshoot page's commands, over `berth_api::troubleshoot`: the VM console and Berth's
+//! own log, the diagnostics bundle, clean up, and reset to factory defaults. Restart is
+//! `restart_engine`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use berth_api::cleanup::{PruneStep, PruneSummary};
-use berth_api::diagnostics::redact;
+use berth_api::troubleshoot::{
+    CleanUpSummary, DiagnosticsBundle, FactoryResetDone, LogSource, LogTail,
+};
 use berth_api::Berth;
 use berth_core::ApiError;
-use serde::{Deserialize, Serialize};
 use tauri::State;
 
 use super::AppState;
 
-/// The most of a log the page shows (its end).
-const TAIL_BYTES: usize = 256 << 10;
-
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum LogSource {
-    /// The guest's console of the current (or last) boot.
-    VmConsole,
-    /// Berth's daemon log (rolling files, newest last).
-    Berth,
-}
-
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LogTail {
-    /// The files read, oldest first; empty when there is no log yet.
-    pub files: Vec<String>,
-    /// Their newest lines, secrets redacted.
-    pub text: String,
-    /// Older lines were left out.
-    pub truncated: bool,
-}
-
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CleanUpStep {
-    pub deleted: usize,
-    pub space_reclaimed: u64,
-}
-
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CleanUpSummary {
-    pub containers: CleanUpStep,
-    pub images: CleanUpStep,
-    pub networks: CleanUpStep,
-    pub build_cache: CleanUpStep,
-    /// `null` when volumes were kept.
-    pub volumes: Option<CleanUpStep>,
-    pub space_reclaimed: u64,
-}
-
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DiagnosticsBundle {
-    pub path: String,
-    pub files: Vec<String>,
-    pub bytes: u64,
-}
-
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FactoryResetDone {
-    pub removed: Vec<String>,
-    pub signed_out: Vec<String>,
-    pub warnings: Vec<String>,
-}
-
 #[tauri::command]
 pub fn read_log(state: State<'_, AppState>, source: LogSource) -> LogTail {
-    let berth = state.link.berth();
-    let files = match source {
-        LogSource::VmConsole => vec![berth.vm_console_log()],
-        LogSource::Berth => berth.daemon_log_files(),
-    };
-    tail_of(&files, TAIL_BYTES)
+    state.link.berth().read_log(source)
 }
 
 /// Prunes stopped containers, dangling images, unused networks and the build cache (and
@@ -93,11 +25,10 @@ pub async fn clean_up(
     state: State<'_, AppState>,
     volumes: bool,
 ) -> Result<CleanUpSummary, ApiError> {
-    let summary = state.link.berth().prune(volumes).await?;
-    Ok(summary_view(&summary))
+    Ok((&state.link.berth().prune(volumes).await?).into())
 }
 
-/// Writes the diagnostics bundle to `path`, or, without one, into Berth's logs folder.
+/// Writes the diagnostics bundle to `path`, or, without one, beside Berth's logs folder.
 #[tauri::command]
 pub async fn create_diagnostics(
     state: State<'_, AppState>,
@@ -106,14 +37,9 @@ pub async fn create_diagnostics(
     let berth = state.link.berth();
     let out = match path.filter(|p| !p.trim().is_empty()) {
         Some(p) => PathBuf::from(p),
-        None => default_bundle_path(&berth.paths().logs_dir),
+        None => berth.default_diagnostics_path(),
     };
-    let bundle = berth.diagnostics_bundle(&out).await?;
-    Ok(DiagnosticsBundle {
-        path: bundle.path.display().to_string(),
-        files: bundle.files,
-        bytes: bundle.bytes,
-    })
+    Ok(berth.diagnostics_bundle(&out).await?.into())
 }
 
 /// Stops the engine and its daemon and deletes the VM's disks, the settings and every stored
@@ -121,148 +47,5 @@ pub async fn create_diagnostics(
 #[tauri::command]
 pub async fn factory_reset(state: State<'_, AppState>) -> Result<FactoryResetDone, ApiError> {
     let mut berth = Berth::open_at(state.link.berth().paths().clone())?;
-    let report = berth.factory_reset().await?;
-    let text = |p: &PathBuf| p.display().to_string();
-    Ok(FactoryResetDone {
-        removed: report.removed.iter().map(text).collect(),
-        signed_out: report.signed_out,
-        warnings: report.warnings,
-    })
-}
-
-fn default_bundle_path(logs_dir: &Path) -> PathBuf {
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    logs_dir
-        .parent()
-        .unwrap_or(logs_dir)
-        .join(format!("berth-diagnostics-{stamp}.tar.gz"))
-}
-
-fn summary_view(summary: &PruneSummary) -> CleanUpSummary {
-    let step = |s: &PruneStep| CleanUpStep {
-        deleted: s.deleted,
-        space_reclaimed: s.space_reclaimed,
-    };
-    CleanUpSummary {
-        containers: step(&summary.containers),
-        images: step(&summary.images),
-        networks: step(&summary.networks),
-        build_cache: step(&summary.build_cache),
-        volumes: summary.volumes.as_ref().map(step),
-        space_reclaimed: summary.space_reclaimed(),
-    }
-}
-
-/// The last `max` bytes of the files read as one log (oldest file first), from a line start.
-/// Files are read newest first and each only from where the tail starts, so a Follow refresh
-/// reads at most `max` bytes, not every rolled file whole.
-pub fn tail_of(files: &[PathBuf], max: usize) -> LogTail {
-    let mut parts: Vec<(Option<String>, Vec<u8>)> = Vec::new();
-    let mut left = max as u64;
-    let mut truncated = false;
-    for file in files.iter().rev() {
-        if left == 0 {
-            // The tail is full: an older file only says there was more.
-            truncated |= std::fs::metadata(file).is_ok_and(|m| m.len() > 0);
-            continue;
-        }
-        match read_end(file, left) {
-            Ok((data, len)) => {
-                truncated |= len > data.len() as u64;
-                left -= data.len() as u64;
-                parts.push((Some(file.display().to_string()), data));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => parts.push((
-                None,
-                format!("[cannot read {}: {e}]\n", file.display()).into_bytes(),
-            )),
-        }
-    }
-    parts.reverse();
-    let bytes: Vec<u8> = parts
-        .iter()
-        .flat_map(|(_, data)| data.iter().copied())
-        .collect();
-    let mut tail = &bytes[..];
-    if truncated {
-        if let Some(nl) = tail.iter().position(|b| *b == b'\n') {
-            tail = &tail[nl + 1..];
-        }
-    }
-    LogTail {
-        files: parts.into_iter().filter_map(|(name, _)| name).collect(),
-        text: redact(&String::from_utf8_lossy(tail)),
-        truncated,
-    }
-}
-
-/// The last `max` bytes of `file`, and its whole length.
-fn read_end(file: &Path, max: u64) -> std::io::Result<(Vec<u8>, u64)> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(file)?;
-    let len = f.metadata()?.len();
-    let take = len.min(max);
-    f.seek(SeekFrom::Start(len - take))?;
-    let mut data = Vec::with_capacity(take as usize);
-    f.take(take).read_to_end(&mut data)?;
-    Ok((data, len))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_tail_joins_rolled_files_and_starts_at_a_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let old = dir.path().join("daemon.log.1");
-        let new = dir.path().join("daemon.log");
-        std::fs::write(&old, "one\ntwo\n").unwrap();
-        std::fs::write(&new, "three\nfour\n").unwrap();
-        let all = tail_of(&[old.clone(), new.clone()], 1000);
-        assert_eq!(all.text, "one\ntwo\nthree\nfour\n");
-        assert!(!all.truncated);
-        assert_eq!(all.files.len(), 2);
-        let tail = tail_of(&[old.clone(), new.clone()], 9);
-        assert!(tail.truncated);
-        assert_eq!(tail.text, "four\n");
-        // The newest file holds the whole tail: the older one is not read at all.
-        assert_eq!(tail.files, vec![new.display().to_string()]);
-        let across = tail_of(&[old, new], 16);
-        assert_eq!(across.text, "two\nthree\nfour\n");
-        assert_eq!(across.files.len(), 2);
-    }
-
-    #[test]
-    fn a_missing_log_is_an_empty_tail() {
-        let dir = tempfile::tempdir().unwrap();
-        let tail = tail_of(&[dir.path().join("console.log")], 1000);
-        assert!(tail.files.is_empty());
-        assert_eq!(tail.text, "");
-    }
-
-    #[test]
-    fn the_summary_adds_up_what_each_step_freed() {
-        let summary = PruneSummary {
-            containers: PruneStep {
-                deleted: 2,
-                space_reclaimed: 10,
-            },
-            images: PruneStep {
-                deleted: 1,
-                space_reclaimed: 100,
-            },
-            volumes: Some(PruneStep {
-                deleted: 1,
-                space_reclaimed: 5,
-            }),
-            ..Default::default()
-        };
-        let view = summary_view(&summary);
-        assert_eq!(view.space_reclaimed, 115);
-        assert_eq!(view.volumes.unwrap().deleted, 1);
-    }
+    Ok(berth.factory_reset().await?.into())
 }
