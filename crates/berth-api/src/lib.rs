@@ -4,6 +4,7 @@
 //! It has no idea a window exists.
 
 pub mod cleanup;
+pub mod compose;
 mod credentials;
 pub mod daemon_client;
 pub mod diagnostics;
