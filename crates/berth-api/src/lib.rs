@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod engine_watch;
 pub mod factory_reset;
 pub mod file_listing;
+pub mod hub;
 pub mod settings_change;
 pub mod stats_feed;
 mod status;

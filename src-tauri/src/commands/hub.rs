@@ -1,119 +1,19 @@
-//! Sign-in, private registries and the Hub page, over `berth-hub`. Secrets stay in the OS
-//! keyring: the window sends a token once (to add a registry) and never receives one.
+//! Sign-in, private registries and the Hub page: commands over `berth_api::hub`. Secrets stay
+//! in the OS keyring: the window sends a token once (to add a registry) and never receives one.
 
-use berth_core::{ApiError, ErrorCode};
-use berth_hub::commands::{configure_docker, DockerConfigChoice};
-use berth_hub::docker_config::DockerConfig;
-use berth_hub::hub_api::{HubApi, Repository, SearchResult, DOCKER_HUB_WEB_API};
-use berth_hub::{Account, Hub, HubError, Sensitive};
-use serde::Serialize;
+use berth_api::hub::{
+    self, AccountView, DockerConfigChoice, Repository, SearchResult, SignInOutcome, SignInStarted,
+};
+use berth_core::ApiError;
 use tauri::ipc::Channel;
 use tauri::State;
 
 use super::AppState;
 
-fn to_api(e: HubError) -> ApiError {
-    ApiError::new(e.code(), berth_hub::error_chain(&e))
-}
-
-fn hub() -> Result<Hub, ApiError> {
-    Hub::open().map_err(to_api)
-}
-
-fn docker_cli_config() -> Result<DockerConfig, ApiError> {
-    DockerConfig::from_env().map_err(|e| ApiError::new(ErrorCode::Io, berth_hub::error_chain(&e)))
-}
-
-/// After a sign-in from the window: points the docker CLI at Berth for the account's registry
-/// as the user chose (`credHelpers` unless told otherwise), as `berth login` does.
-fn point_docker_cli_at_berth(
-    docker: &DockerConfig,
-    choice: Option<DockerConfigChoice>,
-    account: &Account,
-) -> Result<(), ApiError> {
-    configure_docker(
-        docker,
-        choice.unwrap_or_default(),
-        account,
-        &mut std::io::sink(),
-    )
-    .map_err(|e| ApiError::new(e.code(), berth_hub::error_chain(&e)))
-}
-
-/// The docker CLI's `config.json` back as it was before Berth first changed it.
-fn restore_docker_cli(docker: &DockerConfig) -> Result<(), ApiError> {
-    docker
-        .restore()
-        .map_err(|e| ApiError::new(ErrorCode::Io, berth_hub::error_chain(&e)))
-}
-
-/// An account as the header and the Registries page show it (no secret in it).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountView {
-    #[serde(flatten)]
-    pub account: Account,
-    pub initial: String,
-    /// Set when the secret lasts only until reboot (kernel keyring): the Hub page says so.
-    pub persistence_note: Option<String>,
-}
-
-impl From<Account> for AccountView {
-    fn from(account: Account) -> Self {
-        AccountView {
-            initial: account.initial(),
-            account,
-            persistence_note: None,
-        }
-    }
-}
-
-impl AccountView {
-    /// The view of an account whose secret `hub`'s keyring holds.
-    fn kept_by(account: Account, hub: &Hub) -> Self {
-        AccountView {
-            persistence_note: hub.secrets().persistence_note(),
-            ..account.into()
-        }
-    }
-}
-
-/// A device-flow sign-in waiting for the user: what the Sign in button shows.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SignInStarted {
-    pub user_code: String,
-    pub verification_uri: String,
-    /// The page with the code filled in.
-    pub browser_url: String,
-    pub expires_in_secs: u64,
-    /// Whether the system browser was asked to open the page.
-    pub browser_opened: bool,
-    /// `stop_stream(stream_id)` abandons the wait.
-    pub stream_id: u32,
-}
-
-/// How a sign-in ended, sent once on the channel.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "outcome", rename_all = "camelCase")]
-pub enum SignInOutcome {
-    /// `docker_config_error`: signed in, but `config.json` could not be pointed at Berth.
-    #[serde(rename_all = "camelCase")]
-    SignedIn {
-        account: AccountView,
-        docker_config_error: Option<ApiError>,
-    },
-    Failed {
-        error: ApiError,
-    },
-}
-
 /// The signed-in Docker Hub account, if any.
 #[tauri::command]
 pub async fn hub_account() -> Result<Option<AccountView>, ApiError> {
-    let hub = hub()?;
-    let account = hub.account(None).map_err(to_api)?;
-    Ok(account.map(|a| AccountView::kept_by(a, &hub)))
+    hub::account()
 }
 
 /// Starts the device flow: returns the code to show (and opens the page in the system
@@ -127,34 +27,20 @@ pub async fn hub_sign_in(
     docker_config: Option<DockerConfigChoice>,
 ) -> Result<SignInStarted, ApiError> {
     use tauri_plugin_opener::OpenerExt;
-    let hub = hub()?;
-    let persistence_note = hub.secrets().persistence_note();
-    let sign_in = hub.start_device_sign_in().await.map_err(to_api)?;
-    let prompt = sign_in.prompt();
+    let sign_in = hub::start_sign_in(docker_config).await?;
     let browser_opened = app
         .opener()
-        .open_url(&prompt.browser_url, None::<&str>)
+        .open_url(&sign_in.browser_url, None::<&str>)
         .is_ok();
+    let outcome = sign_in.outcome;
     let stream_id = state.streams.spawn(async move {
-        let outcome = match sign_in.finish().await {
-            Ok(account) => SignInOutcome::SignedIn {
-                docker_config_error: docker_cli_config()
-                    .and_then(|d| point_docker_cli_at_berth(&d, docker_config, &account))
-                    .err(),
-                account: AccountView {
-                    persistence_note,
-                    ..account.into()
-                },
-            },
-            Err(e) => SignInOutcome::Failed { error: to_api(e) },
-        };
-        let _ = channel.send(outcome);
+        let _ = channel.send(outcome.await);
     });
     Ok(SignInStarted {
-        user_code: prompt.user_code,
-        verification_uri: prompt.verification_uri,
-        browser_url: prompt.browser_url,
-        expires_in_secs: prompt.expires_in_secs,
+        user_code: sign_in.user_code,
+        verification_uri: sign_in.verification_uri,
+        browser_url: sign_in.browser_url,
+        expires_in_secs: sign_in.expires_in_secs,
         browser_opened,
         stream_id,
     })
@@ -167,21 +53,12 @@ pub async fn hub_sign_out(
     registry: Option<String>,
     restore_docker_config: Option<bool>,
 ) -> Result<bool, ApiError> {
-    let signed_out = hub()?.sign_out(registry.as_deref()).await.map_err(to_api)?;
-    if restore_docker_config == Some(true) {
-        restore_docker_cli(&docker_cli_config()?)?;
-    }
-    Ok(signed_out)
+    hub::sign_out(registry.as_deref(), restore_docker_config == Some(true)).await
 }
 
 #[tauri::command]
 pub async fn list_registries() -> Result<Vec<AccountView>, ApiError> {
-    let hub = hub()?;
-    let accounts = hub.registries().map_err(to_api)?;
-    Ok(accounts
-        .into_iter()
-        .map(|a| AccountView::kept_by(a, &hub))
-        .collect())
+    hub::registries()
 }
 
 /// Signs in to `registry` with a user name and personal access token, verified against the
@@ -193,130 +70,16 @@ pub async fn add_registry(
     token: String,
     docker_config: Option<DockerConfigChoice>,
 ) -> Result<AccountView, ApiError> {
-    let registry = Some(registry.trim()).filter(|r| !r.is_empty());
-    let hub = hub()?;
-    let account = hub
-        .sign_in_with_token(registry, username.trim(), Sensitive::new(token))
-        .await
-        .map_err(to_api)?;
-    point_docker_cli_at_berth(&docker_cli_config()?, docker_config, &account)?;
-    Ok(AccountView::kept_by(account, &hub))
+    hub::add_registry(&registry, &username, token, docker_config).await
 }
 
 /// The signed-in account's Hub repositories. Offline: an `io` error the page explains.
 #[tauri::command]
 pub async fn hub_repositories() -> Result<Vec<Repository>, ApiError> {
-    hub()?
-        .my_repositories(&HubApi::new(DOCKER_HUB_WEB_API))
-        .await
-        .map_err(to_api)
+    hub::repositories().await
 }
 
 #[tauri::command]
 pub async fn hub_search(query: String) -> Result<Vec<SearchResult>, ApiError> {
-    HubApi::new(DOCKER_HUB_WEB_API)
-        .search(query.trim())
-        .await
-        .map_err(|e| ApiError::new(e.code(), berth_hub::error_chain(&e)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use berth_hub::SignInMethod;
-
-    #[test]
-    fn accounts_cross_with_their_avatar_initial_and_no_secret() {
-        let view = AccountView::from(Account {
-            registry: "localhost:5000".into(),
-            username: "bob".into(),
-            method: SignInMethod::Token,
-        });
-        assert_eq!(
-            serde_json::to_value(&view).unwrap(),
-            serde_json::json!({"registry": "localhost:5000", "username": "bob", "method": "token", "initial": "B", "persistenceNote": null})
-        );
-    }
-
-    fn read_json(path: &std::path::Path) -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-    }
-
-    #[test]
-    fn a_dashboard_sign_in_points_the_docker_cli_at_berth_as_chosen_and_opting_out_restores() {
-        let hub_account = Account {
-            registry: berth_hub::DOCKER_HUB.into(),
-            username: "alice".into(),
-            method: SignInMethod::OAuth,
-        };
-        let registry_account = Account {
-            registry: "reg.example:5000".into(),
-            username: "bob".into(),
-            method: SignInMethod::Token,
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let original = serde_json::json!({"credsStore": "desktop", "detachKeys": "ctrl-e,e"});
-        std::fs::write(dir.path().join("config.json"), original.to_string()).unwrap();
-        let docker = DockerConfig::new(dir.path());
-
-        // The default: credHelpers for the registry signed in to, nothing else touched.
-        point_docker_cli_at_berth(&docker, None, &hub_account).unwrap();
-        point_docker_cli_at_berth(&docker, None, &registry_account).unwrap();
-        let config = read_json(&docker.file());
-        assert_eq!(
-            config["credHelpers"],
-            serde_json::json!({berth_hub::DOCKER_HUB: "berth", "reg.example:5000": "berth"})
-        );
-        assert_eq!(config["credsStore"], "desktop");
-        assert_eq!(config["detachKeys"], "ctrl-e,e");
-
-        // credsStore when chosen; "none" leaves the file alone.
-        point_docker_cli_at_berth(&docker, Some(DockerConfigChoice::CredsStore), &{
-            let mut other = registry_account.clone();
-            other.registry = "other.example".into();
-            other
-        })
-        .unwrap();
-        assert_eq!(read_json(&docker.file())["credsStore"], "berth");
-        let before = std::fs::read(docker.file()).unwrap();
-        point_docker_cli_at_berth(&docker, Some(DockerConfigChoice::None), &{
-            let mut third = registry_account.clone();
-            third.registry = "third.example".into();
-            third
-        })
-        .unwrap();
-        assert_eq!(std::fs::read(docker.file()).unwrap(), before);
-
-        // Opting out on sign-out: back as it was.
-        restore_docker_cli(&docker).unwrap();
-        assert_eq!(read_json(&docker.file()), original);
-        assert!(!docker.backup_file().exists());
-    }
-
-    #[test]
-    fn a_signed_in_outcome_carries_the_docker_config_error() {
-        let view = AccountView::from(Account {
-            registry: "r".into(),
-            username: "u".into(),
-            method: SignInMethod::Token,
-        });
-        let outcome = SignInOutcome::SignedIn {
-            account: view,
-            docker_config_error: Some(ApiError::new(ErrorCode::Io, "config.json is read-only")),
-        };
-        let json = serde_json::to_value(&outcome).unwrap();
-        assert_eq!(json["outcome"], "signedIn");
-        assert_eq!(json["dockerConfigError"]["code"], "io");
-    }
-
-    #[test]
-    fn a_sign_in_outcome_is_tagged() {
-        let failed = SignInOutcome::Failed {
-            error: ApiError::new(berth_core::ErrorCode::Unauthorized, "denied"),
-        };
-        assert_eq!(
-            serde_json::to_value(&failed).unwrap(),
-            serde_json::json!({"outcome": "failed", "error": {"code": "unauthorized", "message": "denied"}})
-        );
-    }
+    hub::search(&query).await
 }
