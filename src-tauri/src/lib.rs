@@ -5,7 +5,6 @@
 #[cfg(test)]
 mod bindings;
 pub mod commands;
-pub mod error;
 pub mod quit;
 pub mod streams;
 pub mod tray;

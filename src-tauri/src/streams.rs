@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
+use berth_api::transport::{ExecHandle, ExecInput};
 use berth_core::{ApiError, ErrorCode};
-use berth_engine::exec::{ExecHandle, ExecInput};
 use tokio::task::AbortHandle;
 
 use berth_api::stats_feed::StatsFeed;

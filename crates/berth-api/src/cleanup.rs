@@ -2,7 +2,7 @@
 //! images, unused networks and the build cache, and unused volumes only when asked; reports
 //! what each step freed.
 
-use berth_core::{ApiError, ErrorCode};
+use berth_core::ApiError;
 use serde::Serialize;
 
 use crate::Berth;
@@ -46,16 +46,16 @@ impl Berth {
     /// and volumes), then images, networks, the build cache, and volumes when `volumes`.
     pub async fn prune(&self, volumes: bool) -> Result<PruneSummary, ApiError> {
         let engine = self.engine().await?;
-        let docker = engine.docker();
-        let containers = docker.prune_containers(None).await.map_err(engine_error)?;
-        let containers = PruneStep {
-            deleted: containers.containers_deleted.map_or(0, |d| d.len()),
-            space_reclaimed: bytes(containers.space_reclaimed),
-        };
         let report = |r: berth_engine::images::PruneReport| PruneStep {
             deleted: r.deleted.len(),
             space_reclaimed: r.space_reclaimed,
         };
+        let containers = report(
+            engine
+                .prune_containers()
+                .await
+                .map_err(|e| ApiError::from_error(e.code(), &e))?,
+        );
         let images = report(
             engine
                 .prune_images(false)
@@ -68,14 +68,12 @@ impl Berth {
                 .await
                 .map_err(|e| ApiError::from_error(e.code(), &e))?,
         );
-        let cache = docker
-            .prune_build(None::<bollard::query_parameters::PruneBuildOptions>)
-            .await
-            .map_err(engine_error)?;
-        let build_cache = PruneStep {
-            deleted: cache.caches_deleted.map_or(0, |d| d.len()),
-            space_reclaimed: bytes(cache.space_reclaimed),
-        };
+        let build_cache = report(
+            engine
+                .prune_build_cache()
+                .await
+                .map_err(|e| ApiError::from_error(e.code(), &e))?,
+        );
         let volumes = if volumes {
             Some(report(
                 engine
@@ -94,14 +92,6 @@ impl Berth {
             volumes,
         })
     }
-}
-
-fn bytes(reported: Option<i64>) -> u64 {
-    reported.unwrap_or(0).max(0).unsigned_abs()
-}
-
-fn engine_error(e: bollard::errors::Error) -> ApiError {
-    ApiError::from_error(ErrorCode::Engine, &e)
 }
 
 #[cfg(test)]
@@ -124,6 +114,5 @@ mod tests {
         assert_eq!(summary.space_reclaimed(), 111);
         summary.volumes = Some(step(1000));
         assert_eq!(summary.space_reclaimed(), 1111);
-        assert_eq!(bytes(Some(-5)), 0);
     }
 }

@@ -15,6 +15,7 @@ pub mod hub;
 pub mod settings_change;
 pub mod stats_feed;
 mod status;
+pub mod transport;
 pub mod troubleshoot;
 
 pub use cleanup::{PruneStep, PruneSummary};

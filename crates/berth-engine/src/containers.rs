@@ -308,6 +308,32 @@ impl Engine {
     }
 
     /// Waits until the container is not running and returns its exit code.
+    /// Removes every stopped container.
+    pub async fn prune_containers(&self) -> Result<crate::PruneReport, EngineError> {
+        let r = self
+            .docker
+            .prune_containers(None::<q::PruneContainersOptions>)
+            .await
+            .map_err(self.err())?;
+        Ok(crate::PruneReport {
+            deleted: r.containers_deleted.unwrap_or_default(),
+            space_reclaimed: r.space_reclaimed.unwrap_or(0).max(0) as u64,
+        })
+    }
+
+    /// Removes the builder's cache (what `docker builder prune` removes).
+    pub async fn prune_build_cache(&self) -> Result<crate::PruneReport, EngineError> {
+        let r = self
+            .docker
+            .prune_build(None::<q::PruneBuildOptions>)
+            .await
+            .map_err(self.err())?;
+        Ok(crate::PruneReport {
+            deleted: r.caches_deleted.unwrap_or_default(),
+            space_reclaimed: r.space_reclaimed.unwrap_or(0).max(0) as u64,
+        })
+    }
+
     pub async fn wait_container(&self, id: &str) -> Result<i64, EngineError> {
         let options = q::WaitContainerOptions {
             condition: "not-running".into(),

@@ -1,9 +1,9 @@
-use berth_core::{ApiError, ErrorCode};
-use berth_engine::containers::RemoveOptions;
-use berth_engine::{
+use berth_api::transport::RemoveOptions;
+use berth_api::transport::{
     ContainerFilter, ContainerSummary, ExecOptions, ExecSession, LogLine, LogOptions, PruneReport,
     RunSpec, StatsSample,
 };
+use berth_core::{ApiError, ErrorCode};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use tauri::ipc::{Channel, InvokeResponseBody};
@@ -11,11 +11,11 @@ use tauri::State;
 use tokio::io::AsyncWriteExt;
 
 use super::AppState;
-use crate::error::ToApi;
 use crate::streams::ExecIo;
 use berth_api::engine_watch::PortWarning;
 use berth_api::file_listing::{self, FileEntry};
 use berth_api::stats_feed::StatsFeed;
+use berth_api::transport::ToApi;
 
 #[tauri::command]
 pub async fn list_containers(
@@ -230,16 +230,7 @@ pub async fn run_container(state: State<'_, AppState>, spec: RunSpec) -> Result<
 
 #[tauri::command]
 pub async fn prune_containers(state: State<'_, AppState>) -> Result<PruneReport, ApiError> {
-    let engine = state.link.engine().await?;
-    let r = engine
-        .docker()
-        .prune_containers(None::<bollard::query_parameters::PruneContainersOptions>)
-        .await
-        .map_err(|e| ApiError::from_error(ErrorCode::Engine, &e))?;
-    Ok(PruneReport {
-        deleted: r.containers_deleted.unwrap_or_default(),
-        space_reclaimed: u64::try_from(r.space_reclaimed.unwrap_or(0)).unwrap_or(0),
-    })
+    state.link.engine().await?.prune_containers().await.to_api()
 }
 
 #[tauri::command]

@@ -1,11 +1,11 @@
+use berth_api::transport::{DiskUsage, EngineEvent, VersionInfo};
 use berth_core::{ApiError, EngineState, ErrorCode};
-use berth_engine::{DiskUsage, EngineEvent, VersionInfo};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
 
 use super::AppState;
-use crate::error::ToApi;
+use berth_api::transport::ToApi;
 
 #[tauri::command]
 pub fn engine_state(state: State<'_, AppState>) -> EngineState {

@@ -1,11 +1,13 @@
+use berth_api::transport::{
+    ImageHistoryEntry, ImageSummary, PruneReport, PullProgress, RegistryAuth,
+};
 use berth_core::ApiError;
-use berth_engine::{ImageHistoryEntry, ImageSummary, PruneReport, PullProgress, RegistryAuth};
 use futures_util::StreamExt;
 use tauri::ipc::Channel;
 use tauri::State;
 
 use super::AppState;
-use crate::error::ToApi;
+use berth_api::transport::ToApi;
 
 #[tauri::command]
 pub async fn list_images(state: State<'_, AppState>) -> Result<Vec<ImageSummary>, ApiError> {

@@ -1,9 +1,9 @@
+use berth_api::transport::{NetworkCreate, NetworkSummary};
 use berth_core::ApiError;
-use berth_engine::{NetworkCreate, NetworkSummary};
 use tauri::State;
 
 use super::AppState;
-use crate::error::ToApi;
+use berth_api::transport::ToApi;
 
 #[tauri::command]
 pub async fn list_networks(state: State<'_, AppState>) -> Result<Vec<NetworkSummary>, ApiError> {

@@ -1,13 +1,15 @@
+use berth_api::transport::RemoveOptions;
+use berth_api::transport::{
+    Mount, PruneReport, RunSpec, VolumeArchive, VolumeCreate, VolumeSummary,
+};
 use berth_core::{ApiError, ErrorCode};
-use berth_engine::containers::RemoveOptions;
-use berth_engine::{Mount, PruneReport, RunSpec, VolumeArchive, VolumeCreate, VolumeSummary};
 use std::path::PathBuf;
 
 use tauri::{Manager, State};
 
 use super::AppState;
-use crate::error::ToApi;
 use berth_api::file_listing::{self, FileEntry};
+use berth_api::transport::ToApi;
 
 #[tauri::command]
 pub async fn list_volumes(state: State<'_, AppState>) -> Result<Vec<VolumeSummary>, ApiError> {

@@ -1,7 +1,17 @@
-//! Every command fails with berth-core's `ApiError`, which crosses to the UI as `{code, message}`.
+//! The engine's types that cross to the window (and their TypeScript bindings, feature `ts`)
+//! and the [`Engine`] handle the dashboard's commands call, named from berth-api so the shells
+//! name one crate; and how an engine error becomes the `{ code, message }` every caller shows.
 
 use berth_core::ApiError;
-use berth_engine::EngineError;
+
+pub use berth_engine::containers::RemoveOptions;
+pub use berth_engine::exec::{ExecHandle, ExecInput};
+pub use berth_engine::{
+    ContainerFilter, ContainerSummary, DiskUsage, Engine, EngineError, EngineEvent, ExecOptions,
+    ExecSession, ImageHistoryEntry, ImageSummary, LogLine, LogOptions, Mount, NetworkCreate,
+    NetworkSummary, PruneReport, PullProgress, RegistryAuth, RunSpec, StatsSample, VersionInfo,
+    VolumeArchive, VolumeCreate, VolumeSummary,
+};
 
 /// `?`-friendly conversion of engine results into what a command returns.
 pub trait ToApi<T> {
