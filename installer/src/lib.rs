@@ -1,11 +1,6 @@
-//! Berth's installers: the first-run setup every bundle relies on (the `berth` docker context,
-//! the compose plugin, the binaries on the PATH) and its undo. The bundle configs themselves
-//! (`installer/tauri.*.conf.json`) are checked against Tauri's own config types in
-//! `bundle_configs`.
-
-pub mod setup;
+//! Berth's bundles: the installers' configs (`installer/tauri.*.conf.json`), checked against
+//! Tauri's own config types in `bundle_configs`. The first-run setup every bundle relies on (the
+//! `berth` docker context, the compose plugin, the binaries on the PATH) is `berth_api::setup`.
 
 #[cfg(test)]
 mod bundle_configs;
-
-pub use setup::{Install, Layout, Outcome, SetupError};

@@ -13,6 +13,7 @@ pub mod factory_reset;
 pub mod file_listing;
 pub mod hub;
 pub mod settings_change;
+pub mod setup;
 pub mod stats_feed;
 mod status;
 pub mod transport;

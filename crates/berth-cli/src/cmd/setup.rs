@@ -4,8 +4,8 @@
 
 use std::process::ExitCode;
 
+use berth_api::setup::{self, Layout};
 use berth_api::Berth;
-use berth_installer::setup::{self, Layout};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -11,7 +11,7 @@ use std::fmt;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use berth_api::{Berth, CONTEXT_NAME};
+use crate::{Berth, CONTEXT_NAME};
 use berth_core::{BerthPaths, ErrorCode};
 use berth_engine::{ContextStore, DockerContext, EngineError};
 
