@@ -21,7 +21,7 @@ impl Berth {
     /// access token about to expire is refreshed first.
     pub async fn registry_credentials(&self, image: &str) -> Option<RegistryAuth> {
         let hub = match SecretStore::for_paths(self.paths()) {
-            Ok(secrets) => Hub::new(secrets, berth_hub::commands::oauth_config_from_env()),
+            Ok(secrets) => Hub::new(secrets, berth_hub::oauth_config_from_env()),
             Err(e) => {
                 tracing::warn!(error = %berth_hub::error_chain(&e), "no keyring: pulling without credentials");
                 return None;

@@ -114,7 +114,7 @@ async fn erase_secrets(paths: &BerthPaths, report: &mut ResetReport) {
             return;
         }
     };
-    let hub = Hub::new(secrets, berth_hub::commands::oauth_config_from_env());
+    let hub = Hub::new(secrets, berth_hub::oauth_config_from_env());
     sign_out_everywhere(&hub, report).await;
 }
 

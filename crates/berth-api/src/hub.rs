@@ -4,10 +4,9 @@
 
 use std::future::Future;
 
+pub use crate::login::DockerConfigChoice;
+use crate::login::{configure_docker, DockerConfig};
 use berth_core::{ApiError, ErrorCode};
-use berth_hub::commands::configure_docker;
-pub use berth_hub::commands::DockerConfigChoice;
-use berth_hub::docker_config::DockerConfig;
 use berth_hub::hub_api::{HubApi, DOCKER_HUB_WEB_API};
 pub use berth_hub::hub_api::{Repository, SearchResult};
 pub use berth_hub::Account;

@@ -12,6 +12,7 @@ pub mod engine_watch;
 pub mod factory_reset;
 pub mod file_listing;
 pub mod hub;
+pub mod login;
 pub mod settings_change;
 pub mod setup;
 pub mod stats_feed;

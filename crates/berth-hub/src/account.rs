@@ -172,7 +172,7 @@ impl Hub {
     pub fn open() -> Result<Self, HubError> {
         Ok(Self::new(
             SecretStore::open()?,
-            crate::commands::oauth_config_from_env(),
+            crate::provider::oauth_config_from_env(),
         ))
     }
 

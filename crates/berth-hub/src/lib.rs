@@ -9,12 +9,12 @@ pub mod account;
 pub mod browser;
 pub mod challenge;
 pub mod claims;
-pub mod commands;
 pub mod credential_helper;
 pub mod docker_config;
 pub mod hub_api;
 pub mod oauth;
 pub mod pkce;
+pub mod provider;
 pub mod registry_auth;
 pub mod registry_key;
 pub mod secrets;
@@ -24,6 +24,7 @@ pub mod test_server;
 
 pub use account::{Account, DeviceSignIn, Hub, HubError, SignInMethod, SignInPrompt};
 pub use oauth::{DeviceLogin, OAuthConfig};
+pub use provider::oauth_config_from_env;
 pub use registry_key::DOCKER_HUB;
 pub use sensitive::Sensitive;
 

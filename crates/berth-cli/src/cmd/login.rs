@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
-use berth_hub::commands::{self, DockerConfigChoice, LoginOptions};
-use berth_hub::docker_config::DockerConfig;
+use berth_api::login::DockerConfig;
+use berth_api::login::{self as commands, DockerConfigChoice, LoginOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

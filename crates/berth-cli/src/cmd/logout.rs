@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use berth_hub::commands;
-use berth_hub::docker_config::DockerConfig;
+use berth_api::login as commands;
+use berth_api::login::DockerConfig;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

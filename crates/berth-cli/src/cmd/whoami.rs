@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use berth_hub::commands;
+use berth_api::login as commands;
 
 use crate::output;
 

@@ -4,8 +4,8 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use berth_hub::commands::oauth_config_from_env;
 use berth_hub::credential_helper;
+use berth_hub::oauth_config_from_env;
 use berth_hub::secrets::{MemoryKeyring, SecretStore};
 use berth_hub::Hub;
 

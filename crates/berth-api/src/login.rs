@@ -1,21 +1,16 @@
-//! What `berth login`, `berth logout` and `berth whoami` do. The CLI only parses arguments and
-//! calls these; they talk to the user through the given reader/writer so tests can drive them.
+//! What `berth login`, `berth logout` and `berth whoami` do, and how a sign-in points the docker
+//! CLI at Berth (the dashboard's too). The CLI only parses arguments and calls these; they talk
+//! to the user through the given reader/writer so tests can drive them.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::{Account, Hub, HubError};
-use crate::docker_config::{DockerConfig, DockerConfigError, HelperMode};
-use crate::oauth::OAuthConfig;
-use crate::registry_key::{is_docker_hub, registry_key, DOCKER_HUB};
-use crate::sensitive::Sensitive;
-
-/// Override Docker Hub's identity provider (tests, or another Auth0-style tenant).
-pub const OAUTH_BASE_URL_VAR: &str = "BERTH_OAUTH_BASE_URL";
-pub const OAUTH_CLIENT_ID_VAR: &str = "BERTH_OAUTH_CLIENT_ID";
-pub const OAUTH_AUDIENCE_VAR: &str = "BERTH_OAUTH_AUDIENCE";
+pub use berth_hub::docker_config::DockerConfig;
+use berth_hub::docker_config::{DockerConfigError, HelperMode};
+use berth_hub::registry_key::{is_docker_hub, registry_key, DOCKER_HUB};
+pub use berth_hub::{Account, Hub, HubError};
+use berth_hub::{Sensitive, SignInMethod};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -73,25 +68,6 @@ pub fn open_hub() -> Result<Hub, HubError> {
     Hub::open()
 }
 
-pub fn oauth_config_from_env() -> OAuthConfig {
-    oauth_config_from(|name| std::env::var(name).ok())
-}
-
-fn oauth_config_from(lookup: impl Fn(&str) -> Option<String>) -> OAuthConfig {
-    let var = |name| lookup(name).filter(|v| !v.is_empty());
-    let mut config = match var(OAUTH_BASE_URL_VAR) {
-        Some(base) => OAuthConfig::for_tenant(&base, ""),
-        None => OAuthConfig::docker_hub(),
-    };
-    if let Some(client_id) = var(OAUTH_CLIENT_ID_VAR) {
-        config.client_id = client_id;
-    }
-    if let Some(audience) = var(OAUTH_AUDIENCE_VAR) {
-        config.audience = Some(audience);
-    }
-    config
-}
-
 /// `berth login [-u USER] [--token-stdin] [REGISTRY]`.
 pub async fn login(
     hub: &Hub,
@@ -138,7 +114,7 @@ async fn device_sign_in(
     let sign_in = hub.start_device_sign_in().await?;
     let _ = writeln!(out, "Your one-time code is: {}", sign_in.user_code());
     let _ = writeln!(out, "Approve it in your browser: {}", sign_in.browser_url());
-    if open && !crate::browser::open(sign_in.browser_url()) {
+    if open && !berth_hub::browser::open(sign_in.browser_url()) {
         let _ = writeln!(
             out,
             "(Could not open a browser; open the address above yourself.)"
@@ -246,8 +222,8 @@ pub fn whoami(hub: &Hub, out: &mut dyn Write) -> Result<Vec<Account>, CommandErr
     }
     for account in &accounts {
         let how = match account.method {
-            crate::SignInMethod::OAuth => "browser sign-in",
-            crate::SignInMethod::Token => "access token",
+            SignInMethod::OAuth => "browser sign-in",
+            SignInMethod::Token => "access token",
         };
         let _ = writeln!(
             out,
@@ -267,15 +243,14 @@ fn display_name(registry: &str) -> &str {
     }
 }
 
-/// How long a browser sign-in may take before giving up.
-pub const BROWSER_TIMEOUT: Duration = Duration::from_secs(300);
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::{MemoryKeyring, SecretStore};
-    use crate::test_server::{FakeBearerRegistry, OAuthTestServer, ServerOptions};
+    use berth_hub::secrets::{MemoryKeyring, SecretStore};
+    use berth_hub::test_server::{FakeBearerRegistry, OAuthTestServer, ServerOptions};
+    use berth_hub::OAuthConfig;
     use std::sync::Arc;
+    use std::time::Duration;
 
     fn hub_for(config: OAuthConfig) -> Hub {
         Hub::new(
@@ -431,22 +406,5 @@ mod tests {
             assert_eq!(err.code(), berth_core::ErrorCode::InvalidInput, "{err}");
         }
         assert!(!docker.file().exists());
-    }
-
-    #[test]
-    fn the_provider_is_docker_hub_unless_overridden() {
-        assert_eq!(oauth_config_from(|_| None), OAuthConfig::docker_hub());
-        let config = oauth_config_from(|name| match name {
-            OAUTH_BASE_URL_VAR => Some("http://127.0.0.1:9/".into()),
-            OAUTH_CLIENT_ID_VAR => Some("test-client".into()),
-            _ => None,
-        });
-        assert_eq!(
-            config.device_authorization_url,
-            "http://127.0.0.1:9/oauth/device/code"
-        );
-        assert_eq!(config.client_id, "test-client");
-        assert_eq!(config.audience, None);
-        assert_eq!(config.registry, DOCKER_HUB);
     }
 }
