@@ -61,7 +61,7 @@ if [ "$build" = 1 ]; then
     [ "$profile" = release ] || die "BERTH_DEB_PROFILE=$profile needs --no-build"
     step "release binaries ($target_dir/release)"
     (cd "$repo" && cargo build --release --locked \
-      -p berth-cli -p berth-hub -p berth-compose -p berth-agent --bins &&
+      -p berth-cli -p berth-hub -p berth-agent --bins &&
       cargo build --profile release-app --locked -p berth-app --bins) ||
       die "the release build failed"
     # Cached by a hash of its inputs: a no-op when the image is up to date.

@@ -63,7 +63,7 @@ for tier in $tiers; do
       step "package: the .deb, installed and removed"
       # The package of the debug binaries the other tiers built: the same files and layout as
       # a release .deb, without a second, 30-minute release build on a 2-core machine.
-      cargo build --locked -p berth-cli -p berth-hub -p berth-compose -p berth-agent -p berth-app --bins
+      cargo build --locked -p berth-cli -p berth-hub -p berth-agent -p berth-app --bins
       vm-image/build.sh --arch x86_64
       deb=$(BERTH_DEB_PROFILE=debug BERTH_DEB_COMPRESS=zstd installer/build-deb.sh --no-build | tail -n 1)
       installer/test-deb.sh "$deb"

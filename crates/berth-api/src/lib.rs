@@ -5,6 +5,7 @@
 
 pub mod cleanup;
 pub mod compose;
+pub mod compose_cli;
 mod credentials;
 pub mod daemon_client;
 pub mod diagnostics;

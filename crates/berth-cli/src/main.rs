@@ -51,7 +51,7 @@ enum Command {
     #[command(hide = true)]
     Daemon(cmd::daemon::Args),
     /// Define and run multi-container applications (compose files)
-    Compose(berth_compose::cli::Args),
+    Compose(berth_api::compose_cli::Args),
     /// The docker CLI plugin handshake (berth installed as the `docker compose` plugin)
     #[command(name = "docker-cli-plugin-metadata", hide = true)]
     DockerCliPluginMetadata,

@@ -110,7 +110,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn usage(message: impl Into<String>) -> Self {
+    pub fn usage(message: impl Into<String>) -> Self {
         Self::Usage {
             message: message.into(),
         }

@@ -18,7 +18,6 @@
 //! `build.cache_from`/`cache_to`/`tags`/`platforms`, most of `deploy` (only `replicas`,
 //! `resources.limits` and `restart_policy` are used), network `priority`/`mac_address`.
 
-pub mod cli;
 pub mod config_hash;
 pub mod decode;
 pub mod docker_credentials;

@@ -10,11 +10,11 @@ use berth_engine::{Endpoint, Engine, LogOptions};
 use clap::{Parser, Subcommand, ValueEnum};
 use futures_util::StreamExt;
 
-use crate::error::{Error, Result};
-use crate::load::{load, LoadOptions};
-use crate::model::Project;
-use crate::plan::{Recreate, UpOptions};
-use crate::runner::{Compose, CredentialsFn, DownOptions, Event, Rmi, UpRun};
+use berth_compose::plan::{Recreate, UpOptions};
+use berth_compose::runner::{Compose, CredentialsFn, DownOptions, Event, Rmi, UpRun};
+use berth_compose::Project;
+use berth_compose::{load, LoadOptions};
+use berth_compose::{Error, Result};
 
 /// Define and run multi-container applications (the Compose Specification).
 #[derive(Debug, Clone, clap::Args)]
@@ -251,6 +251,12 @@ pub struct PluginCli {
     pub args: Args,
 }
 
+/// Registry credentials as the docker CLI finds them (`config.json`, its helpers): what the
+/// plugin uses when the docker CLI runs it.
+pub fn credentials_from_docker_config() -> CredentialsFn {
+    berth_compose::docker_credentials::from_docker_config()
+}
+
 /// The answer to `docker-cli-plugin-metadata`.
 pub fn plugin_metadata() -> String {
     serde_json::json!({
@@ -288,7 +294,7 @@ impl Args {
         match self.load(&[]) {
             Ok(p) => Ok((p.name.clone(), Some(p))),
             Err(e) => match (&self.project_name, &e) {
-                (Some(name), Error::Load(crate::LoadError::Project { .. })) => {
+                (Some(name), Error::Load(berth_compose::LoadError::Project { .. })) => {
                     Ok((name.clone(), None))
                 }
                 _ => Err(e),
@@ -487,7 +493,7 @@ async fn up(args: &Args, u: &UpArgs, compose: &Compose) -> Result<u8> {
         return Ok(0);
     }
     // Attached mode: follow the logs until Ctrl-C, then stop the project.
-    let services = crate::plan::selected_services(&project, &u.services);
+    let services = berth_compose::plan::selected_services(&project, &u.services);
     let follow = LogsArgs {
         follow: true,
         tail: None,
@@ -709,12 +715,12 @@ mod tests {
 
     #[test]
     fn config_hash_prints_the_selected_services() {
-        let project = crate::load_sources(
+        let project = berth_compose::load_sources(
             vec![(
                 "/p/compose.yaml".into(),
                 "services:\n  web:\n    image: busybox\n  db:\n    image: busybox\n".into(),
             )],
-            &crate::LoadOptions {
+            &berth_compose::LoadOptions {
                 working_dir: "/p".into(),
                 ..Default::default()
             },

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     let mut argv: Vec<String> = std::env::args().collect();
     match argv.get(1).map(String::as_str) {
         Some("docker-cli-plugin-metadata") => {
-            println!("{}", berth_compose::cli::plugin_metadata());
+            println!("{}", berth_api::compose_cli::plugin_metadata());
             return ExitCode::SUCCESS;
         }
         Some("compose") => {
@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    let cli = berth_compose::cli::PluginCli::parse_from(argv);
+    let cli = berth_api::compose_cli::PluginCli::parse_from(argv);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -28,8 +28,12 @@ fn main() -> ExitCode {
         }
     };
     // Run by the docker CLI: credentials as it finds them (Berth's helper, when configured).
-    let credentials = berth_compose::docker_credentials::from_docker_config();
-    match runtime.block_on(berth_compose::cli::run(cli.args, None, Some(credentials))) {
+    let credentials = berth_api::compose_cli::credentials_from_docker_config();
+    match runtime.block_on(berth_api::compose_cli::run(
+        cli.args,
+        None,
+        Some(credentials),
+    )) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let mut message = e.to_string();
