@@ -31,6 +31,7 @@ fn export_all(dir: &Path) {
         berth_api::transport::RunSpec,
         crate::commands::engine::EngineInfo,
         berth_api::engine_watch::PortWarning,
+        berth_api::engine_watch::EventFeedItem,
         berth_api::file_listing::FileEntry,
         crate::commands::settings::SettingsView,
         crate::commands::settings::SettingsSaved,

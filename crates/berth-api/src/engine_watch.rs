@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::daemon_client::{DaemonStatus, DaemonWatch, Reply};
 use crate::Berth;
 use berth_core::{ApiError, EngineState, ErrorCode};
-use berth_engine::{Engine, EngineEvent, EventFilter};
+use berth_engine::{ContainerFilter, ContainerSummary, Engine, EngineEvent, EventFilter};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch, Notify, RwLock};
@@ -112,6 +112,16 @@ pub fn port_warnings_of(status: &DaemonStatus) -> Vec<PortWarning> {
         .collect()
 }
 
+/// What a subscriber of the engine's events receives: each event, or word that it fell behind
+/// a burst (the events it missed are gone) and must reload what it shows.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum EventFeedItem {
+    Event { event: EngineEvent },
+    Resync { missed: u64 },
+}
+
 pub struct EngineWatch {
     berth: Berth,
     /// Whether the engine is Berth's own (owned by its daemon).
@@ -180,6 +190,44 @@ impl EngineWatch {
 
     pub fn subscribe_events(&self) -> broadcast::Receiver<EngineEvent> {
         self.events.subscribe()
+    }
+
+    /// Hands every engine event to `send`, and a [`EventFeedItem::Resync`] when this subscriber
+    /// fell behind a burst, until `send` says nobody listens or the watch ends.
+    pub async fn forward_events(&self, send: impl Fn(EventFeedItem) -> bool) {
+        let mut rx = self.subscribe_events();
+        loop {
+            let item = match rx.recv().await {
+                Ok(event) => EventFeedItem::Event { event },
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    EventFeedItem::Resync { missed }
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            };
+            if !send(item) {
+                break;
+            }
+        }
+    }
+
+    /// One container as the list shows it (stopped ones too), or `None` when it is gone: what
+    /// a row needs after an event about it, instead of the whole list again.
+    pub async fn container(&self, id: &str) -> Result<Option<ContainerSummary>, ApiError> {
+        let filter = ContainerFilter {
+            all: true,
+            id: Some(id.to_owned()),
+            ..ContainerFilter::default()
+        };
+        let list = self
+            .engine()
+            .await?
+            .list_containers(&filter)
+            .await
+            .map_err(|e| ApiError::from_error(e.code(), &e))?;
+        // The engine's id filter matches prefixes: take the one that is this container.
+        Ok(list
+            .into_iter()
+            .find(|c| c.id == id || (id.len() >= 12 && c.id.starts_with(id))))
     }
 
     /// The connected engine, or `engine_unreachable` saying where Berth looked.

@@ -17,6 +17,15 @@ use berth_api::file_listing::{self, FileEntry};
 use berth_api::stats_feed::StatsFeed;
 use berth_api::transport::ToApi;
 
+/// One container as its row shows it, or `null` when it is gone (after an event about it).
+#[tauri::command]
+pub async fn get_container(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<Option<ContainerSummary>, ApiError> {
+    state.link.container(&id).await
+}
+
 #[tauri::command]
 pub async fn list_containers(
     state: State<'_, AppState>,

@@ -1,4 +1,5 @@
-use berth_api::transport::{DiskUsage, EngineEvent, VersionInfo};
+use berth_api::engine_watch::EventFeedItem;
+use berth_api::transport::{DiskUsage, VersionInfo};
 use berth_core::{ApiError, EngineState, ErrorCode};
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -26,35 +27,14 @@ pub fn subscribe_engine_state(state: State<'_, AppState>, channel: Channel<Engin
     })
 }
 
-/// The engine's own events (container started, image pulled, ...), for the stores to follow.
+/// The engine's own events (container started, image pulled, ...) for the stores to follow,
+/// and a `resync` when this window fell behind a burst.
 #[tauri::command]
-pub fn subscribe_events(state: State<'_, AppState>, channel: Channel<EngineEvent>) -> u32 {
-    let mut rx = state.link.subscribe_events();
+pub fn subscribe_events(state: State<'_, AppState>, channel: Channel<EventFeedItem>) -> u32 {
+    let link = state.link.clone();
     state.streams.spawn(async move {
-        loop {
-            let event = match rx.recv().await {
-                Ok(event) => event,
-                // Fell behind a burst: tell the stores something changed so they reload.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => lagged(),
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            };
-            if channel.send(event).is_err() {
-                break;
-            }
-        }
+        link.forward_events(|item| channel.send(item).is_ok()).await;
     })
-}
-
-fn lagged() -> EngineEvent {
-    EngineEvent {
-        kind: "container".into(),
-        action: "lagged".into(),
-        id: String::new(),
-        name: None,
-        attributes: Default::default(),
-        time: 0,
-        time_nano: 0,
-    }
 }
 
 #[tauri::command]

@@ -45,6 +45,7 @@ macro_rules! all_commands {
             $crate::commands::containers::stream_logs,
             $crate::commands::containers::stream_stats,
             $crate::commands::containers::open_stats_feed,
+            $crate::commands::containers::get_container,
             $crate::commands::containers::watch_stats,
             $crate::commands::containers::exec_start,
             $crate::commands::containers::exec_write,

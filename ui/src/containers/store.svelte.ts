@@ -1,16 +1,30 @@
 import { backend } from "../lib/backend";
-import { ResourceStore } from "../lib/resource.svelte";
+import { ResourceStore, type OneItem } from "../lib/resource.svelte";
 import type { ContainerSummary, PortWarning } from "../lib/generated";
 
 export const COMPOSE_PROJECT = "com.docker.compose.project";
 /** Berth's own short-lived helpers (volume browsing, export, import): not the user's. */
 export const BERTH_HELPER = "dev.berth.helper";
 
+const isUsers = (c: ContainerSummary) => !(BERTH_HELPER in c.labels);
+
+/** An event about one container changes that row alone: it is fetched by itself (one call),
+ * not with the whole list. Network connect/disconnect name their container too. */
+const oneContainer: OneItem<ContainerSummary> = {
+  idOf: (e) => (e.kind === "container" ? e.id || null : e.attributes["container"] ?? null),
+  fetch: async (id) => {
+    const c = await backend().getContainer(id);
+    return c && isUsers(c) ? c : null;
+  },
+  is: (c, id) => c.id === id || (id.length >= 12 && c.id.startsWith(id)),
+};
+
 export function createContainersStore() {
-  // Network events too: connect/disconnect change a container's networks.
   return new ResourceStore<ContainerSummary>(
-    async () => (await backend().listContainers()).filter((c) => !(BERTH_HELPER in c.labels)),
+    async () => (await backend().listContainers()).filter(isUsers),
     ["container", "network"],
+    60,
+    oneContainer,
   );
 }
 

@@ -12,11 +12,42 @@ describe("containers store", () => {
     await eventually(() => expect(store.items).toHaveLength(1));
     expect(b.calls.filter((c) => c === "listContainers")).toHaveLength(1);
 
-    b.data.containers.push(mockContainer(2));
-    b.emit("container", "create", "c2");
-    b.emit("container", "start", "c2");
+    const c2 = mockContainer(2);
+    b.data.containers.push(c2);
+    b.emit("container", "create", c2.id);
+    b.emit("container", "start", c2.id);
     await eventually(() => expect(store.items).toHaveLength(2));
-    // Two events in a burst cost one reload (debounced).
+    // Two events about one container cost one fetch of that container (debounced), and no
+    // reload of the list.
+    expect(b.calls.filter((c) => c === `getContainer:${c2.id}`)).toHaveLength(1);
+    expect(b.calls.filter((c) => c === "listContainers")).toHaveLength(1);
+  });
+
+  it("changes only the row an event is about, and drops a destroyed one", async () => {
+    const b = await freshBackend({ containers: [mockContainer(1), mockContainer(2)] });
+    const store = createContainersStore();
+    store.start();
+    await eventually(() => expect(store.items).toHaveLength(2));
+    const [first, second] = store.items;
+    b.data.containers[1].state = "exited";
+    b.emit("container", "die", b.data.containers[1].id);
+    await eventually(() => expect(store.items[1].state).toBe("exited"));
+    expect(store.items[0]).toBe(first);
+    expect(store.items[1]).not.toBe(second);
+    const gone = b.data.containers.pop()!;
+    b.emit("container", "destroy", gone.id);
+    await eventually(() => expect(store.items).toHaveLength(1));
+    expect(b.calls.filter((c) => c === "listContainers")).toHaveLength(1);
+  });
+
+  it("reloads the whole list when the window missed events (resync)", async () => {
+    const b = await freshBackend({ containers: [mockContainer(1)] });
+    const store = createContainersStore();
+    store.start();
+    await eventually(() => expect(store.loaded).toBe(true));
+    b.data.containers.push(mockContainer(2), mockContainer(3));
+    b.resync(512);
+    await eventually(() => expect(store.items).toHaveLength(3));
     expect(b.calls.filter((c) => c === "listContainers")).toHaveLength(2);
   });
 

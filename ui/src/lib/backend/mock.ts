@@ -2,7 +2,7 @@
 // contract as the real one: every change emits an engine event, streams are push callbacks.
 import type { Backend, ContainerAction, ExecSession, StatsFeed, Unsubscribe } from "./types";
 import type {
-  StatsSample, ContainerSummary, LogOptions, UsageTotals, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
+  StatsSample, ContainerSummary, LogOptions, UsageTotals, DiskUsage, EngineEvent, EventFeedItem, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
   ImageHistoryEntry, VolumeArchive, SettingsView, SettingsSaved, SettingsFieldError, LogSource, LogTail,
   CleanUpSummary, DiagnosticsBundle, FactoryResetDone, PortWarning,
@@ -84,7 +84,7 @@ export class MockBackend implements Backend {
   state: EngineState = { state: "running", since: "2026-01-01T00:00:00Z" };
   calls: string[] = [];
   failNext: { code: string; message: string } | null = null;
-  private eventListeners = new Set<(e: EngineEvent) => void>();
+  private eventListeners = new Set<(item: EventFeedItem) => void>();
   private stateListeners = new Set<(s: EngineState) => void>();
   /** The daemon's port warnings now; `setPortWarnings` pushes a new list. */
   portWarningList: PortWarning[] = [];
@@ -136,7 +136,12 @@ export class MockBackend implements Backend {
   emit(kind: string, action: string, id: string) {
     const now = Date.now();
     const ev: EngineEvent = { kind, action, id, name: null, attributes: {}, time: Math.floor(now / 1000), timeNano: now * 1e6 };
-    for (const l of this.eventListeners) l(ev);
+    for (const l of this.eventListeners) l({ type: "event", event: ev });
+  }
+
+  /** The window fell behind a burst of events, as the app says after a lag. */
+  resync(missed = 1) {
+    for (const l of this.eventListeners) l({ type: "resync", missed });
   }
 
   setState(s: EngineState) {
@@ -179,12 +184,17 @@ export class MockBackend implements Backend {
   /** What the tray's Quit does when the setting says "ask". */
   requestQuit() { for (const l of this.quitListeners) l(); }
   async quitApp(stopEngine: boolean, remember: boolean) { this.call(`quitApp:${stopEngine}${remember ? ":remember" : ""}`); }
-  async onEngineEvent(cb: (e: EngineEvent) => void): Promise<Unsubscribe> {
+  async onEngineEvent(cb: (item: EventFeedItem) => void): Promise<Unsubscribe> {
     this.eventListeners.add(cb);
     return () => this.eventListeners.delete(cb);
   }
 
   async listContainers() { this.call("listContainers"); return structuredClone(this.data.containers); }
+  async getContainer(id: string) {
+    this.call(`getContainer:${id}`);
+    const c = this.data.containers.find((c) => c.id === id || (id.length >= 12 && c.id.startsWith(id)));
+    return c ? structuredClone(c) : null;
+  }
   async containerAction(id: string, action: ContainerAction) {
     this.call(`containerAction:${action}:${id}`);
     const c = this.data.containers.find((c) => c.id === id);

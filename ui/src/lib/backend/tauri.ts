@@ -4,7 +4,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { Backend, ContainerAction, ExecSession, StatsFeed, Unsubscribe } from "./types";
 import type {
-  StatsSample, ContainerSummary, LogOptions, DiskUsage, EngineEvent, EngineInfo, EngineState, FileEntry,
+  StatsSample, ContainerSummary, LogOptions, DiskUsage, EventFeedItem, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
   ImageHistoryEntry, VolumeArchive, SettingsView, SettingsSaved, SettingsFieldError, LogSource, LogTail,
   CleanUpSummary, DiagnosticsBundle, FactoryResetDone, PortWarning,
@@ -36,9 +36,10 @@ export class TauriBackend implements Backend {
   restartEngine() { return invoke<void>("restart_engine"); }
   onQuitRequested(cb: () => void) { return listen("berth://quit-requested", () => cb()); }
   quitApp(stopEngine: boolean, remember: boolean) { return invoke<void>("quit_app", { stopEngine, remember }); }
-  onEngineEvent(cb: (e: EngineEvent) => void) { return stream("subscribe_events", {}, cb); }
+  onEngineEvent(cb: (item: EventFeedItem) => void) { return stream("subscribe_events", {}, cb); }
 
   listContainers() { return invoke<ContainerSummary[]>("list_containers"); }
+  getContainer(id: string) { return invoke<ContainerSummary | null>("get_container", { id }); }
   containerAction(id: string, action: ContainerAction) { return invoke<void>("container_action", { id, action }); }
   removeContainer(id: string, force: boolean) { return invoke<void>("remove_container", { id, force }); }
   inspectContainer(id: string) { return invoke<unknown>("inspect_container", { id }); }

@@ -4,7 +4,7 @@ import type {
   ContainerSummary,
   StatsSample,
   DiskUsage,
-  EngineEvent,
+  EventFeedItem,
   EngineInfo,
   EngineState,
   LogOptions,
@@ -70,10 +70,13 @@ export interface Backend {
   onQuitRequested(cb: () => void): Promise<Unsubscribe>;
   /** `remember`: make this the `app.on_quit` setting. */
   quitApp(stopEngine: boolean, remember: boolean): Promise<void>;
-  onEngineEvent(cb: (e: EngineEvent) => void): Promise<Unsubscribe>;
+  /** Every engine event, and a `resync` when this window fell behind a burst. */
+  onEngineEvent(cb: (item: EventFeedItem) => void): Promise<Unsubscribe>;
 
   // Containers
   listContainers(): Promise<ContainerSummary[]>;
+  /** One container as its row shows it, or null when it is gone. */
+  getContainer(id: string): Promise<ContainerSummary | null>;
   containerAction(id: string, action: ContainerAction): Promise<void>;
   removeContainer(id: string, force: boolean): Promise<void>;
   inspectContainer(id: string): Promise<unknown>;

@@ -9,6 +9,7 @@ export type * from "./EngineEvent";
 export type * from "./EngineInfo";
 export type * from "./EngineState";
 export type * from "./ErrorCode";
+export type * from "./EventFeedItem";
 export type * from "./FactoryResetDone";
 export type * from "./FileEntry";
 export type * from "./ImageHistoryEntry";
