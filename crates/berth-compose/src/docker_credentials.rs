@@ -44,11 +44,7 @@ pub fn from_docker_config() -> CredentialsFn {
 }
 
 fn config_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
-        return Some(dir.into());
-    }
-    let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"))?;
-    Some(Path::new(&home).join(".docker"))
+    berth_core::paths::docker_config_dir()
 }
 
 /// The registry an image pulls from, spelled as the docker CLI keys its credentials.

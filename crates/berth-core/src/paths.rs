@@ -123,6 +123,28 @@ impl BerthPaths {
     }
 }
 
+/// Where the docker CLI keeps its config (`config.json`, contexts, plugins): `$DOCKER_CONFIG`,
+/// else `.docker` in the home folder (`$HOME`, or `%USERPROFILE%` on Windows), as the CLI
+/// resolves it. `None` only when neither is set.
+pub fn docker_config_dir() -> Option<PathBuf> {
+    docker_config_dir_from(
+        std::env::var_os("DOCKER_CONFIG"),
+        std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE")),
+    )
+}
+
+fn docker_config_dir_from(
+    docker_config: Option<std::ffi::OsString>,
+    home: Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    match docker_config.filter(|d| !d.is_empty()) {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => home
+            .filter(|h| !h.is_empty())
+            .map(|h| PathBuf::from(h).join(".docker")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +161,17 @@ mod tests {
             Path::new("/tmp/b/config/settings.toml")
         );
         assert_eq!(paths.engine_socket(), Path::new("/tmp/b/run/docker.sock"));
+    }
+
+    #[test]
+    fn the_docker_config_dir_is_resolved_as_the_cli_does() {
+        let dir = |c: Option<&str>, h: Option<&str>| {
+            docker_config_dir_from(c.map(Into::into), h.map(Into::into))
+        };
+        assert_eq!(dir(Some("/c"), Some("/h")), Some(PathBuf::from("/c")));
+        assert_eq!(dir(Some(""), Some("/h")), Some(PathBuf::from("/h/.docker")));
+        assert_eq!(dir(None, Some("/h")), Some(PathBuf::from("/h/.docker")));
+        assert_eq!(dir(None, None), None);
     }
 
     #[test]

@@ -39,12 +39,11 @@ impl ContextStore {
         }
     }
 
-    /// `$DOCKER_CONFIG`, else `$HOME/.docker`, as the CLI does.
+    /// `$DOCKER_CONFIG`, else `~/.docker`, as the CLI does ([`berth_core::paths::docker_config_dir`]).
     pub fn from_env() -> Self {
-        Self::new(config_dir_from(
-            std::env::var_os("DOCKER_CONFIG").map(PathBuf::from),
-            std::env::var_os("HOME").map(PathBuf::from),
-        ))
+        Self::new(
+            berth_core::paths::docker_config_dir().unwrap_or_else(|| PathBuf::from("/.docker")),
+        )
     }
 
     pub fn config_dir(&self) -> &Path {
@@ -158,13 +157,6 @@ impl ContextStore {
         };
         let text = set_current_in_config(existing.as_deref(), name)?;
         write_atomic(&path, text.as_bytes())
-    }
-}
-
-fn config_dir_from(docker_config: Option<PathBuf>, home: Option<PathBuf>) -> PathBuf {
-    match docker_config {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => home.unwrap_or_else(|| PathBuf::from("/")).join(".docker"),
     }
 }
 
@@ -384,17 +376,5 @@ mod tests {
         let cfg = std::fs::read_to_string(dir.path().join("config.json")).unwrap();
         assert!(cfg.contains("auths"));
         assert!(store.write(&ctx("default", "unix:///x")).is_err());
-    }
-
-    #[test]
-    fn config_dir_prefers_docker_config() {
-        assert_eq!(
-            config_dir_from(Some("/c".into()), Some("/h".into())),
-            PathBuf::from("/c")
-        );
-        assert_eq!(
-            config_dir_from(None, Some("/h".into())),
-            PathBuf::from("/h/.docker")
-        );
     }
 }

@@ -50,13 +50,9 @@ impl DockerConfig {
 
     /// `$DOCKER_CONFIG`, else `~/.docker`.
     pub fn from_env() -> Result<Self, DockerConfigError> {
-        if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
-            return Ok(Self::new(dir));
-        }
-        let home = std::env::var_os("HOME")
-            .or_else(|| std::env::var_os("USERPROFILE"))
-            .ok_or(DockerConfigError::NoDir)?;
-        Ok(Self::new(Path::new(&home).join(".docker")))
+        berth_core::paths::docker_config_dir()
+            .map(Self::new)
+            .ok_or(DockerConfigError::NoDir)
     }
 
     pub fn file(&self) -> PathBuf {
