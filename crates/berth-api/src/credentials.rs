@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use berth_engine::images::RegistryAuth;
-use berth_hub::secrets::{RegistryCredential, SecretStore};
+use berth_hub::secrets::RegistryCredential;
 use berth_hub::Hub;
 
 use crate::Berth;
@@ -20,8 +20,8 @@ impl Berth {
     /// signed in to its registry, or no keyring: a public image must still pull). An OAuth
     /// access token about to expire is refreshed first.
     pub async fn registry_credentials(&self, image: &str) -> Option<RegistryAuth> {
-        let hub = match SecretStore::for_paths(self.paths()) {
-            Ok(secrets) => Hub::new(secrets, berth_hub::oauth_config_from_env()),
+        let hub = match Hub::for_paths(self.paths()) {
+            Ok(hub) => hub,
             Err(e) => {
                 tracing::warn!(error = %berth_hub::error_chain(&e), "no keyring: pulling without credentials");
                 return None;

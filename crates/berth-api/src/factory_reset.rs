@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use berth_core::{ApiError, BerthPaths, ErrorCode, Settings};
 use berth_engine::ContextStore;
-use berth_hub::secrets::SecretStore;
 use berth_hub::{Hub, HubError};
 use serde::Serialize;
 use tracing::warn;
@@ -105,16 +104,16 @@ async fn wait_for_lock(paths: &BerthPaths) -> Result<berth_control::lock::Daemon
 /// Signs out of every registry (and Docker Hub's OAuth tokens) of this Berth home. A token
 /// that cannot be revoked online is still erased locally first: a warning, not a failure.
 async fn erase_secrets(paths: &BerthPaths, report: &mut ResetReport) {
-    let secrets = match SecretStore::for_paths(paths) {
-        Ok(secrets) => secrets,
+    let hub = match Hub::for_paths(paths) {
+        Ok(hub) => hub,
         Err(e) => {
             report.warnings.push(format!(
-                "the keyring is not available, no secrets erased: {e}"
+                "the keyring is not available, no secrets erased: {}",
+                berth_hub::error_chain(&e)
             ));
             return;
         }
     };
-    let hub = Hub::new(secrets, berth_hub::oauth_config_from_env());
     sign_out_everywhere(&hub, report).await;
 }
 
@@ -181,7 +180,7 @@ mod tests {
     #[tokio::test]
     async fn every_stored_credential_is_erased() {
         use berth_hub::credential_helper::CredentialStore;
-        use berth_hub::secrets::{MemoryKeyring, RegistryCredential};
+        use berth_hub::secrets::{MemoryKeyring, RegistryCredential, SecretStore};
         let store = SecretStore::new(std::sync::Arc::new(MemoryKeyring::default()), "t");
         for server in ["https://index.docker.io/v1/", "localhost:5000"] {
             store

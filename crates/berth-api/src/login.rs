@@ -63,11 +63,6 @@ pub struct LoginOptions {
     pub open_browser: bool,
 }
 
-/// [`Hub`] for this Berth home, with the identity provider from the environment or Hub's.
-pub fn open_hub() -> Result<Hub, HubError> {
-    Hub::open()
-}
-
 /// `berth login [-u USER] [--token-stdin] [REGISTRY]`.
 pub async fn login(
     hub: &Hub,

@@ -168,10 +168,15 @@ impl Hub {
     }
 
     /// The OS keyring for `BERTH_HOME`; Docker Hub's identity provider unless
-    /// `BERTH_OAUTH_BASE_URL` (and friends, see [`crate::commands`]) name another.
+    /// `BERTH_OAUTH_BASE_URL` (and friends, see [`crate::provider`]) name another.
     pub fn open() -> Result<Self, HubError> {
+        Self::for_paths(&berth_core::BerthPaths::from_env().map_err(SecretsError::from)?)
+    }
+
+    /// [`Hub::open`] for the Berth at `paths`: the one way Berth opens its Hub.
+    pub fn for_paths(paths: &berth_core::BerthPaths) -> Result<Self, HubError> {
         Ok(Self::new(
-            SecretStore::open()?,
+            SecretStore::for_paths(paths)?,
             crate::provider::oauth_config_from_env(),
         ))
     }

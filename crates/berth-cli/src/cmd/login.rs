@@ -35,7 +35,7 @@ enum DockerConfigArg {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let hub = commands::open_hub()?;
+    let hub = berth_api::hub::open()?;
     let docker = DockerConfig::from_env()?;
     let options = LoginOptions {
         registry: args.registry,

@@ -15,7 +15,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let hub = commands::open_hub()?;
+    let hub = berth_api::hub::open()?;
     let docker = DockerConfig::from_env()?;
     commands::logout(
         &hub,

@@ -14,7 +14,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let hub = commands::open_hub()?;
+    let hub = berth_api::hub::open()?;
     if args.json {
         output::json(&hub.registries()?)?;
     } else {
