@@ -140,8 +140,10 @@ fn a_missing_host_tool_is_named_before_anything_starts() {
     let out = home.berth(&["start"]);
     let said = text(&out);
     assert!(!out.status.success(), "{said}");
-    assert!(said.contains("stand-in QEMU: no guest here"), "{said}");
-    assert!(ran.exists(), "QEMU ran once the tools were there");
+    // The boot fails where the stand-in exits (how the daemon words it depends on which it
+    // notices first, the exit or the missing sockets): no longer at the check.
+    assert!(!said.contains("not found"), "{said}");
+    assert!(ran.exists(), "QEMU ran once the tools were there: {said}");
     assert_eq!(home.daemon_state()["code"], "vm_failed");
     assert_eq!(mode(&home.berth_dir("data").join("vm/data.qcow2")), 0o600);
     for name in ["config", "data", "run", "logs"] {
