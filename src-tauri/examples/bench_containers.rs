@@ -1,6 +1,7 @@
 //! Bench: the containers view with 1,000 containers on a private dockerd.
 //! `cargo run -p berth-app --example bench_containers` (needs Xvfb, tauri-driver, imagemagick).
-//! Prints time to first row and to the settled list (all 1,000 counted), from window start.
+//! Prints time to first row and to the settled list (all 1,000 counted), from window start, and
+//! from `docker start` of one container to its row showing it running.
 
 #[path = "../tests/ui_support/mod.rs"]
 mod ui_support;
@@ -33,7 +34,7 @@ async fn main() {
             "bench-{}",
             &image,
             "sleep",
-            "1",
+            "600",
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null());
@@ -79,11 +80,23 @@ async fn main() {
         .expect("rows")
         .len();
     app.shot("bench-1000-containers").await;
+    // `docker start` of the first row's container -> that row shows it running: the event's
+    // path through the app (one container fetched, or the whole list before).
+    let row = "[data-testid=container-row][data-name='bench-0000']";
+    let start = Instant::now();
+    let out = Command::new("docker")
+        .args(["-H", &d.docker_host(), "start", "bench-0000"])
+        .output()
+        .expect("docker start");
+    assert!(out.status.success(), "docker start: {out:?}");
+    app.wait_for(&format!("{row}[data-state=running]")).await;
+    let start_to_row = start.elapsed();
     println!(
-        "bench: 1,000 containers: window+session {} ms, first row {} ms, settled {} ms, rows in DOM {rendered}",
+        "bench: 1,000 containers: window+session {} ms, first row {} ms, settled {} ms, rows in DOM {rendered}, docker start -> row running {} ms",
         session.as_millis(),
         first.as_millis(),
-        settled.as_millis()
+        settled.as_millis(),
+        start_to_row.as_millis()
     );
     app.client.close().await.ok();
     drop(driver);
