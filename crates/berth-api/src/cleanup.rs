@@ -5,6 +5,7 @@
 use berth_core::ApiError;
 use serde::Serialize;
 
+use crate::transport::ToApi;
 use crate::Berth;
 
 /// What one prune step removed.
@@ -50,37 +51,12 @@ impl Berth {
             deleted: r.deleted.len(),
             space_reclaimed: r.space_reclaimed,
         };
-        let containers = report(
-            engine
-                .prune_containers()
-                .await
-                .map_err(|e| ApiError::from_error(e.code(), &e))?,
-        );
-        let images = report(
-            engine
-                .prune_images(false)
-                .await
-                .map_err(|e| ApiError::from_error(e.code(), &e))?,
-        );
-        let networks = report(
-            engine
-                .prune_networks()
-                .await
-                .map_err(|e| ApiError::from_error(e.code(), &e))?,
-        );
-        let build_cache = report(
-            engine
-                .prune_build_cache()
-                .await
-                .map_err(|e| ApiError::from_error(e.code(), &e))?,
-        );
+        let containers = report(engine.prune_containers().await.to_api()?);
+        let images = report(engine.prune_images(false).await.to_api()?);
+        let networks = report(engine.prune_networks().await.to_api()?);
+        let build_cache = report(engine.prune_build_cache().await.to_api()?);
         let volumes = if volumes {
-            Some(report(
-                engine
-                    .prune_volumes()
-                    .await
-                    .map_err(|e| ApiError::from_error(e.code(), &e))?,
-            ))
+            Some(report(engine.prune_volumes().await.to_api()?))
         } else {
             None
         };

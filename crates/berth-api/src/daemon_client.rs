@@ -14,6 +14,7 @@ use berth_core::{ApiError, BerthPaths, ErrorCode};
 use berth_engine::{ContextStore, DockerContext};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, ReadHalf, WriteHalf};
 
+use crate::transport::ToApi;
 use crate::Berth;
 
 /// The docker context Berth writes.
@@ -291,13 +292,9 @@ impl Berth {
             host: engine_host(self.paths()),
             skip_tls_verify: false,
         };
-        store
-            .write(&ctx)
-            .map_err(|e| ApiError::from_error(e.code(), &e))?;
+        store.write(&ctx).to_api()?;
         if make_current {
-            store
-                .set_current(Some(CONTEXT_NAME))
-                .map_err(|e| ApiError::from_error(e.code(), &e))?;
+            store.set_current(Some(CONTEXT_NAME)).to_api()?;
         }
         Ok(())
     }
@@ -305,11 +302,7 @@ impl Berth {
 
 /// Where Berth's own engine is served on this OS (unix socket, or the Windows named pipe).
 pub fn engine_endpoint(paths: &BerthPaths) -> berth_engine::Endpoint {
-    if cfg!(windows) {
-        berth_engine::Endpoint::Host(engine_host(paths))
-    } else {
-        berth_engine::Endpoint::Unix(paths.engine_socket())
-    }
+    berth_engine::Endpoint::from_docker_host(engine_host(paths))
 }
 
 /// Runs the daemon of the Berth `BERTH_HOME` names, in this process, until it is told to quit.

@@ -18,7 +18,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::daemon_client::{DaemonStatus, DaemonWatch, Reply};
+use crate::daemon_client::{DaemonWatch, Reply};
+use crate::transport::ToApi;
 use crate::Berth;
 use berth_core::{ApiError, EngineState, ErrorCode};
 use berth_engine::{ContainerFilter, ContainerSummary, Engine, EngineEvent, EventFilter};
@@ -66,51 +67,9 @@ impl StateView {
     }
 }
 
-/// A published port that could not be published on the host, as the containers table shows it
-/// (from the daemon's status; only Berth's own engine has any).
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PortWarning {
-    /// The container's id.
-    pub container: String,
-    pub host_ip: String,
-    pub host_port: u16,
-    pub protocol: PortProtocol,
-    /// Something else on the host holds the port.
-    pub in_use: bool,
-    /// One sentence for the user, with what to do.
-    pub message: String,
-}
-
-/// `Protocol` is the engine's port summary type; this one is the forwarder's.
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PortProtocol {
-    Tcp,
-    Udp,
-}
-
-/// The warnings a daemon status carries, for the window.
-pub fn port_warnings_of(status: &DaemonStatus) -> Vec<PortWarning> {
-    use berth_core::ports::Protocol;
-    status
-        .port_warnings
-        .iter()
-        .map(|w| PortWarning {
-            container: w.container.clone(),
-            host_ip: w.host_ip.to_string(),
-            host_port: w.host_port,
-            protocol: match w.protocol {
-                Protocol::Tcp => PortProtocol::Tcp,
-                Protocol::Udp => PortProtocol::Udp,
-            },
-            in_use: w.in_use,
-            message: w.message.clone(),
-        })
-        .collect()
-}
+/// A published port that could not be published on the host, as the containers table shows
+/// it (from the daemon's status; only Berth's own engine has any).
+pub use berth_core::ports::PortWarning;
 
 /// What a subscriber of the engine's events receives: each event, or word that it fell behind
 /// a burst (the events it missed are gone) and must reload what it shows.
@@ -223,7 +182,7 @@ impl EngineWatch {
             .await?
             .list_containers(&filter)
             .await
-            .map_err(|e| ApiError::from_error(e.code(), &e))?;
+            .to_api()?;
         // The engine's id filter matches prefixes: take the one that is this container.
         Ok(list
             .into_iter()
@@ -358,7 +317,7 @@ impl EngineWatch {
         let mut last = self.state.get();
         while let Some(reply) = watch.next().await {
             if let Reply::Status { status } = &reply {
-                self.set_port_warnings(port_warnings_of(status));
+                self.set_port_warnings(status.port_warnings.clone());
             }
             if let Some(state) = state_from_reply(reply) {
                 last = state.clone();
@@ -530,42 +489,6 @@ mod tests {
         );
         let error = ApiError::new(ErrorCode::VmFailed, "boom");
         assert_eq!(state_from_reply(Reply::Error { error }), None);
-    }
-
-    #[test]
-    fn a_status_gives_its_port_warnings_to_the_window() {
-        let warning = berth_core::ports::PortWarning {
-            container: "abc123".into(),
-            host_ip: std::net::Ipv4Addr::LOCALHOST.into(),
-            host_port: 8080,
-            protocol: berth_core::ports::Protocol::Udp,
-            in_use: true,
-            message: "port 127.0.0.1:8080 is already in use".into(),
-        };
-        let status = DaemonStatus {
-            state: EngineState::running_now(),
-            daemon_pid: 1,
-            endpoint: "unix:///r/docker.sock".into(),
-            vm: None,
-            agent: None,
-            port_warnings: vec![warning],
-        };
-        let shown = port_warnings_of(&status);
-        assert_eq!(
-            shown,
-            [PortWarning {
-                container: "abc123".into(),
-                host_ip: "127.0.0.1".into(),
-                host_port: 8080,
-                protocol: PortProtocol::Udp,
-                in_use: true,
-                message: "port 127.0.0.1:8080 is already in use".into(),
-            }]
-        );
-        let json = serde_json::to_value(&shown[0]).unwrap();
-        assert_eq!(json["hostPort"], 8080);
-        assert_eq!(json["protocol"], "udp");
-        assert_eq!(json["inUse"], true);
     }
 
     #[test]

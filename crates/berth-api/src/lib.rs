@@ -31,6 +31,8 @@ pub use status::Status;
 use berth_core::{ApiError, BerthPaths, ErrorCode, Settings};
 use berth_engine::{Endpoint, Engine};
 
+use crate::transport::ToApi;
+
 /// One Berth: its paths and settings, and the door to its engine.
 #[derive(Debug, Clone)]
 pub struct Berth {
@@ -88,9 +90,7 @@ impl Berth {
 
     /// A connection to the engine (negotiated API version, timeouts set).
     pub async fn engine(&self) -> Result<Engine, ApiError> {
-        Engine::connect(&self.endpoint())
-            .await
-            .map_err(|e| ApiError::from_error(e.code(), &e))
+        Engine::connect(&self.endpoint()).await.to_api()
     }
 
     /// Whether the engine answers, and its versions.

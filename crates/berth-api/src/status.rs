@@ -4,6 +4,7 @@ use berth_core::ApiError;
 use berth_engine::VersionInfo;
 use serde::Serialize;
 
+use crate::transport::ToApi;
 use crate::Berth;
 
 /// What `berth status` reports (also its `--json` shape).
@@ -24,10 +25,7 @@ pub struct Status {
 impl Status {
     pub(crate) async fn probe(berth: &Berth) -> Status {
         let version = match berth.engine().await {
-            Ok(engine) => engine
-                .version()
-                .await
-                .map_err(|e| ApiError::from_error(e.code(), &e)),
+            Ok(engine) => engine.version().await.to_api(),
             Err(error) => Err(error),
         };
         let (engine, error) = match version {

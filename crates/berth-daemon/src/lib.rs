@@ -17,7 +17,6 @@ use berth_core::BerthPaths;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-pub use berth_vm::qemu::CONSOLE_LOG;
 pub use lifecycle::{Lifecycle, NativeVm, VmFactory};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +38,6 @@ pub enum DaemonError {
 pub async fn run(paths: BerthPaths, factory: Arc<dyn VmFactory>) -> Result<(), DaemonError> {
     paths.ensure().map_err(DaemonError::Paths)?;
     let _lock = lock::acquire(&paths.daemon_lock())?;
-    make_files_private(&paths);
     #[cfg(unix)]
     let control = paths.control_socket();
     #[cfg(windows)]
@@ -76,8 +74,8 @@ pub async fn run(paths: BerthPaths, factory: Arc<dyn VmFactory>) -> Result<(), D
 }
 
 /// What an older Berth left readable by others (disk, logs, settings) becomes the user's alone,
-/// at the daemon's start and at every engine start. The folders are private already
-/// ([`BerthPaths::ensure`]); this is the files in them.
+/// at every engine start. The folders are private already ([`BerthPaths::ensure`]); this is
+/// the files in them.
 pub(crate) fn make_files_private(paths: &BerthPaths) {
     for dir in [
         paths.config_dir.clone(),
@@ -119,24 +117,4 @@ fn spawn_signal_handlers(quit: CancellationToken) -> std::io::Result<()> {
         quit.cancel();
     });
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    /// The contract names what the VM and the link create: they must agree.
-    #[test]
-    fn the_contract_names_the_files_and_pipes_the_daemon_makes() {
-        assert_eq!(
-            berth_control::endpoint::CONSOLE_LOG,
-            berth_vm::qemu::CONSOLE_LOG
-        );
-        assert_eq!(
-            berth_control::endpoint::ENGINE_PIPE,
-            berth_link::named_pipe::ENGINE_PIPE
-        );
-        assert_eq!(
-            berth_control::endpoint::engine_pipe_host(),
-            berth_link::named_pipe::engine_pipe_host()
-        );
-    }
 }

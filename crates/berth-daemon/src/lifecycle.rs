@@ -383,7 +383,7 @@ impl Lifecycle {
             .bind_address
             .parse()
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-        let endpoint = engine_endpoint(&self.paths);
+        let endpoint = berth_engine::Endpoint::from_docker_host(engine_host(&self.paths));
         let token = token.child_token();
         let warnings = lock(&self.shown).port_warnings.clone();
         tokio::spawn(async move {
@@ -540,16 +540,6 @@ async fn guard<T>(
             let detail = status.map(|s| format!("{:?}", *s)).unwrap_or_default();
             Err(ApiError::new(ErrorCode::VmFailed, format!("the VM exited during start ({detail}); see `berth logs --vm`")))
         }
-    }
-}
-
-/// Where the host's engine endpoint is: the unix socket in the run dir, or on Windows the named
-/// pipe `\\.\pipe\berth_engine`.
-pub fn engine_endpoint(paths: &BerthPaths) -> berth_engine::Endpoint {
-    if cfg!(windows) {
-        berth_engine::Endpoint::Host(berth_link::named_pipe::engine_pipe_host())
-    } else {
-        berth_engine::Endpoint::Unix(paths.engine_socket())
     }
 }
 

@@ -29,6 +29,14 @@ impl Endpoint {
         Self::choose(var("DOCKER_HOST"), var("DOCKER_CONTEXT"), current)
     }
 
+    /// A DOCKER_HOST value, with `unix://` read as the socket path it names.
+    pub fn from_docker_host(host: String) -> Endpoint {
+        match host.strip_prefix("unix://") {
+            Some(path) => Endpoint::Unix(PathBuf::from(path)),
+            None => Endpoint::Host(host),
+        }
+    }
+
     /// The precedence rule of [`Endpoint::from_env`], without the environment.
     pub fn choose(
         docker_host: Option<String>,

@@ -7,13 +7,8 @@
 //! run) on Linux by `scripts/check-cross.sh` for `x86_64-pc-windows-gnu`; the daemon serves it
 //! in place of the unix engine socket.
 
-/// The pipe the `berth` docker context points at.
-pub const ENGINE_PIPE: &str = r"\\.\pipe\berth_engine";
-
-/// The docker context endpoint for [`ENGINE_PIPE`] (the docker CLI's `npipe://` form).
-pub fn engine_pipe_host() -> String {
-    format!("npipe://{}", ENGINE_PIPE.replace('\\', "/"))
-}
+/// The pipe the `berth` docker context points at, named where the daemon's clients find it.
+pub use berth_control::endpoint::{engine_pipe_host, ENGINE_PIPE};
 
 #[cfg(windows)]
 pub use server::serve_named_pipe;
@@ -67,15 +62,5 @@ mod server {
         if let Err(e) = relay_connection(conn, stream, rewrite.as_ref()).await {
             tracing::debug!(error = %e, "engine connection ended with an error");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_context_endpoint_is_the_docker_clis_npipe_form() {
-        assert_eq!(engine_pipe_host(), "npipe:////./pipe/berth_engine");
     }
 }

@@ -26,7 +26,7 @@ const SOCKET_DEADLINE: Duration = Duration::from_secs(15);
 /// After a QMP `quit` or SIGKILL, how long until we call the process gone anyway.
 const KILL_DEADLINE: Duration = Duration::from_secs(5);
 
-pub const CONSOLE_LOG: &str = "vm-console.log";
+pub use berth_control::endpoint::CONSOLE_LOG;
 pub const QEMU_LOG: &str = "qemu.log";
 const PID_FILE: &str = "qemu.pid";
 

@@ -2,12 +2,12 @@
 import type { PortProtocol } from "./PortProtocol";
 
 /**
- * A published port that could not be published on the host, as the containers table shows it
- * (from the daemon's status; only Berth's own engine has any).
+ * What the user sees about a published port that could not be published: a typed value the
+ * daemon keeps in its status (`berth status`, the dashboard), not just a log line.
  */
 export type PortWarning = { 
 /**
- * The container's id.
+ * The container that publishes the port (its id).
  */
 container: string, hostIp: string, hostPort: number, protocol: PortProtocol, 
 /**
