@@ -1,0 +1,198 @@
+//! Plays the VM for the lifecycle's tests: the real guest agent code and a fake engine, both
+//! on unix sockets.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use berth_core::BerthPaths;
+use berth_link::guest::{self, GuestConfig, Outcome};
+use berth_vm::{Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
+
+use super::{lock, Artifacts, Lifecycle, VmFactory};
+
+/// Plays the VM: the guest agent (the real `berth_link::guest::serve`) behind a unix
+/// socket, and a fake engine that answers every request with 200.
+pub(super) struct FakeVm {
+    pub(super) dir: PathBuf,
+    pub(super) status: watch::Sender<VmStatus>,
+    tasks: Mutex<Vec<AbortHandle>>,
+    /// Set: the agent hangs (reads and writes never complete), its port stays open.
+    pub(super) stalled: Arc<AtomicBool>,
+}
+
+/// The guest end of the link, which hangs once `stalled` is set.
+struct Stallable {
+    inner: UnixStream,
+    stalled: Arc<AtomicBool>,
+}
+
+impl tokio::io::AsyncRead for Stallable {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.stalled.load(Ordering::SeqCst) {
+            return std::task::Poll::Pending;
+        }
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Stallable {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.stalled.load(Ordering::SeqCst) {
+            return std::task::Poll::Pending;
+        }
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl FakeVm {
+    pub(super) fn exit(&self, requested: bool, signal: Option<i32>) {
+        for task in lock(&self.tasks).drain(..) {
+            task.abort();
+        }
+        let _ = std::fs::remove_file(self.dir.join("link.sock"));
+        self.status.send_replace(VmStatus::Exited {
+            code: None,
+            signal,
+            requested,
+        });
+    }
+}
+
+#[async_trait]
+impl Hypervisor for FakeVm {
+    async fn start(&self) -> Result<(), VmError> {
+        let engine_sock = self.dir.join("guest-docker.sock");
+        let _ = std::fs::remove_file(&engine_sock);
+        let engine = UnixListener::bind(&engine_sock).unwrap();
+        let engine_task = tokio::spawn(async move {
+            while let Ok((mut conn, _)) = engine.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 1024];
+                    let _ = conn.read(&mut buf).await;
+                    let _ = conn
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+                        .await;
+                });
+            }
+        });
+        let link = UnixListener::bind(self.dir.join("link.sock")).unwrap();
+        let status = self.status.clone();
+        let stalled = self.stalled.clone();
+        let agent_task = tokio::spawn(async move {
+            let cfg = Arc::new(GuestConfig::new(engine_sock));
+            while let Ok((conn, _)) = link.accept().await {
+                let conn = Stallable {
+                    inner: conn,
+                    stalled: stalled.clone(),
+                };
+                if let Ok(Outcome::ShutdownRequested) = guest::serve(conn, cfg.clone()).await {
+                    // The guest powers off on its own: QEMU exits with code 0.
+                    status.send_replace(VmStatus::Exited {
+                        code: Some(0),
+                        signal: None,
+                        requested: false,
+                    });
+                    return;
+                }
+            }
+        });
+        let mut tasks = lock(&self.tasks);
+        tasks.push(engine_task.abort_handle());
+        tasks.push(agent_task.abort_handle());
+        self.status.send_replace(VmStatus::Running { pid: 1234 });
+        Ok(())
+    }
+
+    async fn stop(&self, _graceful: Duration) -> Result<StopOutcome, VmError> {
+        self.exit(true, None);
+        Ok(StopOutcome::Graceful)
+    }
+
+    async fn kill(&self) -> Result<(), VmError> {
+        if self.status.borrow().is_running() {
+            self.exit(true, Some(9));
+        }
+        Ok(())
+    }
+
+    fn status(&self) -> watch::Receiver<VmStatus> {
+        self.status.subscribe()
+    }
+
+    fn link_endpoint(&self) -> LinkEndpoint {
+        LinkEndpoint::UnixSocket(self.dir.join("link.sock"))
+    }
+
+    fn describe(&self) -> String {
+        "fake".into()
+    }
+}
+
+#[derive(Default)]
+pub(super) struct FakeFactory {
+    pub(super) last: Mutex<Option<Arc<FakeVm>>>,
+}
+
+impl VmFactory for FakeFactory {
+    fn create(&self, config: VmConfig) -> Result<Arc<dyn Hypervisor>, VmError> {
+        std::fs::create_dir_all(&config.run_dir).unwrap();
+        let vm = Arc::new(FakeVm {
+            dir: config.run_dir.clone(),
+            status: watch::channel(VmStatus::NotStarted).0,
+            tasks: Mutex::new(Vec::new()),
+            stalled: Arc::new(AtomicBool::new(false)),
+        });
+        *lock(&self.last) = Some(vm.clone());
+        Ok(vm)
+    }
+}
+
+pub(super) fn lifecycle(home: &Path) -> (Lifecycle, Arc<FakeFactory>) {
+    let paths = BerthPaths::under(home);
+    paths.ensure().unwrap();
+    let factory = Arc::new(FakeFactory::default());
+    let image = berth_vm::GuestImage {
+        dir: home.join("img"),
+        arch: "x86_64".into(),
+        kernel_cmdline: String::new(),
+        hash: "h1".into(),
+        docker_version: Some("26.1.5".into()),
+    };
+    let agent = home.join("agent");
+    let lc = Lifecycle::with_artifacts(paths, factory.clone(), move || {
+        Ok(Artifacts {
+            image: image.clone(),
+            agent: agent.clone(),
+        })
+    });
+    (lc, factory)
+}
