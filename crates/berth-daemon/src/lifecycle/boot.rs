@@ -68,10 +68,12 @@ impl Lifecycle {
             shown.agent = None;
             shown.port_warnings.clear();
         }
-        let vm_status = hv.status();
-        guard(token, &vm_status, hv.start())
+        // Not raced against the VM's exit: the backend's start watches for that itself and
+        // says why, with the hypervisor's own output (BootFailed), which `guard` cannot.
+        unless_cancelled(token, hv.start())
             .await?
             .map_err(vm_error)?;
+        let vm_status = hv.status();
         active.tasks.push(self.supervise(hv.status()));
 
         self.transition(EngineState::Starting {
@@ -192,7 +194,23 @@ impl Lifecycle {
     }
 }
 
-/// Runs `fut` unless the start is cancelled or the VM exits first.
+/// Runs `fut` unless the start is cancelled first.
+async fn unless_cancelled<T>(
+    token: &CancellationToken,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T, ApiError> {
+    tokio::select! {
+        out = fut => Ok(out),
+        () = token.cancelled() => Err(cancelled()),
+    }
+}
+
+fn cancelled() -> ApiError {
+    ApiError::new(ErrorCode::Conflict, "the start was cancelled by a stop")
+}
+
+/// Runs `fut` unless the start is cancelled or the VM exits first. For the phases after the
+/// hypervisor's own start has returned: a VM that exits then has nobody else to report it.
 async fn guard<T>(
     token: &CancellationToken,
     vm: &watch::Receiver<VmStatus>,
@@ -201,7 +219,7 @@ async fn guard<T>(
     let mut vm = vm.clone();
     tokio::select! {
         out = fut => Ok(out),
-        () = token.cancelled() => Err(ApiError::new(ErrorCode::Conflict, "the start was cancelled by a stop")),
+        () = token.cancelled() => Err(cancelled()),
         status = vm.wait_for(|s| matches!(s, VmStatus::Exited { .. })) => {
             let detail = status.map(|s| format!("{:?}", *s)).unwrap_or_default();
             Err(ApiError::new(ErrorCode::VmFailed, format!("the VM exited during start ({detail}); see `berth logs --vm`")))

@@ -17,6 +17,11 @@ use tokio::task::AbortHandle;
 
 use super::{lock, Artifacts, Lifecycle, VmFactory};
 
+/// What a VM that dies at boot printed.
+pub(super) const BOOT_OUTPUT: &str = "qemu-system-x86_64: could not open disk";
+/// How long its start takes to clean up after the exit (longer than a scheduler's hiccup).
+const BOOT_CLEANUP: Duration = Duration::from_millis(100);
+
 /// Plays the VM: the guest agent (the real `berth_link::guest::serve`) behind a unix
 /// socket, and a fake engine that answers every request with 200.
 pub(super) struct FakeVm {
@@ -25,6 +30,8 @@ pub(super) struct FakeVm {
     tasks: Mutex<Vec<AbortHandle>>,
     /// Set: the agent hangs (reads and writes never complete), its port stays open.
     pub(super) stalled: Arc<AtomicBool>,
+    /// Set: the hypervisor exits at once, as QEMU does when it cannot open its disk.
+    dies_at_boot: bool,
 }
 
 /// The guest end of the link, which hangs once `stalled` is set.
@@ -74,6 +81,21 @@ impl tokio::io::AsyncWrite for Stallable {
 }
 
 impl FakeVm {
+    /// What QEMU's start does when the process exits under it: the exit is published at once,
+    /// the start cleans up (it stops virtiofsd) and then reports the exit with QEMU's output.
+    async fn die_at_boot(&self) -> Result<(), VmError> {
+        self.status.send_replace(VmStatus::Exited {
+            code: Some(1),
+            signal: None,
+            requested: false,
+        });
+        tokio::time::sleep(BOOT_CLEANUP).await;
+        Err(VmError::BootFailed {
+            status: "code Some(1), signal None".into(),
+            output: BOOT_OUTPUT.into(),
+        })
+    }
+
     pub(super) fn exit(&self, requested: bool, signal: Option<i32>) {
         for task in lock(&self.tasks).drain(..) {
             task.abort();
@@ -90,6 +112,9 @@ impl FakeVm {
 #[async_trait]
 impl Hypervisor for FakeVm {
     async fn start(&self) -> Result<(), VmError> {
+        if self.dies_at_boot {
+            return self.die_at_boot().await;
+        }
         let engine_sock = self.dir.join("guest-docker.sock");
         let _ = std::fs::remove_file(&engine_sock);
         let engine = UnixListener::bind(&engine_sock).unwrap();
@@ -160,6 +185,8 @@ impl Hypervisor for FakeVm {
 #[derive(Default)]
 pub(super) struct FakeFactory {
     pub(super) last: Mutex<Option<Arc<FakeVm>>>,
+    /// Every VM made exits at boot.
+    pub(super) dies_at_boot: bool,
 }
 
 impl VmFactory for FakeFactory {
@@ -170,6 +197,7 @@ impl VmFactory for FakeFactory {
             status: watch::channel(VmStatus::NotStarted).0,
             tasks: Mutex::new(Vec::new()),
             stalled: Arc::new(AtomicBool::new(false)),
+            dies_at_boot: self.dies_at_boot,
         });
         *lock(&self.last) = Some(vm.clone());
         Ok(vm)
@@ -177,9 +205,13 @@ impl VmFactory for FakeFactory {
 }
 
 pub(super) fn lifecycle(home: &Path) -> (Lifecycle, Arc<FakeFactory>) {
+    lifecycle_with(home, FakeFactory::default())
+}
+
+pub(super) fn lifecycle_with(home: &Path, factory: FakeFactory) -> (Lifecycle, Arc<FakeFactory>) {
     let paths = BerthPaths::under(home);
     paths.ensure().unwrap();
-    let factory = Arc::new(FakeFactory::default());
+    let factory = Arc::new(factory);
     let image = berth_vm::GuestImage {
         dir: home.join("img"),
         arch: "x86_64".into(),

@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use super::artifacts::agent_candidates;
-use super::fake_vm::{lifecycle, FakeFactory};
+use super::fake_vm::{lifecycle, lifecycle_with, FakeFactory, BOOT_OUTPUT};
 use super::{lock, Lifecycle};
 
 async fn ping_through(socket: &Path) -> String {
@@ -97,6 +97,25 @@ async fn a_crash_is_an_error_at_once_and_start_recovers() {
     assert!(ping_through(&home.path().join("run/docker.sock"))
         .await
         .starts_with("HTTP/1.1 200"));
+}
+
+// The exit is published before the hypervisor's start returns: a start that raced the two
+// reported a bare "exited during start" and lost QEMU's own words.
+#[tokio::test]
+async fn a_vm_that_dies_at_boot_is_reported_with_its_output() {
+    let home = tempfile::tempdir().unwrap();
+    let factory = FakeFactory {
+        dies_at_boot: true,
+        ..FakeFactory::default()
+    };
+    let (lc, _factory) = lifecycle_with(home.path(), factory);
+    let err = lc.start().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::VmFailed);
+    assert!(err.message.contains(BOOT_OUTPUT), "{}", err.message);
+    let EngineState::Error { message, .. } = lc.status().state else {
+        panic!("{:?}", lc.status().state);
+    };
+    assert!(message.contains(BOOT_OUTPUT), "{message}");
 }
 
 fn quick_health() -> crate::health::HealthPolicy {
