@@ -2,7 +2,7 @@
 //! on stopped containers too, and needs no shell or `ls` in the image).
 
 use berth_core::{ApiError, ErrorCode};
-use berth_engine::Engine;
+use berth_engine::{Engine, EngineError};
 use futures_util::StreamExt;
 use serde::Serialize;
 
@@ -26,14 +26,7 @@ pub async fn list(
     container: &str,
     path: &str,
 ) -> Result<Vec<FileEntry>, ApiError> {
-    let options = bollard::query_parameters::DownloadFromContainerOptions {
-        path: path.to_string(),
-    };
-    let mut stream = Box::pin(
-        engine
-            .docker()
-            .download_from_container(container, Some(options)),
-    );
+    let mut stream = Box::pin(engine.container_archive(container, path));
     let mut archive = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| archive_error(path, e))?;
@@ -50,11 +43,9 @@ pub async fn list(
     children(&archive, has_top).map_err(|e| ApiError::from_error(ErrorCode::Io, &e))
 }
 
-fn archive_error(path: &str, e: bollard::errors::Error) -> ApiError {
+fn archive_error(path: &str, e: EngineError) -> ApiError {
     match e {
-        bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        } => ApiError::new(
+        EngineError::NotFound { .. } => ApiError::new(
             ErrorCode::NotFound,
             format!("{path} does not exist in this container"),
         ),

@@ -79,7 +79,7 @@ pub enum Error {
     Engine {
         context: String,
         #[source]
-        source: bollard::errors::Error,
+        source: berth_engine::EngineError,
     },
     #[error(transparent)]
     Api(#[from] berth_engine::EngineError),
@@ -98,7 +98,7 @@ pub enum Error {
 impl Error {
     pub(crate) fn engine(
         context: impl Into<String>,
-    ) -> impl FnOnce(bollard::errors::Error) -> Self {
+    ) -> impl FnOnce(berth_engine::EngineError) -> Self {
         let context = context.into();
         move |source| Self::Engine { context, source }
     }

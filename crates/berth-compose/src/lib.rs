@@ -1,5 +1,5 @@
 //! Berth's native compose engine: a Compose Specification loader, a planner that compares a
-//! project with what the engine runs, and a runner that executes the plan over bollard.
+//! project with what the engine runs, and a runner that executes the plan through berth-engine.
 //!
 //! - [`load`]: files -> [`Project`] (YAML with anchors and `<<`, interpolation, `.env`,
 //!   `env_file`, `-f` merging, `extends`, `profiles`, project name). Errors are
@@ -36,5 +36,5 @@ pub use load::{load, load_sources, normalize_project_name, LoadOptions};
 pub use model::{Project, Service};
 pub use runner::{
     Compose, ContainerInfo, CredentialsFn, DownOptions, Event, ProgressFn, ProjectLog,
-    ProjectSummary, Rmi, Status, UpRun,
+    ProjectSummary, ResourceState, Rmi, UpRun,
 };

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use berth_compose::plan::{labels, Action};
-use berth_compose::{load, Compose, DownOptions, Event, LoadOptions, Project, Status, UpRun};
+use berth_compose::{
+    load, Compose, DownOptions, Event, LoadOptions, Project, ResourceState, UpRun,
+};
 use berth_engine::{Endpoint, Engine};
 use berth_testkit::{run, Dockerd};
 
@@ -131,12 +133,12 @@ fn engine_compose_two_services_up_idempotent_recreate_down() {
         );
         {
             let ev = events.lock().unwrap();
-            let pos = |name: &str, status: Status| {
+            let pos = |name: &str, status: ResourceState| {
                 ev.iter().position(|e| {
                     matches!(e, Event::Container { name: n, status: s, .. } if n == name && *s == status)
                 })
             };
-            assert!(pos("shop-db-1", Status::Healthy).unwrap() < pos("shop-web-1", Status::Started).unwrap());
+            assert!(pos("shop-db-1", ResourceState::Healthy).unwrap() < pos("shop-web-1", ResourceState::Started).unwrap());
         }
 
         // Labels as compose v2 writes them.
@@ -295,7 +297,7 @@ fn engine_compose_build_up_and_down_rmi_local() {
         let project = load_project(&file, "baked");
         compose.up(&project, &UpRun::default()).await.unwrap();
         assert!(events.lock().unwrap().iter().any(
-            |e| matches!(e, Event::Image { name, status: Status::Built } if name == "baked-app")
+            |e| matches!(e, Event::Image { name, status: ResourceState::Built } if name == "baked-app")
         ));
         let built = docker(&d, &["exec", "baked-app-1", "cat", "/built"]);
         assert_eq!(built.trim(), "built-spicy");

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::run_spec::is_object_name;
-use crate::{filter_map, sorted, Engine, EngineError, RunSpec};
+use crate::{filter_map, sorted, ContainerSpec, Engine, EngineError, RunSpec};
 
 /// Compose's project label; the UI groups containers by it.
 pub const COMPOSE_PROJECT_LABEL: &str = "com.docker.compose.project";
@@ -196,6 +196,12 @@ impl Engine {
     /// Validates `spec` and creates the container; returns its id.
     pub async fn create_container(&self, spec: &RunSpec) -> Result<String, EngineError> {
         spec.validate()?;
+        self.create_container_from(&spec.to_container_spec()).await
+    }
+
+    /// Creates the container `spec` describes, as it is (compose checked it when loading);
+    /// returns its id.
+    pub async fn create_container_from(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
         let options = q::CreateContainerOptions {
             name: spec.name.clone(),
             ..Default::default()
@@ -209,6 +215,21 @@ impl Engine {
             tracing::warn!(id = %created.id, warning = %w, "engine warning on create");
         }
         Ok(created.id)
+    }
+
+    /// A tar archive of `path` inside the container (running or not), as the engine streams it.
+    pub fn container_archive(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> impl futures_util::Stream<Item = Result<bytes::Bytes, EngineError>> + Send + 'static {
+        let options = q::DownloadFromContainerOptions {
+            path: path.to_string(),
+        };
+        let err = self.err();
+        self.docker
+            .download_from_container(id, Some(options))
+            .map(move |r| r.map_err(&err))
     }
 
     /// Creates and starts a container (`docker run -d`); returns its id.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bollard::Docker;
 
+pub mod container_spec;
 pub mod containers;
 pub mod context_store;
 pub mod endpoint;
@@ -27,7 +28,11 @@ pub mod system;
 pub mod volume_export;
 pub mod volumes;
 
-pub use containers::{ContainerFilter, ContainerSummary, PortSummary};
+pub use container_spec::{
+    ContainerMount, ContainerSpec, Healthcheck, LogConfig, MountKind, NetworkAttachment,
+    PublishedPort, Ulimit,
+};
+pub use containers::{ContainerFilter, ContainerSummary, PortSummary, RemoveOptions};
 pub use context_store::{ContextStore, DockerContext};
 pub use endpoint::Endpoint;
 pub use error::{EngineError, ErrorCode};
@@ -122,11 +127,6 @@ impl Engine {
             api_version: api_version.into(),
             address: address.into(),
         })
-    }
-
-    /// bollard's client, for the rare call this crate does not wrap.
-    pub fn docker(&self) -> &Docker {
-        &self.docker
     }
 
     /// The API version in use (the lower of bollard's and the engine's), e.g. "1.41".

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
-    EndpointSettings, Ipam, IpamConfig, Network, NetworkConnectRequest, NetworkCreateRequest,
+    Ipam, IpamConfig, Network, NetworkConnectRequest, NetworkCreateRequest,
     NetworkDisconnectRequest, NetworkInspect,
 };
 use bollard::query_parameters as q;
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::images::PruneReport;
 use crate::run_spec::is_object_name;
-use crate::{sorted, Engine, EngineError};
+use crate::{sorted, Engine, EngineError, NetworkAttachment};
 
 /// A network; `containers` is filled by [`Engine::inspect_network`].
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -53,6 +53,11 @@ pub struct NetworkCreate {
     pub attachable: bool,
     /// CIDR, e.g. `172.30.0.0/24`; the engine picks one when `None`.
     pub subnet: Option<String>,
+    /// Further subnets beside `subnet` (an IPv6 one, say).
+    pub extra_subnets: Vec<String>,
+    pub enable_ipv6: bool,
+    /// The driver's own options (`com.docker.network.bridge.name`, ...).
+    pub driver_opts: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -111,6 +116,22 @@ impl From<NetworkInspect> for NetworkSummary {
 }
 
 impl Engine {
+    /// The networks carrying `label` (`key` or `key=value`).
+    pub async fn networks_with_label(
+        &self,
+        label: &str,
+    ) -> Result<Vec<NetworkSummary>, EngineError> {
+        let options = q::ListNetworksOptions {
+            filters: Some(crate::filter_map([("label", label.to_string())])),
+        };
+        let list = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(self.err())?;
+        Ok(list.into_iter().map(NetworkSummary::from).collect())
+    }
+
     pub async fn list_networks(&self) -> Result<Vec<NetworkSummary>, EngineError> {
         let list = self
             .docker
@@ -158,11 +179,17 @@ impl Engine {
                 message: format!("network with name {} already exists", spec.name),
             });
         }
-        let ipam = spec.subnet.as_ref().map(|s| Ipam {
-            config: Some(vec![IpamConfig {
-                subnet: Some(s.clone()),
-                ..Default::default()
-            }]),
+        let subnets: Vec<&String> = spec.subnet.iter().chain(&spec.extra_subnets).collect();
+        let ipam = (!subnets.is_empty()).then(|| Ipam {
+            config: Some(
+                subnets
+                    .into_iter()
+                    .map(|s| IpamConfig {
+                        subnet: Some(s.clone()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
             ..Default::default()
         });
         let request = NetworkCreateRequest {
@@ -170,6 +197,9 @@ impl Engine {
             driver: Some(spec.driver.clone().unwrap_or_else(|| "bridge".into())),
             internal: Some(spec.internal),
             attachable: Some(spec.attachable),
+            enable_ipv6: spec.enable_ipv6.then_some(true),
+            options: (!spec.driver_opts.is_empty())
+                .then(|| spec.driver_opts.clone().into_iter().collect()),
             ipam,
             labels: Some(spec.labels.clone().into_iter().collect::<HashMap<_, _>>()),
             ..Default::default()
@@ -192,12 +222,24 @@ impl Engine {
         container: &str,
         aliases: &[String],
     ) -> Result<(), EngineError> {
+        let attachment = NetworkAttachment {
+            aliases: aliases.to_vec(),
+            ..NetworkAttachment::default()
+        };
+        self.connect_network_with(network, container, &attachment)
+            .await
+    }
+
+    /// Attaches a container with its settings on this network (aliases, fixed addresses).
+    pub async fn connect_network_with(
+        &self,
+        network: &str,
+        container: &str,
+        attachment: &NetworkAttachment,
+    ) -> Result<(), EngineError> {
         let request = NetworkConnectRequest {
             container: container.to_string(),
-            endpoint_config: Some(EndpointSettings {
-                aliases: (!aliases.is_empty()).then(|| aliases.to_vec()),
-                ..Default::default()
-            }),
+            endpoint_config: Some(attachment.to_endpoint_settings()),
         };
         self.docker
             .connect_network(network, request)

@@ -1,16 +1,16 @@
 //! `RunSpec`: what `docker run` says, as a validated value.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, MountTmpfsOptions, MountType,
-    NetworkingConfig, RestartPolicyNameEnum,
-};
+use bollard::models::ContainerCreateBody;
 use serde::{Deserialize, Serialize};
 
+use crate::container_spec::{
+    ContainerMount, ContainerSpec, MountKind, NetworkAttachment, PublishedPort,
+};
 use crate::EngineError;
 
 /// Everything needed to create and start one container.
@@ -320,63 +320,51 @@ impl RunSpec {
         Ok(())
     }
 
-    /// The engine's create body. Call [`RunSpec::validate`] first.
-    pub fn to_create_body(&self) -> ContainerCreateBody {
-        let mut port_bindings: HashMap<String, Option<Vec<bollard::models::PortBinding>>> =
-            HashMap::new();
-        for p in &self.ports {
-            let key = format!("{}/{}", p.container_port, p.protocol.as_str());
-            port_bindings
-                .entry(key)
-                .or_insert_with(|| Some(Vec::new()))
-                .get_or_insert_with(Vec::new)
-                .push(bollard::models::PortBinding {
-                    host_ip: p.host_ip.clone(),
-                    host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
-                });
-        }
-        let mut exposed: Vec<String> = port_bindings.keys().cloned().collect();
-        exposed.sort();
-        let host_config = HostConfig {
-            port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
-            mounts: (!self.mounts.is_empty())
-                .then(|| self.mounts.iter().map(to_bollard_mount).collect()),
-            network_mode: self.network.clone(),
-            restart_policy: Some(to_bollard_restart(self.restart)),
-            auto_remove: Some(self.auto_remove),
-            ..HostConfig::default()
-        };
-        let networking_config = match (&self.network, self.network_aliases.is_empty()) {
-            (Some(net), false) => Some(NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(
-                    net.clone(),
-                    EndpointSettings {
-                        aliases: Some(self.network_aliases.clone()),
-                        ..EndpointSettings::default()
-                    },
-                )])),
-            }),
-            _ => None,
-        };
-        ContainerCreateBody {
-            image: Some(self.image.clone()),
+    /// The engine's create request. Call [`RunSpec::validate`] first.
+    pub fn to_container_spec(&self) -> ContainerSpec {
+        ContainerSpec {
+            name: self.name.clone(),
+            image: self.image.clone(),
             cmd: self.cmd.clone(),
             entrypoint: self.entrypoint.clone(),
-            env: (!self.env.is_empty())
-                .then(|| self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-            exposed_ports: (!exposed.is_empty()).then_some(exposed),
-            labels: (!self.labels.is_empty()).then(|| self.labels.clone().into_iter().collect()),
+            env: self.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            labels: self.labels.clone(),
             working_dir: self.working_dir.clone(),
             user: self.user.clone(),
-            tty: Some(self.tty),
-            open_stdin: Some(self.stdin_open),
-            attach_stdin: Some(self.stdin_open),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            host_config: Some(host_config),
-            networking_config,
-            ..ContainerCreateBody::default()
+            tty: self.tty,
+            stdin_open: self.stdin_open,
+            attach: true,
+            ports: self
+                .ports
+                .iter()
+                .map(|p| PublishedPort {
+                    host_ip: p.host_ip.clone(),
+                    host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+                    container_port: p.container_port,
+                    protocol: p.protocol.as_str().to_string(),
+                })
+                .collect(),
+            mounts: self.mounts.iter().map(ContainerMount::from).collect(),
+            network_mode: self.network.clone(),
+            endpoint: match (&self.network, self.network_aliases.is_empty()) {
+                (Some(net), false) => Some((
+                    net.clone(),
+                    NetworkAttachment {
+                        aliases: self.network_aliases.clone(),
+                        ..NetworkAttachment::default()
+                    },
+                )),
+                _ => None,
+            },
+            restart: Some(self.restart),
+            auto_remove: Some(self.auto_remove),
+            ..ContainerSpec::default()
         }
+    }
+
+    /// The engine's create body. Call [`RunSpec::validate`] first.
+    pub fn to_create_body(&self) -> ContainerCreateBody {
+        self.to_container_spec().to_create_body()
     }
 }
 
@@ -452,55 +440,38 @@ fn validate_mount(i: usize, m: &Mount) -> Result<(), EngineError> {
     }
 }
 
-fn to_bollard_mount(m: &Mount) -> bollard::models::Mount {
-    match m {
-        Mount::Volume {
-            source,
-            target,
-            read_only,
-        } => bollard::models::Mount {
-            typ: Some(MountType::VOLUME),
-            source: source.clone(),
-            target: Some(target.clone()),
-            read_only: Some(*read_only),
-            ..Default::default()
-        },
-        Mount::Bind {
-            source,
-            target,
-            read_only,
-        } => bollard::models::Mount {
-            typ: Some(MountType::BIND),
-            source: Some(source.clone()),
-            target: Some(target.clone()),
-            read_only: Some(*read_only),
-            ..Default::default()
-        },
-        Mount::Tmpfs { target, size_bytes } => bollard::models::Mount {
-            typ: Some(MountType::TMPFS),
-            target: Some(target.clone()),
-            tmpfs_options: size_bytes.map(|n| MountTmpfsOptions {
-                size_bytes: i64::try_from(n).ok(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-    }
-}
-
-fn to_bollard_restart(p: RestartPolicy) -> bollard::models::RestartPolicy {
-    let (name, max) = match p {
-        RestartPolicy::No => (RestartPolicyNameEnum::NO, None),
-        RestartPolicy::Always => (RestartPolicyNameEnum::ALWAYS, None),
-        RestartPolicy::UnlessStopped => (RestartPolicyNameEnum::UNLESS_STOPPED, None),
-        RestartPolicy::OnFailure { max_retries } => (
-            RestartPolicyNameEnum::ON_FAILURE,
-            max_retries.map(i64::from),
-        ),
-    };
-    bollard::models::RestartPolicy {
-        name: Some(name),
-        maximum_retry_count: max,
+impl From<&Mount> for ContainerMount {
+    fn from(m: &Mount) -> Self {
+        match m {
+            Mount::Volume {
+                source,
+                target,
+                read_only,
+            } => ContainerMount {
+                kind: MountKind::Volume,
+                source: source.clone(),
+                target: target.clone(),
+                read_only: *read_only,
+                ..ContainerMount::default()
+            },
+            Mount::Bind {
+                source,
+                target,
+                read_only,
+            } => ContainerMount {
+                kind: MountKind::Bind,
+                source: Some(source.clone()),
+                target: target.clone(),
+                read_only: *read_only,
+                ..ContainerMount::default()
+            },
+            Mount::Tmpfs { target, size_bytes } => ContainerMount {
+                kind: MountKind::Tmpfs,
+                target: target.clone(),
+                tmpfs_size: size_bytes.and_then(|n| i64::try_from(n).ok()),
+                ..ContainerMount::default()
+            },
+        }
     }
 }
 

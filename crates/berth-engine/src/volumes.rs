@@ -113,6 +113,24 @@ impl Engine {
         Ok(users)
     }
 
+    /// The volumes carrying `label` (`key` or `key=value`), without sizes or users.
+    pub async fn volumes_with_label(&self, label: &str) -> Result<Vec<VolumeSummary>, EngineError> {
+        let options = q::ListVolumesOptions {
+            filters: Some(crate::filter_map([("label", label.to_string())])),
+        };
+        let list = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(self.err())?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(VolumeSummary::from)
+            .collect())
+    }
+
     pub async fn create_volume(&self, spec: &VolumeCreate) -> Result<VolumeSummary, EngineError> {
         if let Some(name) = &spec.name {
             if !is_object_name(name) {

@@ -214,8 +214,9 @@ async fn import_build_and_prune() -> TestResult {
     let probe = e
         .create_container(&RunSpec::new("berth-build/scratch:v1").cmd(["/none"]))
         .await?;
+    let docker = berth_testkit::docker_client(e.address()).await;
     let archive = |path: &str| {
-        e.docker()
+        docker
             .download_from_container(
                 &probe,
                 Some(bollard::query_parameters::DownloadFromContainerOptions { path: path.into() }),

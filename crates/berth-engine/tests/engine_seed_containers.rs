@@ -75,9 +75,8 @@ async fn exec_starts_a_new_process_while_attach_talks_to_the_main_one() -> TestR
         .stdout(true)
         .stderr(true)
         .build();
-    let mut attached = s
-        .engine
-        .docker()
+    let mut attached = berth_testkit::docker_client(s.engine.address())
+        .await
         .attach_container(&id, Some(options))
         .await?;
     attached.input.write_all(b"hello\n").await?;

@@ -22,6 +22,7 @@
 //! gone, the first [`Dockerd::start`] of a later run cleans up entries whose owner PID is dead
 //! ([`sweep_orphans`]), and a CI script can find leftovers by those prefixes.
 
+mod bollard_client;
 mod dockerd;
 mod error;
 mod files;
@@ -31,6 +32,7 @@ mod registry;
 mod sweep;
 mod watchdog;
 
+pub use bollard_client::docker_client;
 pub use dockerd::Dockerd;
 pub use error::HarnessError;
 #[cfg(unix)]

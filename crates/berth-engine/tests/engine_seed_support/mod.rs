@@ -110,8 +110,8 @@ impl Seed {
             .tag(tag)
             .pause(true)
             .build();
-        self.engine
-            .docker()
+        berth_testkit::docker_client(self.engine.address())
+            .await
             .commit_container(options, bollard::models::ContainerConfig::default())
             .await?;
         Ok(())

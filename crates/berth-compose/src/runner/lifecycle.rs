@@ -1,0 +1,118 @@
+//! Starting, stopping, restarting and removing a project's containers.
+
+use std::time::Duration;
+
+use berth_engine::{EngineError, RemoveOptions};
+
+use super::{is_not_found, Compose, ResourceState};
+use crate::decode::parse_duration_ns;
+use crate::error::{Error, Result};
+use crate::model::{Project, Service};
+use crate::plan::{self, Observed};
+
+/// A stop timeout in seconds as the engine takes it; a negative one (wait for ever) becomes
+/// the longest the engine accepts.
+fn grace(seconds: Option<i32>) -> Option<Duration> {
+    seconds.map(|t| Duration::from_secs(u64::try_from(t).unwrap_or(i32::MAX as u64)))
+}
+
+impl Compose {
+    pub(super) async fn start_container(&self, name: &str, service: &str) -> Result<()> {
+        self.container_event(name, service, ResourceState::Starting);
+        self.engine
+            .start_container(name)
+            .await
+            .map_err(Error::engine(format!("starting {name}")))?;
+        self.container_event(name, service, ResourceState::Started);
+        Ok(())
+    }
+
+    pub(super) async fn stop_one(
+        &self,
+        id: &str,
+        name: &str,
+        service: &str,
+        s: &Service,
+        timeout: Option<i32>,
+    ) -> Result<()> {
+        let t = timeout.or_else(|| {
+            s.stop_grace_period
+                .as_deref()
+                .and_then(parse_duration_ns)
+                .map(|ns| i32::try_from(ns / 1_000_000_000).unwrap_or(i32::MAX))
+        });
+        self.stop_by_id(id, name, service, t).await
+    }
+
+    async fn stop_by_id(&self, id: &str, name: &str, service: &str, t: Option<i32>) -> Result<()> {
+        self.container_event(name, service, ResourceState::Stopping);
+        match self.engine.stop_container(id, grace(t)).await {
+            Ok(()) => {}
+            // 304: already stopped.
+            Err(EngineError::Engine {
+                status: Some(304), ..
+            }) => {}
+            Err(e) => return Err(Error::engine(format!("stopping {name}"))(e)),
+        }
+        self.container_event(name, service, ResourceState::Stopped);
+        Ok(())
+    }
+
+    pub(super) async fn remove_container(&self, c: &Observed, timeout: Option<i32>) -> Result<()> {
+        if c.running {
+            self.stop_by_id(&c.id, &c.name, &c.service, timeout).await?;
+        }
+        self.container_event(&c.name, &c.service, ResourceState::Removing);
+        let force = RemoveOptions {
+            force: true,
+            volumes: false,
+        };
+        match self.engine.remove_container(&c.id, force).await {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(Error::engine(format!("removing {}", c.name))(e)),
+        }
+        self.container_event(&c.name, &c.service, ResourceState::Removed);
+        Ok(())
+    }
+
+    /// Stops the project's containers (of `services`, or all), dependents first.
+    pub async fn stop(&self, name: &str, services: &[String], timeout: Option<i32>) -> Result<()> {
+        for o in self.observe(name).await?.iter().rev() {
+            if o.running && (services.is_empty() || services.contains(&o.service)) {
+                self.stop_by_id(&o.id, &o.name, &o.service, timeout).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the project's stopped containers in dependency order.
+    pub async fn start(&self, project: &Project, services: &[String]) -> Result<()> {
+        let observed = self.observe(&project.name).await?;
+        if observed.iter().all(|o| o.oneoff) {
+            return Err(Error::usage(format!(
+                "project {} has no containers to start; use `up`",
+                project.name
+            )));
+        }
+        for name in plan::selected_services(project, services) {
+            for o in observed.iter().filter(|o| o.service == name && !o.oneoff) {
+                if !o.running {
+                    self.start_container(&o.name, &name).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Restarts the project's containers.
+    pub async fn restart(
+        &self,
+        project: &Project,
+        services: &[String],
+        timeout: Option<i32>,
+    ) -> Result<()> {
+        self.stop(&project.name, services, timeout).await?;
+        self.start(project, services).await
+    }
+}
