@@ -1,0 +1,103 @@
+//! The project's top-level `networks`, `volumes`, `secrets` and `configs`.
+
+use super::*;
+
+pub fn network(key: &str, n: &Node, field: &str, project: &str) -> R<Network> {
+    let mut net = Network::default();
+    let mut name = None;
+    for (k, v) in map(n, field)? {
+        let f = format!("{field}.{k}");
+        let f = f.as_str();
+        match k.as_str() {
+            "name" => name = opt_scalar(v, f)?,
+            "driver" => net.driver = opt_scalar(v, f)?,
+            "driver_opts" => net.driver_opts = kv_strings(v, f)?,
+            "external" => net.external = external(v, f, &mut name)?,
+            "internal" => net.internal = boolean(v, f)?,
+            "attachable" => net.attachable = boolean(v, f)?,
+            "enable_ipv6" => net.enable_ipv6 = boolean(v, f)?,
+            "labels" => net.labels = kv_strings(v, f)?,
+            "ipam" => {
+                for (i, c) in v
+                    .get("config")
+                    .map(|c| seq(c, &format!("{f}.config")))
+                    .transpose()?
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
+                    if let Some(sub) = c.get("subnet") {
+                        net.subnets
+                            .push(scalar(sub, &format!("{f}.config[{i}].subnet"))?);
+                    }
+                }
+            }
+            "enable_ipv4" => {}
+            x if x.starts_with("x-") => {}
+            _ => return err(v, f, "unknown attribute"),
+        }
+    }
+    net.name = match (name, net.external) {
+        (Some(n), _) => n,
+        (None, true) => key.to_string(),
+        (None, false) => format!("{project}_{key}"),
+    };
+    Ok(net)
+}
+
+/// `external: true` or the legacy `external: {name: x}`.
+fn external(v: &Node, f: &str, name: &mut Option<String>) -> R<bool> {
+    if let Some(n) = v.get("name") {
+        *name = Some(scalar(n, &format!("{f}.name"))?);
+        return Ok(true);
+    }
+    boolean(v, f)
+}
+
+pub fn volume(key: &str, n: &Node, field: &str, project: &str) -> R<Volume> {
+    let mut vol = Volume::default();
+    let mut name = None;
+    for (k, v) in map(n, field)? {
+        let f = format!("{field}.{k}");
+        let f = f.as_str();
+        match k.as_str() {
+            "name" => name = opt_scalar(v, f)?,
+            "driver" => vol.driver = opt_scalar(v, f)?,
+            "driver_opts" => vol.driver_opts = kv_strings(v, f)?,
+            "external" => vol.external = external(v, f, &mut name)?,
+            "labels" => vol.labels = kv_strings(v, f)?,
+            x if x.starts_with("x-") => {}
+            _ => return err(v, f, "unknown attribute"),
+        }
+    }
+    vol.name = match (name, vol.external) {
+        (Some(n), _) => n,
+        (None, true) => key.to_string(),
+        (None, false) => format!("{project}_{key}"),
+    };
+    Ok(vol)
+}
+
+pub fn file_object(n: &Node, field: &str, ctx: &Ctx) -> R<FileObject> {
+    let mut o = FileObject::default();
+    for (k, v) in map(n, field)? {
+        let f = format!("{field}.{k}");
+        let f = f.as_str();
+        match k.as_str() {
+            "file" => o.file = Some(ctx.host_path(&scalar(v, f)?)),
+            "content" => o.content = opt_scalar(v, f)?,
+            "external" => o.external = boolean(v, f)?,
+            "name" => {}
+            "environment" => {
+                return err(
+                    v,
+                    f,
+                    "environment-based secrets/configs are not supported by berth yet",
+                )
+            }
+            x if x.starts_with("x-") => {}
+            _ => return err(v, f, "unknown attribute"),
+        }
+    }
+    Ok(o)
+}
