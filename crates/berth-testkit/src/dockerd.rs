@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::process::{is_running, run, signal, stop_child, tail, wait_until};
+use crate::process::{is_running, run, signal, stop_child, tail};
+use crate::wait_until;
 use crate::watchdog::Watchdog;
 use crate::{image, HarnessError};
 

@@ -18,8 +18,16 @@ pub enum HarnessError {
         stdout: String,
         stderr: String,
     },
-    #[error("timed out after {waited:?} waiting for {what}")]
-    Timeout { what: String, waited: Duration },
+    #[error(
+        "timed out after {waited:?} waiting for {what}{}",
+        .last.as_ref().map(|seen| format!("; last saw: {seen}")).unwrap_or_default()
+    )]
+    Timeout {
+        what: String,
+        waited: Duration,
+        /// The last observation a check reported, when it could say one.
+        last: Option<String>,
+    },
     #[error("{what} did not become ready: {reason}\n--- tail of {log} ---\n{log_tail}")]
     NotReady {
         what: String,

@@ -23,6 +23,7 @@
 //! ([`sweep_orphans`]), and a CI script can find leftovers by those prefixes.
 
 mod bollard_client;
+mod child;
 mod dockerd;
 mod error;
 mod files;
@@ -30,15 +31,20 @@ mod image;
 mod process;
 mod registry;
 mod sweep;
+mod udp_echo;
+mod wait;
 mod watchdog;
 
 pub use bollard_client::docker_client;
+pub use child::{spawn_lines, ChildGuard, Lines};
 pub use dockerd::Dockerd;
 pub use error::HarnessError;
 #[cfg(unix)]
 pub use files::file_mode;
 pub use files::read_tar_gz;
 pub use image::TEST_IMAGE;
-pub use process::{run, wait_until};
+pub use process::run;
 pub use registry::{HostBridge, Registry};
 pub use sweep::sweep_orphans;
+pub use udp_echo::{build_udp_echo, udp_ask};
+pub use wait::{wait_until, wait_until_async, Outcome};

@@ -1,11 +1,11 @@
-//! Running host commands and waiting for conditions, with errors that carry the evidence.
+//! Running host commands, with errors that carry the evidence.
 
 use std::borrow::BorrowMut;
 use std::path::Path;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::HarnessError;
+use crate::{wait_until, HarnessError};
 
 /// Runs `cmd` (a `Command` or `&mut Command`) to completion and returns its stdout; a non-zero
 /// exit is an error carrying the command line, status, stdout and stderr.
@@ -26,31 +26,6 @@ pub fn run(mut cmd: impl BorrowMut<Command>) -> Result<String, HarnessError> {
         stdout,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     })
-}
-
-/// Calls `f` until it returns `Some`, backing off from 20 ms to 250 ms between calls; fails with
-/// [`HarnessError::Timeout`] naming `what` once `deadline` has passed.
-pub fn wait_until<T>(
-    deadline: Duration,
-    what: &str,
-    mut f: impl FnMut() -> Option<T>,
-) -> Result<T, HarnessError> {
-    let start = Instant::now();
-    let mut pause = Duration::from_millis(20);
-    loop {
-        if let Some(value) = f() {
-            return Ok(value);
-        }
-        let waited = start.elapsed();
-        if waited >= deadline {
-            return Err(HarnessError::Timeout {
-                what: what.to_owned(),
-                waited,
-            });
-        }
-        std::thread::sleep(pause.min(deadline - waited));
-        pause = (pause * 2).min(Duration::from_millis(250));
-    }
 }
 
 /// Puts the child in its own process group, so a terminal's Ctrl-C goes to the tests and the
@@ -121,22 +96,6 @@ pub(crate) fn tail(path: &Path, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wait_until_returns_the_first_some() {
-        let mut calls = 0;
-        let got = wait_until(Duration::from_secs(5), "third call", || {
-            calls += 1;
-            (calls == 3).then_some(calls)
-        });
-        assert_eq!(got.unwrap(), 3);
-    }
-
-    #[test]
-    fn wait_until_times_out_with_the_name() {
-        let err = wait_until(Duration::from_millis(50), "never", || None::<()>).unwrap_err();
-        assert!(err.to_string().contains("never"), "{err}");
-    }
 
     #[test]
     fn run_reports_stderr_of_a_failing_command() {

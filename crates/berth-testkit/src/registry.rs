@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::process::{run, stop_child, tail, wait_until};
+use crate::process::{run, stop_child, tail};
+use crate::wait_until;
 use crate::watchdog::Watchdog;
 use crate::{Dockerd, HarnessError};
 

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::process::{is_running, signal, wait_until};
+use crate::process::{is_running, signal};
+use crate::wait_until;
 
 const DIR_PREFIX: &str = "bt-";
 const NETNS_PREFIX: &str = "berth-t-";
