@@ -1,22 +1,12 @@
 //! Tier 2: the real `berth-agent` binary (`--listen-unix`) in front of a harness dockerd.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use berth_link::{LinkClient, Target};
-use berth_testkit::{wait_until, Dockerd};
+use berth_testkit::{wait_until, ChildGuard, Dockerd};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// A child process stopped by its own PID when the test is done with it.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn start_agent(docker_socket: &Path, listen: &Path, pidfile: &Path) -> ChildGuard {
     let child = Command::new(env!("CARGO_BIN_EXE_berth-agent"))
@@ -29,7 +19,7 @@ fn start_agent(docker_socket: &Path, listen: &Path, pidfile: &Path) -> ChildGuar
         .stdin(Stdio::null())
         .spawn()
         .expect("spawn berth-agent");
-    let guard = ChildGuard(child);
+    let guard = ChildGuard::new(child);
     wait_until(Duration::from_secs(10), "agent socket", || {
         std::os::unix::net::UnixStream::connect(listen).ok()
     })
@@ -53,9 +43,9 @@ async fn agent_serves_the_engine_survives_reconnects_and_stops_the_engine() {
     let dir = tempfile::tempdir().unwrap();
     let listen = dir.path().join("agent.sock");
     // A stand-in for dockerd's pid file: shutdown must SIGTERM exactly this process.
-    let mut engine_stand_in = ChildGuard(Command::new("sleep").arg("600").spawn().unwrap());
+    let mut engine_stand_in = ChildGuard::new(Command::new("sleep").arg("600").spawn().unwrap());
     let pidfile = dir.path().join("docker.pid");
-    std::fs::write(&pidfile, format!("{}\n", engine_stand_in.0.id())).unwrap();
+    std::fs::write(&pidfile, format!("{}\n", engine_stand_in.id())).unwrap();
     let mut agent = start_agent(d.socket(), &listen, &pidfile);
 
     // First host session: ping, one engine request, then the host goes away.
@@ -90,11 +80,11 @@ async fn agent_serves_the_engine_survives_reconnects_and_stops_the_engine() {
         .await
         .expect("link closed");
     let status = wait_until(Duration::from_secs(30), "agent exit", || {
-        agent.0.try_wait().unwrap()
+        agent.try_wait().unwrap()
     })
     .expect("agent exited");
     assert!(status.success(), "agent exit: {status}");
-    let engine_status = engine_stand_in.0.try_wait().unwrap();
+    let engine_status = engine_stand_in.try_wait().unwrap();
     assert!(
         engine_status.is_some_and(|s| !s.success()),
         "engine stand-in was signalled: {engine_status:?}"

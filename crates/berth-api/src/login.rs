@@ -244,6 +244,7 @@ mod tests {
     use berth_hub::secrets::{MemoryKeyring, SecretStore};
     use berth_hub::test_server::{FakeBearerRegistry, OAuthTestServer, ServerOptions};
     use berth_hub::OAuthConfig;
+    use berth_testkit::wait_until_async;
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -296,13 +297,14 @@ mod tests {
             .await
         });
         // The user reads the code off the screen and approves it.
-        let code = wait_for(Duration::from_secs(10), || {
-            screen.text().lines().find_map(|l| {
+        let code = wait_until_async(Duration::from_secs(10), "the one-time code", || {
+            std::future::ready(screen.text().lines().find_map(|l| {
                 l.strip_prefix("Your one-time code is: ")
                     .map(str::to_string)
-            })
+            }))
         })
-        .await;
+        .await
+        .unwrap();
         assert!(server.approve(&code));
         let account = login.await.unwrap().unwrap();
         assert_eq!(account.username, "berth-tester");
@@ -314,21 +316,6 @@ mod tests {
         let docker = DockerConfig::new(dir.path());
         assert!(docker.uses_berth_for(DOCKER_HUB).unwrap());
         assert!(!docker.uses_berth_for("other.example").unwrap());
-    }
-
-    /// Polls `f` until it yields, failing the test after `deadline`.
-    async fn wait_for<T>(deadline: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-        let start = std::time::Instant::now();
-        loop {
-            if let Some(value) = f() {
-                return value;
-            }
-            assert!(
-                start.elapsed() < deadline,
-                "gave up waiting after {deadline:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
     }
 
     #[tokio::test]

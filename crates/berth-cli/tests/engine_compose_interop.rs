@@ -10,7 +10,7 @@ use std::sync::Arc;
 use berth_compose::plan::labels;
 use berth_compose::{Compose, DownOptions};
 use berth_engine::{Endpoint, Engine};
-use berth_testkit::{run, Dockerd};
+use berth_testkit::{run, ChildGuard, Dockerd, Lines};
 
 fn docker_compose(d: &Dockerd, dir: &Path, args: &[&str]) -> String {
     let mut cmd = Command::new("docker-compose");
@@ -162,43 +162,6 @@ fn engine_compose_docker_cli_plugin_serves_docker_compose() {
     assert!(left.trim().is_empty(), "{left}");
 }
 
-/// Reads `child`'s stdout until a line contains `needle`; panics after `deadline`.
-fn wait_for_line(child: &mut std::process::Child, needle: &str, deadline: std::time::Duration) {
-    use std::io::BufRead;
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let end = std::time::Instant::now() + deadline;
-    let mut seen = Vec::new();
-    loop {
-        let left = end.saturating_duration_since(std::time::Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) if line.contains(needle) => return,
-            Ok(line) => seen.push(line),
-            Err(_) => panic!("no line with {needle:?} within {deadline:?}; saw {seen:?}"),
-        }
-    }
-}
-
-/// Kills the child (by its PID) if the test ends before it exits.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if self.0.try_wait().ok().flatten().is_none() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
 #[test]
 fn engine_compose_attached_up_streams_logs_and_stops_on_interrupt() {
     let d = Dockerd::start().expect("a private dockerd");
@@ -221,17 +184,18 @@ fn engine_compose_attached_up_streams_logs_and_stops_on_interrupt() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut child = KillOnDrop(child);
-    wait_for_line(
-        &mut child.0,
-        "attached-ticker-1 | tick-started",
+    let mut child = ChildGuard::new(child);
+    let needle = "attached-ticker-1 | tick-started";
+    Lines::read(child.stdout.take().unwrap()).wait_for(
         std::time::Duration::from_secs(60),
+        needle,
+        |l| l.contains(needle),
     );
     // Ctrl-C: the project is stopped (not removed) and `up` exits.
-    run(Command::new("kill").args(["-INT", &child.0.id().to_string()])).unwrap();
+    run(Command::new("kill").args(["-INT", &child.id().to_string()])).unwrap();
     let status =
         berth_testkit::wait_until(std::time::Duration::from_secs(60), "up to exit", || {
-            child.0.try_wait().ok().flatten()
+            child.try_wait().ok().flatten()
         })
         .unwrap();
     assert!(status.success(), "{status}");

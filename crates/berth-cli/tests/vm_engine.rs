@@ -9,63 +9,22 @@
 
 mod vm_support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use berth_testkit::file_mode as mode;
-use vm_support::{busybox_root, import_tar, run, tar_dir, wait_until, Env};
+use berth_testkit::{spawn_lines, wait_until};
+use vm_support::{busybox_root, import_tar, run, tar_dir, Env};
 
 const STREAM_DEADLINE: Duration = Duration::from_secs(60);
 
 impl Env {
     fn start(&self) -> (String, Duration) {
         self.booted(self.berth(&["start"]), "berth start")
-    }
-}
-
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn_lines(mut cmd: Command) -> (ChildGuard, mpsc::Receiver<String>) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (ChildGuard(child), rx)
-}
-
-fn wait_line(rx: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&str) -> bool) {
-    let deadline = Instant::now() + STREAM_DEADLINE;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) if pred(&line) => return,
-            Ok(line) => seen.push(line),
-            Err(e) => panic!("no line for {what} ({e}); saw {seen:?}"),
-        }
     }
 }
 
@@ -235,7 +194,8 @@ fn vm_engine_end_to_end() {
         Duration::from_secs(60),
         "the published port to answer",
         || tcp_get(port).ok().filter(|b| b.contains("hello-port")),
-    );
+    )
+    .unwrap();
     assert!(body.starts_with("HTTP/1."), "{body}");
     run(
         &mut env.docker(&["stop", "-t", "1", web.trim()]),
@@ -245,7 +205,8 @@ fn vm_engine_end_to_end() {
         std::net::TcpStream::connect(("127.0.0.1", port))
             .is_err()
             .then_some(())
-    });
+    })
+    .unwrap();
 
     // run -d + logs -f
     let id = run(
@@ -261,7 +222,7 @@ fn vm_engine_end_to_end() {
     );
     let id = id.trim().to_owned();
     let (_logs, logs) = spawn_lines(env.docker(&["logs", "-f", &id]));
-    wait_line(&logs, "logs -f", |l| l == "tick5");
+    logs.wait_for(STREAM_DEADLINE, "logs -f", |l| l == "tick5");
 
     // exec -it under script(1)
     let mut script = Command::new("script");
@@ -322,11 +283,13 @@ fn vm_engine_end_to_end() {
     let mut attach_cmd = env.docker(&["attach", "--sig-proxy=false", "echoer"]);
     attach_cmd.stdin(Stdio::piped());
     let (mut attach, attached) = spawn_lines(attach_cmd);
-    let mut stdin = attach.0.stdin.take().unwrap();
+    let mut stdin = attach.stdin.take().unwrap();
     stdin.write_all(b"hello-attach\n").unwrap();
-    wait_line(&attached, "attach output", |l| l == "got:hello-attach");
+    attached.wait_for(STREAM_DEADLINE, "attach output", |l| {
+        l == "got:hello-attach"
+    });
     drop(stdin);
-    assert!(attach.0.wait().unwrap().success());
+    assert!(attach.wait().unwrap().success());
 
     // build FROM scratch
     let ctx = work.join("ctx");
@@ -454,7 +417,8 @@ fn vm_engine_end_to_end() {
         let status = env.status();
         let state = &status["daemon"]["state"];
         (state["state"] == "error").then(|| state.clone())
-    });
+    })
+    .unwrap();
     let noticed = killed_at.elapsed();
     eprintln!("QEMU kill noticed after {noticed:?}: {state}");
     assert!(noticed < Duration::from_secs(2), "took {noticed:?}");
@@ -504,5 +468,6 @@ fn vm_engine_end_to_end() {
     run(&mut env.berth(&["stop", "--quit"]), "berth stop --quit");
     wait_until(Duration::from_secs(10), "daemon exit", || {
         (!Path::new(&format!("/proc/{daemon}")).exists()).then_some(())
-    });
+    })
+    .unwrap();
 }

@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use vm_support::{busybox_root, import_tar, run, tar_dir, wait_until, Env, BOOT_DEADLINE};
+use berth_testkit::{build_udp_echo, udp_ask, wait_until, ChildGuard};
+use vm_support::{busybox_root, import_tar, run, tar_dir, Env, BOOT_DEADLINE};
 
 const PORT_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -28,42 +29,10 @@ impl Env {
     }
 }
 
-/// A static UDP echo server: answers each datagram with `udp-echo:` and the datagram.
-const UDP_ECHO_C: &str = r#"
-#include <netinet/in.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-int main(int argc, char **argv) {
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(atoi(argv[1]));
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0) return 1;
-    static char buf[65536];
-    memcpy(buf, "udp-echo:", 9);
-    for (;;) {
-        struct sockaddr_in peer;
-        socklen_t len = sizeof peer;
-        ssize_t n = recvfrom(s, buf + 9, sizeof buf - 9, 0, (struct sockaddr *)&peer, &len);
-        if (n >= 0) sendto(s, buf, n + 9, 0, (struct sockaddr *)&peer, len);
-    }
-}
-"#;
-
 /// A rootfs tar: busybox-static with its applets, plus the UDP echo server as /bin/udp-echo.
 fn test_image_tar(dir: &Path) -> PathBuf {
     let root = busybox_root(dir, "image");
-    let src = dir.join("udp-echo.c");
-    std::fs::write(&src, UDP_ECHO_C).unwrap();
-    run(
-        Command::new("cc")
-            .args(["-static", "-Os", "-o"])
-            .arg(root.join("bin/udp-echo"))
-            .arg(&src),
-        "cc -static udp-echo.c",
-    );
+    build_udp_echo(dir, &root.join("bin/udp-echo")).expect("cc -static udp-echo.c");
     let tar = dir.join("image.tar");
     tar_dir(&root, &tar);
     tar
@@ -85,20 +54,6 @@ fn http_get(port: u16) -> std::io::Result<String> {
     let mut out = String::new();
     s.read_to_string(&mut out)?;
     Ok(out)
-}
-
-/// Sends `text` to the host's UDP `port` until an answer comes; returns it.
-fn udp_ask(port: u16, text: &str) -> String {
-    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
-    client
-        .set_read_timeout(Some(Duration::from_secs(1)))
-        .unwrap();
-    let mut buf = [0u8; 2048];
-    wait_until(PORT_DEADLINE, "a UDP answer", || {
-        client.send_to(text.as_bytes(), ("127.0.0.1", port)).ok()?;
-        let n = client.recv(&mut buf).ok()?;
-        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
-    })
 }
 
 fn run_web(env: &Env, name: &str, port: u16, text: &str) {
@@ -129,16 +84,6 @@ fn port_warnings(env: &Env) -> Vec<serde_json::Value> {
         .unwrap_or_default()
 }
 
-/// Kills a host helper process when dropped.
-struct Helper(std::process::Child);
-
-impl Drop for Helper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// 64-byte request/response round trips on one kept connection to an echo server.
 fn echo_round_trips(port: u16, count: usize) -> Vec<Duration> {
     let mut s = wait_until(PORT_DEADLINE, "the echo server", || {
@@ -149,7 +94,8 @@ fn echo_round_trips(port: u16, count: usize) -> Vec<Duration> {
         s.write_all(&buf).ok()?;
         s.read_exact(&mut buf).ok()?;
         Some(s)
-    });
+    })
+    .unwrap();
     let mut buf = [7u8; 64];
     (0..count)
         .map(|_| {
@@ -193,14 +139,14 @@ fn measure_against_loopback(env: &Env, work: &Path, web_port: u16) {
     std::fs::create_dir_all(&www).unwrap();
     std::fs::write(www.join("big"), vec![0x5a; (MIB << 20) as usize]).unwrap();
     let (http_port, echo_port) = (free_port(), free_port());
-    let _httpd = Helper(
+    let _httpd = ChildGuard::new(
         Command::new("/bin/busybox")
             .args(["httpd", "-f", "-p", &format!("127.0.0.1:{http_port}"), "-h"])
             .arg(&www)
             .spawn()
             .expect("busybox httpd"),
     );
-    let _echo = Helper(
+    let _echo = ChildGuard::new(
         Command::new("/bin/busybox")
             .args(["nc", "-ll", "-p", &echo_port.to_string(), "-e", "cat"])
             .spawn()
@@ -208,7 +154,8 @@ fn measure_against_loopback(env: &Env, work: &Path, web_port: u16) {
     );
     wait_until(PORT_DEADLINE, "the host httpd", || {
         TcpStream::connect(("127.0.0.1", http_port)).ok()
-    });
+    })
+    .unwrap();
     let direct = (
         p50_us(echo_round_trips(echo_port, ROUND_TRIPS)),
         download_rate(http_port, MIB),
@@ -284,7 +231,8 @@ fn vm_published_ports() {
     for (port, text) in [(a, "hello-a"), (b, "hello-b")] {
         let body = wait_until(PORT_DEADLINE, "a published port to answer", || {
             http_get(port).ok().filter(|r| r.contains(text))
-        });
+        })
+        .unwrap();
         assert!(body.starts_with("HTTP/1."), "{body}");
     }
 
@@ -295,7 +243,8 @@ fn vm_published_ports() {
     );
     wait_until(PORT_DEADLINE, "port a to close", || {
         TcpStream::connect(("127.0.0.1", a)).is_err().then_some(())
-    });
+    })
+    .unwrap();
     assert!(http_get(b).unwrap().contains("hello-b"), "b still answers");
 
     // --- UDP: an echo through a published UDP port --------------------------------------
@@ -318,12 +267,15 @@ fn vm_published_ports() {
         ]),
         "docker run -p .../udp",
     );
-    assert_eq!(udp_ask(u, "hello over udp"), "udp-echo:hello over udp");
-    assert_eq!(udp_ask(u, "and again"), "udp-echo:and again");
+    let hello = udp_ask(u, "hello over udp", PORT_DEADLINE).unwrap();
+    assert_eq!(hello, "udp-echo:hello over udp");
+    let again = udp_ask(u, "and again", PORT_DEADLINE).unwrap();
+    assert_eq!(again, "udp-echo:and again");
     run(&mut env.docker(&["rm", "-f", "udp-echo"]), "docker rm");
     wait_until(PORT_DEADLINE, "the UDP port to be free", || {
         UdpSocket::bind(("127.0.0.1", u)).ok().map(drop)
-    });
+    })
+    .unwrap();
 
     // --- a host port already taken: a typed warning in the status, gone with the container
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -331,7 +283,8 @@ fn vm_published_ports() {
     run_web(&env, "web-taken", t, "hello-taken");
     let warning = wait_until(PORT_DEADLINE, "the taken port's warning", || {
         port_warnings(&env).into_iter().find(|w| w["hostPort"] == t)
-    });
+    })
+    .unwrap();
     assert_eq!(warning["inUse"], true, "{warning}");
     assert_eq!(warning["protocol"], "tcp", "{warning}");
     let id = run(
@@ -354,7 +307,8 @@ fn vm_published_ports() {
     run(&mut env.docker(&["rm", "-f", "web-taken"]), "docker rm");
     wait_until(PORT_DEADLINE, "the warning to go away", || {
         port_warnings(&env).is_empty().then_some(())
-    });
+    })
+    .unwrap();
     drop(taken);
 
     measure_against_loopback(&env, &work, b);

@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use vm_support::{import_busybox, run, wait_until, Env, BOOT_DEADLINE};
+use berth_testkit::wait_until;
+use vm_support::{import_busybox, run, Env, BOOT_DEADLINE};
 
 /// A hung guest is declared failed within 3 x (3 s + 10 s) of health pings; slack for load.
 const HEALTH_DEADLINE: Duration = Duration::from_secs(90);
@@ -188,13 +189,15 @@ fn vm_settings_apply_and_factory_reset() {
     let noticed = Instant::now();
     wait_until(HEALTH_DEADLINE, "the hung VM to be noticed", || {
         (env.state() != "running").then_some(())
-    });
+    })
+    .unwrap();
     eprintln!("hung VM noticed after {:?}", noticed.elapsed());
     let log = std::fs::read_to_string(env.home.path().join("logs/daemon.log")).unwrap();
     assert!(log.contains("did not answer a ping"), "daemon log:\n{log}");
     wait_until(BOOT_DEADLINE, "the automatic restart", || {
         (env.state() == "running").then_some(())
-    });
+    })
+    .unwrap();
     let restarted = env.qemu_pid().expect("a new VM");
     assert_ne!(restarted, hung, "a new VM was booted");
     assert!(

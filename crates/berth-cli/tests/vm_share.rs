@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use vm_support::{import_busybox, run, wait_until, Env};
+use berth_testkit::wait_until;
+use vm_support::{import_busybox, run, Env};
 
 const SEEN_DEADLINE: Duration = Duration::from_secs(30);
 /// The share owner: a plain user's uid/gid (no passwd entry is needed: QEMU switches by number).
@@ -60,7 +61,8 @@ impl Env {
                 .filter(|pid| Path::new(&format!("/proc/{pid}")).exists())
                 .is_none()
                 .then_some(())
-        });
+        })
+        .unwrap();
     }
 
     fn console(&self) -> String {
@@ -225,7 +227,8 @@ fn exercise(env: &Env, method: &str, image: &str, project: &Path, extra: &Path) 
     std::fs::write(project.join("new"), "new on the host\n").unwrap();
     wait_until(SEEN_DEADLINE, "the host's change in the container", || {
         exec("cat /src/file /src/new").filter(|o| o == "changed on the host\nnew on the host\n")
-    });
+    })
+    .unwrap();
     exec("echo changed in the container > /src/file && rm /src/new && mv /src/out /src/moved")
         .expect("docker exec write");
     wait_until(SEEN_DEADLINE, "the container's change on the host", || {
@@ -234,10 +237,12 @@ fn exercise(env: &Env, method: &str, image: &str, project: &Path, extra: &Path) 
             && !project.join("out").exists()
             && project.join("moved").exists())
         .then_some(())
-    });
+    })
+    .unwrap();
     std::fs::remove_file(project.join("moved")).unwrap();
     wait_until(SEEN_DEADLINE, "a host-side delete in the container", || {
         exec("test ! -e /src/moved && echo gone").filter(|o| o.trim() == "gone")
-    });
+    })
+    .unwrap();
     run(&mut env.docker(&["rm", "-f", &id]), "docker rm -f");
 }

@@ -12,16 +12,19 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use berth_daemon::published_ports::{self, PortWarnings};
 use berth_engine::{Endpoint, Engine};
 use berth_link::port_forwarder::{ForwardEvent, GuestDialer, Protocol};
-use berth_testkit::Dockerd;
+use berth_testkit::{build_udp_echo, udp_ask, wait_until, Dockerd};
 use tokio::io::DuplexStream;
 use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
+
+/// How long a published port may take to open, answer or close.
+const PORT_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Dials ports inside a network namespace, as the agent does inside the VM: a short-lived
 /// thread enters the namespace and makes the socket, which stays in that namespace after the
@@ -85,66 +88,6 @@ impl GuestDialer for NetnsDialer {
     }
 }
 
-/// A static UDP echo server for the busybox test image (whose `nc` has no `-u`): answers each
-/// datagram with `udp-echo:` and the datagram.
-const UDP_ECHO_C: &str = r#"
-#include <netinet/in.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-int main(int argc, char **argv) {
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(atoi(argv[1]));
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0) return 1;
-    static char buf[65536];
-    memcpy(buf, "udp-echo:", 9);
-    for (;;) {
-        struct sockaddr_in peer;
-        socklen_t len = sizeof peer;
-        ssize_t n = recvfrom(s, buf + 9, sizeof buf - 9, 0, (struct sockaddr *)&peer, &len);
-        if (n >= 0) sendto(s, buf, n + 9, 0, (struct sockaddr *)&peer, len);
-    }
-}
-"#;
-
-/// Compiles [`UDP_ECHO_C`] statically (`cc -static`) into `dir`.
-fn build_udp_echo(dir: &std::path::Path) -> std::path::PathBuf {
-    let src = dir.join("udp-echo.c");
-    let bin = dir.join("udp-echo");
-    std::fs::write(&src, UDP_ECHO_C).unwrap();
-    berth_testkit::run(
-        std::process::Command::new("cc")
-            .args(["-static", "-Os", "-o"])
-            .arg(&bin)
-            .arg(&src),
-    )
-    .expect("cc -static builds the UDP echo server");
-    bin
-}
-
-/// Sends `text` to the host's `port` until an answer comes (the forwarder starts listening
-/// shortly after the container starts), and returns the answer.
-fn udp_ask(port: u16, text: &str) -> String {
-    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
-    client
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut buf = [0u8; 2048];
-    loop {
-        assert!(Instant::now() < deadline, "no UDP answer on port {port}");
-        client
-            .send_to(text.as_bytes(), ("127.0.0.1", port))
-            .unwrap();
-        if let Ok(n) = client.recv(&mut buf) {
-            return String::from_utf8_lossy(&buf[..n]).into_owned();
-        }
-    }
-}
-
 fn free_host_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -160,14 +103,6 @@ fn http_get(port: u16) -> std::io::Result<String> {
     let mut out = String::new();
     s.read_to_string(&mut out)?;
     Ok(out)
-}
-
-fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn run_web(d: &Dockerd, image: &str, host_port: u16, text: &str) -> String {
@@ -222,21 +157,24 @@ async fn published_ports_follow_the_containers() {
     let web_a = run_web(&d, &image, a, "hello-a");
     let web_b = run_web(&d, &image, b, "hello-b");
     tokio::task::spawn_blocking(move || {
-        wait_until("port a to answer", || {
+        wait_until(PORT_DEADLINE, "port a to answer", || {
             http_get(a).is_ok_and(|r| r.contains("hello-a"))
-        });
-        wait_until("port b to answer", || {
+        })
+        .unwrap();
+        wait_until(PORT_DEADLINE, "port b to answer", || {
             http_get(b).is_ok_and(|r| r.contains("hello-b"))
-        });
+        })
+        .unwrap();
     })
     .await
     .unwrap();
 
     berth_testkit::run(d.docker().args(["stop", "-t", "1", &web_a])).unwrap();
     tokio::task::spawn_blocking(move || {
-        wait_until("port a to close", || {
+        wait_until(PORT_DEADLINE, "port a to close", || {
             TcpStream::connect(("127.0.0.1", a)).is_err()
-        });
+        })
+        .unwrap();
         assert!(http_get(b).unwrap().contains("hello-b"), "b still answers");
     })
     .await
@@ -248,11 +186,11 @@ async fn published_ports_follow_the_containers() {
     let web_c = run_web(&d, &image, taken_port, "hello-c");
     let events_seen = events.clone();
     tokio::task::spawn_blocking(move || {
-        wait_until("the taken port to be reported", || {
+        wait_until(PORT_DEADLINE, "the taken port to be reported", || {
             events_seen.lock().unwrap().iter().any(|e| {
                 matches!(e, ForwardEvent::Failed { binding, in_use: true, .. } if binding.host_port == taken_port)
             })
-        })
+        }).unwrap()
     })
     .await
     .unwrap();
@@ -271,16 +209,20 @@ async fn published_ports_follow_the_containers() {
     berth_testkit::run(d.docker().args(["rm", "-f", &web_c])).unwrap();
     let warnings_seen = warnings.clone();
     tokio::task::spawn_blocking(move || {
-        wait_until("the warning to end with its container", || {
-            warnings_seen.list().is_empty()
-        })
+        wait_until(
+            PORT_DEADLINE,
+            "the warning to end with its container",
+            || warnings_seen.list().is_empty(),
+        )
+        .unwrap()
     })
     .await
     .unwrap();
 
     // UDP: an echo server in a container answers through its published UDP port.
     let tools = tempfile::tempdir().unwrap();
-    let echo = build_udp_echo(tools.path());
+    let echo = tools.path().join("udp-echo");
+    build_udp_echo(tools.path(), &echo).expect("cc -static builds the UDP echo server");
     let udp_port = UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -307,8 +249,10 @@ async fn published_ports_follow_the_containers() {
     .unwrap();
     berth_testkit::run(d.docker().args(["start", &web_u])).unwrap();
     tokio::task::spawn_blocking(move || {
-        assert_eq!(udp_ask(udp_port, "hello"), "udp-echo:hello");
-        assert_eq!(udp_ask(udp_port, "again"), "udp-echo:again");
+        let hello = udp_ask(udp_port, "hello", PORT_DEADLINE).unwrap();
+        assert_eq!(hello, "udp-echo:hello");
+        let again = udp_ask(udp_port, "again", PORT_DEADLINE).unwrap();
+        assert_eq!(again, "udp-echo:again");
     })
     .await
     .unwrap();
@@ -319,9 +263,10 @@ async fn published_ports_follow_the_containers() {
     );
     berth_testkit::run(d.docker().args(["stop", "-t", "1", &web_u])).unwrap();
     tokio::task::spawn_blocking(move || {
-        wait_until("the UDP port to be free again", || {
+        wait_until(PORT_DEADLINE, "the UDP port to be free again", || {
             UdpSocket::bind(("127.0.0.1", udp_port)).is_ok()
         })
+        .unwrap()
     })
     .await
     .unwrap();

@@ -10,7 +10,8 @@ use berth_engine::{
     ContainerFilter, ErrorCode, ExecOptions, LogOptions, Mount, PortBinding, Protocol,
     RestartPolicy, RunSpec,
 };
-use support::{code_of, drain, eventually, next, Env, TestResult, STEP};
+use berth_testkit::wait_until_async;
+use support::{code_of, drain, next, Env, TestResult, STEP};
 use tokio::io::AsyncWriteExt;
 
 const MIB: u64 = 1024 * 1024;
@@ -245,7 +246,7 @@ async fn logs_tail_timestamps_since_and_follow() -> TestResult {
                 .cmd(["sh", "-c", script]),
         )
         .await?;
-    let all = eventually("three log lines", || async {
+    let all = wait_until_async(STEP, "three log lines", || async {
         let lines = drain(e.logs(&id, &LogOptions::default()), STEP)
             .await
             .ok()?;
@@ -367,7 +368,7 @@ async fn stats_wait_and_exec_with_a_resizable_tty() -> TestResult {
     input.write_all(b"exit 3\n").await?;
     input.flush().await?;
     support::collect_text(output).await?;
-    let code = eventually("tty exec exit code", || async {
+    let code = wait_until_async(STEP, "tty exec exit code", || async {
         handle.exit_code().await.ok().flatten()
     })
     .await?;

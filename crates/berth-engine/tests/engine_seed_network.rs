@@ -4,8 +4,8 @@
 mod engine_seed_support;
 
 use berth_engine::{ContainerFilter, NetworkCreate, PortBinding, Protocol};
-use berth_testkit::run;
-use engine_seed_support::{eventually, Seed, TestResult, STEP};
+use berth_testkit::{run, wait_until_async};
+use engine_seed_support::{Seed, TestResult, STEP};
 
 /// `ping -c1` from `from` to `to`: exit code and output.
 async fn ping(s: &Seed, from: &str, to: &str) -> Result<(i64, String), engine_seed_support::Error> {
@@ -85,11 +85,10 @@ async fn network_host_shares_the_engines_network_stack() -> TestResult {
     assert!(links.contains("docker0"), "{links}");
     // ... and its unpublished port is on the engine host's loopback.
     let url = format!("http://127.0.0.1:{port}/");
-    let body = eventually(STEP, "httpd on the host network", || async {
+    let body = wait_until_async(STEP, "httpd on the host network", || async {
         run(s
             .d
             .netns_exec(&["timeout", "5", "busybox", "wget", "-qO-", &url]))
-        .ok()
     })
     .await?;
     assert_eq!(body.trim(), format!("host-net-{port}"));
@@ -158,11 +157,10 @@ async fn a_published_port_answers_http_from_the_host() -> TestResult {
         .and_then(|c| c.ports.iter().find_map(|p| p.public_port))
         .ok_or_else(|| format!("no published port in {listed:?}"))?;
     let url = format!("http://127.0.0.1:{port}/");
-    let body = eventually(STEP, "the published port to answer", || async {
+    let body = wait_until_async(STEP, "the published port to answer", || async {
         run(s
             .d
             .netns_exec(&["timeout", "5", "busybox", "wget", "-qO-", &url]))
-        .ok()
     })
     .await?;
     assert_eq!(body, "hello-from-a-published-port\n");

@@ -8,29 +8,19 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use berth_core::BerthPaths;
 use berth_hub::credential_helper::CredentialStore;
 use berth_hub::secrets::{RegistryCredential, SecretStore, KEYRING_VAR};
 use berth_hub::Sensitive;
-use berth_testkit::wait_until;
+use berth_testkit::{wait_until, ChildGuard};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const INSIDE_VAR: &str = "BERTH_TEST_SECRET_SERVICE_DIR";
 const TEST_NAME: &str = "secret_service_round_trip_under_gnome_keyring";
-
-/// Stops gnome-keyring-daemon by PID.
-struct KeyringDaemon(Child);
-
-impl Drop for KeyringDaemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn secret_service_round_trip_under_gnome_keyring() -> TestResult {
@@ -81,21 +71,22 @@ fn inside_the_session(dir: &Path) -> TestResult {
     let runtime = dir.join("run");
     std::fs::create_dir_all(&home)?;
     std::fs::create_dir_all(&runtime)?;
-    let mut daemon = Command::new("gnome-keyring-daemon")
-        .args(["--foreground", "--unlock", "--components=secrets"])
-        .env("HOME", &home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_RUNTIME_DIR", &runtime)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()?;
+    // Stopped by its PID when the test ends.
+    let mut daemon = ChildGuard::spawn(
+        Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null()),
+    )?;
     // The new login keyring's password, then EOF.
     daemon
         .stdin
         .take()
         .expect("piped")
         .write_all(b"berth-test-password")?;
-    let _daemon = KeyringDaemon(daemon);
     wait_until(
         Duration::from_secs(20),
         "gnome-keyring control socket",

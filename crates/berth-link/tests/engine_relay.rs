@@ -6,13 +6,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use berth_testkit::{run, Dockerd};
+use berth_testkit::{run, spawn_lines, Dockerd};
 use support::InProcessRelay;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -22,50 +21,6 @@ fn docker(d: &Dockerd, relay: &InProcessRelay) -> Command {
     let mut cmd = d.docker();
     cmd.env("DOCKER_HOST", relay.docker_host());
     cmd
-}
-
-/// A child process killed (by its own PID) and reaped when the test is done with it.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Spawn `cmd` and forward its stdout lines to a channel.
-fn spawn_lines(mut cmd: Command) -> (ChildGuard, mpsc::Receiver<String>) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (ChildGuard(child), rx)
-}
-
-/// Wait for a line satisfying `pred`; all lines seen are in the panic message otherwise.
-fn wait_line(rx: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + STREAM_DEADLINE;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) if pred(&line) => return line,
-            Ok(line) => seen.push(line),
-            Err(e) => panic!("no line for {what} ({e}); saw {seen:?}"),
-        }
-    }
 }
 
 #[test]
@@ -135,8 +90,10 @@ fn docker_cli_works_through_the_relay() {
     let mut logs_cmd = docker(&d, &relay);
     logs_cmd.args(["logs", "-f", &id]);
     let (_logs, logs) = spawn_lines(logs_cmd);
-    wait_line(&logs, "logs -f", |l| l == "tick5");
-    wait_line(&events, "start event", |l| l == format!("start {name}"));
+    logs.wait_for(STREAM_DEADLINE, "logs -f", |l| l == "tick5");
+    events.wait_for(STREAM_DEADLINE, "start event", |l| {
+        l == format!("start {name}")
+    });
 
     // exec in a TTY, under script(1) so the CLI has a terminal.
     let exec = format!("docker exec -it {id} sh -c 'tty; echo exec-ok'");
@@ -192,12 +149,14 @@ fn docker_cli_works_through_the_relay() {
         .args(["attach", "--sig-proxy=false", &cat_name])
         .stdin(Stdio::piped());
     let (mut attach, attached) = spawn_lines(attach_cmd);
-    let mut stdin = attach.0.stdin.take().expect("attach stdin");
+    let mut stdin = attach.stdin.take().expect("attach stdin");
     // The CLI forwards stdin only once it is attached; a line written early waits in the pipe.
     stdin.write_all(b"hello-attach\n").unwrap();
-    wait_line(&attached, "attach output", |l| l == "got:hello-attach");
+    attached.wait_for(STREAM_DEADLINE, "attach output", |l| {
+        l == "got:hello-attach"
+    });
     drop(stdin);
-    let status = attach.0.wait().expect("attach exit");
+    let status = attach.wait().expect("attach exit");
     assert!(status.success(), "attach exit: {status}");
 
     // build FROM scratch (the classic builder: this CLI has no buildx plugin).
@@ -223,7 +182,9 @@ fn docker_cli_works_through_the_relay() {
     assert_eq!(size.trim(), "23", "image holds just hello.txt");
 
     run(docker(&d, &relay).args(["rm", "-f", &id, &cat_name])).expect("docker rm");
-    wait_line(&events, "destroy event", |l| l == format!("destroy {name}"));
+    events.wait_for(STREAM_DEADLINE, "destroy event", |l| {
+        l == format!("destroy {name}")
+    });
 }
 
 #[test]

@@ -35,17 +35,6 @@ pub fn run(cmd: &mut Command, what: &str) -> String {
     check(out, what)
 }
 
-pub fn wait_until<T>(deadline: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Builds (or reuses, by its input hash) the guest image; `BERTH_VM_IMAGE_DIR` names a
 /// ready one instead.
 pub fn guest_image() -> PathBuf {

@@ -3,12 +3,11 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use berth_engine::containers::RemoveOptions;
 use berth_engine::{Endpoint, Engine, LogOptions, RunSpec};
-use berth_testkit::Dockerd;
+use berth_testkit::{wait_until_async, Dockerd};
 use futures_util::StreamExt;
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -70,7 +69,7 @@ impl Seed {
             .await
             .map_err(|_| format!("exec {cmd:?} still writing after {STEP:?}: {text}"))??;
         let handle = session.handle;
-        let code = eventually(STEP, "exec exit code", || async {
+        let code = wait_until_async(STEP, "exec exit code", || async {
             handle.exit_code().await.ok().flatten()
         })
         .await?;
@@ -124,23 +123,5 @@ impl Seed {
             volumes: false,
         };
         Ok(self.engine.remove_container(id, options).await?)
-    }
-}
-
-/// Polls `f` until it yields `Some`, failing after `deadline` with `what`.
-pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut f: F) -> Result<T, Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return Ok(v);
-        }
-        if start.elapsed() > deadline {
-            return Err(format!("timed out after {deadline:?} waiting for {what}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -3,11 +3,10 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use berth_engine::{Endpoint, Engine, EngineError, ExecOptions, RunSpec};
-use berth_testkit::Dockerd;
+use berth_testkit::{wait_until_async, Dockerd};
 use futures_util::{Stream, StreamExt};
 
 pub type Error = Box<dyn std::error::Error>;
@@ -51,7 +50,7 @@ impl Env {
         let session = self.engine.exec(container, &options).await?;
         let text = collect_text(session.output).await?;
         let handle = session.handle;
-        let code = eventually("exec exit code", || async {
+        let code = wait_until_async(STEP, "exec exit code", || async {
             handle.exit_code().await.ok().flatten()
         })
         .await?;
@@ -107,24 +106,6 @@ pub async fn drain<T>(
         .await
         .map_err(|_| format!("stream still open after {deadline:?}"))?;
     Ok(items.into_iter().collect::<Result<Vec<T>, _>>()?)
-}
-
-/// Polls `f` until it yields `Some`, failing after [`STEP`].
-pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> Result<T, Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return Ok(v);
-        }
-        if start.elapsed() > STEP {
-            return Err(format!("timed out after {STEP:?} waiting for {what}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The code of an expected error.

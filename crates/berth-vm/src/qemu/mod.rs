@@ -461,17 +461,14 @@ mod tests {
 
     /// Waits until `program` has been spawned, so a crash aimed at it reaches it.
     async fn spawned(runner: &RecordingRunner, program: &str) {
-        tokio::time::timeout(Duration::from_secs(10), async {
-            while !runner
-                .commands()
-                .iter()
-                .any(|c| c.program.contains(program))
-            {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{program} spawned"));
+        let spawned = || {
+            let commands = runner.commands();
+            std::future::ready(commands.iter().any(|c| c.program.contains(program)))
+        };
+        let what = format!("{program} to be spawned");
+        berth_testkit::wait_until_async(Duration::from_secs(10), &what, spawned)
+            .await
+            .unwrap();
     }
     use crate::process::{ExitInfo, RecordingRunner, FAKE_PID};
     use crate::GuestImage;
