@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use berth_hub::test_server::{OAuthTestServer, ServerOptions};
+use berth_testkit::wait_until;
 use berth_testkit::Dockerd;
-use ui_support::{sh, wait_until, App, Display, Driver};
+use ui_support::{sh, App, Display, Driver, WAIT};
 
 fn temp_dir(what: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("berth-ui-{what}-{}", std::process::id()));
@@ -192,9 +193,10 @@ async fn sign_in_and_compose_projects_in_the_dashboard() {
     app.click("[data-testid=compose-up]").await;
     app.wait_for("[data-testid=compose-up-done]").await;
     app.shot("compose-up").await;
-    wait_until("the CLI sees fresh-web-1 running", || {
+    wait_until(WAIT, "the CLI sees fresh-web-1 running", || {
         running_in(&d, "fresh") == "fresh-web-1"
-    });
+    })
+    .unwrap();
     app.click("[data-testid=compose-open-project]").await;
     app.wait_text("[data-testid=project-logs]", "the new project's log", |t| {
         t.contains("hello-from-berth")

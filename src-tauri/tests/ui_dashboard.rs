@@ -8,9 +8,10 @@ mod ui_support;
 use std::process::Command;
 use std::time::Instant;
 
+use berth_testkit::wait_until;
 use berth_testkit::{Dockerd, Registry};
 use fantoccini::key::Key;
-use ui_support::{sh, wait_until, App, Display, Driver};
+use ui_support::{sh, App, Display, Driver, WAIT};
 
 fn row(name: &str) -> String {
     format!("[data-testid=container-row][data-name='{name}']")
@@ -238,7 +239,7 @@ async fn dashboard_manages_a_real_engine() {
         t.contains("18080:8080")
     })
     .await;
-    wait_until("the published port answers", || {
+    wait_until(WAIT, "the published port answers", || {
         d.netns_exec(&[
             "timeout",
             "3",
@@ -250,7 +251,8 @@ async fn dashboard_manages_a_real_engine() {
         ])
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("e2e-ok"))
-    });
+    })
+    .unwrap();
     app.go("/images").await;
     app.wait_for("[data-testid=image-row]").await;
     app.shot("images").await;
@@ -391,12 +393,13 @@ async fn dashboard_manages_a_real_engine() {
     app.go("/volumes").await;
     app.click("[data-testid=volume-import-open]").await;
     app.click("[data-testid=import-browse]").await;
-    wait_until("the native open dialog is shown", || {
+    wait_until(WAIT, "the native open dialog is shown", || {
         Command::new("xwininfo")
             .args(["-display", &display.name, "-root", "-tree"])
             .output()
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("\"Import volume\""))
-    });
+    })
+    .unwrap();
     app.shot("volumes-native-picker").await;
 
     app.client.close().await.ok();

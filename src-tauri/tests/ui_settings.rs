@@ -7,8 +7,9 @@ mod ui_support;
 
 use std::path::{Path, PathBuf};
 
+use berth_testkit::wait_until;
 use berth_testkit::Dockerd;
-use ui_support::{sh, wait_until, App, Display, Driver};
+use ui_support::{sh, App, Display, Driver, WAIT};
 
 fn berth_home() -> PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -73,9 +74,10 @@ async fn settings_and_troubleshoot_pages_work_on_a_real_engine() {
     app.click("[data-testid=settings-save]").await;
     // An existing engine (this test's dockerd) is not Berth's to restart: no restart offer.
     app.wait_for("[data-testid=settings-saved]").await;
-    wait_until("settings.toml has cpus = 3", || {
+    wait_until(WAIT, "settings.toml has cpus = 3", || {
         settings_text(&home).contains("cpus = 3")
-    });
+    })
+    .unwrap();
     let text = settings_text(&home);
     assert!(text.contains("future_key = \"kept\""), "{text}");
     app.shot("settings").await;
@@ -105,13 +107,13 @@ async fn settings_and_troubleshoot_pages_work_on_a_real_engine() {
     let login_item = user_home.join(".config/autostart/Berth.desktop");
     app.click("[data-key='app.start_at_login']").await;
     app.click("[data-testid=settings-save]").await;
-    wait_until("the login item exists", || login_item.is_file());
+    wait_until(WAIT, "the login item exists", || login_item.is_file()).unwrap();
     let entry = std::fs::read_to_string(&login_item).unwrap();
     assert!(entry.contains("berth-app"), "{entry}");
     assert!(settings_text(&home).contains("start_at_login = true"));
     app.click("[data-key='app.start_at_login']").await;
     app.click("[data-testid=settings-save]").await;
-    wait_until("the login item is gone", || !login_item.exists());
+    wait_until(WAIT, "the login item is gone", || !login_item.exists()).unwrap();
 
     // Clean up removes a stopped container (the CLI sees it gone) and shows the summary.
     sh(d.docker()
@@ -233,9 +235,10 @@ fn end_session_helpers(home: &Path) {
                 .status();
         }
     }
-    wait_until("the document portal's mount is gone", || {
+    wait_until(WAIT, "the document portal's mount is gone", || {
         !std::fs::read_to_string("/proc/mounts")
             .unwrap_or_default()
             .contains(&home.display().to_string())
-    });
+    })
+    .unwrap();
 }

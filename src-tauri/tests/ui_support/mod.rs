@@ -305,12 +305,3 @@ pub fn sh(cmd: &mut Command) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
-
-/// Polls `check` until it returns true or the deadline passes.
-pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
