@@ -14,6 +14,8 @@ cd "$here"
 "$here/scripts/setup.sh"
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# A full run builds every tier once; incremental caches only cost disk here.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # Engine and VM tests start daemons and VMs; two at a time is what this size of machine holds.
 export RUST_TEST_THREADS="${RUST_TEST_THREADS:-2}"
 
@@ -24,7 +26,14 @@ fi
 
 tiers="${*:-lint unit engine vm ui package}"
 start=$(date +%s)
-step() { printf '\n=== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+# Each step says how much disk is left and how big target/ is, so a full disk names itself.
+disk() {
+  local free used
+  free=$(df -Pk . | awk 'NR == 2 { printf "%.1f GiB", $4 / 1048576 }')
+  used=$(du -sk target 2>/dev/null | awk '{ printf "%.1f GiB", $1 / 1048576 }')
+  printf 'disk: %s free, target/ %s' "$free" "${used:-0 GiB}"
+}
+step() { printf '\n=== %s (%ss; %s)\n' "$*" "$(( $(date +%s) - start ))" "$(disk)"; }
 
 for tier in $tiers; do
   case "$tier" in
