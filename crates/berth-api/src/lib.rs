@@ -6,27 +6,31 @@
 pub mod cleanup;
 pub mod compose;
 pub mod compose_cli;
+pub mod containers;
 mod credentials;
 pub mod daemon_client;
 pub mod diagnostics;
+pub mod engine_info;
 pub mod engine_watch;
 pub mod factory_reset;
 pub mod file_listing;
 pub mod hub;
 pub mod login;
 pub mod settings_change;
+pub mod settings_form;
 pub mod setup;
 pub mod stats_feed;
 mod status;
 pub mod transport;
 pub mod troubleshoot;
+pub mod volumes;
 
 pub use cleanup::{PruneStep, PruneSummary};
 pub use credentials::{registry_auth, CredentialsLookup};
 pub use daemon_client::{DaemonClient, CONTEXT_NAME};
 pub use factory_reset::ResetReport;
 pub use settings_change::SettingsChange;
-pub use status::Status;
+pub use status::StatusReport;
 
 use berth_core::{ApiError, BerthPaths, ErrorCode, Settings};
 use berth_engine::{Endpoint, Engine};
@@ -94,8 +98,8 @@ impl Berth {
     }
 
     /// Whether the engine answers, and its versions.
-    pub async fn status(&self) -> Status {
-        Status::probe(self).await
+    pub async fn status(&self) -> StatusReport {
+        StatusReport::probe(self).await
     }
 }
 

@@ -10,7 +10,7 @@ use crate::Berth;
 /// What `berth status` reports (also its `--json` shape).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Status {
+pub struct StatusReport {
     pub berth_version: String,
     pub endpoint: String,
     pub reachable: bool,
@@ -22,8 +22,8 @@ pub struct Status {
     pub daemon: Option<berth_control::protocol::DaemonStatus>,
 }
 
-impl Status {
-    pub(crate) async fn probe(berth: &Berth) -> Status {
+impl StatusReport {
+    pub(crate) async fn probe(berth: &Berth) -> StatusReport {
         let version = match berth.engine().await {
             Ok(engine) => engine.version().await.to_api(),
             Err(error) => Err(error),
@@ -32,7 +32,7 @@ impl Status {
             Ok(version) => (Some(version), None),
             Err(error) => (None, Some(error)),
         };
-        Status {
+        StatusReport {
             berth_version: env!("CARGO_PKG_VERSION").to_owned(),
             endpoint: berth.endpoint().to_string(),
             reachable: engine.is_some(),

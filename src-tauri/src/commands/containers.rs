@@ -1,11 +1,10 @@
-use berth_api::transport::RemoveOptions;
+use berth_api::containers::{self, ContainerAction};
 use berth_api::transport::{
     ContainerFilter, ContainerSummary, ExecOptions, ExecSession, LogLine, LogOptions, PruneReport,
     RunSpec, StatsSample,
 };
 use berth_core::{ApiError, ErrorCode};
 use futures_util::StreamExt;
-use serde::Deserialize;
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tauri::State;
 use tokio::io::AsyncWriteExt;
@@ -37,33 +36,13 @@ pub async fn list_containers(
         .to_api()
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ContainerAction {
-    Start,
-    Stop,
-    Restart,
-    Pause,
-    Unpause,
-    Kill,
-}
-
 #[tauri::command]
 pub async fn container_action(
     state: State<'_, AppState>,
     id: String,
     action: ContainerAction,
 ) -> Result<(), ApiError> {
-    let engine = state.link.engine().await?;
-    match action {
-        ContainerAction::Start => engine.start_container(&id).await,
-        ContainerAction::Stop => engine.stop_container(&id, None).await,
-        ContainerAction::Restart => engine.restart_container(&id, None).await,
-        ContainerAction::Pause => engine.pause_container(&id).await,
-        ContainerAction::Unpause => engine.unpause_container(&id).await,
-        ContainerAction::Kill => engine.kill_container(&id, None).await,
-    }
-    .to_api()
+    containers::act(&state.link.engine().await?, &id, action).await
 }
 
 #[tauri::command]
@@ -72,17 +51,7 @@ pub async fn remove_container(
     id: String,
     force: bool,
 ) -> Result<(), ApiError> {
-    let options = RemoveOptions {
-        force,
-        volumes: false,
-    };
-    state
-        .link
-        .engine()
-        .await?
-        .remove_container(&id, options)
-        .await
-        .to_api()
+    containers::remove(&state.link.engine().await?, &id, force).await
 }
 
 #[tauri::command]

@@ -1,7 +1,7 @@
+use berth_api::engine_info::EngineInfo;
 use berth_api::engine_watch::EventFeedItem;
-use berth_api::transport::{DiskUsage, VersionInfo};
+use berth_api::transport::DiskUsage;
 use berth_core::{ApiError, EngineState, ErrorCode};
-use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -42,28 +42,9 @@ pub fn stop_stream(state: State<'_, AppState>, stream_id: u32) {
     state.streams.stop(stream_id);
 }
 
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EngineInfo {
-    pub name: String,
-    pub operating_system: String,
-    pub cpus: i64,
-    pub mem_total: i64,
-    pub version: VersionInfo,
-}
-
 #[tauri::command]
 pub async fn engine_info(state: State<'_, AppState>) -> Result<EngineInfo, ApiError> {
-    let engine = state.link.engine().await?;
-    let info = engine.info().await.to_api()?;
-    Ok(EngineInfo {
-        name: info.name.unwrap_or_default(),
-        operating_system: info.operating_system.unwrap_or_default(),
-        cpus: info.ncpu.unwrap_or_default(),
-        mem_total: info.mem_total.unwrap_or_default(),
-        version: engine.version().await.to_api()?,
-    })
+    berth_api::engine_info::engine_info(&state.link.engine().await?).await
 }
 
 #[tauri::command]

@@ -1,15 +1,10 @@
-use berth_api::transport::RemoveOptions;
-use berth_api::transport::{
-    Mount, PruneReport, RunSpec, VolumeArchive, VolumeCreate, VolumeSummary,
-};
+use berth_api::file_listing::FileEntry;
+use berth_api::transport::{PruneReport, ToApi, VolumeArchive, VolumeCreate, VolumeSummary};
+use berth_api::volumes;
 use berth_core::{ApiError, ErrorCode};
-use std::path::PathBuf;
-
 use tauri::{Manager, State};
 
 use super::AppState;
-use berth_api::file_listing::{self, FileEntry};
-use berth_api::transport::ToApi;
 
 #[tauri::command]
 pub async fn list_volumes(state: State<'_, AppState>) -> Result<Vec<VolumeSummary>, ApiError> {
@@ -50,74 +45,14 @@ pub async fn prune_volumes(state: State<'_, AppState>) -> Result<PruneReport, Ap
     state.link.engine().await?.prune_volumes().await.to_api()
 }
 
-/// Lists a folder of a volume through a created-but-never-started container that mounts it
-/// read-only (the archive API needs a container; nothing runs, nothing is pulled).
+/// Lists a folder of a volume (through a created, never-started container that mounts it).
 #[tauri::command]
 pub async fn list_volume_files(
     state: State<'_, AppState>,
     name: String,
     path: String,
 ) -> Result<Vec<FileEntry>, ApiError> {
-    let engine = state.link.engine().await?;
-    let image = engine
-        .list_images(false)
-        .await
-        .to_api()?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unsupported,
-                "Browsing a volume needs one local image; pull any image first",
-            )
-        })?;
-    let spec = RunSpec::new(image.id)
-        .mount(Mount::Volume {
-            source: Some(name),
-            target: "/berth-volume".into(),
-            read_only: true,
-        })
-        .label("dev.berth.helper", "volume-browser")
-        .cmd(["true"]);
-    let helper = engine.create_container(&spec).await.to_api()?;
-    let listed = file_listing::list(
-        &engine,
-        &helper,
-        &format!("/berth-volume/{}", path.trim_start_matches('/')),
-    )
-    .await;
-    let removed = engine
-        .remove_container(
-            &helper,
-            RemoveOptions {
-                force: true,
-                volumes: false,
-            },
-        )
-        .await;
-    if let Err(e) = removed {
-        tracing::warn!(error = %e, "could not remove the volume browser container");
-    }
-    listed
-}
-
-/// `~/x` and relative paths are taken from the home folder (the window has no working dir).
-fn host_path(path: &str) -> Result<PathBuf, ApiError> {
-    let path = path.trim();
-    if path.is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidInput, "Enter a file path"));
-    }
-    let home = || {
-        std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default()
-    };
-    Ok(match path.strip_prefix("~/") {
-        Some(rest) => home().join(rest),
-        None if path == "~" => home(),
-        None if PathBuf::from(path).is_relative() => home().join(path),
-        None => PathBuf::from(path),
-    })
+    volumes::list_files(&state.link.engine().await?, &name, &path).await
 }
 
 /// Writes the volume's files to `path` as a `.tar.gz`.
@@ -127,9 +62,7 @@ pub async fn export_volume(
     name: String,
     path: String,
 ) -> Result<VolumeArchive, ApiError> {
-    let dest = host_path(&path)?;
-    let engine = state.link.engine().await?;
-    engine.export_volume(&name, &dest).await.to_api()
+    volumes::export(&state.link.engine().await?, &name, &path).await
 }
 
 /// Fills volume `name` (created if missing; an existing one must be empty) from a `.tar.gz`.
@@ -139,9 +72,7 @@ pub async fn import_volume(
     name: String,
     path: String,
 ) -> Result<VolumeArchive, ApiError> {
-    let src = host_path(&path)?;
-    let engine = state.link.engine().await?;
-    engine.import_volume(&name, &src).await.to_api()
+    volumes::import(&state.link.engine().await?, &name, &path).await
 }
 
 /// The native dialog to choose where an export goes (`save`) or which archive to import;
@@ -163,7 +94,7 @@ pub async fn pick_archive(
                 "Import volume"
             })
             .add_filter("Gzip-compressed tarball", &["gz", "tgz"])
-            .set_directory(host_path("~").unwrap_or_default());
+            .set_directory(volumes::host_path("~").unwrap_or_default());
         if let Some(window) = &parent {
             dialog = dialog.set_parent(window);
         }
@@ -183,21 +114,4 @@ pub async fn pick_archive(
     .map_err(|e| ApiError::from_error(ErrorCode::Internal, &e))?;
     rx.await
         .map_err(|e| ApiError::from_error(ErrorCode::Internal, &e))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_resolve_against_home() {
-        let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
-        assert_eq!(host_path("~/a.tar.gz").unwrap(), home.join("a.tar.gz"));
-        assert_eq!(host_path("b.tar.gz").unwrap(), home.join("b.tar.gz"));
-        assert_eq!(
-            host_path(" /tmp/c.tar.gz ").unwrap(),
-            PathBuf::from("/tmp/c.tar.gz")
-        );
-        assert_eq!(host_path("  ").unwrap_err().code, ErrorCode::InvalidInput);
-    }
 }
