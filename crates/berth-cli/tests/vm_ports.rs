@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use berth_testkit::{build_udp_echo, udp_ask, wait_until, ChildGuard};
+use berth_testkit::{build_udp_echo, free_port, udp_ask, wait_until, ChildGuard};
 use vm_support::{busybox_root, import_tar, run, tar_dir, Env, BOOT_DEADLINE};
 
 const PORT_DEADLINE: Duration = Duration::from_secs(60);
@@ -38,22 +38,10 @@ fn test_image_tar(dir: &Path) -> PathBuf {
     tar
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `GET /` on the host's loopback `port`, the whole answer.
 fn http_get(port: u16) -> std::io::Result<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(20)))?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out)
+    berth_testkit::http_get(port, "/", Duration::from_secs(20))
+        .map(|a| String::from_utf8_lossy(&a).into_owned())
 }
 
 fn run_web(env: &Env, name: &str, port: u16, text: &str) {
@@ -116,12 +104,7 @@ fn download_rate(port: u16, mib: u64) -> f64 {
 }
 
 fn http_get_bytes(port: u16, path: &str) -> Vec<u8> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    out
+    berth_testkit::http_get(port, path, Duration::from_secs(120)).unwrap()
 }
 
 fn p50_us(mut samples: Vec<Duration>) -> f64 {

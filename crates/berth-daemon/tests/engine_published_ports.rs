@@ -8,7 +8,6 @@
 // Network namespaces (setns) are Linux's; the engine tier runs on Linux.
 #![cfg(target_os = "linux")]
 
-use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
@@ -18,7 +17,7 @@ use async_trait::async_trait;
 use berth_daemon::published_ports::{self, PortWarnings};
 use berth_engine::{Endpoint, Engine};
 use berth_link::port_forwarder::{ForwardEvent, GuestDialer, Protocol};
-use berth_testkit::{build_udp_echo, udp_ask, wait_until, Dockerd};
+use berth_testkit::{build_udp_echo, free_port, udp_ask, wait_until, Dockerd};
 use tokio::io::DuplexStream;
 use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
@@ -88,21 +87,9 @@ impl GuestDialer for NetnsDialer {
     }
 }
 
-fn free_host_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn http_get(port: u16) -> std::io::Result<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out)
+    berth_testkit::http_get(port, "/", Duration::from_secs(10))
+        .map(|a| String::from_utf8_lossy(&a).into_owned())
 }
 
 fn run_web(d: &Dockerd, image: &str, host_port: u16, text: &str) -> String {
@@ -153,7 +140,7 @@ async fn published_ports_follow_the_containers() {
         cancel.clone(),
     ));
 
-    let (a, b) = (free_host_port(), free_host_port());
+    let (a, b) = (free_port(), free_port());
     let web_a = run_web(&d, &image, a, "hello-a");
     let web_b = run_web(&d, &image, b, "hello-b");
     tokio::task::spawn_blocking(move || {

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use berth_link::guest::{self, GuestConfig};
 use berth_link::port_forwarder::{Binding, PortForwarder, Protocol};
 use berth_link::LinkClient;
+use berth_testkit::free_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MSG: usize = 64;
@@ -159,13 +160,6 @@ async fn forwarder(tcp: SocketAddr, udp: SocketAddr) -> (SocketAddr, SocketAddr)
         SocketAddr::from((Ipv4Addr::LOCALHOST, tcp_port)),
         SocketAddr::from((Ipv4Addr::LOCALHOST, udp_port)),
     )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
 }
 
 fn connect(addr: SocketAddr, mode: u8) -> TcpStream {

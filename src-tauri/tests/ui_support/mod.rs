@@ -5,11 +5,12 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use berth_testkit::free_port;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 
@@ -69,14 +70,6 @@ impl Drop for Display {
     fn drop(&mut self) {
         stop(&mut self.child);
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn tauri_driver() -> PathBuf {
