@@ -16,7 +16,6 @@ use anyhow::Context as _;
 use berth_link::guest::{self, GuestConfig, Outcome};
 use berth_link::LinkError;
 use clap::{Args, Parser, Subcommand};
-use tokio::sync::mpsc;
 
 use crate::power::{OnShutdown, Plan};
 
@@ -141,23 +140,6 @@ async fn serve_listener(path: &Path, cfg: Arc<GuestConfig>) -> anyhow::Result<()
     let listener = berth_link::relay::bind_private(path)
         .with_context(|| format!("listen on {}", path.display()))?;
     tracing::info!(socket = %path.display(), "listening");
-    let (shutdown_tx, mut shutdown_rx) = mpsc::channel::<()>(1);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (conn, _) = accepted?;
-                let cfg = cfg.clone();
-                let shutdown_tx = shutdown_tx.clone();
-                tokio::spawn(async move {
-                    match guest::serve(conn, cfg).await {
-                        Ok(Outcome::ShutdownRequested) => { let _ = shutdown_tx.send(()).await; }
-                        Ok(Outcome::HostClosed) => tracing::info!("host disconnected"),
-                        Err(LinkError::Closed) => tracing::debug!("connection closed before the hello"),
-                        Err(e) => tracing::warn!(error = %e, "link session failed"),
-                    }
-                });
-            }
-            Some(()) = shutdown_rx.recv() => return Ok(()),
-        }
-    }
+    guest::serve_until_shutdown(listener, cfg, |conn| conn).await?;
+    Ok(())
 }

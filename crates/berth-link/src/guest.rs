@@ -82,6 +82,39 @@ where
     }
 }
 
+/// Serves each connection `listener` accepts as a session of its own, until one asks for a
+/// shutdown: the agent's unix-socket mode, and the stand-in VMs the tests run it in. `wrap`
+/// sees each connection first (a test's link that can be made to stall). An accept error ends
+/// it with that error.
+#[cfg(unix)]
+pub async fn serve_until_shutdown<T>(
+    listener: tokio::net::UnixListener,
+    cfg: Arc<GuestConfig>,
+    wrap: impl Fn(tokio::net::UnixStream) -> T,
+) -> std::io::Result<()>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (shutdown_tx, mut shutdown_rx) = mpsc::channel::<()>(1);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (conn, _) = accepted?;
+                let (io, cfg, shutdown_tx) = (wrap(conn), cfg.clone(), shutdown_tx.clone());
+                tokio::spawn(async move {
+                    match serve(io, cfg).await {
+                        Ok(Outcome::ShutdownRequested) => { let _ = shutdown_tx.send(()).await; }
+                        Ok(Outcome::HostClosed) => tracing::info!("host disconnected"),
+                        Err(LinkError::Closed) => tracing::debug!("connection closed before the hello"),
+                        Err(e) => tracing::warn!(error = %e, "link session failed"),
+                    }
+                });
+            }
+            Some(()) = shutdown_rx.recv() => return Ok(()),
+        }
+    }
+}
+
 async fn serve_stream(
     mut stream: LinkStream,
     cfg: Arc<GuestConfig>,

@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use berth_core::{ApiError, BerthPaths};
 use berth_daemon::lifecycle::{Artifacts, Lifecycle, VmFactory};
-use berth_link::guest::{self, GuestConfig, Outcome};
+use berth_link::guest::{self, GuestConfig};
 use berth_vm::{Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus};
 use tokio::net::UnixListener;
 use tokio::sync::watch;
@@ -51,16 +51,16 @@ impl Hypervisor for RelayVm {
         let cfg = Arc::new(GuestConfig::new(self.engine.clone()));
         let status = self.status.clone();
         let agent = tokio::spawn(async move {
-            while let Ok((conn, _)) = listener.accept().await {
-                if let Ok(Outcome::ShutdownRequested) = guest::serve(conn, cfg.clone()).await {
-                    // The guest powers off on its own, as the real agent makes it.
-                    status.send_replace(VmStatus::Exited {
-                        code: Some(0),
-                        signal: None,
-                        requested: false,
-                    });
-                    return;
-                }
+            if guest::serve_until_shutdown(listener, cfg, |conn| conn)
+                .await
+                .is_ok()
+            {
+                // The guest powers off on its own, as the real agent makes it.
+                status.send_replace(VmStatus::Exited {
+                    code: Some(0),
+                    signal: None,
+                    requested: false,
+                });
             }
         });
         self.tasks.lock().unwrap().push(agent.abort_handle());

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use berth_core::BerthPaths;
-use berth_link::guest::{self, GuestConfig, Outcome};
+use berth_link::guest::{self, GuestConfig};
 use berth_vm::{Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
@@ -134,20 +134,20 @@ impl Hypervisor for FakeVm {
         let stalled = self.stalled.clone();
         let agent_task = tokio::spawn(async move {
             let cfg = Arc::new(GuestConfig::new(engine_sock));
-            while let Ok((conn, _)) = link.accept().await {
-                let conn = Stallable {
-                    inner: conn,
-                    stalled: stalled.clone(),
-                };
-                if let Ok(Outcome::ShutdownRequested) = guest::serve(conn, cfg.clone()).await {
-                    // The guest powers off on its own: QEMU exits with code 0.
-                    status.send_replace(VmStatus::Exited {
-                        code: Some(0),
-                        signal: None,
-                        requested: false,
-                    });
-                    return;
-                }
+            let stallable = move |inner| Stallable {
+                inner,
+                stalled: stalled.clone(),
+            };
+            if guest::serve_until_shutdown(link, cfg, stallable)
+                .await
+                .is_ok()
+            {
+                // The guest powers off on its own: QEMU exits with code 0.
+                status.send_replace(VmStatus::Exited {
+                    code: Some(0),
+                    signal: None,
+                    requested: false,
+                });
             }
         });
         let mut tasks = lock(&self.tasks);
