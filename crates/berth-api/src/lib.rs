@@ -15,6 +15,7 @@ pub mod engine_watch;
 pub mod factory_reset;
 pub mod file_listing;
 pub mod hub;
+pub mod images;
 pub mod login;
 pub mod settings_change;
 pub mod settings_form;

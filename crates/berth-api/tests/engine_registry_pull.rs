@@ -1,17 +1,17 @@
-//! Engine tier: the dashboard's pull path (`Berth::registry_credentials`, then the engine's
-//! pull) fetches a private image from a real `docker-registry` after a PAT sign-in stored the
-//! token in the OS keyring (keyutils here), and is refused as `unauthorized` without it.
+//! Engine tier: the dashboard's pull path (`berth_api::images::pull`: the credentials signed
+//! in for the image's registry, then the engine's pull) fetches a private image from a real
+//! `docker-registry` after a PAT sign-in stored the token in the OS keyring (keyutils here),
+//! and is refused as `unauthorized` without it.
 //!
 //! Berth checks the PAT against `/v2/` from this process while the registry listens on
 //! 127.0.0.1 in the daemon's network namespace, so a socat pair makes the same
 //! `127.0.0.1:<port>` answer on the host too: both sides name the registry identically.
 
 use berth_api::Berth;
-use berth_core::{BerthPaths, ErrorCode};
+use berth_core::{ApiError, BerthPaths, ErrorCode};
 use berth_hub::secrets::SecretStore;
 use berth_hub::{Hub, OAuthConfig, Sensitive};
 use berth_testkit::{run, Dockerd, Registry};
-use futures_util::StreamExt;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -19,14 +19,14 @@ const USER: &str = "dora";
 const PAT: &str = "dashboard-pat-Qw8";
 
 /// What the dashboard's Pull button does.
-async fn pull(berth: &Berth, image: &str) -> Result<(), berth_engine::EngineError> {
-    let credentials = berth.registry_credentials(image).await;
-    let engine = berth.engine().await.expect("engine");
-    let mut progress = Box::pin(engine.pull_image(image, credentials.as_ref()));
-    while let Some(message) = progress.next().await {
-        message?;
+async fn pull(berth: &Berth, image: &str) -> Result<(), ApiError> {
+    let engine = berth.engine().await?;
+    let mut messages = 0;
+    let pulled = berth_api::images::pull(berth, &engine, image, |_| messages += 1).await;
+    if pulled.is_ok() {
+        assert!(messages > 0, "a pull that landed sent no progress");
     }
-    Ok(())
+    pulled
 }
 
 #[test]
@@ -56,7 +56,7 @@ fn dashboard_pull_uses_the_pat_from_the_keyring_and_is_unauthorized_without() ->
     // Not signed in: refused, and said so.
     assert!(rt.block_on(berth.registry_credentials(&remote)).is_none());
     let err = rt.block_on(pull(&berth, &remote)).unwrap_err();
-    assert_eq!(err.code(), ErrorCode::Unauthorized, "{err}");
+    assert_eq!(err.code, ErrorCode::Unauthorized, "{err}");
 
     // PAT sign-in (checked against /v2/, stored in the keyring), then the same pull works.
     let hub = Hub::new(SecretStore::for_paths(&paths)?, OAuthConfig::default());
@@ -74,6 +74,6 @@ fn dashboard_pull_uses_the_pat_from_the_keyring_and_is_unauthorized_without() ->
     rt.block_on(hub.sign_out(Some(&addr)))?;
     run(d.docker().args(["rmi", &remote]))?;
     let err = rt.block_on(pull(&berth, &remote)).unwrap_err();
-    assert_eq!(err.code(), ErrorCode::Unauthorized, "{err}");
+    assert_eq!(err.code, ErrorCode::Unauthorized, "{err}");
     Ok(())
 }

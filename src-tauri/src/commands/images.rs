@@ -1,8 +1,6 @@
-use berth_api::transport::{
-    ImageHistoryEntry, ImageSummary, PruneReport, PullProgress, RegistryAuth,
-};
+use berth_api::images;
+use berth_api::transport::{ImageHistoryEntry, ImageSummary, PruneReport, PullProgress};
 use berth_core::ApiError;
-use futures_util::StreamExt;
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -14,21 +12,19 @@ pub async fn list_images(state: State<'_, AppState>) -> Result<Vec<ImageSummary>
     state.link.engine().await?.list_images(false).await.to_api()
 }
 
-/// Pulls `reference`, sending every progress message; resolves when the pull is done.
+/// Pulls `reference`, sending every progress message; resolves when the pull is done. A
+/// closed window does not cancel the pull; the image still lands.
 #[tauri::command]
 pub async fn pull_image(
     state: State<'_, AppState>,
     reference: String,
     channel: Channel<PullProgress>,
 ) -> Result<(), ApiError> {
-    let credentials = state.link.berth().registry_credentials(&reference).await;
     let engine = state.link.engine().await?;
-    let mut progress = Box::pin(engine.pull_image(&reference, credentials.as_ref()));
-    while let Some(message) = progress.next().await {
-        // A closed window does not cancel the pull; the image still lands.
-        let _ = channel.send(message.to_api()?);
-    }
-    Ok(())
+    images::pull(state.link.berth(), &engine, &reference, |message| {
+        let _ = channel.send(message);
+    })
+    .await
 }
 
 #[tauri::command]
@@ -68,28 +64,20 @@ pub async fn tag_image(
         .to_api()
 }
 
-/// The registry credentials a push sends: the ones signed in to for the image's registry
-/// (`Berth::registry_credentials`), else none (anonymous).
-async fn push_credentials(state: &AppState, reference: &str) -> Option<RegistryAuth> {
-    state.link.berth().registry_credentials(reference).await
-}
-
 /// Pushes `reference` (one of the image's tags), sending every progress message with the
-/// layer it is about; resolves when the registry has the tag.
+/// layer it is about; resolves when the registry has the tag. A closed window does not cancel
+/// the push.
 #[tauri::command]
 pub async fn push_image(
     state: State<'_, AppState>,
     reference: String,
     channel: Channel<PullProgress>,
 ) -> Result<(), ApiError> {
-    let credentials = push_credentials(&state, &reference).await;
     let engine = state.link.engine().await?;
-    let mut progress = Box::pin(engine.push_image_layers(&reference, credentials.as_ref()));
-    while let Some(message) = progress.next().await {
-        // A closed window does not cancel the push.
-        let _ = channel.send(message.to_api()?);
-    }
-    Ok(())
+    images::push(state.link.berth(), &engine, &reference, |message| {
+        let _ = channel.send(message);
+    })
+    .await
 }
 
 /// The image's layers, newest first: the instruction that made each, its size and age.
