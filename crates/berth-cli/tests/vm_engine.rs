@@ -78,6 +78,17 @@ fn socket_inodes_of(pid: u32) -> Vec<String> {
     inodes
 }
 
+/// The resident memory of process `pid` on the host, in MiB (`VmRSS`, shared memory included).
+fn rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no VmRSS in /proc/{pid}/status"));
+    kib / 1024
+}
+
 fn http_get(socket: &Path, path: &str) -> std::io::Result<String> {
     let mut conn = UnixStream::connect(socket)?;
     conn.set_read_timeout(Some(Duration::from_secs(60)))?;
@@ -170,6 +181,45 @@ fn vm_engine_end_to_end() {
         "docker run --rm",
     );
     assert_eq!(out.trim(), "hello-vm");
+
+    // --- memory a container used goes back to the host (the balloon's free page reporting) --
+    let before = rss_mib(qemu);
+    let filler = run(
+        &mut env.docker(&[
+            "run",
+            "-d",
+            "--shm-size",
+            "600m",
+            image,
+            "sh",
+            "-c",
+            "dd if=/dev/zero of=/dev/shm/fill bs=1M count=512 && echo filled && exec sleep 600",
+        ]),
+        "docker run (512 MiB in /dev/shm)",
+    );
+    let filler = filler.trim().to_owned();
+    wait_until(Duration::from_secs(120), "512 MiB written", || {
+        run(&mut env.docker(&["logs", &filler]), "docker logs").contains("filled")
+    })
+    .unwrap();
+    let peak = rss_mib(qemu);
+    run(&mut env.docker(&["rm", "-f", &filler]), "docker rm -f");
+    let returned = Instant::now();
+    let after = wait_until(
+        Duration::from_secs(60),
+        "QEMU's resident memory to fall by 400 MiB",
+        || {
+            let now = rss_mib(qemu);
+            (peak.saturating_sub(now) >= 400).then_some(now)
+        },
+    );
+    eprintln!(
+        "QEMU resident memory: {before} MiB before, {peak} MiB with 512 MiB touched in a \
+         container, {} MiB {:.1?} after it exited",
+        rss_mib(qemu),
+        returned.elapsed()
+    );
+    after.unwrap();
 
     // --- a published port answers on the host's loopback, and closes with the container --
     let port = std::net::TcpListener::bind("127.0.0.1:0")

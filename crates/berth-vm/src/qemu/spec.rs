@@ -158,6 +158,12 @@ impl QemuSpec {
         // No option ROM: iPXE would only slow the boot (the kernel is passed directly).
         push("-device", "virtio-net-pci,netdev=net0,romfile=".into());
         push("-device", "virtio-rng-pci".into());
+        // The guest reports the pages it frees (free page reporting), and QEMU gives them back
+        // to the host: memory a container used returns once it exits.
+        push(
+            "-device",
+            "virtio-balloon-pci,free-page-reporting=on".into(),
+        );
         for share in &self.shares {
             // security_model=none: files keep the host's owner and mode (a guest chmod is a real
             // chmod; a guest chown fails unless QEMU may do it), and a new file belongs to the
@@ -442,12 +448,12 @@ mod tests {
                 "-numa node,memdev=mem",
             ]
         );
-        let rng = lines
+        let balloon = lines
             .iter()
-            .position(|l| l == "-device virtio-rng-pci")
+            .position(|l| l == "-device virtio-balloon-pci,free-page-reporting=on")
             .unwrap();
         assert_eq!(
-            lines[rng + 1..rng + 4],
+            lines[balloon + 1..balloon + 4],
             [
                 "-chardev socket,id=vfs-berth0,path=/run/vfs,,0.sock",
                 "-device vhost-user-fs-pci,chardev=vfs-berth0,tag=berth0",
@@ -494,7 +500,7 @@ mod tests {
         let lines = argv_lines(&with_shares().to_args());
         let start = lines
             .iter()
-            .position(|l| l == "-device virtio-rng-pci")
+            .position(|l| l == "-device virtio-balloon-pci,free-page-reporting=on")
             .unwrap();
         assert_eq!(
             lines[start + 1..start + 5],
@@ -532,6 +538,7 @@ mod tests {
             "-netdev user,id=net0",
             "-device virtio-net-pci,netdev=net0,romfile=",
             "-device virtio-rng-pci",
+            "-device virtio-balloon-pci,free-page-reporting=on",
             "-device virtio-serial-pci",
             "-chardev socket,id=berthlink,path=/run/link.sock,server=on,wait=off",
             "-device virtserialport,chardev=berthlink,name=berth.link",
