@@ -129,8 +129,18 @@ async fn the_dashboard_drives_berths_daemon_and_asks_how_to_quit() {
     app.wait_gone("[data-testid=port-warning]").await;
     drop(taken);
 
-    // Stop and Start from the Engine page are requests to the daemon.
+    // The Engine page shows what the VM holds of this computer's memory, from the daemon (the
+    // stand-in VM reports the test process's own resident set).
     app.go("/engine").await;
+    app.wait_text(
+        "[data-testid=vm-host-memory]",
+        "the VM's memory on the host",
+        |t| t.ends_with("B in use on this computer") && !t.starts_with('—'),
+    )
+    .await;
+    app.shot("engine-host-memory").await;
+
+    // Stop and Start from the Engine page are requests to the daemon.
     app.click("[data-testid=engine-stop]").await;
     app.wait_for("[data-testid=engine-status][data-state=stopped]")
         .await;

@@ -63,6 +63,10 @@ pub struct VmInfo {
     pub image_hash: String,
     pub docker_version: Option<String>,
     pub console_log: PathBuf,
+    /// The host's memory the VM holds now (its process's resident set), where one process of
+    /// Berth's holds it (QEMU, vfkit; not WSL).
+    #[serde(default)]
+    pub host_memory_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +124,7 @@ mod tests {
                         image_hash: "h".into(),
                         docker_version: None,
                         console_log: "/l/vm-console.log".into(),
+                        host_memory_bytes: Some(812 << 20),
                     }),
                     agent: None,
                     port_warnings: vec![berth_core::ports::PortWarning {

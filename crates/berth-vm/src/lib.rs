@@ -10,6 +10,7 @@
 
 pub mod data_disk;
 pub mod error;
+pub mod host_memory;
 pub mod host_tools;
 pub mod image;
 pub mod initrd;
@@ -133,6 +134,12 @@ pub trait Hypervisor: Send + Sync {
     /// ([`host_tools::check`]).
     fn host_tools(&self) -> Vec<HostTool> {
         Vec::new()
+    }
+    /// The host's memory the VM holds now, in bytes: the hypervisor process's resident set.
+    /// `None` where no process of Berth's holds it (WSL's one VM serves every distribution).
+    fn host_memory_bytes(&self) -> Option<u64> {
+        let pid = self.status().borrow().pid()?;
+        host_memory::resident_bytes(pid)
     }
 }
 

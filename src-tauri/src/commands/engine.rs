@@ -44,7 +44,7 @@ pub fn stop_stream(state: State<'_, AppState>, stream_id: u32) {
 
 #[tauri::command]
 pub async fn engine_info(state: State<'_, AppState>) -> Result<EngineInfo, ApiError> {
-    berth_api::engine_info::engine_info(&state.link.engine().await?).await
+    berth_api::engine_info::engine_info(&state.link).await
 }
 
 #[tauri::command]

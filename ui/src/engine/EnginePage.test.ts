@@ -36,6 +36,7 @@ describe("engine", () => {
     render(EnginePage);
     await eventually(() => expect(screen.getByText("20.10.24")).toBeInTheDocument());
     expect(screen.getByTestId("disk-usage")).toHaveTextContent("Build cache");
+    expect(screen.getByTestId("vm-host-memory")).toHaveTextContent("851 MB in use on this computer");
     b.setState({ state: "error", code: "engine_unreachable", message: "No engine answers" });
     await eventually(() => expect(screen.getByTestId("engine-state")).toHaveTextContent("Engine error: No engine answers"));
     await fireEvent.click(screen.getByRole("button", { name: "Retry" }));

@@ -73,6 +73,9 @@ fn daemon_rows(
                 vm.cpus, vm.memory_mib, vm.disk_gib
             ),
         ));
+        if let Some(bytes) = vm.host_memory_bytes {
+            rows.push(("VM memory on host", format!("{} MiB", bytes >> 20)));
+        }
     }
     if let Some(agent) = &d.agent {
         rows.push((

@@ -63,8 +63,9 @@ impl Lifecycle {
                 image_hash: config.image.hash.clone(),
                 docker_version: config.image.docker_version.clone(),
                 console_log: config.logs_dir.join(berth_vm::qemu::CONSOLE_LOG),
+                host_memory_bytes: None,
             });
-            shown.vm_status = Some(hv.status());
+            shown.hv = Some(hv.clone());
             shown.agent = None;
             shown.port_warnings.clear();
         }

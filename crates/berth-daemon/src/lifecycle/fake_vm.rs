@@ -180,6 +180,11 @@ impl Hypervisor for FakeVm {
     fn describe(&self) -> String {
         "fake".into()
     }
+
+    /// Its pid is made up: no process to measure.
+    fn host_memory_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 #[derive(Default)]

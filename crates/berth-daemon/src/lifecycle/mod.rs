@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use berth_core::{ApiError, BerthPaths, EngineState, EngineStateCell, ErrorCode, StartPhase};
 use berth_link::LinkClient;
-use berth_vm::{Hypervisor, VmError, VmStatus};
+use berth_vm::{Hypervisor, VmError};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
@@ -43,7 +43,8 @@ struct Active {
 struct Shown {
     vm: Option<VmInfo>,
     agent: Option<AgentSummary>,
-    vm_status: Option<watch::Receiver<VmStatus>>,
+    /// The VM shown: its pid and the host memory it holds are read at each status.
+    hv: Option<Arc<dyn Hypervisor>>,
     port_warnings: crate::published_ports::PortWarnings,
 }
 
@@ -107,18 +108,26 @@ impl Lifecycle {
     }
 
     pub fn status(&self) -> DaemonStatus {
-        let shown = lock(&self.shown);
-        let mut vm = shown.vm.clone();
-        if let (Some(vm), Some(rx)) = (vm.as_mut(), shown.vm_status.as_ref()) {
-            vm.pid = rx.borrow().pid();
+        let (mut vm, hv, agent, port_warnings) = {
+            let shown = lock(&self.shown);
+            (
+                shown.vm.clone(),
+                shown.hv.clone(),
+                shown.agent.clone(),
+                shown.port_warnings.list(),
+            )
+        };
+        if let (Some(vm), Some(hv)) = (vm.as_mut(), hv) {
+            vm.pid = hv.status().borrow().pid();
+            vm.host_memory_bytes = vm.pid.and_then(|_| hv.host_memory_bytes());
         }
         DaemonStatus {
             state: self.cell.get(),
             daemon_pid: std::process::id(),
             endpoint: engine_host(&self.paths),
             vm,
-            agent: shown.agent.clone(),
-            port_warnings: shown.port_warnings.list(),
+            agent,
+            port_warnings,
         }
     }
 

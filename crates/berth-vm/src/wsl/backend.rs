@@ -171,6 +171,12 @@ impl Hypervisor for WslHypervisor {
             "install WSL 2 (`wsl --install` in an administrator PowerShell, then restart)",
         )]
     }
+
+    /// `wsl.exe` holds none of the guest's memory: the one WSL VM (`vmmem`) does, for every
+    /// distribution at once, and gives it back by its own `autoMemoryReclaim`.
+    fn host_memory_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -161,7 +161,7 @@ export class MockBackend implements Backend {
   }
   async engineInfo(): Promise<EngineInfo> {
     this.call("engineInfo");
-    return { name: "mock", operatingSystem: "Debian GNU/Linux 12", cpus: 2, memTotal: 4 * 2 ** 30,
+    return { name: "mock", operatingSystem: "Debian GNU/Linux 12", cpus: 2, memTotal: 4 * 2 ** 30, vmHostMemory: 812 * 2 ** 20,
       version: { version: "20.10.24", apiVersion: "1.41", minApiVersion: "1.12", negotiatedApiVersion: "1.41", os: "linux",
         arch: "amd64", kernelVersion: "6.1.0", goVersion: "go1.19", gitCommit: "mock" } };
   }
