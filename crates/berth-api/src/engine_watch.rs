@@ -472,6 +472,7 @@ mod tests {
             endpoint: "unix:///r/docker.sock".into(),
             vm: None,
             agent: None,
+            boot: None,
             port_warnings: vec![],
         };
         assert_eq!(

@@ -125,6 +125,48 @@ fn vm_engine_end_to_end() {
     assert!(out.contains("docker --context berth"), "{out}");
     assert_eq!(env.state(), "running");
 
+    // --- the start's phases: the guest init's marks, through the agent, in the status -------
+    let boot = wait_until(Duration::from_secs(10), "the boot's dockerd mark", || {
+        let boot = env.status()["daemon"]["boot"].clone();
+        let marks: Vec<String> = boot["guest"]
+            .as_array()?
+            .iter()
+            .filter_map(|m| m["name"].as_str().map(str::to_owned))
+            .collect();
+        marks
+            .iter()
+            .any(|m| m == "dockerd")
+            .then_some((boot, marks))
+    });
+    let (boot, marks) = boot.unwrap();
+    for step in [
+        "kernel",
+        "stage2",
+        "disk_start",
+        "disk",
+        "engine_started",
+        "containerd",
+        "system_ready",
+        "agent",
+        "dockerd",
+    ] {
+        assert!(marks.iter().any(|m| m == step), "{step} in {marks:?}");
+    }
+    let ready_ms = boot["engineReadyMs"].as_u64().unwrap();
+    assert!(
+        ready_ms > 0 && ready_ms <= took.as_millis() as u64,
+        "{boot}"
+    );
+    let human = run(&mut env.berth(&["status"]), "berth status");
+    let line = human
+        .lines()
+        .find(|l| l.contains("Last start"))
+        .unwrap_or_else(|| panic!("no Last start row in:\n{human}"));
+    for phase in ["kernel", "init", "disk", "containerd", "dockerd", "agent"] {
+        assert!(line.contains(&format!("{phase} ")), "{phase} in {line}");
+    }
+    eprintln!("{}", line.trim());
+
     // --- security: modes, and no TCP port opened by QEMU -----------------------------
     // Every Berth folder, the data disk (every image and volume) and every log: the user's.
     let home = env.home.path();

@@ -45,6 +45,9 @@ pub struct DaemonStatus {
     pub endpoint: String,
     pub vm: Option<VmInfo>,
     pub agent: Option<AgentSummary>,
+    /// How long the last start took, phase by phase (once the engine answered).
+    #[serde(default)]
+    pub boot: Option<berth_core::boot::BootTimeline>,
     /// Published ports that could not be published on the host (taken, or not allowed),
     /// one per binding, until the port is free or the container stops.
     #[serde(default)]
@@ -127,6 +130,11 @@ mod tests {
                         host_memory_bytes: Some(812 << 20),
                     }),
                     agent: None,
+                    boot: Some(berth_core::boot::BootTimeline {
+                        guest: berth_core::boot::parse_boot_marks("kernel 1.5\ndockerd 30.2\n"),
+                        link_up_ms: 6_000,
+                        engine_ready_ms: 33_000,
+                    }),
                     port_warnings: vec![berth_core::ports::PortWarning {
                         container: "c0ffee".into(),
                         host_ip: std::net::Ipv4Addr::LOCALHOST.into(),

@@ -6,6 +6,7 @@
 //! Nothing here talks to an engine, a VM or a window.
 
 pub mod atomic_file;
+pub mod boot;
 pub mod error;
 pub mod event;
 pub mod owner_only;

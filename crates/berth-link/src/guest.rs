@@ -14,8 +14,8 @@ use tokio::sync::mpsc;
 use crate::handshake::{self, Hello};
 use crate::mux::{self, LinkStream};
 use crate::protocol::{
-    read_datagram, read_frame, write_datagram, write_frame, AgentInfo, Reply, Request, Target,
-    MAX_DATAGRAM,
+    parse_boot_marks, read_datagram, read_frame, write_datagram, write_frame, AgentInfo, Reply,
+    Request, Target, MAX_DATAGRAM,
 };
 use crate::splice::splice;
 use crate::LinkError;
@@ -36,7 +36,12 @@ pub struct GuestConfig {
     pub agent_version: String,
     /// When the agent started, for [`AgentInfo::uptime_secs`].
     pub started: Instant,
+    /// The guest init's boot marks ([`BOOT_MARKS`]), for [`AgentInfo::boot_marks`].
+    pub boot_marks: PathBuf,
 }
+
+/// Where the guest init records its boot marks (`name seconds-since-kernel-start` lines).
+pub const BOOT_MARKS: &str = "/run/berth/boot-marks";
 
 impl GuestConfig {
     pub fn new(docker_socket: impl Into<PathBuf>) -> Self {
@@ -44,6 +49,7 @@ impl GuestConfig {
             docker_socket: docker_socket.into(),
             agent_version: env!("CARGO_PKG_VERSION").to_owned(),
             started: Instant::now(),
+            boot_marks: PathBuf::from(BOOT_MARKS),
         }
     }
 }
@@ -140,6 +146,11 @@ async fn serve_stream(
                 protocol,
                 docker_ready: engine_ready(&cfg.docker_socket).await,
                 uptime_secs: cfg.started.elapsed().as_secs(),
+                // None yet (or a guest without them) is an empty list.
+                boot_marks: tokio::fs::read_to_string(&cfg.boot_marks)
+                    .await
+                    .map(|text| parse_boot_marks(&text))
+                    .unwrap_or_default(),
             };
             write_frame(&mut stream, &Reply::Info(info)).await
         }

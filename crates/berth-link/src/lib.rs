@@ -32,4 +32,4 @@ pub mod splice;
 pub use error::LinkError;
 pub use host::LinkClient;
 pub use mux::LinkStream;
-pub use protocol::{AgentInfo, Target};
+pub use protocol::{AgentInfo, BootMark, Target};

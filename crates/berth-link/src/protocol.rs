@@ -6,6 +6,7 @@
 //! each datagram travels as one [`write_datagram`] frame (`u16` big-endian length, then the
 //! payload), because a byte stream does not keep datagram boundaries.
 
+pub use berth_core::boot::{parse_boot_marks, BootMark};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -80,6 +81,8 @@ pub struct AgentInfo {
     pub docker_ready: bool,
     /// Seconds since the agent started.
     pub uptime_secs: u64,
+    /// How far the guest's boot has got: each step the guest init recorded, in order.
+    pub boot_marks: Vec<BootMark>,
 }
 
 /// Largest datagram payload a frame can carry (the `u16` length prefix).

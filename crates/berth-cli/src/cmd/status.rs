@@ -77,6 +77,9 @@ fn daemon_rows(
             rows.push(("VM memory on host", format!("{} MiB", bytes >> 20)));
         }
     }
+    if let Some(boot) = &d.boot {
+        rows.push(("Last start", boot.summary()));
+    }
     if let Some(agent) = &d.agent {
         rows.push((
             "Agent",

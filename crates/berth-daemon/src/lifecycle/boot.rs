@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use berth_core::boot::BootTimeline;
 use berth_core::{ApiError, EngineState, ErrorCode, Settings, StartPhase};
 use berth_link::port_forwarder::ForwardEvent;
 use berth_link::LinkClient;
@@ -10,7 +11,7 @@ use berth_vm::{VmConfig, VmStatus};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::agent_link::open_link;
 use super::{engine_host, lock, vm_error, Active, Lifecycle};
@@ -67,10 +68,12 @@ impl Lifecycle {
             });
             shown.hv = Some(hv.clone());
             shown.agent = None;
+            shown.boot = None;
             shown.port_warnings.clear();
         }
         // Not raced against the VM's exit: the backend's start watches for that itself and
         // says why, with the hypervisor's own output (BootFailed), which `guard` cannot.
+        let booting = std::time::Instant::now();
         unless_cancelled(token, hv.start())
             .await?
             .map_err(vm_error)?;
@@ -95,6 +98,7 @@ impl Lifecycle {
             )
         })??;
         active.link = Some(client.clone());
+        let link_up = booting.elapsed();
 
         self.transition(EngineState::Starting {
             phase: StartPhase::WaitingForEngine,
@@ -120,10 +124,22 @@ impl Lifecycle {
                 Err(EngineWait::Failed(err)) => return Err(err),
             }
         };
-        lock(&self.shown).agent = Some(AgentSummary {
-            version: info.version,
-            protocol: info.protocol,
-        });
+        let timeline = BootTimeline {
+            guest: info.boot_marks,
+            link_up_ms: millis(link_up),
+            engine_ready_ms: millis(booting.elapsed()),
+        };
+        {
+            let mut shown = lock(&self.shown);
+            shown.agent = Some(AgentSummary {
+                version: info.version,
+                protocol: info.protocol,
+            });
+            shown.boot = Some(timeline.clone());
+        }
+        active
+            .tasks
+            .push(self.complete_boot_marks(client.clone(), timeline));
         // The relay runs on the link's own thread, next to the multiplexer it feeds.
         #[cfg(unix)]
         let relay =
@@ -143,6 +159,25 @@ impl Lifecycle {
         ));
         active.tasks.push(self.watch_link(client, hv.status()));
         Ok(())
+    }
+
+    /// The guest init notes `dockerd` a moment after the engine answers the agent: asks again
+    /// once, then logs the boot's phases.
+    fn complete_boot_marks(&self, client: LinkClient, mut timeline: BootTimeline) -> AbortHandle {
+        let shown = self.shown.clone();
+        tokio::spawn(async move {
+            if !timeline.guest.iter().any(|m| m.name == "dockerd") {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if let Ok(Ok(info)) = tokio::time::timeout(PING_TIMEOUT, client.ping()).await {
+                    timeline.guest = info.boot_marks;
+                    if let Some(boot) = lock(&shown).boot.as_mut() {
+                        boot.guest = timeline.guest.clone();
+                    }
+                }
+            }
+            info!("engine ready in {}", timeline.summary());
+        })
+        .abort_handle()
     }
 
     /// Publishes the containers' ports on the host for as long as this start lasts.
@@ -293,4 +328,8 @@ async fn wait_engine(
         }
         tokio::time::sleep(ENGINE_POLL).await;
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

@@ -19,6 +19,7 @@ mod tests;
 
 use std::sync::{Arc, Mutex};
 
+use berth_core::boot::BootTimeline;
 use berth_core::{ApiError, BerthPaths, EngineState, EngineStateCell, ErrorCode, StartPhase};
 use berth_link::LinkClient;
 use berth_vm::{Hypervisor, VmError};
@@ -45,6 +46,8 @@ struct Shown {
     agent: Option<AgentSummary>,
     /// The VM shown: its pid and the host memory it holds are read at each status.
     hv: Option<Arc<dyn Hypervisor>>,
+    /// The last start's timing.
+    boot: Option<BootTimeline>,
     port_warnings: crate::published_ports::PortWarnings,
 }
 
@@ -108,12 +111,13 @@ impl Lifecycle {
     }
 
     pub fn status(&self) -> DaemonStatus {
-        let (mut vm, hv, agent, port_warnings) = {
+        let (mut vm, hv, agent, boot, port_warnings) = {
             let shown = lock(&self.shown);
             (
                 shown.vm.clone(),
                 shown.hv.clone(),
                 shown.agent.clone(),
+                shown.boot.clone(),
                 shown.port_warnings.list(),
             )
         };
@@ -127,6 +131,7 @@ impl Lifecycle {
             endpoint: engine_host(&self.paths),
             vm,
             agent,
+            boot,
             port_warnings,
         }
     }
