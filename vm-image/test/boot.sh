@@ -60,7 +60,7 @@ wait_console() {
 }
 
 t0=$(date +%s%N)
-qemu-system-x86_64 -accel tcg,tb-size=256 -m 2048 -smp 2 -machine q35 -nodefaults -no-reboot \
+qemu-system-x86_64 -accel tcg,thread=single,tb-size=256 -m 2048 -smp 2 -machine q35 -nodefaults -no-reboot \
 	-display none -kernel "$image/vmlinuz" -initrd "$initrd" -append "$cmdline" \
 	-drive if=none,id=root,file="$image/rootfs.erofs",format=raw,readonly=on \
 	-device virtio-blk-pci,drive=root,serial=berth-root \
@@ -70,7 +70,7 @@ qemu-system-x86_64 -accel tcg,tb-size=256 -m 2048 -smp 2 -machine q35 -nodefault
 	-device virtio-serial-pci \
 	-chardev socket,id=berthlink,path="$dir/link.sock",server=on,wait=off \
 	-device virtserialport,chardev=berthlink,name=berth.link \
-	-device virtio-rng-pci -qmp unix:"$dir/qmp.sock",server=on,wait=off \
+	-device virtio-rng-pci -device virtio-balloon-pci,free-page-reporting=on -qmp unix:"$dir/qmp.sock",server=on,wait=off \
 	-serial file:"$dir/console.log" </dev/null >"$dir/qemu.out" 2>&1 &
 qemu_pid=$!
 echo "boot.sh: qemu pid $qemu_pid, dir $dir"
