@@ -41,8 +41,7 @@ pub struct BootTimeline {
 }
 
 /// A phase of the boot and how long it took.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BootPhase {
     pub name: &'static str,
     pub ms: u64,

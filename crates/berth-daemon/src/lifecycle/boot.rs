@@ -24,6 +24,8 @@ const ENGINE_DEADLINE: Duration = Duration::from_secs(120);
 const ENGINE_POLL: Duration = Duration::from_millis(200);
 /// One ping's bound (the agent itself gives dockerd 2 s).
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the guest's last boot marks may trail the engine answering.
+const BOOT_MARKS_DEADLINE: Duration = Duration::from_secs(5);
 
 impl Lifecycle {
     pub(super) async fn boot(
@@ -161,19 +163,21 @@ impl Lifecycle {
         Ok(())
     }
 
-    /// The guest init notes `dockerd` a moment after the engine answers the agent: asks again
-    /// once, then logs the boot's phases.
+    /// The guest init notes `dockerd` up to one log poll (200 ms) after the engine answers the
+    /// agent: asks again until the mark is there (a few seconds at most), then logs the phases.
     fn complete_boot_marks(&self, client: LinkClient, mut timeline: BootTimeline) -> AbortHandle {
         let shown = self.shown.clone();
         tokio::spawn(async move {
-            if !timeline.guest.iter().any(|m| m.name == "dockerd") {
-                tokio::time::sleep(Duration::from_secs(1)).await;
+            let has_dockerd = |t: &BootTimeline| t.guest.iter().any(|m| m.name == "dockerd");
+            let deadline = tokio::time::Instant::now() + BOOT_MARKS_DEADLINE;
+            while !has_dockerd(&timeline) && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(ENGINE_POLL).await;
                 if let Ok(Ok(info)) = tokio::time::timeout(PING_TIMEOUT, client.ping()).await {
                     timeline.guest = info.boot_marks;
-                    if let Some(boot) = lock(&shown).boot.as_mut() {
-                        boot.guest = timeline.guest.clone();
-                    }
                 }
+            }
+            if let Some(boot) = lock(&shown).boot.as_mut() {
+                boot.guest = timeline.guest.clone();
             }
             info!("engine ready in {}", timeline.summary());
         })

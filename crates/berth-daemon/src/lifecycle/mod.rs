@@ -123,7 +123,7 @@ impl Lifecycle {
         };
         if let (Some(vm), Some(hv)) = (vm.as_mut(), hv) {
             vm.pid = hv.status().borrow().pid();
-            vm.host_memory_bytes = vm.pid.and_then(|_| hv.host_memory_bytes());
+            vm.host_memory_bytes = hv.host_memory_bytes();
         }
         DaemonStatus {
             state: self.cell.get(),
