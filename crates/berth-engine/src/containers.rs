@@ -328,7 +328,6 @@ impl Engine {
             .map_err(self.err())
     }
 
-    /// Waits until the container is not running and returns its exit code.
     /// Removes every stopped container.
     pub async fn prune_containers(&self) -> Result<crate::PruneReport, EngineError> {
         let r = self
@@ -355,6 +354,7 @@ impl Engine {
         })
     }
 
+    /// Waits until the container is not running and returns its exit code.
     pub async fn wait_container(&self, id: &str) -> Result<i64, EngineError> {
         let options = q::WaitContainerOptions {
             condition: "not-running".into(),
