@@ -37,12 +37,18 @@ pub fn network(key: &str, n: &Node, field: &str, project: &str) -> R<Network> {
             _ => return err(v, f, "unknown attribute"),
         }
     }
-    net.name = match (name, net.external) {
+    net.name = engine_name(key, name, net.external, project);
+    Ok(net)
+}
+
+/// The name a network or volume has on the engine: its `name:`, else its key when it is
+/// external, else `<project>_<key>`.
+fn engine_name(key: &str, name: Option<String>, external: bool, project: &str) -> String {
+    match (name, external) {
         (Some(n), _) => n,
         (None, true) => key.to_string(),
         (None, false) => format!("{project}_{key}"),
-    };
-    Ok(net)
+    }
 }
 
 /// `external: true` or the legacy `external: {name: x}`.
@@ -70,11 +76,7 @@ pub fn volume(key: &str, n: &Node, field: &str, project: &str) -> R<Volume> {
             _ => return err(v, f, "unknown attribute"),
         }
     }
-    vol.name = match (name, vol.external) {
-        (Some(n), _) => n,
-        (None, true) => key.to_string(),
-        (None, false) => format!("{project}_{key}"),
-    };
+    vol.name = engine_name(key, name, vol.external, project);
     Ok(vol)
 }
 
