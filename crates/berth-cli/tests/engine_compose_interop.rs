@@ -3,7 +3,7 @@
 // The engine tier reaches its daemons over unix sockets; it runs on Linux.
 #![cfg(unix)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
@@ -11,6 +11,14 @@ use berth_compose::plan::labels;
 use berth_compose::{Compose, DownOptions};
 use berth_engine::{Endpoint, Engine};
 use berth_testkit::{run, ChildGuard, Dockerd, Lines};
+
+/// A project folder `name` under the daemon's root, holding `file` with `text`.
+fn project_dir(d: &Dockerd, name: &str, file: &str, text: &str) -> PathBuf {
+    let dir = d.root().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(file), text).unwrap();
+    dir
+}
 
 fn docker_compose(d: &Dockerd, dir: &Path, args: &[&str]) -> String {
     let mut cmd = Command::new("docker-compose");
@@ -34,15 +42,10 @@ fn berth(d: &Dockerd, dir: &Path, args: &[&str]) -> String {
 fn engine_compose_project_made_by_docker_compose_1_29_is_listed_stopped_and_removed() {
     let d = Dockerd::start().expect("a private dockerd");
     let image = d.test_image().unwrap();
-    let dir = d.root().join("legacy");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("docker-compose.yml"),
-        format!(
-            "version: '2.4'\nservices:\n  app:\n    image: {image}\n    command: [sleep, '3600']\n  side:\n    image: {image}\n    command: [sleep, '3600']\n"
-        ),
-    )
-    .unwrap();
+    let yaml = format!(
+        "version: '2.4'\nservices:\n  app:\n    image: {image}\n    command: [sleep, '3600']\n  side:\n    image: {image}\n    command: [sleep, '3600']\n"
+    );
+    let dir = project_dir(&d, "legacy", "docker-compose.yml", &yaml);
     docker_compose(&d, &dir, &["-p", "legacy", "up", "-d"]);
 
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -95,16 +98,11 @@ fn engine_compose_project_made_by_docker_compose_1_29_is_listed_stopped_and_remo
 fn engine_compose_cli_config_up_ps_ls_logs_down() {
     let d = Dockerd::start().expect("a private dockerd");
     let image = d.test_image().unwrap();
-    let dir = d.root().join("cli-demo");
-    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = format!(
+        "services:\n  talker:\n    image: {image}\n    command: [sh, -c, 'echo $$GREETING; sleep 3600']\n    environment:\n      GREETING: ${{GREETING}}\n"
+    );
+    let dir = project_dir(&d, "cli-demo", "compose.yaml", &yaml);
     std::fs::write(dir.join(".env"), "GREETING=hi-from-dotenv\n").unwrap();
-    std::fs::write(
-        dir.join("compose.yaml"),
-        format!(
-            "services:\n  talker:\n    image: {image}\n    command: [sh, -c, 'echo $$GREETING; sleep 3600']\n    environment:\n      GREETING: ${{GREETING}}\n"
-        ),
-    )
-    .unwrap();
 
     let config = berth(&d, &dir, &["config"]);
     assert!(config.contains("GREETING: hi-from-dotenv"), "{config}");
@@ -135,13 +133,12 @@ fn engine_compose_cli_config_up_ps_ls_logs_down() {
 fn engine_compose_docker_cli_plugin_serves_docker_compose() {
     let d = Dockerd::start().expect("a private dockerd");
     let image = d.test_image().unwrap();
-    let dir = d.root().join("plugged");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("compose.yaml"),
-        format!("services:\n  one:\n    image: {image}\n    command: [sleep, '3600']\n"),
-    )
-    .unwrap();
+    let dir = project_dir(
+        &d,
+        "plugged",
+        "compose.yaml",
+        &format!("services:\n  one:\n    image: {image}\n    command: [sleep, '3600']\n"),
+    );
     // The stock CLI finds plugins in $DOCKER_CONFIG/cli-plugins.
     let plugins = d.root().join("cli").join("cli-plugins");
     std::fs::create_dir_all(&plugins).unwrap();
@@ -166,15 +163,10 @@ fn engine_compose_docker_cli_plugin_serves_docker_compose() {
 fn engine_compose_attached_up_streams_logs_and_stops_on_interrupt() {
     let d = Dockerd::start().expect("a private dockerd");
     let image = d.test_image().unwrap();
-    let dir = d.root().join("attached");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("compose.yaml"),
-        format!(
-            "services:\n  ticker:\n    image: {image}\n    init: true\n    command: [sh, -c, 'echo tick-started; exec sleep 3600']\n"
-        ),
-    )
-    .unwrap();
+    let yaml = format!(
+        "services:\n  ticker:\n    image: {image}\n    init: true\n    command: [sh, -c, 'echo tick-started; exec sleep 3600']\n"
+    );
+    let dir = project_dir(&d, "attached", "compose.yaml", &yaml);
     let child = Command::new(env!("CARGO_BIN_EXE_berth-compose"))
         .current_dir(&dir)
         .env("DOCKER_HOST", d.docker_host())

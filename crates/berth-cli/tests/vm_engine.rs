@@ -78,15 +78,11 @@ fn socket_inodes_of(pid: u32) -> Vec<String> {
     inodes
 }
 
-/// The resident memory of process `pid` on the host, in MiB (`VmRSS`, shared memory included).
-fn rss_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or_else(|| panic!("no VmRSS in /proc/{pid}/status"));
-    kib / 1024
+/// What `berth status` says the VM holds of the host's memory (QEMU's resident set), in MiB.
+fn host_memory_mib(env: &Env) -> u64 {
+    let status = env.status();
+    let bytes = status["daemon"]["vm"]["hostMemoryBytes"].as_u64();
+    bytes.unwrap_or_else(|| panic!("no daemon.vm.hostMemoryBytes in {status}")) >> 20
 }
 
 fn http_get(socket: &Path, path: &str) -> std::io::Result<String> {
@@ -224,8 +220,9 @@ fn vm_engine_end_to_end() {
     );
     assert_eq!(out.trim(), "hello-vm");
 
-    // --- memory a container used goes back to the host (the balloon's free page reporting) --
-    let before = rss_mib(qemu);
+    // --- memory a container used goes back to the host (the balloon's free page reporting), as
+    // `berth status` reports QEMU's resident set --
+    let before = host_memory_mib(&env);
     let filler = run(
         &mut env.docker(&[
             "run",
@@ -244,31 +241,27 @@ fn vm_engine_end_to_end() {
         run(&mut env.docker(&["logs", &filler]), "docker logs").contains("filled")
     })
     .unwrap();
-    let peak = rss_mib(qemu);
+    let peak = host_memory_mib(&env);
     run(&mut env.docker(&["rm", "-f", &filler]), "docker rm -f");
     let returned = Instant::now();
     let after = wait_until(
         Duration::from_secs(60),
         "QEMU's resident memory to fall by 400 MiB",
         || {
-            let now = rss_mib(qemu);
+            let now = host_memory_mib(&env);
             (peak.saturating_sub(now) >= 400).then_some(now)
         },
     );
     eprintln!(
         "QEMU resident memory: {before} MiB before, {peak} MiB with 512 MiB touched in a \
          container, {} MiB {:.1?} after it exited",
-        rss_mib(qemu),
+        host_memory_mib(&env),
         returned.elapsed()
     );
     after.unwrap();
 
     // --- a published port answers on the host's loopback, and closes with the container --
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = berth_testkit::free_port();
     let web = run(
         &mut env.docker(&[
             "run",

@@ -188,9 +188,7 @@ async fn an_unreachable_engine_fails_fast_with_engine_unreachable() -> TestResul
     assert_eq!(err.code(), ErrorCode::EngineUnreachable);
 
     // A closed TCP port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let port = berth_testkit::free_port();
     let err =
         Engine::connect_with_store(&Endpoint::Host(format!("tcp://127.0.0.1:{port}")), &store)
             .await

@@ -26,6 +26,13 @@ async fn server(options: ServerOptions) -> (OAuthTestServer, Hub) {
     (server, hub)
 }
 
+/// A device sign-in the user approves at once.
+async fn device_sign_in(server: &OAuthTestServer, hub: &Hub) {
+    let sign_in = hub.start_device_sign_in().await.unwrap();
+    assert!(server.approve(sign_in.user_code()));
+    sign_in.finish().await.unwrap();
+}
+
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -132,9 +139,7 @@ async fn hub_finish_ok(
 #[tokio::test]
 async fn refresh_replaces_the_access_token() {
     let (server, hub) = server(ServerOptions::default()).await;
-    let sign_in = hub.start_device_sign_in().await.unwrap();
-    server.approve(sign_in.user_code());
-    sign_in.finish().await.unwrap();
+    device_sign_in(&server, &hub).await;
     let before = stored_secret(&hub).unwrap();
     let account = hub.refresh().await.unwrap();
     assert_eq!(account.username, "berth-tester");
@@ -149,18 +154,14 @@ async fn an_access_token_about_to_expire_is_refreshed_before_use() {
         ..ServerOptions::default()
     })
     .await;
-    let sign_in = hub.start_device_sign_in().await.unwrap();
-    server.approve(sign_in.user_code());
-    sign_in.finish().await.unwrap();
+    device_sign_in(&server, &hub).await;
     let before = stored_secret(&hub).unwrap();
     assert!(!hub.refresh_if_expiring("reg.example").await.unwrap());
     assert!(hub.refresh_if_expiring("index.docker.io").await.unwrap());
     assert_ne!(stored_secret(&hub).unwrap(), before);
 
     let (server, hub) = server_default().await;
-    let sign_in = hub.start_device_sign_in().await.unwrap();
-    server.approve(sign_in.user_code());
-    sign_in.finish().await.unwrap();
+    device_sign_in(&server, &hub).await;
     assert!(!hub.refresh_if_expiring(DOCKER_HUB).await.unwrap());
 }
 
@@ -171,9 +172,7 @@ async fn a_hub_pull_gets_the_refreshed_access_token_as_the_password() {
         ..ServerOptions::default()
     })
     .await;
-    let sign_in = hub.start_device_sign_in().await.unwrap();
-    server.approve(sign_in.user_code());
-    sign_in.finish().await.unwrap();
+    device_sign_in(&server, &hub).await;
     let before = stored_secret(&hub).unwrap();
     let credential = hub
         .fresh_credentials_for_image("alice/app:1")
@@ -194,9 +193,7 @@ async fn a_hub_pull_gets_the_refreshed_access_token_as_the_password() {
 #[tokio::test]
 async fn sign_out_while_the_provider_is_down_still_erases_and_says_so() {
     let (server, hub) = server_default().await;
-    let sign_in = hub.start_device_sign_in().await.unwrap();
-    server.approve(sign_in.user_code());
-    sign_in.finish().await.unwrap();
+    device_sign_in(&server, &hub).await;
     drop(server);
     let err = hub.sign_out(None).await.unwrap_err();
     assert!(matches!(err, HubError::RevokeFailed { .. }), "{err:?}");
@@ -219,9 +216,7 @@ async fn no_token_reaches_the_logs() {
             .finish(),
     );
     let (server, hub) = server_default().await;
-    let sign_in = hub.start_device_sign_in().await.unwrap();
-    server.approve(sign_in.user_code());
-    sign_in.finish().await.unwrap();
+    device_sign_in(&server, &hub).await;
     hub.refresh().await.unwrap();
     let access = stored_secret(&hub).unwrap();
     hub.sign_out(None).await.unwrap();
@@ -250,9 +245,7 @@ impl std::io::Write for LogSink {
 #[tokio::test]
 async fn sign_out_erases_and_revokes_the_refresh_token() {
     let (server, hub) = server(ServerOptions::default()).await;
-    let sign_in = hub.start_device_sign_in().await.unwrap();
-    server.approve(sign_in.user_code());
-    sign_in.finish().await.unwrap();
+    device_sign_in(&server, &hub).await;
     assert!(hub.sign_out(None).await.unwrap());
     assert!(hub.account(None).unwrap().is_none());
     let revoked = server.revoked();
