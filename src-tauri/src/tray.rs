@@ -34,6 +34,7 @@ pub fn view(state: &EngineState, owns_engine: bool) -> TrayView {
     const AMBER: [u8; 3] = [0xe5, 0xa9, 0x3b];
     const RED: [u8; 3] = [0xd9, 0x3a, 0x3a];
     const GREY: [u8; 3] = [0x8d, 0x98, 0xa5];
+    const BLUE: [u8; 3] = [0x3b, 0x82, 0xe5];
     let (line, dot) = match state {
         EngineState::Running { .. } => ("Engine running".to_string(), GREEN),
         EngineState::Starting { phase } => (
@@ -46,6 +47,7 @@ pub fn view(state: &EngineState, owns_engine: bool) -> TrayView {
             ),
             AMBER,
         ),
+        EngineState::Paused { .. } => ("Engine paused (Resource Saver)".to_string(), BLUE),
         EngineState::Stopping => ("Engine stopping".to_string(), AMBER),
         EngineState::Stopped => ("Engine stopped".to_string(), GREY),
         EngineState::Error { message, .. } => (format!("Error: {message}"), RED),

@@ -23,6 +23,8 @@ pub const PAGE_KEYS: &[&str] = &[
     "app.start_at_login",
     "app.on_quit",
     "app.auto_restart_engine",
+    "engine.pause_when_idle",
+    "app.language",
 ];
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

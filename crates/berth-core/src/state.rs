@@ -35,6 +35,13 @@ pub enum EngineState {
         #[cfg_attr(feature = "ts", ts(type = "string"))]
         since: OffsetDateTime,
     },
+    /// Resource Saver: the VM is paused (no CPU, memory given back); the next connection to the
+    /// engine or to a published port, or "Wake now", resumes it.
+    Paused {
+        #[serde(with = "time::serde::rfc3339")]
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
+        since: OffsetDateTime,
+    },
     Stopping,
     Error {
         code: ErrorCode,
@@ -55,6 +62,7 @@ impl EngineState {
             EngineState::Stopped => "stopped",
             EngineState::Starting { .. } => "starting",
             EngineState::Running { .. } => "running",
+            EngineState::Paused { .. } => "paused",
             EngineState::Stopping => "stopping",
             EngineState::Error { .. } => "error",
         }
@@ -64,6 +72,16 @@ impl EngineState {
         EngineState::Running {
             since: OffsetDateTime::now_utc(),
         }
+    }
+
+    pub fn paused_now() -> Self {
+        EngineState::Paused {
+            since: OffsetDateTime::now_utc(),
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        matches!(self, EngineState::Paused { .. })
     }
 
     pub fn is_running(&self) -> bool {
@@ -79,7 +97,10 @@ impl EngineState {
     pub fn can_stop(&self) -> bool {
         matches!(
             self,
-            EngineState::Starting { .. } | EngineState::Running { .. } | EngineState::Error { .. }
+            EngineState::Starting { .. }
+                | EngineState::Running { .. }
+                | EngineState::Paused { .. }
+                | EngineState::Error { .. }
         )
     }
 
@@ -91,7 +112,8 @@ impl EngineState {
             (Stopped | Error { .. }, Starting { phase }) => *phase == StartPhase::BootingVm,
             (Starting { phase: a }, Starting { phase: b }) => b > a,
             (Starting { .. }, Running { .. }) => true,
-            (Starting { .. } | Running { .. } | Error { .. }, Stopping) => true,
+            (Running { .. }, Paused { .. }) | (Paused { .. }, Running { .. }) => true,
+            (Starting { .. } | Running { .. } | Paused { .. } | Error { .. }, Stopping) => true,
             (Stopping, Stopped) => true,
             // An engine that is not Berth's own (an existing socket) has no boot phases.
             (Stopped | Error { .. }, Running { .. }) => true,
@@ -220,6 +242,25 @@ mod tests {
         }
         assert_eq!(cell.history().len(), 6);
         assert_eq!(cell.get(), Stopped);
+    }
+
+    #[test]
+    fn a_running_engine_pauses_and_wakes_and_a_paused_one_can_stop() {
+        let paused = EngineState::paused_now();
+        assert!(EngineState::running_now().allows(&paused));
+        assert!(paused.allows(&EngineState::running_now()));
+        assert!(paused.allows(&Stopping));
+        assert!(paused.allows(&error()));
+        assert!(paused.can_stop() && !paused.can_start());
+        assert!(!Stopped.allows(&paused));
+        assert!(!EngineState::Starting {
+            phase: StartPhase::WaitingForEngine
+        }
+        .allows(&paused));
+        assert_eq!(paused.name(), "paused");
+        assert!(serde_json::to_string(&paused)
+            .unwrap()
+            .starts_with(r#"{"state":"paused","since":"#));
     }
 
     #[test]

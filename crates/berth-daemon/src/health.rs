@@ -52,8 +52,12 @@ pub fn watch(client: LinkClient, cell: Arc<EngineStateCell>, policy: HealthPolic
             tokio::time::sleep(policy.interval).await;
             match cell.get() {
                 EngineState::Running { .. } => {}
-                // Spawned as the start ends: the move to Running follows at once.
-                EngineState::Starting { .. } => continue,
+                // Spawned as the start ends: the move to Running follows at once. A paused VM
+                // cannot answer; the wake pings it first.
+                EngineState::Starting { .. } | EngineState::Paused { .. } => {
+                    missed = 0;
+                    continue;
+                }
                 _ => return,
             }
             let reason = match tokio::time::timeout(policy.timeout, client.ping()).await {
@@ -166,7 +170,9 @@ pub fn auto_restart(lifecycle: Arc<Lifecycle>, backoff: Backoff) -> JoinHandle<(
                     running_since = None;
                     attempt = 0;
                 }
-                EngineState::Starting { .. } | EngineState::Stopping => {}
+                EngineState::Starting { .. }
+                | EngineState::Paused { .. }
+                | EngineState::Stopping => {}
             }
             if rx.changed().await.is_err() {
                 return;

@@ -36,6 +36,7 @@ export function label(s: EngineState): string {
     case "running": return "Engine running";
     case "stopped": return "Engine stopped";
     case "stopping": return "Engine stopping…";
+    case "paused": return "Engine paused";
     case "starting": return "Engine starting…";
     case "error":
       if (s.code === "engine_unreachable") return "Engine unreachable";
@@ -48,6 +49,7 @@ export function describe(s: EngineState): string {
     case "running": return "Engine running";
     case "stopped": return "Engine stopped";
     case "stopping": return "Engine stopping…";
+    case "paused": return "Engine paused by Resource Saver: the next docker command wakes it";
     case "starting": return `Engine starting (${s.phase.replaceAll("_", " ")})…`;
     // A missing host program names itself and how to install it: that is the whole story.
     case "error": return s.code === "missing_tool" ? `Cannot start the engine: ${s.message}` : `Engine error: ${s.message}`;

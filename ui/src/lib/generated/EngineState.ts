@@ -2,4 +2,4 @@
 import type { ErrorCode } from "./ErrorCode";
 import type { StartPhase } from "./StartPhase";
 
-export type EngineState = { "state": "stopped" } | { "state": "starting", phase: StartPhase, } | { "state": "running", since: string, } | { "state": "stopping" } | { "state": "error", code: ErrorCode, message: string, };
+export type EngineState = { "state": "stopped" } | { "state": "starting", phase: StartPhase, } | { "state": "running", since: string, } | { "state": "paused", since: string, } | { "state": "stopping" } | { "state": "error", code: ErrorCode, message: string, };
