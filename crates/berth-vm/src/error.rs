@@ -43,6 +43,8 @@ pub enum VmError {
     BootTimeout { path: PathBuf, seconds: u64 },
     #[error("QMP: {detail}")]
     Qmp { detail: String },
+    #[error("vfkit's REST API: {detail}")]
+    VfkitRest { detail: String },
 }
 
 impl VmError {

@@ -118,6 +118,20 @@ pub trait Hypervisor: Send + Sync {
     async fn stop(&self, graceful: Duration) -> Result<StopOutcome, VmError>;
     /// Ends the process at once.
     async fn kill(&self) -> Result<(), VmError>;
+    /// Resource Saver: stops the guest's CPUs where they are; memory, devices and the link's
+    /// connections stay (they resume with [`resume`](Self::resume)). A backend that cannot
+    /// pause says so and the engine stays running.
+    async fn pause(&self) -> Result<(), VmError> {
+        Err(VmError::Unsupported {
+            what: format!("pausing the VM under {}", self.describe()),
+        })
+    }
+    /// Runs a paused guest again.
+    async fn resume(&self) -> Result<(), VmError> {
+        Err(VmError::Unsupported {
+            what: format!("resuming the VM under {}", self.describe()),
+        })
+    }
     /// The guest was asked (over the link) to power off: its exit is not a crash.
     fn expect_exit(&self) {}
     /// The live status; every change (including a crash) is published here at once.

@@ -377,6 +377,14 @@ impl Hypervisor for QemuHypervisor {
         Ok(())
     }
 
+    async fn pause(&self) -> Result<(), VmError> {
+        qmp::execute(&self.qmp_socket(), "stop").await.map(drop)
+    }
+
+    async fn resume(&self) -> Result<(), VmError> {
+        qmp::execute(&self.qmp_socket(), "cont").await.map(drop)
+    }
+
     fn expect_exit(&self) {
         self.process.expect_exit();
         // virtiofsd exits by itself once QEMU has gone: not a crash either.

@@ -232,6 +232,24 @@ impl Hypervisor for VfkitHypervisor {
         Ok(())
     }
 
+    async fn pause(&self) -> Result<(), VmError> {
+        self.rest()
+            .change_state(StateChange::Pause)
+            .await
+            .map_err(|err| VmError::VfkitRest {
+                detail: format!("pause: {err}"),
+            })
+    }
+
+    async fn resume(&self) -> Result<(), VmError> {
+        self.rest()
+            .change_state(StateChange::Resume)
+            .await
+            .map_err(|err| VmError::VfkitRest {
+                detail: format!("resume: {err}"),
+            })
+    }
+
     fn expect_exit(&self) {
         self.process.expect_exit();
     }
