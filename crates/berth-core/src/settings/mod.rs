@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use crate::atomic_file;
 
 mod idle;
+mod vm_backend;
 pub use idle::{PauseWhenIdle, DEFAULT_PAUSE_WHEN_IDLE, MIN_PAUSE_WHEN_IDLE};
+pub use vm_backend::{LinkKind, VmBackend, VmLink};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -49,6 +51,10 @@ pub struct VmSettings {
     pub memory_mib: u32,
     /// Size of the data disk that holds `/var/lib/docker`. It only grows.
     pub disk_gib: u32,
+    /// The hypervisor: `auto` is the OS's own.
+    pub backend: VmBackend,
+    /// The host<->guest byte stream: `auto` is the backend's best.
+    pub link: VmLink,
     #[serde(flatten)]
     pub other: BTreeMap<String, toml::Value>,
 }
@@ -99,6 +105,8 @@ impl Default for VmSettings {
             cpus: 2,
             memory_mib: 2048,
             disk_gib: 64,
+            backend: VmBackend::Auto,
+            link: VmLink::Auto,
             other: BTreeMap::new(),
         }
     }
@@ -223,6 +231,9 @@ impl Settings {
                     self.vm.disk_gib
                 ),
             );
+        }
+        if let Some(conflict) = self.vm.link.conflict(self.vm.backend) {
+            bad("vm.link", conflict);
         }
         if self.ports.bind_address.parse::<IpAddr>().is_err() {
             bad(
@@ -363,6 +374,8 @@ pub const KEYS: &[&str] = &[
     "vm.cpus",
     "vm.memory_mib",
     "vm.disk_gib",
+    "vm.backend",
+    "vm.link",
     "ports.bind_address",
     "engine.endpoint",
     "engine.pause_when_idle",
@@ -379,6 +392,8 @@ const RESTART_KEYS: &[&str] = &[
     "vm.cpus",
     "vm.memory_mib",
     "vm.disk_gib",
+    "vm.backend",
+    "vm.link",
     "ports.bind_address",
     "engine.endpoint",
     "shared_folders",

@@ -266,3 +266,43 @@ fn pause_when_idle_and_language_are_settings_like_the_others() {
         .unwrap()
         .contains("pause_when_idle = \"90s\""));
 }
+
+#[test]
+fn backend_and_link_are_checked_together_and_need_a_restart() {
+    let old = Settings::default();
+    assert_eq!(old.get_key("vm.backend").unwrap().as_deref(), Some("auto"));
+    assert_eq!(old.get_key("vm.link").unwrap().as_deref(), Some("auto"));
+    let mut next = old.clone();
+    next.set_key("vm.link", "vsock").unwrap();
+    next.set_key("vm.backend", "qemu").unwrap();
+    assert_eq!(next.vm.link, VmLink::Vsock);
+    assert_eq!(next.vm.link.resolve(next.vm.backend), LinkKind::Vsock);
+    assert_eq!(old.restart_needed_for(&next), ["vm.backend", "vm.link"]);
+
+    let before = next.clone();
+    for (key, value) in [("vm.backend", "hyperv"), ("vm.link", "pigeon")] {
+        let err = next.set_key(key, value).unwrap_err();
+        assert!(err.to_string().contains(key), "{err}");
+    }
+    // A link the backend does not have is refused, whichever of the two changes.
+    next.set_key("vm.link", "serial").unwrap();
+    let err = next.set_key("vm.backend", "vfkit").unwrap_err();
+    assert!(
+        matches!(&err, SettingsError::Invalid { errors } if errors[0].field == "vm.link"),
+        "{err}"
+    );
+    next.set_key("vm.link", "auto").unwrap();
+    next.set_key("vm.backend", "wsl").unwrap();
+    let err = next.set_key("vm.link", "vsock").unwrap_err();
+    assert!(err.to_string().contains("stdio"), "{err}");
+    assert_eq!(next.vm.link.resolve(next.vm.backend), LinkKind::Stdio);
+    assert_ne!(next, before);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "[vm]\nbackend = \"vfkit\"\nlink = \"serial\"\n");
+    let err = Settings::load(&path).unwrap_err();
+    assert!(
+        matches!(&err, SettingsError::Field { field, .. } if field == "vm.link"),
+        "{err}"
+    );
+}
