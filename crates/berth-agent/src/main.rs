@@ -3,7 +3,9 @@
 //! Started by the guest init as
 //! `berth-agent serve --port /dev/virtio-ports/berth.link --docker-socket /var/run/docker.sock`.
 //! It serves one host session at a time on the port, and waits for the host to come back when
-//! the session ends. `--listen-unix` (tests) and `--stdio` (WSL, ssh) serve other byte streams.
+//! the session ends. `--vsock PORT` serves each connection to a guest vsock port as a session
+//! (QEMU with vhost-device-vsock, vfkit); `--listen-unix` (tests) and `--stdio` (WSL, ssh) serve
+//! other byte streams. The guest init picks the mode (vm-image/README.md, "The link").
 
 mod port;
 mod power;
@@ -42,6 +44,9 @@ struct ServeArgs {
     /// A virtio-serial port (e.g. /dev/virtio-ports/berth.link).
     #[arg(long, group = "endpoint")]
     port: Option<PathBuf>,
+    /// Listen on this vsock port (any host CID); one session per connection.
+    #[arg(long, group = "endpoint")]
+    vsock: Option<u32>,
     /// Listen on a unix socket instead (tests); one session per connection.
     #[arg(long, group = "endpoint")]
     listen_unix: Option<PathBuf>,
@@ -80,7 +85,8 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let cfg = Arc::new(GuestConfig::new(&args.docker_socket));
-    let default_action = if args.port.is_some() {
+    // In a VM (a port or a vsock) a shutdown powers the guest off.
+    let default_action = if args.port.is_some() || args.vsock.is_some() {
         OnShutdown::PowerOff
     } else {
         OnShutdown::Exit
@@ -92,6 +98,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     if let Some(path) = &args.port {
         serve_port(path, cfg).await;
+    } else if let Some(port) = args.vsock {
+        serve_vsock(port, cfg).await?;
     } else if let Some(path) = &args.listen_unix {
         serve_listener(path, cfg).await?;
     } else {
@@ -133,6 +141,22 @@ async fn open_port(path: &Path) -> port::Port {
         }
         tokio::time::sleep(RETRY_DELAY).await;
     }
+}
+
+/// Serve each connection to the guest's vsock `port` as a session, until one asks for a
+/// shutdown.
+#[cfg(target_os = "linux")]
+async fn serve_vsock(port: u32, cfg: Arc<GuestConfig>) -> anyhow::Result<()> {
+    let listener =
+        berth_link::vsock::listen(port).with_context(|| format!("listen on vsock port {port}"))?;
+    tracing::info!(port, "listening on vsock");
+    guest::serve_until_shutdown(listener, cfg, |conn| conn).await?;
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn serve_vsock(port: u32, _cfg: Arc<GuestConfig>) -> anyhow::Result<()> {
+    anyhow::bail!("vsock port {port}: vsock is a Linux guest's")
 }
 
 /// Serve each connection to a unix socket as a session, until one asks for a shutdown.

@@ -34,6 +34,9 @@ pub enum LinkError {
     /// The peer broke the multiplexing protocol.
     #[error("link multiplexer failed: {reason}")]
     Mux { reason: String },
+    /// A hybrid-vsock device answered `CONNECT` with something other than `OK <port>`.
+    #[error("the vsock device refused port {port}: {answer:?}")]
+    VsockRefused { port: u32, answer: String },
     /// The link has closed (the peer went away or the link was shut down).
     #[error("the link is closed")]
     Closed,

@@ -89,23 +89,23 @@ where
 }
 
 /// Serves each connection `listener` accepts as a session of its own, until one asks for a
-/// shutdown: the agent's unix-socket mode, and the stand-in VMs the tests run it in. `wrap`
-/// sees each connection first (a test's link that can be made to stall). An accept error ends
-/// it with that error.
-#[cfg(unix)]
-pub async fn serve_until_shutdown<T>(
-    listener: tokio::net::UnixListener,
+/// shutdown: the agent's vsock and unix-socket modes, and the stand-in VMs the tests run it in.
+/// `wrap` sees each connection first (a test's link that can be made to stall). An accept error
+/// ends it with that error.
+pub async fn serve_until_shutdown<L, T>(
+    listener: L,
     cfg: Arc<GuestConfig>,
-    wrap: impl Fn(tokio::net::UnixStream) -> T,
+    wrap: impl Fn(L::Conn) -> T,
 ) -> std::io::Result<()>
 where
+    L: crate::listener::SessionListener,
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (shutdown_tx, mut shutdown_rx) = mpsc::channel::<()>(1);
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let (conn, _) = accepted?;
+            accepted = listener.accept_session() => {
+                let conn = accepted?;
                 let (io, cfg, shutdown_tx) = (wrap(conn), cfg.clone(), shutdown_tx.clone());
                 tokio::spawn(async move {
                     match serve(io, cfg).await {

@@ -1,7 +1,7 @@
 //! The host<->guest link.
 //!
-//! One reliable byte stream (a virtio-serial port on QEMU, a vsock on vfkit, the stdio of
-//! `wsl.exe` or `ssh`) joins the host and the guest agent. The host speaks first:
+//! One reliable byte stream (a virtio-serial port or a vsock on QEMU, a vsock on vfkit, the
+//! stdio of `wsl.exe` or `ssh`) joins the host and the guest agent. The host speaks first:
 //!
 //! 1. **Handshake** ([`handshake`]): both sides exchange a fixed 16-byte hello (magic, protocol
 //!    version, capabilities) and agree on the lower version.
@@ -21,6 +21,7 @@ pub mod error;
 pub mod guest;
 pub mod handshake;
 pub mod host;
+pub mod listener;
 pub mod mux;
 pub mod named_pipe;
 pub mod port_forwarder;
@@ -28,6 +29,7 @@ pub mod protocol;
 #[cfg(unix)]
 pub mod relay;
 pub mod splice;
+pub mod vsock;
 
 pub use error::LinkError;
 pub use host::LinkClient;
