@@ -1,0 +1,27 @@
+// The Engine page and the quit dialog.
+export const engine = {
+  title: "Engine",
+  since: "since {time}",
+  versionsWhileRunning: "Versions and disk usage show while the engine runs.",
+  prunedContainers: { one: "Pruned {count} container, freed {size}.", other: "Pruned {count} containers, freed {size}." },
+  prunedImages: { one: "Pruned {count} image, freed {size}.", other: "Pruned {count} images, freed {size}." },
+  prunedVolumes: { one: "Pruned {count} volume, freed {size}.", other: "Pruned {count} volumes, freed {size}." },
+  versions: "Versions",
+  dockerEngine: "Docker engine",
+  apiVersions: "API {negotiated} (engine {engine})",
+  operatingSystem: "Operating system",
+  archKernel: "{arch} · kernel {kernel}",
+  resources: "Resources",
+  cpus: { one: "{count} CPU", other: "{count} CPUs" },
+  memoryTotal: "{size} memory",
+  hostMemory: "{size} in use on this computer",
+  hostMemoryTitle: "What the VM holds of this computer's memory now; memory the containers free goes back",
+  diskUsage: "Disk usage",
+  usage: "{total} total · {active} in use · {reclaimable} reclaimable",
+  // Quit
+  quitTitle: "Quit Berth",
+  quitQuestion: "Berth's engine is still running. Stop it now, or keep it running in the background so your containers stay up? (<code>berth stop</code> stops it later.)",
+  remember: "Remember my choice (Settings can change it)",
+  keepAndQuit: "Keep running and quit",
+  stopAndQuit: "Stop engine and quit",
+} as const;

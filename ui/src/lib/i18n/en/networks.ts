@@ -1,0 +1,20 @@
+// The networks list and a network's panel.
+export const networks = {
+  title: "Networks",
+  count: { one: "{count} network", other: "{count} networks" },
+  createBridge: "Create bridge network",
+  createTitle: "Create a bridge network",
+  badName: "Enter a name: letters, digits, '_', '.' or '-'.",
+  exists: "A network named {name} exists already.",
+  subnet: "Subnet",
+  builtIn: "built-in",
+  scope: "Scope",
+  internal: "Internal",
+  attached: "Attached containers",
+  disconnect: "Disconnect",
+  containerToConnect: "Container to connect",
+  chooseContainer: "Choose a container…",
+  connect: "Connect",
+  deleteTitle: "Delete network?",
+  deleteMessage: "Delete {name}?",
+} as const;
