@@ -1,6 +1,7 @@
 import { mount } from "svelte";
 import "./app.css";
 import App from "./App.svelte";
+import { t } from "./lib/i18n";
 
 const target = document.getElementById("app")!;
 
@@ -9,7 +10,7 @@ function showFatal(error: unknown) {
   const pre = document.createElement("pre");
   pre.setAttribute("data-testid", "fatal-error");
   pre.style.cssText = "padding:24px;white-space:pre-wrap;color:#c92a2a";
-  pre.textContent = `Berth's window failed to start:\n${error instanceof Error ? `${error.message}\n${error.stack}` : String(error)}`;
+  pre.textContent = `${t("app.windowFailed")}\n${error instanceof Error ? `${error.message}\n${error.stack}` : String(error)}`;
   document.body.replaceChildren(pre);
 }
 

@@ -1,6 +1,7 @@
 // The one route table: every page of the dashboard and the sidebar entry that leads to it.
 import type { Component } from "svelte";
 import ContainerList from "./containers/ContainerList.svelte";
+import type { Key } from "./lib/i18n";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Page = Component<any>;
@@ -30,17 +31,18 @@ export function lazy(load: () => Promise<{ default: Page }>): () => Promise<Page
 
 const eager = (page: Page) => () => Promise.resolve(page);
 
+// `id` names the sidebar link for tests (`nav-containers`); `label` is its text's key.
 export const sections = [
-  { path: "/containers", label: "Containers", icon: "▣" },
-  { path: "/images", label: "Images", icon: "◫" },
-  { path: "/volumes", label: "Volumes", icon: "⛁" },
-  { path: "/networks", label: "Networks", icon: "⋈" },
-  { path: "/compose", label: "Compose", icon: "❏" },
-  { path: "/hub", label: "Hub", icon: "☁" },
-  { path: "/engine", label: "Engine", icon: "⚙" },
-  { path: "/settings", label: "Settings", icon: "☰" },
-  { path: "/troubleshoot", label: "Troubleshoot", icon: "✚" },
-];
+  { path: "/containers", id: "containers", label: "app.navContainers", icon: "▣" },
+  { path: "/images", id: "images", label: "app.navImages", icon: "◫" },
+  { path: "/volumes", id: "volumes", label: "app.navVolumes", icon: "⛁" },
+  { path: "/networks", id: "networks", label: "app.navNetworks", icon: "⋈" },
+  { path: "/compose", id: "compose", label: "app.navCompose", icon: "❏" },
+  { path: "/hub", id: "hub", label: "app.navHub", icon: "☁" },
+  { path: "/engine", id: "engine", label: "app.navEngine", icon: "⚙" },
+  { path: "/settings", id: "settings", label: "app.navSettings", icon: "☰" },
+  { path: "/troubleshoot", id: "troubleshoot", label: "app.navTroubleshoot", icon: "✚" },
+] as const satisfies readonly { path: string; id: string; label: Key; icon: string }[];
 
 export const routes: Route[] = [
   { pattern: /^\/containers\/?$/, section: "/containers", page: eager(ContainerList) },

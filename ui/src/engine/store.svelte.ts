@@ -1,6 +1,7 @@
 // The engine state machine as the UI sees it: loaded once, then every transition pushed.
 import { backend, errorMessage } from "../lib/backend";
-import type { EngineState } from "../lib/generated";
+import type { EngineState, StartPhase } from "../lib/generated";
+import { t, type Key } from "../lib/i18n";
 import { reloadStartedStores } from "../lib/resource.svelte";
 
 export class EngineStore {
@@ -30,28 +31,37 @@ export class EngineStore {
 
 export const engine = new EngineStore();
 
-/** One short line for the sidebar and the tray. */
+const PHASES = {
+  booting_vm: "engineState.phaseBootingVm",
+  waiting_for_agent: "engineState.phaseWaitingForAgent",
+  waiting_for_engine: "engineState.phaseWaitingForEngine",
+} as const satisfies Record<StartPhase, Key>;
+
+/** One short line for the sidebar. */
 export function label(s: EngineState): string {
   switch (s.state) {
-    case "running": return "Engine running";
-    case "stopped": return "Engine stopped";
-    case "stopping": return "Engine stopping…";
-    case "paused": return "Engine paused";
-    case "starting": return "Engine starting…";
+    case "running": return t("engineState.running");
+    case "stopped": return t("engineState.stopped");
+    case "stopping": return t("engineState.stopping");
+    case "paused": return t("engineState.paused");
+    case "starting": return t("engineState.starting");
     case "error":
-      if (s.code === "engine_unreachable") return "Engine unreachable";
-      return s.code === "missing_tool" ? "Engine needs a program" : "Engine error";
+      if (s.code === "engine_unreachable") return t("engineState.unreachable");
+      return s.code === "missing_tool" ? t("engineState.needsProgram") : t("engineState.error");
   }
 }
 
 export function describe(s: EngineState): string {
   switch (s.state) {
-    case "running": return "Engine running";
-    case "stopped": return "Engine stopped";
-    case "stopping": return "Engine stopping…";
-    case "paused": return "Engine paused by Resource Saver: the next docker command wakes it";
-    case "starting": return `Engine starting (${s.phase.replaceAll("_", " ")})…`;
+    case "running": return t("engineState.running");
+    case "stopped": return t("engineState.stopped");
+    case "stopping": return t("engineState.stopping");
+    case "paused": return t("engineState.pausedLong");
+    case "starting": {
+      const phase = s.phase in PHASES ? t(PHASES[s.phase]) : String(s.phase).replaceAll("_", " ");
+      return t("engineState.startingPhase", { phase });
+    }
     // A missing host program names itself and how to install it: that is the whole story.
-    case "error": return s.code === "missing_tool" ? `Cannot start the engine: ${s.message}` : `Engine error: ${s.message}`;
+    case "error": return s.code === "missing_tool" ? t("engineState.cannotStart", { message: s.message }) : t("engineState.errorLong", { message: s.message });
   }
 }
