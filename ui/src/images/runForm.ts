@@ -1,5 +1,6 @@
 // The run dialog's form and its validation: nothing is sent until every field parses.
 import type { Mount, PortBinding, Protocol, RunSpec } from "../lib/generated";
+import { t } from "../lib/i18n";
 
 export interface RunForm {
   image: string;
@@ -33,9 +34,9 @@ export function splitCommand(s: string): string[] {
 
 export function validateRun(f: RunForm): { spec: RunSpec | null; errors: RunErrors } {
   const errors: RunErrors = {};
-  if (!f.image.trim()) errors.image = "Choose an image.";
+  if (!f.image.trim()) errors.image = t("images.chooseImage");
   if (f.name && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(f.name.trim())) {
-    errors.name = "Use letters, digits, '_', '.' or '-', starting with a letter or digit.";
+    errors.name = t("images.badName");
   }
   const ports: PortBinding[] = [];
   for (const p of f.ports.split(/[,\n]/).map((x) => x.trim()).filter(Boolean)) {
@@ -43,25 +44,25 @@ export function validateRun(f: RunForm): { spec: RunSpec | null; errors: RunErro
     const host = m ? Number(m[1]) : 0;
     const container = m ? Number(m[2]) : 0;
     if (!m || host < 1 || host > 65535 || container < 1 || container > 65535) {
-      errors.ports = `“${p}” is not HOST:CONTAINER[/udp] with ports 1-65535.`;
+      errors.ports = t("images.badPort", { value: p });
       break;
     }
     const protocol = (m[3] ?? "tcp") as Protocol;
     if (ports.some((x) => x.hostPort === host && x.protocol === protocol)) {
-      errors.ports = `Host port ${host} is used twice.`;
+      errors.ports = t("images.portTwice", { port: host });
       break;
     }
     ports.push({ hostIp: null, hostPort: host, containerPort: container, protocol });
   }
   const env = lines(f.env);
   const badEnv = env.find((e) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(e));
-  if (badEnv) errors.env = `“${badEnv}” is not KEY=value.`;
+  if (badEnv) errors.env = t("images.badEnv", { value: badEnv });
   const mounts: Mount[] = [];
   for (const m of lines(f.mounts)) {
     const parts = m.split(":");
     const [source, target, opt] = parts;
     if (parts.length < 2 || parts.length > 3 || !source || !target?.startsWith("/") || (opt !== undefined && opt !== "ro" && opt !== "rw")) {
-      errors.mounts = `“${m}” is not SOURCE:/container/path[:ro].`;
+      errors.mounts = t("images.badMount", { value: m });
       break;
     }
     // An absolute source is a host folder (bind); anything else names a volume.
@@ -70,8 +71,8 @@ export function validateRun(f: RunForm): { spec: RunSpec | null; errors: RunErro
       : { type: "volume", source, target, readOnly: opt === "ro" });
   }
   const tmpfs = lines(f.tmpfs);
-  if (tmpfs.some((t) => !t.startsWith("/"))) errors.tmpfs = "tmpfs paths must be absolute.";
-  if (!RESTART_POLICIES.includes(f.restart)) errors.restart = "Pick a restart policy.";
+  if (tmpfs.some((t) => !t.startsWith("/"))) errors.tmpfs = t("images.tmpfsAbsolute");
+  if (!RESTART_POLICIES.includes(f.restart)) errors.restart = t("images.pickRestart");
   if (Object.keys(errors).length) return { spec: null, errors };
   return {
     spec: {
