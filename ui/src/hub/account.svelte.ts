@@ -3,6 +3,7 @@
 // starts the same sign-in.
 import { backend, errorMessage } from "../lib/backend";
 import { navigate } from "../lib/router.svelte";
+import { t } from "../lib/i18n";
 import type { Account, DockerConfigChoice, SignInSession } from "./types";
 
 const DOCKER_CONFIG_KEY = "berth.hub.dockerConfig";
@@ -65,7 +66,7 @@ export class AccountState {
         }
         this.account = o.account;
         if (o.dockerConfigError) {
-          this.error = `Signed in, but the docker CLI was not pointed at Berth: ${o.dockerConfigError.message}`;
+          this.error = t("hub.dockerConfigFailed", { error: o.dockerConfigError.message });
         }
       }, this.dockerConfig);
     } catch (e) {
