@@ -1,9 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { fireEvent, render, screen } from "@testing-library/svelte";
 import SettingsPage from "./SettingsPage.svelte";
 import { SettingsForm } from "./form.svelte";
 import { mockSettings } from "../lib/backend/mock";
 import { eventually, freshBackend } from "../lib/test-kit";
+import { i18n, setLanguage } from "../lib/i18n";
 
 describe("settings form", () => {
   it("loads the values and saves only a change, naming the keys that need a restart", async () => {
@@ -126,5 +127,48 @@ describe("settings page", () => {
     await fireEvent.click(screen.getByTestId("settings-save"));
     await eventually(() => expect(screen.getByTestId("settings-warning")).toHaveTextContent("could not be added to the programs that start at login"));
     expect(b.settings.values["app.start_at_login"]).toBe("true");
+  });
+
+  it("checks the idle pause like any field and saves it", async () => {
+    const b = await freshBackend();
+    render(SettingsPage);
+    const idle = await screen.findByLabelText("Pause the engine when idle for");
+    expect(idle).toHaveValue("5m");
+    expect(screen.getByText(/0 never pauses/)).toBeInTheDocument();
+    await fireEvent.input(idle, { target: { value: "soon" } });
+    await fireEvent.click(screen.getByTestId("settings-save"));
+    await eventually(() => expect(document.querySelector("[data-field='engine.pause_when_idle']")).toHaveTextContent("is not a duration"));
+    expect(b.settings.values["engine.pause_when_idle"]).toBe("5m");
+    await fireEvent.input(idle, { target: { value: "20s" } });
+    await fireEvent.click(screen.getByTestId("settings-save"));
+    await eventually(() => expect(screen.getByTestId("settings-saved")).toBeInTheDocument());
+    expect(b.settings.values["engine.pause_when_idle"]).toBe("20s");
+  });
+});
+
+describe("the language choice", () => {
+  afterEach(() => setLanguage("system"));
+
+  it("switches the page to Japanese once saved, without a reload, and back", async () => {
+    const b = await freshBackend();
+    render(SettingsPage);
+    const language = await screen.findByTestId("settings-language");
+    expect(language).toHaveValue("system");
+    expect(screen.getByRole("option", { name: "System language (English)" })).toBeInTheDocument();
+    await fireEvent.change(language, { target: { value: "ja" } });
+    // Chosen, not yet saved: still English.
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("Settings");
+    await fireEvent.click(screen.getByTestId("settings-save"));
+    await eventually(() => expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("設定"));
+    expect(b.settings.values["app.language"]).toBe("ja");
+    expect(i18n.locale).toBe("ja");
+    expect(screen.getByTestId("settings-saved")).toHaveTextContent("保存しました");
+    expect(screen.getByLabelText("言語")).toHaveValue("ja");
+    expect(screen.queryByTestId("restart-needed")).toBeNull();
+
+    await fireEvent.change(screen.getByLabelText("言語"), { target: { value: "system" } });
+    await fireEvent.click(screen.getByTestId("settings-save"));
+    await eventually(() => expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("Settings"));
+    expect(i18n.locale).toBe("en");
   });
 });

@@ -2,16 +2,23 @@
 // checked by the backend (berth-core's rules, never copied here), saved as one change.
 import { backend, errorMessage } from "../lib/backend";
 import type { SettingsFieldError } from "../lib/generated";
+import { setLanguage, t, type PlainKey } from "../lib/i18n";
 
-/** Keys whose change the engine only sees after a restart, in words. */
-export const KEY_LABELS: Record<string, string> = {
-  "vm.cpus": "CPUs",
-  "vm.memory_mib": "Memory",
-  "vm.disk_gib": "Disk size",
-  "ports.bind_address": "Port binding address",
-  shared_folders: "Shared folders",
-  "engine.endpoint": "Engine",
+/** Keys whose change the engine only sees after a restart: their names' keys. */
+const KEY_LABELS: Record<string, PlainKey> = {
+  "vm.cpus": "settings.cpus",
+  "vm.memory_mib": "settings.memory",
+  "vm.disk_gib": "settings.diskSize",
+  "ports.bind_address": "settings.bindAddress",
+  "engine.pause_when_idle": "settings.pauseWhenIdle",
+  shared_folders: "settings.sharedFolders",
+  "engine.endpoint": "settings.engine",
 };
+
+/** A setting's name in words (its dotted key when it has none). */
+export function keyLabel(key: string): string {
+  return key in KEY_LABELS ? t(KEY_LABELS[key]) : key;
+}
 
 export class SettingsForm {
   values = $state<Record<string, string>>({});
@@ -111,6 +118,8 @@ export class SettingsForm {
       this.saved = this.snapshot();
       this.savedAt = Date.now();
       this.restartNeeded = [...new Set([...this.restartNeeded, ...result.restartNeeded])];
+      // The dashboard speaks the saved language at once (the tray follows in the app).
+      setLanguage(this.values["app.language"]);
       return true;
     } catch (e) {
       this.error = errorMessage(e);

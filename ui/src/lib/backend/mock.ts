@@ -564,6 +564,14 @@ export class MockBackend implements Backend {
     if (this.settings.hasDataDisk && values["vm.disk_gib"] !== undefined && +values["vm.disk_gib"] < +this.settings.values["vm.disk_gib"]) {
       errors.push({ field: "vm.disk_gib", message: "the data disk can only grow" });
     }
+    const idle = values["engine.pause_when_idle"]?.trim();
+    if (idle !== undefined && !/^(0|off|\d+[smh])$/.test(idle)) {
+      errors.push({ field: "engine.pause_when_idle", message: `"${idle}" is not a duration: write it like "20s", "5m" or "1h", or "0" to never pause` });
+    }
+    const language = values["app.language"];
+    if (language !== undefined && !["system", "en", "ja"].includes(language)) {
+      errors.push({ field: "app.language", message: `unknown variant \`${language}\`, expected one of \`system\`, \`en\`, \`ja\`` });
+    }
     folders.forEach((f, i) => {
       if (f.trim() && !f.trim().startsWith("/")) errors.push({ field: `shared_folders[${i}]`, message: `must be an absolute path, got "${f}"` });
     });
@@ -620,6 +628,7 @@ export function mockSettings(patch: Partial<SettingsView> = {}): SettingsView {
     values: {
       "vm.cpus": "2", "vm.memory_mib": "2048", "vm.disk_gib": "64", "ports.bind_address": "127.0.0.1",
       "app.start_engine_at_launch": "true", "app.start_at_login": "false", "app.on_quit": "ask", "app.auto_restart_engine": "false",
+      "engine.pause_when_idle": "5m", "app.language": "system",
     },
     sharedFolders: [], hasDataDisk: false, ownsEngine: true, ...patch,
   };

@@ -39,6 +39,9 @@ export type MessageOf<K extends Key> = K extends `${infer S}.${infer N}`
 /** Keys of messages without placeholders: a label chosen at run time (`t(label)`). */
 export type PlainKey = { [K in Key]: ParamsArg<MessageOf<K>> extends [] ? K : never }[Key];
 
+/** Each language by its own name, the same whatever the dashboard speaks (so not translated). */
+export const LANGUAGE_NAMES: Record<Locale, string> = { en: "English", ja: "日本語" };
+
 type Dictionary = Record<string, Record<string, Message>>;
 export const dictionaries: Record<Locale, Dictionary> = { en, ja };
 
