@@ -2,6 +2,7 @@
 // and the one-shot actions (restart, clean up, diagnostics, factory reset) with their outcome.
 import { backend, errorMessage } from "../lib/backend";
 import type { CleanUpSummary, DiagnosticsBundle, FactoryResetDone, LogSource, LogTail } from "../lib/generated";
+import { t } from "../lib/i18n";
 
 /** How often a followed log is read again (a file on this computer, not the engine). */
 export const FOLLOW_MS = 2000;
@@ -69,7 +70,7 @@ export class Troubleshoot {
 
   async restartEngine() {
     if ((await this.run("restart", () => backend().restartEngine().then(() => true))) !== null) {
-      this.notice = "The engine restarted.";
+      this.notice = t("troubleshoot.restarted");
     }
   }
 
