@@ -1,19 +1,15 @@
+/// <reference types="vite/client" />
 // Every word a component shows comes from the dictionaries: this fails on English written
 // straight into a component's markup (text, or an aria-label/title/placeholder/alt), which
 // would stay English in Japanese. Expressions (`{...}`) are not read; their strings are `t(...)`.
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
-const SRC = join(__dirname, "../..");
+/** Every component's source, by path from src/. */
+const SOURCES = Object.entries(import.meta.glob<string>("../../**/*.svelte", { query: "?raw", import: "default", eager: true }))
+  .map(([path, source]) => [path.replace(/^(\.\.\/)+/, ""), source] as const);
 /** Words that are the same in every language: names, units, commands. */
 const ALLOWED = new Set(["Berth", "MiB", "GiB", "sh", "bash", "ash"]);
 const SHOWN_ATTRIBUTES = ["aria-label", "title", "placeholder", "alt"];
-
-function svelteFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? svelteFiles(join(dir, e.name)) : e.name.endsWith(".svelte") ? [join(dir, e.name)] : []);
-}
 
 /** The index after the `{...}` that opens at `i` (nested braces and quoted strings skipped). */
 function skipExpression(s: string, i: number): number {
@@ -76,10 +72,10 @@ function englishWords(text: string): string[] {
 describe("components", () => {
   it("show no English written into their markup", () => {
     const found: string[] = [];
-    for (const file of svelteFiles(SRC)) {
-      for (const text of shownTexts(readFileSync(file, "utf8"))) {
-        const words = englishWords(text);
-        if (words.length) found.push(`${relative(SRC, file)}: "${text.trim().replace(/\s+/g, " ")}"`);
+    expect(SOURCES.length).toBeGreaterThan(30);
+    for (const [file, source] of SOURCES) {
+      for (const text of shownTexts(source)) {
+        if (englishWords(text).length) found.push(`${file}: "${text.trim().replace(/\s+/g, " ")}"`);
       }
     }
     expect(found).toEqual([]);
