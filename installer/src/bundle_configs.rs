@@ -283,6 +283,8 @@ fn the_deb_depends_on_every_package_the_linux_backend_runs() {
         data_dir: dir.path().join("data"),
         logs_dir: dir.path().join("logs"),
         shares: Vec::new(),
+        backend: berth_vm::VmBackend::Qemu,
+        link: berth_vm::VmLink::Auto,
     };
     let qemu = berth_vm::qemu::QemuHypervisor::new(
         config,

@@ -58,8 +58,11 @@ pub struct DaemonStatus {
 #[serde(rename_all = "camelCase")]
 pub struct VmInfo {
     pub pid: Option<u32>,
-    /// `qemu (tcg)`, `qemu (kvm)`, ...
+    /// The backend (`vm.backend`) as it runs: `qemu (tcg)`, `qemu (kvm)`, `vfkit`, `wsl2 (berth)`.
     pub hypervisor: String,
+    /// The byte stream the link to the guest agent runs on (`vm.link` resolved).
+    #[serde(default)]
+    pub link: Option<berth_core::settings::LinkKind>,
     pub cpus: u32,
     pub memory_mib: u64,
     pub disk_gib: u64,
@@ -121,6 +124,7 @@ mod tests {
                     vm: Some(VmInfo {
                         pid: Some(9),
                         hypervisor: "qemu (tcg)".into(),
+                        link: Some(berth_core::settings::LinkKind::Vsock),
                         cpus: 2,
                         memory_mib: 2048,
                         disk_gib: 64,

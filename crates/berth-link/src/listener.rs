@@ -15,8 +15,8 @@ pub trait SessionListener {
 impl SessionListener for tokio::net::UnixListener {
     type Conn = tokio::net::UnixStream;
 
-    fn accept_session(&self) -> impl Future<Output = io::Result<Self::Conn>> + Send {
-        async move { self.accept().await.map(|(conn, _)| conn) }
+    async fn accept_session(&self) -> io::Result<Self::Conn> {
+        self.accept().await.map(|(conn, _)| conn)
     }
 }
 
@@ -24,11 +24,9 @@ impl SessionListener for tokio::net::UnixListener {
 impl SessionListener for tokio_vsock::VsockListener {
     type Conn = tokio_vsock::VsockStream;
 
-    fn accept_session(&self) -> impl Future<Output = io::Result<Self::Conn>> + Send {
-        async move {
-            let (conn, peer) = self.accept().await?;
-            tracing::debug!(cid = peer.cid(), port = peer.port(), "vsock connection");
-            Ok(conn)
-        }
+    async fn accept_session(&self) -> io::Result<Self::Conn> {
+        let (conn, peer) = self.accept().await?;
+        tracing::debug!(cid = peer.cid(), port = peer.port(), "vsock connection");
+        Ok(conn)
     }
 }

@@ -38,11 +38,6 @@ pub enum Request {
     Ping,
     /// Stop the engine, sync, unmount and power off.
     Shutdown,
-    /// Set the guest's wall clock to the host's (after a resume it is behind by the pause).
-    SetClock { secs: u64, nanos: u32 },
-    /// Drop what the guest can rebuild (its page cache), so the balloon reports the freed
-    /// pages to the host before the VM pauses.
-    ReleaseMemory,
 }
 
 impl Request {
@@ -51,8 +46,6 @@ impl Request {
             Request::Open { .. } => "open",
             Request::Ping => "ping",
             Request::Shutdown => "shutdown",
-            Request::SetClock { .. } => "set_clock",
-            Request::ReleaseMemory => "release_memory",
         }
     }
 }
@@ -63,11 +56,7 @@ impl Request {
 pub enum Reply {
     Info(AgentInfo),
     ShuttingDown,
-    /// `set_clock` and `release_memory` did what they say.
-    Done,
-    Error {
-        message: String,
-    },
+    Error { message: String },
 }
 
 impl Reply {
@@ -75,7 +64,6 @@ impl Reply {
         match self {
             Reply::Info(_) => "info",
             Reply::ShuttingDown => "shutting_down",
-            Reply::Done => "done",
             Reply::Error { .. } => "error",
         }
     }

@@ -95,7 +95,10 @@ pub async fn connect_hybrid(uds: &Path, port: u32) -> Result<tokio::net::UnixStr
 /// The guest side: listens on vsock `port` for any host (`VMADDR_CID_ANY`).
 #[cfg(target_os = "linux")]
 pub fn listen(port: u32) -> io::Result<tokio_vsock::VsockListener> {
-    tokio_vsock::VsockListener::bind(tokio_vsock::VsockAddr::new(tokio_vsock::VMADDR_CID_ANY, port))
+    tokio_vsock::VsockListener::bind(tokio_vsock::VsockAddr::new(
+        tokio_vsock::VMADDR_CID_ANY,
+        port,
+    ))
 }
 
 #[cfg(test)]
@@ -164,7 +167,11 @@ mod tests {
         }
         // An endless line is cut off, not buffered.
         let (mut host, guest) = tokio::io::duplex(1024);
-        let peer = tokio::spawn(async move { device(guest, Some("OK 99999999999999999999999999999999999")).await.1 });
+        let peer = tokio::spawn(async move {
+            device(guest, Some("OK 99999999999999999999999999999999999"))
+                .await
+                .1
+        });
         assert!(matches!(
             hybrid_connect(&mut host, 7).await,
             Err(LinkError::VsockRefused { .. })

@@ -4,10 +4,11 @@
 //! ([`image`]).
 //!
 //! Three backends implement [`Hypervisor`]: QEMU (Linux), vfkit (macOS) and WSL (Windows);
-//! [`native`] picks the platform's own, and where none is compiled in it returns
-//! [`VmError::Unsupported`]. Each names the host programs it runs ([`host_tools`]), so a start
-//! fails before it begins when one is missing.
+//! [`create`] makes the one `vm.backend` names ([`native`]: the platform's own). Each names the
+//! host programs it runs ([`host_tools`]), so a start fails before it begins when one is
+//! missing.
 
+mod backend;
 pub mod data_disk;
 pub mod error;
 pub mod host_memory;
@@ -29,6 +30,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+pub use backend::{create, hypervisor_program, VFKIT_VAR, WSL_EXE_VAR};
+pub use berth_core::settings::{LinkKind, VmBackend, VmLink};
 pub use error::VmError;
 pub use host_tools::HostTool;
 pub use image::GuestImage;
@@ -53,7 +56,14 @@ pub struct VmConfig {
     /// Host folders that appear in the guest at the same absolute path, read-write
     /// ([`share::folders_to_share`] picks them from the settings).
     pub shares: Vec<PathBuf>,
+    /// The hypervisor the user chose (`vm.backend`), for [`create`].
+    pub backend: VmBackend,
+    /// The link the user chose (`vm.link`); each backend resolves it ([`VmLink::resolve`]).
+    pub link: VmLink,
 }
+
+/// The guest port the agent listens on when the link is a vsock (`berth.link=vsock:1024`).
+pub const LINK_VSOCK_PORT: u32 = 1024;
 
 /// What the hypervisor process is doing, as a typed value (never a log line to scrape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +113,10 @@ pub enum StopOutcome {
 pub enum LinkEndpoint {
     /// Connect to this unix socket (QEMU's virtio-serial chardev, vfkit's vsock listener).
     UnixSocket(PathBuf),
+    /// A hybrid-vsock device's unix socket (vhost-device-vsock beside QEMU): connect, send
+    /// `CONNECT <port>\n`, read `OK <n>\n`, then it is the guest port's byte stream
+    /// (berth_link::vsock).
+    HybridVsock { socket: PathBuf, port: u32 },
     /// The stdio of the agent's own process (`wsl.exe ... berth-agent serve --stdio`): take it,
     /// once per start, with [`Hypervisor::take_link_io`]. It cannot be reconnected.
     Stdio,
@@ -138,6 +152,15 @@ pub trait Hypervisor: Send + Sync {
     fn status(&self) -> watch::Receiver<VmStatus>;
     /// Where to connect for the link to the guest agent.
     fn link_endpoint(&self) -> LinkEndpoint;
+    /// The kind of byte stream the link runs on (for status output). By default read from the
+    /// endpoint, where a unix socket is QEMU's serial chardev; vfkit's is a vsock and says so.
+    fn link_kind(&self) -> LinkKind {
+        match self.link_endpoint() {
+            LinkEndpoint::UnixSocket(_) => LinkKind::Serial,
+            LinkEndpoint::HybridVsock { .. } => LinkKind::Vsock,
+            LinkEndpoint::Stdio => LinkKind::Stdio,
+        }
+    }
     /// For [`LinkEndpoint::Stdio`]: the link's byte stream, handed out once per start.
     fn take_link_io(&self) -> Option<Box<dyn process::LinkIo>> {
         None
@@ -157,40 +180,12 @@ pub trait Hypervisor: Send + Sync {
     }
 }
 
-/// The hypervisor this platform uses.
+/// The hypervisor `config.backend` names (`auto`: this platform's own).
 pub fn native(
     config: VmConfig,
     runner: Arc<dyn ProcessRunner>,
 ) -> Result<Box<dyn Hypervisor>, VmError> {
-    #[cfg(target_os = "linux")]
-    {
-        let accel = qemu::accel::probe();
-        Ok(Box::new(qemu::QemuHypervisor::new(config, accel, runner)))
-    }
-    #[cfg(target_os = "macos")]
-    {
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/Users"));
-        Ok(Box::new(vfkit::VfkitHypervisor::new(config, home, runner)))
-    }
-    #[cfg(windows)]
-    {
-        let spec = wsl::WslSpec {
-            distro: wsl::DISTRO.to_owned(),
-            install_dir: config.data_dir.join("wsl"),
-            rootfs_tar: config.image.dir.join("rootfs.tar"),
-            agent: config.agent.clone(),
-        };
-        Ok(Box::new(wsl::WslHypervisor::new(spec, runner)))
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-    {
-        let _ = (config, runner);
-        Err(VmError::Unsupported {
-            what: format!("a VM backend for {}", std::env::consts::OS),
-        })
-    }
+    create(config.backend, config, runner)
 }
 
 /// Waits on `rx` until `pred` holds or `deadline` passes. Returns the last value seen.

@@ -1,6 +1,5 @@
 //! The link to the guest agent: opened where the hypervisor says it is.
 
-use std::path::Path;
 #[cfg(unix)]
 use std::time::Duration;
 
@@ -23,10 +22,31 @@ pub(super) async fn open_link(
     match endpoint {
         // On the link's own thread: the socket and the multiplexer are driven there, with the
         // engine relay (see berth_link::host::link_runtime).
+        #[cfg(unix)]
         LinkEndpoint::UnixSocket(path) => {
             let path = path.clone();
-            berth_link::host::on_link_thread(async move { connect_link(&path).await }).await
+            let connect = move || {
+                let path = path.clone();
+                async move { Ok(tokio::net::UnixStream::connect(&path).await?) }
+            };
+            berth_link::host::on_link_thread(async move { connect_link(connect).await }).await
         }
+        // A vsock through vhost-device-vsock: a port nobody listens on yet closes the
+        // connection, so this retries until the agent listens.
+        #[cfg(unix)]
+        LinkEndpoint::HybridVsock { socket, port } => {
+            let (socket, port) = (socket.clone(), *port);
+            let connect = move || {
+                let socket = socket.clone();
+                async move { berth_link::vsock::connect_hybrid(&socket, port).await }
+            };
+            berth_link::host::on_link_thread(async move { connect_link(connect).await }).await
+        }
+        #[cfg(not(unix))]
+        LinkEndpoint::UnixSocket(_) | LinkEndpoint::HybridVsock { .. } => Err(ApiError::new(
+            ErrorCode::Unsupported,
+            "a link over a unix socket needs a unix host",
+        )),
         // One stream per start: a stdio link that was already used cannot be opened again.
         LinkEndpoint::Stdio => {
             let io = hv.take_link_io().ok_or_else(|| {
@@ -42,23 +62,19 @@ pub(super) async fn open_link(
     }
 }
 
-/// Connects to the link socket and handshakes. An attempt that gets no answer is dropped and
+/// Connects (with `connect`) and handshakes. An attempt that gets no answer is dropped and
 /// retried: the guest discards what arrives before its agent opens the port, and QEMU accepts
 /// a new client once the old one hangs up. The caller bounds the whole wait.
-#[cfg(not(unix))]
-async fn connect_link(path: &Path) -> Result<LinkClient, ApiError> {
-    Err(ApiError::new(
-        ErrorCode::Unsupported,
-        format!("the link socket {} is a unix socket", path.display()),
-    ))
-}
-
 #[cfg(unix)]
-async fn connect_link(path: &Path) -> Result<LinkClient, ApiError> {
+async fn connect_link<F, Fut>(connect: F) -> Result<LinkClient, ApiError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<tokio::net::UnixStream, berth_link::LinkError>>,
+{
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let stream = match tokio::net::UnixStream::connect(path).await {
+        let stream = match connect().await {
             Ok(stream) => stream,
             Err(err) => {
                 debug!(%err, attempt, "link socket not ready");

@@ -50,6 +50,8 @@ impl Lifecycle {
                 &settings.shared_folders,
                 berth_vm::share::home_folder(),
             ),
+            backend: settings.vm.backend,
+            link: settings.vm.link,
         };
         let hv = self.factory.create(config.clone()).map_err(vm_error)?;
         // Every host program the backend runs is there, or nothing starts.
@@ -60,6 +62,7 @@ impl Lifecycle {
             shown.vm = Some(VmInfo {
                 pid: None,
                 hypervisor: hv.describe(),
+                link: Some(hv.link_kind()),
                 cpus: config.cpus,
                 memory_mib: config.memory_mib,
                 disk_gib: config.disk_gib,

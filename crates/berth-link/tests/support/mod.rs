@@ -116,11 +116,7 @@ impl InProcessRelay {
             let io = Counted(io, &LINK_WRITES.host);
             let client = LinkClient::handshake(io).await.expect("handshake");
             let listener = relay::bind_private(&relay_socket).expect("bind relay socket");
-            tokio::spawn(relay::serve_unix(
-                listener,
-                client.clone(),
-                relay::Door::open(),
-            ));
+            tokio::spawn(relay::serve_unix(listener, client.clone()));
             client
         });
         InProcessRelay {

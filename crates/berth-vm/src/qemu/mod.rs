@@ -1,9 +1,12 @@
 //! The QEMU backend (Linux): assembles the initrd, makes sure the data disk exists, spawns QEMU
-//! through the [`ProcessRunner`] seam and supervises it, publishing every status change at once.
+//! (and its vhost-user backends, [`vhost_user`]) through the [`ProcessRunner`] seam and
+//! supervises it, publishing every status change at once. The link is a virtio-serial port or a
+//! vsock (`vm.link`).
 
 pub mod accel;
 pub mod qmp;
 pub mod spec;
+pub mod vhost_user;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::sync::watch;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
+
+use berth_core::settings::{LinkKind, VmBackend};
 
 use crate::process::{CommandSpec, ProcessRunner};
 use crate::process_watch::ProcessWatch;
@@ -19,7 +24,9 @@ use crate::share::{self, ShareMethod};
 use crate::{
     data_disk, initrd, HostTool, Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus,
 };
-pub use spec::{Accel, Arch, NinePShare, QemuSpec, VirtiofsShare};
+pub use spec::{Accel, Arch, LinkDevice, NinePShare, QemuSpec, VirtiofsShare};
+pub use vhost_user::{choose_share_method, find_virtiofsd, SHARE_METHOD_VAR, VIRTIOFSD_VAR};
+use vhost_user::{remove_if_exists, Backend};
 
 /// How long QEMU gets to create its sockets.
 const SOCKET_DEADLINE: Duration = Duration::from_secs(15);
@@ -29,40 +36,9 @@ const KILL_DEADLINE: Duration = Duration::from_secs(5);
 pub use berth_control::endpoint::CONSOLE_LOG;
 pub const QEMU_LOG: &str = "qemu.log";
 const PID_FILE: &str = "qemu.pid";
-
-/// Picks the sharing method: `virtiofs` or `9p`; unset, see [`choose_share_method`].
-pub const SHARE_METHOD_VAR: &str = "BERTH_SHARE_METHOD";
-/// The virtiofsd program (default: [`find_virtiofsd`]).
-pub const VIRTIOFSD_VAR: &str = "BERTH_VIRTIOFSD";
-/// Where distributions install the Rust virtiofsd outside the PATH (Debian 13, Fedora). The
-/// C virtiofsd in Debian 12's `/usr/lib/qemu` is not used: it cannot map ids to the owner.
-const VIRTIOFSD_LIBEXEC: &str = "/usr/libexec/virtiofsd";
-
-/// The sharing method: the one `explicit` names, else virtio-fs when a virtiofsd was found,
-/// else 9p (QEMU alone). Measured here under TCG (scripts/bench-share.sh, two runs), virtio-fs
-/// untarred 5,000 small files 2.8-3.8x faster than 9p (the everyday case: sources, packages,
-/// git); sequential throughput swung with the machine's load (virtio-fs 0.6-1.7x 9p's write,
-/// 0.45-0.7x its read).
-pub fn choose_share_method(explicit: Option<&str>, virtiofsd: Option<&Path>) -> ShareMethod {
-    if let Some(method) = explicit.and_then(ShareMethod::from_name) {
-        return method;
-    }
-    match virtiofsd {
-        Some(_) => ShareMethod::Virtiofs,
-        None => ShareMethod::NineP,
-    }
-}
-
-/// virtiofsd: `BERTH_VIRTIOFSD`, else on the PATH, else in `/usr/libexec`.
-pub fn find_virtiofsd() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(VIRTIOFSD_VAR).filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
-    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .map(|dir| dir.join("virtiofsd"))
-        .chain([PathBuf::from(VIRTIOFSD_LIBEXEC)])
-        .find(|p| p.is_file())
-}
+/// vhost-device-vsock's pid: it outlives QEMU (it waits for the next one), so a daemon that
+/// died leaves it behind.
+const VSOCK_PID_FILE: &str = "vsock.pid";
 
 pub struct QemuHypervisor {
     config: VmConfig,
@@ -72,8 +48,11 @@ pub struct QemuHypervisor {
     qemu_img: String,
     share_method: ShareMethod,
     virtiofsd: String,
-    /// One per virtio-fs share, while the VM runs.
-    virtiofsd_procs: std::sync::Mutex<Vec<ProcessWatch>>,
+    vhost_device_vsock: String,
+    link: LinkKind,
+    /// The vhost-user backends (a virtiofsd per virtio-fs share, a vhost-device-vsock for a
+    /// vsock link), while the VM runs.
+    backends: std::sync::Mutex<Vec<ProcessWatch>>,
 }
 
 impl QemuHypervisor {
@@ -84,6 +63,7 @@ impl QemuHypervisor {
             virtiofsd.as_deref(),
         );
         QemuHypervisor {
+            link: config.link.resolve(VmBackend::Qemu),
             config,
             accel,
             runner,
@@ -91,7 +71,8 @@ impl QemuHypervisor {
             qemu_img: "qemu-img".into(),
             share_method,
             virtiofsd: virtiofsd.map_or_else(|| "virtiofsd".into(), |p| path_string(&p)),
-            virtiofsd_procs: std::sync::Mutex::new(Vec::new()),
+            vhost_device_vsock: vhost_user::vhost_device_vsock(),
+            backends: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -103,6 +84,27 @@ impl QemuHypervisor {
 
     pub fn link_socket(&self) -> PathBuf {
         self.config.run_dir.join("link.sock")
+    }
+
+    /// The vhost-user socket of the vsock device (vhost-device-vsock listens, QEMU connects).
+    pub fn vsock_socket(&self) -> PathBuf {
+        self.config.run_dir.join("vsock.sock")
+    }
+
+    /// Where the host reaches the guest's vsock ports (hybrid vsock).
+    pub fn vsock_uds(&self) -> PathBuf {
+        self.config.run_dir.join("vsock.uds")
+    }
+
+    fn link_device(&self) -> LinkDevice {
+        match self.link {
+            LinkKind::Vsock => LinkDevice::Vsock {
+                vhost_socket: self.vsock_socket(),
+            },
+            LinkKind::Serial | LinkKind::Stdio => LinkDevice::Serial {
+                socket: self.link_socket(),
+            },
+        }
     }
 
     pub fn qmp_socket(&self) -> PathBuf {
@@ -117,7 +119,8 @@ impl QemuHypervisor {
     pub fn spec(&self) -> QemuSpec {
         let c = &self.config;
         let method = self.share_method;
-        let mut cmdline = c.image.kernel_cmdline.clone();
+        let link = self.link_device();
+        let mut cmdline = format!("{} {}", c.image.kernel_cmdline, link.cmdline_arg());
         for (i, path) in c.shares.iter().enumerate() {
             cmdline.push(' ');
             cmdline.push_str(&share::cmdline_arg(method, &share::tag(i), path));
@@ -154,7 +157,7 @@ impl QemuHypervisor {
             cmdline,
             rootfs: c.image.rootfs(),
             data_disk: c.data_dir.join(data_disk::FILE_NAME),
-            link_socket: self.link_socket(),
+            link,
             qmp_socket: self.qmp_socket(),
             console_log: self.console_log(),
             // virtiofsd, not QEMU, touches the files with virtio-fs (and maps ids itself).
@@ -173,13 +176,14 @@ impl QemuHypervisor {
             .join(format!("vfs-{}.sock", share::tag(index)))
     }
 
-    /// Starts one virtiofsd per virtio-fs share and waits until each listens.
-    async fn start_virtiofsd(&self, spec: &QemuSpec) -> Result<(), VmError> {
-        // Those of the last boot (after a crash) exit once QEMU has gone; end them now.
-        self.stop_virtiofsd().await;
+    /// Starts the vhost-user backends QEMU will connect to (one virtiofsd per virtio-fs share,
+    /// vhost-device-vsock for a vsock link) and waits until each listens.
+    async fn start_backends(&self, spec: &QemuSpec) -> Result<(), VmError> {
+        // Those of the last boot (after a crash) may still run; end them now.
+        vhost_user::stop_all(&self.backends).await;
+        let runner = self.runner.as_ref();
         let owner = share::serve_as(&self.config.shares);
         for (vfs, dir) in spec.virtiofs.iter().zip(&self.config.shares) {
-            remove_if_exists(&vfs.socket)?;
             // virtiofsd locks `<socket>.pid`; one still shutting down would make the new one
             // fail ("Error creating pid file"): a fresh file has no lock on it.
             let mut pid_file = vfs.socket.clone().into_os_string();
@@ -190,42 +194,28 @@ impl QemuHypervisor {
                 .logs_dir
                 .join(format!("virtiofsd-{}.log", vfs.tag));
             let args = spec::virtiofsd_args(&vfs.socket, dir, owner);
-            let cmd = CommandSpec::new(self.virtiofsd.clone(), args).log_to(&log);
-            let child = self.runner.spawn(&cmd).map_err(|source| VmError::Spawn {
-                program: cmd.program.clone(),
-                source,
-            })?;
-            let watch = ProcessWatch::new();
-            watch.watch(child, "virtiofsd", || {});
-            let mut rx = watch.subscribe();
-            lock(&self.virtiofsd_procs).push(watch);
-            let deadline = Instant::now() + SOCKET_DEADLINE;
-            while !vfs.socket.exists() {
-                if !rx.borrow_and_update().is_running() {
-                    return Err(VmError::CommandFailed {
-                        program: self.virtiofsd.clone(),
-                        status: "exited at start".into(),
-                        stderr: tail(&log, 2000),
-                    });
-                }
-                if Instant::now() >= deadline {
-                    return Err(VmError::BootTimeout {
-                        path: vfs.socket.clone(),
-                        seconds: SOCKET_DEADLINE.as_secs(),
-                    });
-                }
-                let _ = tokio::time::timeout(Duration::from_millis(20), rx.changed()).await;
-            }
+            let backend = Backend {
+                what: "virtiofsd",
+                cmd: CommandSpec::new(self.virtiofsd.clone(), args).log_to(&log),
+                socket: vfs.socket.clone(),
+            };
+            vhost_user::start(runner, backend, &self.backends).await?;
+        }
+        if let LinkDevice::Vsock { vhost_socket } = &spec.link {
+            let pid_file = self.config.run_dir.join(VSOCK_PID_FILE);
+            vhost_user::reap_stale(runner, &pid_file, vhost_socket).await;
+            remove_if_exists(&self.vsock_uds())?;
+            let args = spec::vhost_device_vsock_args(vhost_socket, &self.vsock_uds());
+            let log = self.config.logs_dir.join("vhost-device-vsock.log");
+            let backend = Backend {
+                what: "vhost-device-vsock",
+                cmd: CommandSpec::new(self.vhost_device_vsock.clone(), args).log_to(&log),
+                socket: vhost_socket.clone(),
+            };
+            let pid = vhost_user::start(runner, backend, &self.backends).await?;
+            std::fs::write(&pid_file, format!("{pid}\n")).map_err(VmError::io(&pid_file))?;
         }
         Ok(())
-    }
-
-    /// Ends every virtiofsd (each also exits by itself once QEMU has gone).
-    async fn stop_virtiofsd(&self) {
-        let procs = std::mem::take(&mut *lock(&self.virtiofsd_procs));
-        for watch in procs {
-            watch.kill(KILL_DEADLINE).await;
-        }
     }
 
     async fn prepare(&self, spec: &QemuSpec) -> Result<(), VmError> {
@@ -233,8 +223,14 @@ impl QemuHypervisor {
         create_dir(&c.run_dir, Some(0o700))?;
         create_dir(&c.data_dir, None)?;
         create_dir(&c.logs_dir, None)?;
-        self.reap_stale().await;
-        for sock in [&spec.link_socket, &spec.qmp_socket] {
+        // A QEMU left behind by a daemon that died still holds the data disk: end it.
+        let pid_file = c.run_dir.join(PID_FILE);
+        vhost_user::reap_stale(self.runner.as_ref(), &pid_file, &spec.qmp_socket).await;
+        for sock in spec
+            .link_socket()
+            .into_iter()
+            .chain([spec.qmp_socket.as_path()])
+        {
             remove_if_exists(sock)?;
         }
         let action = data_disk::ensure(
@@ -256,30 +252,6 @@ impl QemuHypervisor {
         Ok(())
     }
 
-    /// A QEMU left behind by a daemon that died still holds the data disk: end it.
-    async fn reap_stale(&self) {
-        let pid_file = self.config.run_dir.join(PID_FILE);
-        let Some(pid) = std::fs::read_to_string(&pid_file)
-            .ok()
-            .and_then(|s| s.trim().parse::<u32>().ok())
-        else {
-            return;
-        };
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let ours =
-            String::from_utf8_lossy(&cmdline).contains(&*self.link_socket().to_string_lossy());
-        if ours {
-            warn!(pid, "ending a QEMU left over from an earlier daemon");
-            let kill = CommandSpec::new("kill", ["-9", &pid.to_string()]);
-            let _ = self.runner.output(&kill).await;
-            let deadline = Instant::now() + KILL_DEADLINE;
-            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-        let _ = std::fs::remove_file(pid_file);
-    }
-
     /// Waits until QEMU's sockets exist (it is then running the guest), or it died.
     async fn wait_for_sockets(&self, spec: &QemuSpec) -> Result<(), VmError> {
         let mut rx = self.process.subscribe();
@@ -292,13 +264,18 @@ impl QemuHypervisor {
                     output,
                 });
             }
-            if spec.link_socket.exists() && spec.qmp_socket.exists() {
+            let missing = spec
+                .link_socket()
+                .into_iter()
+                .chain([spec.qmp_socket.as_path()])
+                .find(|sock| !sock.exists());
+            let Some(missing) = missing else {
                 return Ok(());
-            }
+            };
             if Instant::now() >= deadline {
                 let _ = self.kill().await;
                 return Err(VmError::BootTimeout {
-                    path: spec.link_socket.clone(),
+                    path: missing.to_path_buf(),
                     seconds: SOCKET_DEADLINE.as_secs(),
                 });
             }
@@ -315,8 +292,8 @@ impl Hypervisor for QemuHypervisor {
         }
         let spec = self.spec();
         self.prepare(&spec).await?;
-        if let Err(err) = self.start_virtiofsd(&spec).await {
-            self.stop_virtiofsd().await;
+        if let Err(err) = self.start_backends(&spec).await {
+            vhost_user::stop_all(&self.backends).await;
             return Err(err);
         }
         let log = self.config.logs_dir.join(QEMU_LOG);
@@ -324,7 +301,7 @@ impl Hypervisor for QemuHypervisor {
         let child = match self.runner.spawn(&cmd) {
             Ok(child) => child,
             Err(source) => {
-                self.stop_virtiofsd().await;
+                vhost_user::stop_all(&self.backends).await;
                 return Err(VmError::Spawn {
                     program: cmd.program.clone(),
                     source,
@@ -346,7 +323,7 @@ impl Hypervisor for QemuHypervisor {
         });
         let waited = self.wait_for_sockets(&spec).await;
         if waited.is_err() {
-            self.stop_virtiofsd().await;
+            vhost_user::stop_all(&self.backends).await;
         }
         waited
     }
@@ -364,7 +341,7 @@ impl Hypervisor for QemuHypervisor {
             .await
             .is_some()
         {
-            self.stop_virtiofsd().await;
+            vhost_user::stop_all(&self.backends).await;
             return Ok(StopOutcome::Graceful);
         }
         self.kill().await?;
@@ -373,7 +350,7 @@ impl Hypervisor for QemuHypervisor {
 
     async fn kill(&self) -> Result<(), VmError> {
         self.process.kill(KILL_DEADLINE).await;
-        self.stop_virtiofsd().await;
+        vhost_user::stop_all(&self.backends).await;
         Ok(())
     }
 
@@ -387,8 +364,8 @@ impl Hypervisor for QemuHypervisor {
 
     fn expect_exit(&self) {
         self.process.expect_exit();
-        // virtiofsd exits by itself once QEMU has gone: not a crash either.
-        for watch in lock(&self.virtiofsd_procs).iter() {
+        // Its backends go with it: not a crash either.
+        for watch in lock(&self.backends).iter() {
             watch.expect_exit();
         }
     }
@@ -398,7 +375,17 @@ impl Hypervisor for QemuHypervisor {
     }
 
     fn link_endpoint(&self) -> LinkEndpoint {
-        LinkEndpoint::UnixSocket(self.link_socket())
+        match self.link {
+            LinkKind::Vsock => LinkEndpoint::HybridVsock {
+                socket: self.vsock_uds(),
+                port: crate::LINK_VSOCK_PORT,
+            },
+            LinkKind::Serial | LinkKind::Stdio => LinkEndpoint::UnixSocket(self.link_socket()),
+        }
+    }
+
+    fn link_kind(&self) -> LinkKind {
+        self.link
     }
 
     fn describe(&self) -> String {
@@ -424,6 +411,12 @@ impl Hypervisor for QemuHypervisor {
                 ),
             ));
         }
+        if matches!(spec.link, LinkDevice::Vsock { .. }) {
+            tools.push(HostTool::new(
+                self.vhost_device_vsock.clone(),
+                vhost_user::VHOST_DEVICE_VSOCK_INSTALL,
+            ));
+        }
         tools
     }
 }
@@ -447,13 +440,6 @@ fn create_dir(path: &Path, mode: Option<u32>) -> Result<(), VmError> {
     #[cfg(not(unix))]
     let _ = mode;
     Ok(())
-}
-
-fn remove_if_exists(path: &Path) -> Result<(), VmError> {
-    match std::fs::remove_file(path) {
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(VmError::io(path)(err)),
-        _ => Ok(()),
-    }
 }
 
 /// The last `max` bytes of a log file (for error messages).
@@ -499,19 +485,27 @@ mod tests {
             data_dir: root.join("data"),
             logs_dir: root.join("logs"),
             shares: Vec::new(),
+            backend: crate::VmBackend::Auto,
+            link: crate::VmLink::Auto,
         }
     }
 
-    /// Plays QEMU's part: creates the sockets named on its command line (and virtiofsd's).
+    /// Plays QEMU's part: creates the sockets named on its command line (and those of
+    /// virtiofsd and vhost-device-vsock).
     fn fake_qemu(cmd: &CommandSpec) {
-        if cmd.program == "virtiofsd" {
-            let sock = cmd.args[0].strip_prefix("--socket-path=").unwrap();
+        let backend_socket = match cmd.program.as_str() {
+            "virtiofsd" => cmd.args[0].strip_prefix("--socket-path="),
+            "vhost-device-vsock" => cmd.args[1].strip_prefix("--socket="),
+            _ => None,
+        };
+        if let Some(sock) = backend_socket {
             std::fs::write(sock, b"").unwrap();
             return;
         }
         if let Some(spec) = QemuSpec::from_args(&cmd.program, &cmd.args) {
-            std::fs::write(spec.link_socket, b"").unwrap();
-            std::fs::write(spec.qmp_socket, b"").unwrap();
+            for sock in spec.link_socket().into_iter().chain([&*spec.qmp_socket]) {
+                std::fs::write(sock, b"").unwrap();
+            }
         }
     }
 
@@ -587,19 +581,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn virtiofs_is_chosen_when_virtiofsd_is_there_unless_told_otherwise() {
-        let found = Some(Path::new("/usr/bin/virtiofsd"));
-        assert_eq!(choose_share_method(None, found), ShareMethod::Virtiofs);
-        assert_eq!(choose_share_method(None, None), ShareMethod::NineP);
-        assert_eq!(choose_share_method(Some("9p"), found), ShareMethod::NineP);
-        assert_eq!(
-            choose_share_method(Some("virtiofs"), None),
-            ShareMethod::Virtiofs
-        );
-        assert_eq!(choose_share_method(Some("nfs"), None), ShareMethod::NineP);
-    }
-
     #[tokio::test]
     async fn virtiofs_shares_start_virtiofsd_before_qemu() {
         let root = tempfile::tempdir().unwrap();
@@ -638,7 +619,88 @@ mod tests {
             &home
         )));
         hv.kill().await.unwrap();
-        assert!(lock(&hv.virtiofsd_procs).is_empty());
+        assert!(lock(&hv.backends).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_vsock_link_runs_vhost_device_vsock_before_qemu_and_ends_it_with_the_vm() {
+        let root = tempfile::tempdir().unwrap();
+        let mut cfg = config(root.path());
+        cfg.link = crate::VmLink::Vsock;
+        let runner = RecordingRunner::new();
+        runner.on_spawn(fake_qemu);
+        let mut hv = QemuHypervisor::new(cfg, Accel::Kvm, Arc::new(runner.clone()));
+        hv.vhost_device_vsock = "vhost-device-vsock".into();
+        hv.start().await.unwrap();
+        let cmds = runner.commands();
+        let programs: Vec<&str> = cmds.iter().map(|c| c.program.as_str()).collect();
+        assert_eq!(
+            programs,
+            ["qemu-img", "vhost-device-vsock", "qemu-system-x86_64"]
+        );
+        let run = root.path().join("run");
+        assert_eq!(
+            cmds[1].args,
+            spec::vhost_device_vsock_args(&run.join("vsock.sock"), &run.join("vsock.uds"))
+        );
+        let spec = QemuSpec::from_args(&cmds[2].program, &cmds[2].args).unwrap();
+        assert_eq!(
+            spec.link,
+            LinkDevice::Vsock {
+                vhost_socket: run.join("vsock.sock")
+            }
+        );
+        assert!(
+            spec.cmdline.ends_with(" berth.link=vsock:1024"),
+            "{}",
+            spec.cmdline
+        );
+        assert_eq!(
+            hv.link_endpoint(),
+            LinkEndpoint::HybridVsock {
+                socket: run.join("vsock.uds"),
+                port: 1024
+            }
+        );
+        // Its pid is kept, so a later daemon can end one that a crashed daemon left behind.
+        let pid = std::fs::read_to_string(run.join(VSOCK_PID_FILE)).unwrap();
+        assert_eq!(pid.trim(), FAKE_PID.to_string());
+        assert_eq!(
+            hv.host_tools().last().unwrap().program,
+            "vhost-device-vsock"
+        );
+        hv.kill().await.unwrap();
+        assert!(lock(&hv.backends).is_empty());
+    }
+
+    #[test]
+    fn the_serial_link_is_the_default_and_says_so_on_the_cmdline() {
+        let root = tempfile::tempdir().unwrap();
+        let hv = QemuHypervisor::new(
+            config(root.path()),
+            Accel::Kvm,
+            Arc::new(RecordingRunner::new()),
+        );
+        let spec = hv.spec();
+        assert_eq!(
+            spec.link,
+            LinkDevice::Serial {
+                socket: hv.link_socket()
+            }
+        );
+        assert!(
+            spec.cmdline.ends_with(" berth.link=serial"),
+            "{}",
+            spec.cmdline
+        );
+        assert_eq!(
+            hv.link_endpoint(),
+            LinkEndpoint::UnixSocket(hv.link_socket())
+        );
+        assert!(!hv
+            .host_tools()
+            .iter()
+            .any(|t| t.program.contains("vhost-device-vsock")));
     }
 
     #[tokio::test]

@@ -59,6 +59,46 @@ pub const DATA_SERIAL: &str = "berth-data";
 /// The virtio-serial port name: `/dev/virtio-ports/berth.link` in the guest.
 pub const LINK_PORT: &str = "berth.link";
 
+/// How the link to the guest agent leaves the VM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkDevice {
+    /// A virtio-serial port named [`LINK_PORT`]; QEMU listens on `socket` for the host.
+    Serial { socket: PathBuf },
+    /// A `vhost-user-vsock-pci` device served by vhost-device-vsock on `vhost_socket` (guest
+    /// RAM is then a shared memfd it can map); the host reaches the guest's ports through the
+    /// device's hybrid-vsock socket ([`vhost_device_vsock_args`]).
+    Vsock { vhost_socket: PathBuf },
+}
+
+impl LinkDevice {
+    /// The kernel command-line argument that tells the guest which link to serve
+    /// (vm-image/README.md, "The link").
+    pub fn cmdline_arg(&self) -> String {
+        match self {
+            LinkDevice::Serial { .. } => "berth.link=serial".into(),
+            LinkDevice::Vsock { .. } => format!("berth.link=vsock:{}", crate::LINK_VSOCK_PORT),
+        }
+    }
+}
+
+/// The guest's vsock context id (`--guest-cid`); 0-2 are reserved.
+pub const GUEST_CID: u32 = 3;
+
+/// The argv of the `vhost-device-vsock` (rust-vmm, 0.3) that serves the guest's vsock device on
+/// `vhost_socket` (QEMU connects there) and the host side on `uds` (hybrid vsock: connect, send
+/// `CONNECT <port>\n`, read `OK <port>\n`). One flag per value, so a comma in a path stays a
+/// comma (`--vm key=value,...` would split it).
+pub fn vhost_device_vsock_args(
+    vhost_socket: &std::path::Path,
+    uds: &std::path::Path,
+) -> Vec<String> {
+    vec![
+        format!("--guest-cid={GUEST_CID}"),
+        format!("--socket={}", path(vhost_socket)),
+        format!("--uds-path={}", path(uds)),
+    ]
+}
+
 /// A host folder served to the guest over virtio-9p by QEMU itself. The guest mounts `tag` at
 /// `path` (the same path as on the host).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,8 +129,8 @@ pub struct QemuSpec {
     pub rootfs: PathBuf,
     /// qcow2 data disk (`/var/lib/docker`).
     pub data_disk: PathBuf,
-    /// Host end of the virtio-serial link (QEMU listens).
-    pub link_socket: PathBuf,
+    /// The link to the guest agent.
+    pub link: LinkDevice,
     pub qmp_socket: PathBuf,
     pub console_log: PathBuf,
     /// Folders shared over virtio-9p.
@@ -119,7 +159,7 @@ impl QemuSpec {
         push("-cpu", cpu_model(self.accel).into());
         push("-smp", self.cpus.to_string());
         push("-m", format!("{}M", self.memory_mib));
-        if !self.virtiofs.is_empty() {
+        if self.needs_shared_memory() {
             push(
                 "-object",
                 format!(
@@ -198,18 +238,29 @@ impl QemuSpec {
                 ),
             );
         }
-        push("-device", "virtio-serial-pci".into());
-        push(
-            "-chardev",
-            format!(
-                "socket,id=berthlink,path={},server=on,wait=off",
-                opt_path(&self.link_socket)
-            ),
-        );
-        push(
-            "-device",
-            format!("virtserialport,chardev=berthlink,name={LINK_PORT}"),
-        );
+        match &self.link {
+            LinkDevice::Serial { socket } => {
+                push("-device", "virtio-serial-pci".into());
+                push(
+                    "-chardev",
+                    format!(
+                        "socket,id=berthlink,path={},server=on,wait=off",
+                        opt_path(socket)
+                    ),
+                );
+                push(
+                    "-device",
+                    format!("virtserialport,chardev=berthlink,name={LINK_PORT}"),
+                );
+            }
+            LinkDevice::Vsock { vhost_socket } => {
+                push(
+                    "-chardev",
+                    format!("socket,id=berthvsock,path={}", opt_path(vhost_socket)),
+                );
+                push("-device", "vhost-user-vsock-pci,chardev=berthvsock".into());
+            }
+        }
         push(
             "-chardev",
             format!(
@@ -230,6 +281,19 @@ impl QemuSpec {
         args
     }
 
+    /// vhost-user devices (virtio-fs, vsock) map the guest's RAM: it must be a shared memfd.
+    fn needs_shared_memory(&self) -> bool {
+        !self.virtiofs.is_empty() || matches!(self.link, LinkDevice::Vsock { .. })
+    }
+
+    /// The socket QEMU itself creates for the host (the vsock link's socket is its backend's).
+    pub fn link_socket(&self) -> Option<&std::path::Path> {
+        match &self.link {
+            LinkDevice::Serial { socket } => Some(socket),
+            LinkDevice::Vsock { .. } => None,
+        }
+    }
+
     /// Reads back an argv made by [`QemuSpec::to_args`]. `None` when it is not one of ours.
     pub fn from_args(program: &str, args: &[String]) -> Option<QemuSpec> {
         let arch = match program.rsplit('/').next()? {
@@ -247,7 +311,9 @@ impl QemuSpec {
             cmdline: String::new(),
             rootfs: PathBuf::new(),
             data_disk: PathBuf::new(),
-            link_socket: PathBuf::new(),
+            link: LinkDevice::Serial {
+                socket: PathBuf::new(),
+            },
             qmp_socket: PathBuf::new(),
             console_log: PathBuf::new(),
             shares: Vec::new(),
@@ -279,7 +345,8 @@ impl QemuSpec {
                     let sock = PathBuf::from(option_value(value, "path")?);
                     let id = option_value(value, "id")?;
                     match id.as_str() {
-                        "berthlink" => spec.link_socket = sock,
+                        "berthlink" => spec.link = LinkDevice::Serial { socket: sock },
+                        "berthvsock" => spec.link = LinkDevice::Vsock { vhost_socket: sock },
                         "qmp" => spec.qmp_socket = sock,
                         _ => spec.virtiofs.push(VirtiofsShare {
                             tag: id.strip_prefix("vfs-")?.to_string(),
@@ -401,7 +468,9 @@ mod tests {
             cmdline: "console=ttyS0 quiet".into(),
             rootfs: "/img/rootfs.erofs".into(),
             data_disk: "/data/data.qcow2".into(),
-            link_socket: "/run/link.sock".into(),
+            link: LinkDevice::Serial {
+                socket: "/run/link.sock".into(),
+            },
             qmp_socket: "/run/qmp.sock".into(),
             console_log: "/logs/vm-console.log".into(),
             shares: Vec::new(),
@@ -463,6 +532,58 @@ mod tests {
         assert!(!argv_lines(&sample().to_args())
             .iter()
             .any(|l| l.starts_with("-object") || l.starts_with("-numa")));
+    }
+
+    fn with_vsock() -> QemuSpec {
+        let mut spec = sample();
+        spec.link = LinkDevice::Vsock {
+            vhost_socket: "/run/a,b/vsock.sock".into(),
+        };
+        spec
+    }
+
+    #[test]
+    fn golden_argv_with_a_vsock_link() {
+        let lines = argv_lines(&with_vsock().to_args());
+        let m = lines.iter().position(|l| l == "-m 2048M").unwrap();
+        assert_eq!(
+            lines[m + 1..m + 3],
+            [
+                "-object memory-backend-memfd,id=mem,size=2048M,share=on",
+                "-numa node,memdev=mem",
+            ]
+        );
+        let balloon = lines
+            .iter()
+            .position(|l| l == "-device virtio-balloon-pci,free-page-reporting=on")
+            .unwrap();
+        assert_eq!(
+            lines[balloon + 1..balloon + 4],
+            [
+                "-chardev socket,id=berthvsock,path=/run/a,,b/vsock.sock",
+                "-device vhost-user-vsock-pci,chardev=berthvsock",
+                "-chardev socket,id=qmp,path=/run/qmp.sock,server=on,wait=off",
+            ]
+        );
+        assert!(!lines.iter().any(|l| l.contains("virtio-serial")));
+        assert_eq!(with_vsock().link_socket(), None);
+        assert_eq!(with_vsock().link.cmdline_arg(), "berth.link=vsock:1024");
+        assert_eq!(sample().link.cmdline_arg(), "berth.link=serial");
+    }
+
+    #[test]
+    fn golden_vhost_device_vsock_argv() {
+        assert_eq!(
+            vhost_device_vsock_args(
+                std::path::Path::new("/run/a,b/vsock.sock"),
+                std::path::Path::new("/run/a,b/vsock.uds")
+            ),
+            [
+                "--guest-cid=3",
+                "--socket=/run/a,b/vsock.sock",
+                "--uds-path=/run/a,b/vsock.uds",
+            ]
+        );
     }
 
     fn with_shares() -> QemuSpec {
@@ -566,14 +687,16 @@ mod tests {
 
     #[test]
     fn round_trips_through_argv() {
-        let mut specs = vec![sample(), with_shares(), with_virtiofs()];
+        let mut specs = vec![sample(), with_shares(), with_virtiofs(), with_vsock()];
         let mut odd = sample();
         odd.accel = Accel::Kvm;
         odd.arch = Arch::Aarch64;
         odd.cpus = 8;
         odd.memory_mib = 8192;
         odd.data_disk = "/home/a,b/My Disk,,x.qcow2".into();
-        odd.link_socket = "/run/with,comma/link.sock".into();
+        odd.link = LinkDevice::Serial {
+            socket: "/run/with,comma/link.sock".into(),
+        };
         odd.cmdline = "console=ttyAMA0 a=b,c".into();
         specs.push(odd);
         for spec in specs {

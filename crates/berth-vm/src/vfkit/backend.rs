@@ -18,7 +18,7 @@ use crate::process_watch::ProcessWatch;
 use crate::{HostTool, Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus};
 
 /// The vsock port the guest agent listens on for the link.
-pub const LINK_VSOCK_PORT: u32 = 1024;
+pub use crate::LINK_VSOCK_PORT;
 /// Raw, sparse: Virtualization.framework reads no qcow2.
 pub const DATA_DISK: &str = "data.raw";
 /// The kernel vfkit boots: arm64 `Image`, uncompressed (vfkit hangs on a compressed one).
@@ -112,6 +112,13 @@ impl VfkitHypervisor {
             program: "vfkit".into(),
             process: ProcessWatch::new(),
         }
+    }
+
+    /// Runs `program` instead of `vfkit` from the PATH (`BERTH_VFKIT`: another vfkit, or the
+    /// stand-in).
+    pub fn with_program(mut self, program: impl Into<String>) -> Self {
+        self.program = program.into();
+        self
     }
 
     pub fn spec(&self) -> VfkitSpec {
@@ -266,10 +273,15 @@ impl Hypervisor for VfkitHypervisor {
         "vfkit".into()
     }
 
+    /// The unix socket vfkit listens on leads to the guest's vsock port.
+    fn link_kind(&self) -> crate::LinkKind {
+        crate::LinkKind::Vsock
+    }
+
     fn host_tools(&self) -> Vec<HostTool> {
         vec![HostTool::new(
             self.program.clone(),
-            "install vfkit (`brew install vfkit`)",
+            "install vfkit (`brew install vfkit`), or name it with BERTH_VFKIT",
         )]
     }
 }
@@ -302,6 +314,8 @@ mod tests {
             data_dir: root.join("data"),
             logs_dir: root.join("logs"),
             shares: Vec::new(),
+            backend: crate::VmBackend::Auto,
+            link: crate::VmLink::Auto,
         }
     }
 

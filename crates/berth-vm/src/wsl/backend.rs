@@ -39,6 +39,12 @@ impl WslHypervisor {
         }
     }
 
+    /// Runs `program` instead of `wsl.exe` from the PATH (`BERTH_WSL_EXE`: the stand-in).
+    pub fn with_program(mut self, program: impl Into<String>) -> Self {
+        self.program = program.into();
+        self
+    }
+
     async fn run(&self, command: WslCommand) -> Result<String, VmError> {
         let cmd = CommandSpec::new(self.program.clone(), command.to_args());
         let out = self
@@ -168,7 +174,8 @@ impl Hypervisor for WslHypervisor {
     fn host_tools(&self) -> Vec<HostTool> {
         vec![HostTool::new(
             self.program.clone(),
-            "install WSL 2 (`wsl --install` in an administrator PowerShell, then restart)",
+            "install WSL 2 (`wsl --install` in an administrator PowerShell, then restart), or \
+             name wsl.exe with BERTH_WSL_EXE",
         )]
     }
 
