@@ -88,6 +88,14 @@ if ! command -v virtiofsd >/dev/null 2>&1 && [ ! -x /usr/libexec/virtiofsd ]; th
 fi
 required_commands+=(virtiofsd:"virtiofsd (cargo install virtiofsd)")
 
+# The vsock link on QEMU (vm.link = "vsock"; the VM tier runs it): rust-vmm's vhost-user vsock
+# device. 0.3.0 builds from crates.io alone (its Cargo.lock pins every dependency there).
+if ! command -v vhost-device-vsock >/dev/null 2>&1; then
+  echo "setup: installing vhost-device-vsock (cargo install)"
+  cargo install vhost-device-vsock --version 0.3.0 --locked --quiet
+fi
+required_commands+=(vhost-device-vsock:"vhost-device-vsock (cargo install vhost-device-vsock)")
+
 # The UI tier drives the real app through WebKitWebDriver.
 if [ "${BERTH_SETUP_UI_DRIVER:-1}" = 1 ]; then
   if ! command -v tauri-driver >/dev/null 2>&1; then
