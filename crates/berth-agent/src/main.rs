@@ -9,6 +9,7 @@
 
 mod port;
 mod power;
+mod system;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -84,7 +85,6 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let cfg = Arc::new(GuestConfig::new(&args.docker_socket));
     // In a VM (a port or a vsock) a shutdown powers the guest off.
     let default_action = if args.port.is_some() || args.vsock.is_some() {
         OnShutdown::PowerOff
@@ -96,6 +96,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         dockerd_pidfile: args.dockerd_pidfile.clone(),
         data_dir: args.data_dir.clone(),
     };
+    // Only an agent that powers its machine off owns that machine's clock and memory (an agent
+    // serving a unix socket runs on a host, in tests and stand-ins).
+    let mut cfg = GuestConfig::new(&args.docker_socket);
+    if matches!(plan.action, OnShutdown::PowerOff) {
+        cfg = cfg.with_system(Arc::new(system::Guest));
+    }
+    let cfg = Arc::new(cfg);
     if let Some(path) = &args.port {
         serve_port(path, cfg).await;
     } else if let Some(port) = args.vsock {

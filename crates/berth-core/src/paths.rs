@@ -95,6 +95,13 @@ impl BerthPaths {
         self.run_dir.join("docker.sock")
     }
 
+    /// The same engine for Berth's own clients (the dashboard, the CLI's own commands, the
+    /// daemon's port follower): an open connection here does not keep the VM from pausing
+    /// when idle, as one on [`engine_socket`](Self::engine_socket) does.
+    pub fn app_engine_socket(&self) -> PathBuf {
+        self.run_dir.join("berth-engine.sock")
+    }
+
     /// The daemon's control socket.
     pub fn control_socket(&self) -> PathBuf {
         self.run_dir.join("control.sock")

@@ -82,7 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if serve_secs > 0 {
         let listener = relay::bind_private(&relay_path)?;
         println!("serving unix://{} for {serve_secs} s", relay_path.display());
-        let served = relay::serve_unix(listener, client.clone());
+        let served = relay::serve_unix(listener, client.clone(), relay::Door::open());
         let _ = tokio::time::timeout(Duration::from_secs(serve_secs), served).await;
     }
     if shutdown {

@@ -38,6 +38,31 @@ pub struct GuestConfig {
     pub started: Instant,
     /// The guest init's boot marks ([`BOOT_MARKS`]), for [`AgentInfo::boot_marks`].
     pub boot_marks: PathBuf,
+    /// What `set_clock` and `release_memory` change.
+    pub system: Arc<dyn GuestSystem>,
+}
+
+/// What only the guest's own system can do: the agent provides the real one; tests and
+/// stand-ins that run the agent's link on a host provide theirs.
+pub trait GuestSystem: Send + Sync + std::fmt::Debug {
+    /// Sets the wall clock to `since_epoch`.
+    fn set_clock(&self, since_epoch: Duration) -> Result<(), String>;
+    /// Drops the page cache so its pages are free (and reported to the host by the balloon).
+    fn release_memory(&self) -> Result<(), String>;
+}
+
+/// A system that changes nothing and says so (the default outside the guest).
+#[derive(Debug)]
+pub struct ReadOnlySystem;
+
+impl GuestSystem for ReadOnlySystem {
+    fn set_clock(&self, _since_epoch: Duration) -> Result<(), String> {
+        Err("this agent does not own a clock".into())
+    }
+
+    fn release_memory(&self) -> Result<(), String> {
+        Err("this agent does not own a memory".into())
+    }
 }
 
 /// Where the guest init records its boot marks (`name seconds-since-kernel-start` lines).
@@ -50,7 +75,13 @@ impl GuestConfig {
             agent_version: env!("CARGO_PKG_VERSION").to_owned(),
             started: Instant::now(),
             boot_marks: PathBuf::from(BOOT_MARKS),
+            system: Arc::new(ReadOnlySystem),
         }
+    }
+
+    pub fn with_system(mut self, system: Arc<dyn GuestSystem>) -> Self {
+        self.system = system;
+        self
     }
 }
 
@@ -154,6 +185,18 @@ async fn serve_stream(
             };
             write_frame(&mut stream, &Reply::Info(info)).await
         }
+        Request::SetClock { secs, nanos } => {
+            let reply = done_or_error(cfg.system.set_clock(Duration::new(secs, nanos)));
+            write_frame(&mut stream, &reply).await
+        }
+        Request::ReleaseMemory => {
+            let system = cfg.system.clone();
+            // Dropping caches walks the whole page cache: not on the runtime's threads.
+            let done = tokio::task::spawn_blocking(move || system.release_memory())
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+            write_frame(&mut stream, &done_or_error(done)).await
+        }
         Request::Shutdown => {
             let acked = write_frame(&mut stream, &Reply::ShuttingDown).await;
             let _ = stream.shutdown().await;
@@ -163,6 +206,13 @@ async fn serve_stream(
     };
     if let Err(e) = result {
         tracing::debug!(error = %e, "stream ended with an error");
+    }
+}
+
+fn done_or_error(result: Result<(), String>) -> Reply {
+    match result {
+        Ok(()) => Reply::Done,
+        Err(message) => Reply::Error { message },
     }
 }
 
@@ -451,6 +501,43 @@ mod tests {
             .expect("the flow ends with its stream")
             .unwrap()
             .unwrap();
+    }
+
+    #[derive(Debug, Default)]
+    struct Recording(std::sync::Mutex<Vec<String>>);
+
+    impl GuestSystem for Recording {
+        fn set_clock(&self, since_epoch: Duration) -> Result<(), String> {
+            let mut calls = self.0.lock().unwrap();
+            calls.push(format!("clock {}", since_epoch.as_secs()));
+            Ok(())
+        }
+
+        fn release_memory(&self) -> Result<(), String> {
+            self.0.lock().unwrap().push("release".into());
+            Err("drop_caches: permission denied".into())
+        }
+    }
+
+    #[tokio::test]
+    async fn clock_and_memory_requests_reach_the_guest_system_and_its_errors_come_back() {
+        let system = Arc::new(Recording::default());
+        let (host_io, agent_io) = pair();
+        let cfg = GuestConfig::new("/nonexistent").with_system(system.clone());
+        tokio::spawn(serve(agent_io, Arc::new(cfg)));
+        let client = LinkClient::handshake(host_io).await.unwrap();
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        client.set_clock(at).await.unwrap();
+        let err = client.release_memory().await.unwrap_err();
+        assert!(err.to_string().contains("permission denied"), "{err}");
+        assert_eq!(*system.0.lock().unwrap(), ["clock 1800000000", "release"]);
+
+        // An agent outside a guest refuses instead of pretending.
+        let (host_io, agent_io) = pair();
+        tokio::spawn(serve(agent_io, Arc::new(GuestConfig::new("/nonexistent"))));
+        let client = LinkClient::handshake(host_io).await.unwrap();
+        let err = client.set_clock(at).await.unwrap_err();
+        assert!(err.to_string().contains("does not own a clock"), "{err}");
     }
 
     #[tokio::test]

@@ -112,6 +112,29 @@ impl LinkClient {
         }
     }
 
+    /// Set the guest's wall clock to `now` (the host's, read just before the call).
+    pub async fn set_clock(&self, now: std::time::SystemTime) -> Result<(), LinkError> {
+        let since = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let request = Request::SetClock {
+            secs: since.as_secs(),
+            nanos: since.subsec_nanos(),
+        };
+        match self.call(request).await? {
+            Reply::Done => Ok(()),
+            other => Err(unexpected("set_clock", other)),
+        }
+    }
+
+    /// Ask the guest to drop its page cache, so the balloon gives those pages to the host.
+    pub async fn release_memory(&self) -> Result<(), LinkError> {
+        match self.call(Request::ReleaseMemory).await? {
+            Reply::Done => Ok(()),
+            other => Err(unexpected("release_memory", other)),
+        }
+    }
+
     /// Resolves once the link has ended (the agent went away, or the byte stream broke).
     pub async fn closed(&self) {
         self.mux.closed().await

@@ -16,6 +16,7 @@
 //! [`host::LinkClient`] is the host's handle; [`relay::serve_unix`] turns it into the host engine
 //! socket; [`guest::serve`] is the agent's side.
 
+pub mod activity;
 pub mod create_rewrite;
 pub mod error;
 pub mod guest;

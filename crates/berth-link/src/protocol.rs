@@ -38,6 +38,11 @@ pub enum Request {
     Ping,
     /// Stop the engine, sync, unmount and power off.
     Shutdown,
+    /// Set the guest's wall clock to the host's (after a resume it is behind by the pause).
+    SetClock { secs: u64, nanos: u32 },
+    /// Drop what the guest can rebuild (its page cache), so the balloon reports the freed
+    /// pages to the host before the VM pauses.
+    ReleaseMemory,
 }
 
 impl Request {
@@ -46,6 +51,8 @@ impl Request {
             Request::Open { .. } => "open",
             Request::Ping => "ping",
             Request::Shutdown => "shutdown",
+            Request::SetClock { .. } => "set_clock",
+            Request::ReleaseMemory => "release_memory",
         }
     }
 }
@@ -56,7 +63,11 @@ impl Request {
 pub enum Reply {
     Info(AgentInfo),
     ShuttingDown,
-    Error { message: String },
+    /// `set_clock` and `release_memory` did what they say.
+    Done,
+    Error {
+        message: String,
+    },
 }
 
 impl Reply {
@@ -64,6 +75,7 @@ impl Reply {
         match self {
             Reply::Info(_) => "info",
             Reply::ShuttingDown => "shutting_down",
+            Reply::Done => "done",
             Reply::Error { .. } => "error",
         }
     }

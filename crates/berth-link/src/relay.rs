@@ -2,11 +2,13 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::AbortHandle;
 
+use crate::activity::{ActivityGate, Use};
 use crate::host::LinkClient;
 use crate::protocol::Target;
 use crate::splice::splice;
@@ -26,14 +28,37 @@ pub fn bind_private(path: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// Serve the engine socket on `listener` until the link closes. Each accepted connection is
-/// spliced to a fresh [`Target::Engine`] stream, byte for byte, half-closes included.
-pub async fn serve_unix(listener: UnixListener, client: LinkClient) -> Result<(), LinkError> {
+/// Who a relayed socket serves: each connection passes `gate` (held while the VM is paused,
+/// counted as `usage`).
+#[derive(Debug, Clone)]
+pub struct Door {
+    pub gate: Arc<ActivityGate>,
+    pub usage: Use,
+}
+
+impl Door {
+    /// A door that is never closed (no Resource Saver).
+    pub fn open() -> Self {
+        Door {
+            gate: ActivityGate::new(),
+            usage: Use::Counted,
+        }
+    }
+}
+
+/// Serve the engine socket on `listener` until the link closes. Each accepted connection
+/// passes `door`, then is spliced to a fresh [`Target::Engine`] stream, byte for byte,
+/// half-closes included.
+pub async fn serve_unix(
+    listener: UnixListener,
+    client: LinkClient,
+    door: Door,
+) -> Result<(), LinkError> {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let (conn, _) = accepted?;
-                tokio::spawn(relay_one(conn, client.clone()));
+                tokio::spawn(relay_one(conn, client.clone(), door.clone()));
             }
             () = client.closed() => return Ok(()),
         }
@@ -46,15 +71,17 @@ pub async fn serve_unix(listener: UnixListener, client: LinkClient) -> Result<()
 pub async fn spawn_on_link_thread(
     path: PathBuf,
     client: LinkClient,
+    door: Door,
 ) -> std::io::Result<AbortHandle> {
     crate::host::on_link_thread(async move {
         let listener = bind_private(&path)?;
-        Ok(tokio::spawn(serve_unix(listener, client)).abort_handle())
+        Ok(tokio::spawn(serve_unix(listener, client, door)).abort_handle())
     })
     .await
 }
 
-async fn relay_one(mut conn: UnixStream, client: LinkClient) {
+async fn relay_one(mut conn: UnixStream, client: LinkClient, door: Door) {
+    let _in_use = door.gate.enter(door.usage).await;
     if let Err(e) = relay_engine(&mut conn, &client).await {
         tracing::debug!(error = %e, "engine connection ended with an error");
     }

@@ -116,7 +116,11 @@ impl InProcessRelay {
             let io = Counted(io, &LINK_WRITES.host);
             let client = LinkClient::handshake(io).await.expect("handshake");
             let listener = relay::bind_private(&relay_socket).expect("bind relay socket");
-            tokio::spawn(relay::serve_unix(listener, client.clone()));
+            tokio::spawn(relay::serve_unix(
+                listener,
+                client.clone(),
+                relay::Door::open(),
+            ));
             client
         });
         InProcessRelay {

@@ -1,0 +1,251 @@
+//! Resource Saver's view of the host's listeners (the engine socket, published ports): how long
+//! nothing has used the engine, and, while the VM is paused, a door every new connection
+//! waits at until the VM runs again.
+//!
+//! A connection that arrives while the VM is paused asks for a wake and is held (its bytes
+//! wait in the socket) until [`ActivityGate::resumed`]: the caller notices nothing but the
+//! delay. Connections are [`Use::Counted`] (the user's: the VM never pauses while one is open)
+//! or [`Use::Quiet`] (Berth's own: the dashboard's event stream, `berth status`, the daemon's
+//! port follower: one wakes a paused VM when it arrives, but none counts as a use, so the
+//! dashboard left open does not keep the VM awake).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    Counted,
+    Quiet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateState {
+    /// The VM runs: connections pass at once.
+    Open,
+    /// The VM is paused (or being paused): connections wait. `wake` once one asked.
+    Paused { wake: bool },
+}
+
+#[derive(Debug)]
+struct Counts {
+    open: usize,
+    /// The last time a counted connection arrived or closed.
+    last_use: Instant,
+}
+
+/// Shared by the listeners (which [`enter`](ActivityGate::enter)) and the idle watcher (which
+/// reads [`idle_for`](ActivityGate::idle_for) and pauses and resumes).
+#[derive(Debug)]
+pub struct ActivityGate {
+    counts: Mutex<Counts>,
+    state: watch::Sender<GateState>,
+}
+
+/// A counted connection in progress: dropping it closes it.
+#[derive(Debug)]
+pub struct InUse {
+    gate: Option<Arc<ActivityGate>>,
+}
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        if let Some(gate) = self.gate.take() {
+            let mut counts = gate.counts();
+            counts.open -= 1;
+            counts.last_use = Instant::now();
+        }
+    }
+}
+
+impl ActivityGate {
+    pub fn new() -> Arc<Self> {
+        Arc::new(ActivityGate {
+            counts: Mutex::new(Counts {
+                open: 0,
+                last_use: Instant::now(),
+            }),
+            state: watch::channel(GateState::Open).0,
+        })
+    }
+
+    /// A connection arrived. While the VM is paused this asks for a wake and waits until it
+    /// runs again. The returned guard counts the connection (for [`Use::Counted`]) until it is
+    /// dropped.
+    pub async fn enter(self: &Arc<Self>, usage: Use) -> InUse {
+        let mut rx = self.state.subscribe();
+        loop {
+            {
+                // The count and the state change together: a pause never starts between a
+                // connection's check and its count.
+                let mut counts = self.counts();
+                if *rx.borrow_and_update() == GateState::Open {
+                    if usage == Use::Quiet {
+                        return InUse { gate: None };
+                    }
+                    counts.last_use = Instant::now();
+                    counts.open += 1;
+                    return InUse {
+                        gate: Some(self.clone()),
+                    };
+                }
+                self.state.send_if_modified(|state| match state {
+                    GateState::Paused { wake: false } => {
+                        *state = GateState::Paused { wake: true };
+                        true
+                    }
+                    _ => false,
+                });
+            }
+            if rx.changed().await.is_err() {
+                return InUse { gate: None };
+            }
+        }
+    }
+
+    /// How long nothing has used the engine; `None` while a counted connection is open.
+    pub fn idle_for(&self) -> Option<Duration> {
+        let counts = self.counts();
+        (counts.open == 0).then(|| counts.last_use.elapsed())
+    }
+
+    /// Counts this moment as a use (a container that ran keeps the VM up for the full idle
+    /// time after it ends).
+    pub fn touch(&self) {
+        self.counts().last_use = Instant::now();
+    }
+
+    /// Closes the door if nothing has used the engine for `at_least`: from now on connections
+    /// wait. Returns false (and changes nothing) if something did.
+    pub fn close_if_idle(&self, at_least: Duration) -> bool {
+        let counts = self.counts();
+        if counts.open > 0 || counts.last_use.elapsed() < at_least {
+            return false;
+        }
+        self.state.send_replace(GateState::Paused { wake: false });
+        true
+    }
+
+    /// Closes the door whatever is open (a pause the user asked for).
+    pub fn close(&self) {
+        let _counts = self.counts();
+        self.state.send_if_modified(|state| {
+            if *state == GateState::Open {
+                *state = GateState::Paused { wake: false };
+                return true;
+            }
+            false
+        });
+    }
+
+    /// The VM runs again: every held connection goes on.
+    pub fn resumed(&self) {
+        let _counts = self.counts();
+        self.state.send_replace(GateState::Open);
+    }
+
+    pub fn state(&self) -> GateState {
+        *self.state.borrow()
+    }
+
+    /// Resolves once a connection (or [`ActivityGate::request_wake`]) asked for a wake while
+    /// the door is closed.
+    pub async fn wake_requested(&self) {
+        let mut rx = self.state.subscribe();
+        let _ = rx
+            .wait_for(|s| matches!(s, GateState::Paused { wake: true }))
+            .await;
+    }
+
+    /// Asks for a wake as a connection would ("Wake now").
+    pub fn request_wake(&self) {
+        let _counts = self.counts();
+        self.state.send_if_modified(|state| {
+            if *state == (GateState::Paused { wake: false }) {
+                *state = GateState::Paused { wake: true };
+                return true;
+            }
+            false
+        });
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_time_runs_only_while_no_counted_connection_is_open() {
+        let gate = ActivityGate::new();
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert!(gate.idle_for().unwrap() >= Duration::from_secs(30));
+        let conn = gate.enter(Use::Counted).await;
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!(gate.idle_for(), None);
+        assert!(
+            !gate.close_if_idle(Duration::from_secs(1)),
+            "an open connection keeps it up"
+        );
+        drop(conn);
+        assert!(
+            gate.idle_for().unwrap() < Duration::from_secs(1),
+            "the close is a use"
+        );
+
+        let quiet = gate.enter(Use::Quiet).await;
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert!(
+            gate.idle_for().unwrap() >= Duration::from_secs(20),
+            "an open quiet connection does not count"
+        );
+        assert!(!gate.close_if_idle(Duration::from_secs(25)));
+        assert!(gate.close_if_idle(Duration::from_secs(20)));
+        drop(quiet);
+        assert_eq!(gate.state(), GateState::Paused { wake: false });
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_to_a_paused_vm_asks_for_a_wake_and_waits_for_it() {
+        let gate = ActivityGate::new();
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert!(gate.close_if_idle(Duration::from_secs(10)));
+        let entering = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.enter(Use::Counted).await }
+        });
+        tokio::time::timeout(Duration::from_secs(5), gate.wake_requested())
+            .await
+            .expect("the connection asked for a wake");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!entering.is_finished(), "held while the VM is paused");
+        assert_eq!(
+            gate.idle_for().map(|_| ()),
+            Some(()),
+            "not counted while held"
+        );
+        gate.resumed();
+        let conn = entering.await.unwrap();
+        assert_eq!(gate.idle_for(), None);
+        drop(conn);
+        assert_eq!(gate.state(), GateState::Open);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wake_now_asks_like_a_connection_and_only_while_paused() {
+        let gate = ActivityGate::new();
+        gate.request_wake();
+        assert_eq!(gate.state(), GateState::Open);
+        assert!(gate.close_if_idle(Duration::ZERO));
+        gate.request_wake();
+        assert_eq!(gate.state(), GateState::Paused { wake: true });
+        tokio::time::timeout(Duration::from_secs(1), gate.wake_requested())
+            .await
+            .unwrap();
+    }
+}
