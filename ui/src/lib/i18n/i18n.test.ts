@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { dictionaries, i18n, interpolate, resolveLocale, setLanguage, systemLocale, t, translate, type Key } from ".";
+import { dictionaries, i18n, interpolate, resolveLocale, sentences, setLanguage, systemLocale, t, translate, type Key } from ".";
 import type { Message } from "./types";
 
 /** Keys whose Japanese is rightly the same as the English: names and words Japanese
@@ -78,8 +78,10 @@ describe("t", () => {
     expect(document.documentElement.lang).toBe("ja");
     expect(t("volumes.count", { count: 1 })).toBe("1 個のボリューム");
     expect(t("app.navContainers")).toBe("コンテナ");
+    expect(sentences("一つ目。", "", "二つ目。")).toBe("一つ目。二つ目。");
     setLanguage("en");
     expect(t("app.navContainers")).toBe("Containers");
+    expect(sentences("One.", "", "Two.")).toBe("One. Two.");
     expect(localStorage.getItem("berth.language")).toBe("en");
   });
 

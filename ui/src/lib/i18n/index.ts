@@ -64,6 +64,11 @@ export function t<K extends Key>(key: K, ...args: ParamsArg<MessageOf<K>>): stri
   return translate(i18n.locale, key, args[0] as Record<string, Value> | undefined);
 }
 
+/** Sentences one after another: a space between them in English, none in Japanese. */
+export function sentences(...parts: string[]): string {
+  return parts.filter(Boolean).join(i18n.locale === "ja" ? "" : " ");
+}
+
 /** The text of `key` in `locale`, whatever the current language is. */
 export function translate(locale: Locale, key: Key, params?: Record<string, Value>): string {
   const dot = key.indexOf(".");
