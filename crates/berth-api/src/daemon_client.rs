@@ -258,6 +258,27 @@ impl Berth {
         Ok(status)
     }
 
+    /// Pauses the engine's VM now (Resource Saver by hand): the next connection wakes it.
+    pub async fn pause_engine(&self) -> Result<DaemonStatus, ApiError> {
+        self.running_daemon().await?.request(&Request::Pause).await
+    }
+
+    /// Resumes a paused engine ("Wake now"); any other state is left as it is.
+    pub async fn wake_engine(&self) -> Result<DaemonStatus, ApiError> {
+        self.running_daemon().await?.request(&Request::Wake).await
+    }
+
+    async fn running_daemon(&self) -> Result<DaemonClient, ApiError> {
+        let client = self.daemon();
+        if !client.is_running().await {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "the engine is not running: start it with `berth start`",
+            ));
+        }
+        Ok(client)
+    }
+
     /// Stops the engine and ends the daemon.
     pub async fn quit_daemon(&self) -> Result<(), ApiError> {
         let client = self.daemon();
@@ -301,8 +322,17 @@ impl Berth {
 }
 
 /// Where Berth's own engine is served on this OS (unix socket, or the Windows named pipe).
+///
+/// Berth's own clients use the engine's second socket: their open connections (the
+/// dashboard's event stream) do not keep the VM from pausing when idle.
 pub fn engine_endpoint(paths: &BerthPaths) -> berth_engine::Endpoint {
-    berth_engine::Endpoint::from_docker_host(engine_host(paths))
+    if cfg!(windows) {
+        return berth_engine::Endpoint::from_docker_host(engine_host(paths));
+    }
+    berth_engine::Endpoint::from_docker_host(format!(
+        "unix://{}",
+        paths.app_engine_socket().display()
+    ))
 }
 
 /// Runs the daemon of the Berth `BERTH_HOME` names, in this process, until it is told to quit.

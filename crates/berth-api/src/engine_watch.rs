@@ -195,7 +195,9 @@ impl EngineWatch {
             return Ok(engine);
         }
         // The daemon said Running before the event follower connected: connect for this call.
-        if self.owned && self.state.get().is_running() {
+        // A paused engine wakes for it (the user asked for something).
+        let state = self.state.get();
+        if self.owned && (state.is_running() || state.is_paused()) {
             if let Ok(engine) = self.berth.engine().await {
                 return Ok(engine);
             }
@@ -240,6 +242,13 @@ impl EngineWatch {
             self.berth.restart_engine().await
         }
         .await;
+        self.after_request(result).await
+    }
+
+    /// "Wake now": resumes a paused engine.
+    pub async fn wake(&self) -> Result<(), ApiError> {
+        self.ensure_owned("wake")?;
+        let result = self.berth.wake_engine().await;
         self.after_request(result).await
     }
 

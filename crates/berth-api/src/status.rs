@@ -24,6 +24,21 @@ pub struct StatusReport {
 
 impl StatusReport {
     pub(crate) async fn probe(berth: &Berth) -> StatusReport {
+        let daemon = berth.daemon_status().await;
+        // Asking a paused engine its version would wake it: its state is the answer (a
+        // connection wakes it, so it is reachable).
+        if daemon.as_ref().is_some_and(|d| d.state.is_paused())
+            && crate::engine_watch::is_berths_engine(berth)
+        {
+            return StatusReport {
+                berth_version: env!("CARGO_PKG_VERSION").to_owned(),
+                endpoint: berth.endpoint().to_string(),
+                reachable: true,
+                engine: None,
+                error: None,
+                daemon,
+            };
+        }
         let version = match berth.engine().await {
             Ok(engine) => engine.version().await.to_api(),
             Err(error) => Err(error),
@@ -38,7 +53,7 @@ impl StatusReport {
             reachable: engine.is_some(),
             engine,
             error,
-            daemon: berth.daemon_status().await,
+            daemon,
         }
     }
 }

@@ -28,6 +28,10 @@ enum Command {
     Stop(cmd::stop::Args),
     /// Stop, then start the engine
     Restart(cmd::restart::Args),
+    /// Pause the engine's VM now (Resource Saver); the next docker command wakes it
+    Pause(cmd::pause::Args),
+    /// Resume a paused engine now
+    Wake(cmd::pause::Args),
     /// Show Berth's own log (`--vm`: the VM console)
     Logs(cmd::vm_logs::Args),
     /// Show or change settings (`berth settings set vm.cpus 4`); VM changes apply at restart
@@ -73,6 +77,8 @@ fn main() -> ExitCode {
             Command::Start(args) => cmd::start::run(args).await,
             Command::Stop(args) => cmd::stop::run(args).await,
             Command::Restart(args) => cmd::restart::run(args).await,
+            Command::Pause(args) => cmd::pause::pause(args).await,
+            Command::Wake(args) => cmd::pause::wake(args).await,
             Command::Logs(args) => cmd::vm_logs::run(args).await,
             Command::Settings(args) => cmd::settings::run(args).await,
             Command::Reset(args) => cmd::reset::run(args).await,

@@ -8,6 +8,8 @@
 #![cfg(target_os = "linux")]
 
 mod vm_support;
+#[path = "vm_engine_parts/resource_saver.rs"]
+mod resource_saver;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -452,7 +454,12 @@ fn vm_engine_end_to_end() {
     assert_eq!(id_before, id_after);
     run(&mut env.docker(&["rm", "-f", &id, "echoer"]), "rm");
 
-    // --- stop, start again: everything is still there ----------------------------------
+    // --- Resource Saver: pause when idle, wake on use -----------------------------------
+    resource_saver::check(&env, image, tcp_get);
+
+    // --- stop, start again: everything is still there (stopped while paused) ------------
+    run(&mut env.berth(&["pause"]), "berth pause");
+    assert_eq!(env.state(), "paused");
     run(&mut env.berth(&["stop"]), "berth stop");
     assert_eq!(env.state(), "stopped");
     assert!(!socket.exists(), "engine socket removed on stop");
@@ -491,7 +498,9 @@ fn vm_engine_end_to_end() {
     };
     persisted("after stop/start");
 
-    // --- kill -9 QEMU: Error within 2 s, and start recovers -----------------------------
+    // --- kill -9 QEMU while paused: Error within 2 s, and start recovers ------------------
+    run(&mut env.berth(&["pause"]), "berth pause");
+    assert_eq!(env.state(), "paused");
     let qemu = env.qemu_pid().expect("qemu pid");
     let killed_at = Instant::now();
     run(

@@ -18,6 +18,10 @@ pub enum Request {
     /// Stop the engine gracefully (with a deadline, then by force).
     Stop,
     Restart,
+    /// Resource Saver by hand: pause the VM now (connections wake it).
+    Pause,
+    /// Resume a paused VM ("Wake now").
+    Wake,
     Status,
     /// Stream every state transition.
     Watch,

@@ -3,6 +3,7 @@
 //! and the app use ([`control`]). A CLI command that exits leaves the engine running.
 
 pub mod health;
+pub mod idle;
 pub mod lifecycle;
 pub mod published_ports;
 pub mod server;
@@ -56,11 +57,13 @@ pub async fn run(paths: BerthPaths, factory: Arc<dyn VmFactory>) -> Result<(), D
     })?;
     info!(pid = std::process::id(), socket = %control.display(), "daemon ready");
     let restarts = health::auto_restart(lifecycle.clone(), health::Backoff::default());
+    let saver = idle::resource_saver(lifecycle.clone());
     #[cfg(unix)]
     server::serve(listener, lifecycle.clone(), quit).await;
     #[cfg(windows)]
     let served = server::serve_named_pipe(lifecycle.clone(), quit).await;
     restarts.abort();
+    saver.abort();
     let _ = lifecycle.stop().await;
     #[cfg(unix)]
     let _ = std::fs::remove_file(&control);

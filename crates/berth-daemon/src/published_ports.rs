@@ -10,10 +10,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_engine::{ContainerFilter, ContainerSummary, Engine, EventFilter};
+use berth_link::activity::{ActivityGate, InUse, Use};
+use berth_link::mux::LinkStream;
 use berth_link::port_forwarder::{
     host_address, Binding, ForwardEvent, GuestDialer, PortForwarder, PortWarning, Protocol,
 };
+use berth_link::LinkClient;
 use futures_util::StreamExt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
@@ -25,6 +31,91 @@ const ACTIONS: [&str; 7] = [
 const DEBOUNCE: Duration = Duration::from_millis(50);
 /// How long to wait before following again when the engine's event stream ends.
 const RETRY: Duration = Duration::from_secs(1);
+
+/// Where the daemon follows the engine's events: Berth's own socket, whose open connections do
+/// not keep the VM awake (the named pipe on Windows, which has no Resource Saver yet).
+pub fn follower_endpoint(paths: &berth_core::BerthPaths) -> berth_engine::Endpoint {
+    if cfg!(windows) {
+        return berth_engine::Endpoint::from_docker_host(berth_control::endpoint::engine_host(
+            paths,
+        ));
+    }
+    berth_engine::Endpoint::from_docker_host(format!(
+        "unix://{}",
+        paths.app_engine_socket().display()
+    ))
+}
+
+/// The link as the forwarder dials it, each connection passing the Resource Saver's gate: a
+/// connection to a published port of a paused VM wakes it and waits, and an open one keeps
+/// the VM awake.
+pub struct GatedDialer {
+    link: LinkClient,
+    gate: Arc<ActivityGate>,
+}
+
+impl GatedDialer {
+    pub fn new(link: LinkClient, gate: Arc<ActivityGate>) -> Self {
+        GatedDialer { link, gate }
+    }
+}
+
+#[async_trait::async_trait]
+impl GuestDialer for GatedDialer {
+    type Stream = InUseStream;
+
+    async fn dial_tcp(&self, port: u16) -> std::io::Result<InUseStream> {
+        let in_use = self.gate.enter(Use::Counted).await;
+        let stream = self.link.dial_tcp(port).await?;
+        Ok(InUseStream {
+            stream,
+            _in_use: in_use,
+        })
+    }
+
+    async fn dial_udp(&self, port: u16) -> std::io::Result<InUseStream> {
+        let in_use = self.gate.enter(Use::Counted).await;
+        let stream = self.link.dial_udp(port).await?;
+        Ok(InUseStream {
+            stream,
+            _in_use: in_use,
+        })
+    }
+}
+
+/// A link stream that counts as a use of the engine until it is dropped.
+pub struct InUseStream {
+    stream: LinkStream,
+    _in_use: InUse,
+}
+
+impl AsyncRead for InUseStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for InUseStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
 
 /// The host listeners that `containers` (as the engine lists them) call for.
 ///

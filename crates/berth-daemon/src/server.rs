@@ -97,6 +97,11 @@ where
                 Request::Start => lifecycle.start().await,
                 Request::Stop => lifecycle.stop().await,
                 Request::Restart => lifecycle.restart().await,
+                Request::Pause => lifecycle
+                    .pause(crate::lifecycle::PauseReason::Asked)
+                    .await
+                    .map(|_| lifecycle.status()),
+                Request::Wake => lifecycle.wake().await,
                 Request::Quit => lifecycle.stop().await,
                 Request::Status | Request::Watch => Ok(lifecycle.status()),
             }

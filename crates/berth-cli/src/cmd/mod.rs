@@ -5,6 +5,7 @@ pub mod daemon;
 pub mod diagnose;
 pub mod login;
 pub mod logout;
+pub mod pause;
 pub mod prune;
 pub mod reset;
 pub mod restart;

@@ -33,7 +33,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             (None, Some(error)) => {
                 rows.push(("Engine", format!("{} ({})", error.message, error.code)));
             }
-            (None, None) => {}
+            (None, None) => {
+                if status.daemon.as_ref().is_some_and(|d| d.state.is_paused()) {
+                    rows.push((
+                        "Engine",
+                        "paused by Resource Saver: the next docker command wakes it".to_owned(),
+                    ));
+                }
+            }
         }
         daemon_rows(&mut rows, status.daemon.as_ref());
         output::fields(&rows);
@@ -58,6 +65,7 @@ fn daemon_rows(
     let state = match &d.state {
         EngineState::Starting { phase } => format!("starting: {}", super::start::describe(*phase)),
         EngineState::Running { since } => format!("running since {since}"),
+        EngineState::Paused { since } => format!("paused since {since}"),
         EngineState::Error { code, message } => format!("error: {message} ({code})"),
         other => other.name().to_owned(),
     };

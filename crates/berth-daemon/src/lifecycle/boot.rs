@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use berth_core::boot::BootTimeline;
 use berth_core::{ApiError, EngineState, ErrorCode, Settings, StartPhase};
+use berth_link::activity::Use;
 use berth_link::port_forwarder::ForwardEvent;
+#[cfg(unix)]
+use berth_link::relay::Door;
 use berth_link::LinkClient;
 use berth_vm::{VmConfig, VmStatus};
 use tokio::sync::watch;
@@ -14,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::agent_link::open_link;
-use super::{engine_host, lock, vm_error, Active, Lifecycle};
+use super::{lock, vm_error, Active, Lifecycle};
 use crate::control::{AgentSummary, VmInfo};
 
 /// How long the guest may take from QEMU start to the agent's hello (TCG boots in ~15 s).
@@ -145,15 +148,24 @@ impl Lifecycle {
         active
             .tasks
             .push(self.complete_boot_marks(client.clone(), timeline));
-        // The relay runs on the link's own thread, next to the multiplexer it feeds.
+        // The relays run on the link's own thread, next to the multiplexer they feed: the
+        // user's socket, and Berth's own (whose open connections do not keep the VM awake).
         #[cfg(unix)]
-        let relay =
-            berth_link::relay::spawn_on_link_thread(self.paths.engine_socket(), client.clone())
+        for (socket, usage) in [
+            (self.paths.engine_socket(), Use::Counted),
+            (self.paths.app_engine_socket(), Use::Quiet),
+        ] {
+            let door = Door {
+                gate: self.gate.clone(),
+                usage,
+            };
+            let relay = berth_link::relay::spawn_on_link_thread(socket, client.clone(), door)
                 .await
                 .map_err(|e| ApiError::from_error(ErrorCode::Io, &e))?;
+            active.tasks.push(relay);
+        }
         #[cfg(windows)]
-        let relay = spawn_pipe_relay(client.clone());
-        active.tasks.push(relay);
+        active.tasks.push(spawn_pipe_relay(client.clone()));
         active
             .tasks
             .push(self.forward_ports(&settings, client.clone(), token).await);
@@ -200,8 +212,13 @@ impl Lifecycle {
             .bind_address
             .parse()
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-        let endpoint = berth_engine::Endpoint::from_docker_host(engine_host(&self.paths));
+        // Berth's own socket: the follower's event stream must not keep the VM awake.
+        let endpoint = crate::published_ports::follower_endpoint(&self.paths);
         let token = token.child_token();
+        let dialer = Arc::new(crate::published_ports::GatedDialer::new(
+            client,
+            self.gate.clone(),
+        ));
         let warnings = lock(&self.shown).port_warnings.clone();
         tokio::spawn(async move {
             let engine = match berth_engine::Engine::connect(&endpoint).await {
@@ -213,7 +230,7 @@ impl Lifecycle {
             };
             crate::published_ports::follow(
                 engine,
-                Arc::new(client),
+                dialer,
                 bind_address,
                 move |event| match event {
                     ForwardEvent::Failed {

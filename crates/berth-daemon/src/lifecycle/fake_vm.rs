@@ -28,16 +28,45 @@ pub(super) struct FakeVm {
     pub(super) dir: PathBuf,
     pub(super) status: watch::Sender<VmStatus>,
     tasks: Mutex<Vec<AbortHandle>>,
-    /// Set: the agent hangs (reads and writes never complete), its port stays open.
-    pub(super) stalled: Arc<AtomicBool>,
+    /// Set: the agent hangs (reads and writes never complete), its port stays open. A
+    /// pause sets it and a resume clears it, as a paused guest's link behaves.
+    pub(super) stalled: Arc<Stall>,
     /// Set: the hypervisor exits at once, as QEMU does when it cannot open its disk.
     dies_at_boot: bool,
 }
 
-/// The guest end of the link, which hangs once `stalled` is set.
+/// A link that hangs both ways while set, and goes on where it was when cleared.
+#[derive(Default)]
+pub(super) struct Stall {
+    on: AtomicBool,
+    waiting: Mutex<Vec<std::task::Waker>>,
+}
+
+impl Stall {
+    pub(super) fn set(&self, on: bool) {
+        self.on.store(on, Ordering::SeqCst);
+        if !on {
+            for waker in lock(&self.waiting).drain(..) {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Whether the caller must wait (its waker is kept for the clear).
+    fn holds(&self, cx: &std::task::Context<'_>) -> bool {
+        if !self.on.load(Ordering::SeqCst) {
+            return false;
+        }
+        lock(&self.waiting).push(cx.waker().clone());
+        // Cleared between the check and the push: nobody would wake us.
+        self.on.load(Ordering::SeqCst)
+    }
+}
+
+/// The guest end of the link, which hangs while `stalled` is set.
 struct Stallable {
     inner: UnixStream,
-    stalled: Arc<AtomicBool>,
+    stalled: Arc<Stall>,
 }
 
 impl tokio::io::AsyncRead for Stallable {
@@ -46,7 +75,7 @@ impl tokio::io::AsyncRead for Stallable {
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        if self.stalled.load(Ordering::SeqCst) {
+        if self.stalled.holds(cx) {
             return std::task::Poll::Pending;
         }
         std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
@@ -59,7 +88,7 @@ impl tokio::io::AsyncWrite for Stallable {
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        if self.stalled.load(Ordering::SeqCst) {
+        if self.stalled.holds(cx) {
             return std::task::Poll::Pending;
         }
         std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
@@ -122,10 +151,14 @@ impl Hypervisor for FakeVm {
             while let Ok((mut conn, _)) = engine.accept().await {
                 tokio::spawn(async move {
                     let mut buf = [0u8; 1024];
-                    let _ = conn.read(&mut buf).await;
-                    let _ = conn
-                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
-                        .await;
+                    let n = conn.read(&mut buf).await.unwrap_or(0);
+                    // No container runs in this engine.
+                    let answer: &[u8] = if buf[..n].starts_with(b"GET /containers/json ") {
+                        b"HTTP/1.0 200 OK\r\n\r\n[]"
+                    } else {
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
+                    };
+                    let _ = conn.write_all(answer).await;
                 });
             }
         });
@@ -181,6 +214,16 @@ impl Hypervisor for FakeVm {
         "fake".into()
     }
 
+    async fn pause(&self) -> Result<(), VmError> {
+        self.stalled.set(true);
+        Ok(())
+    }
+
+    async fn resume(&self) -> Result<(), VmError> {
+        self.stalled.set(false);
+        Ok(())
+    }
+
     /// Its pid is made up: no process to measure.
     fn host_memory_bytes(&self) -> Option<u64> {
         None
@@ -201,7 +244,7 @@ impl VmFactory for FakeFactory {
             dir: config.run_dir.clone(),
             status: watch::channel(VmStatus::NotStarted).0,
             tasks: Mutex::new(Vec::new()),
-            stalled: Arc::new(AtomicBool::new(false)),
+            stalled: Arc::new(Stall::default()),
             dies_at_boot: self.dies_at_boot,
         });
         *lock(&self.last) = Some(vm.clone());

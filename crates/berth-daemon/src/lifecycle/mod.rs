@@ -12,6 +12,7 @@ mod artifacts;
 mod boot;
 #[cfg(all(test, unix))]
 mod fake_vm;
+mod pause;
 mod shutdown;
 mod supervision;
 #[cfg(all(test, unix))]
@@ -21,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use berth_core::boot::BootTimeline;
 use berth_core::{ApiError, BerthPaths, EngineState, EngineStateCell, ErrorCode, StartPhase};
+use berth_link::activity::ActivityGate;
 use berth_link::LinkClient;
 use berth_vm::{Hypervisor, VmError};
 use tokio::sync::watch;
@@ -32,6 +34,7 @@ use crate::control::{AgentSummary, DaemonStatus, VmInfo};
 
 pub use artifacts::{Artifacts, NativeVm, VmFactory, AGENT_BIN_VAR};
 pub use berth_control::endpoint::engine_host;
+pub use pause::PauseReason;
 
 #[derive(Default)]
 struct Active {
@@ -62,6 +65,8 @@ pub struct Lifecycle {
     cancel: Mutex<CancellationToken>,
     shown: Arc<Mutex<Shown>>,
     health: crate::health::HealthPolicy,
+    /// What every host listener passes: held while the VM is paused, counted for idleness.
+    gate: Arc<ActivityGate>,
 }
 
 impl Lifecycle {
@@ -83,6 +88,7 @@ impl Lifecycle {
             cancel: Mutex::new(CancellationToken::new()),
             shown: Arc::new(Mutex::new(Shown::default())),
             health: crate::health::HealthPolicy::default(),
+            gate: ActivityGate::new(),
         }
     }
 
@@ -175,7 +181,16 @@ impl Lifecycle {
         if self.cell.get() == EngineState::Stopped {
             return Ok(self.status());
         }
+        let was_paused = self.cell.get().is_paused();
         self.transition(EngineState::Stopping);
+        if was_paused {
+            // The guest powers itself off cleanly only when it runs.
+            if let Some(hv) = active.hv.clone() {
+                if let Err(err) = hv.resume().await {
+                    warn!(%err, "cannot resume the paused VM to stop it; forcing");
+                }
+            }
+        }
         self.shut_down(&mut active).await;
         self.teardown(&mut active).await;
         self.transition(EngineState::Stopped);

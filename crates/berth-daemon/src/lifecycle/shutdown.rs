@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::{lock, Active, Lifecycle};
 
@@ -10,6 +10,8 @@ use super::{lock, Active, Lifecycle};
 const SHUTDOWN_ACK_DEADLINE: Duration = Duration::from_secs(5);
 /// How long the guest gets to power off after acknowledging.
 const POWEROFF_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a guest whose link failed under the shutdown request gets to exit by itself.
+const LOST_ANSWER_GRACE: Duration = Duration::from_secs(2);
 /// ACPI power-down grace when the link is gone.
 const ACPI_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -24,15 +26,23 @@ impl Lifecycle {
             return;
         }
         hv.expect_exit();
-        let acked = match &active.link {
-            Some(link) if !link.is_closed() => matches!(
-                tokio::time::timeout(SHUTDOWN_ACK_DEADLINE, link.shutdown()).await,
-                Ok(Ok(()))
-            ),
-            _ => false,
+        // How long the guest gets to power off: the full time once it answered; a moment when
+        // the link failed under the request (a guest powering off can take its answer with it).
+        let poweroff = match &active.link {
+            Some(link) if !link.is_closed() => {
+                match tokio::time::timeout(SHUTDOWN_ACK_DEADLINE, link.shutdown()).await {
+                    Ok(Ok(())) => Some(POWEROFF_DEADLINE),
+                    Ok(Err(err)) => {
+                        debug!(%err, "the shutdown request got no answer");
+                        Some(LOST_ANSWER_GRACE)
+                    }
+                    Err(_) => None,
+                }
+            }
+            _ => None,
         };
-        if acked {
-            let exited = berth_vm::wait_status(&mut rx, POWEROFF_DEADLINE, |s| !s.is_running())
+        if let Some(deadline) = poweroff {
+            let exited = berth_vm::wait_status(&mut rx, deadline, |s| !s.is_running())
                 .await
                 .is_some();
             if exited {
@@ -59,6 +69,9 @@ impl Lifecycle {
             }
         }
         let _ = std::fs::remove_file(self.paths.engine_socket());
+        let _ = std::fs::remove_file(self.paths.app_engine_socket());
+        // Connections held for a wake go on, and find no engine.
+        self.gate.resumed();
         lock(&self.shown).port_warnings.clear();
     }
 }

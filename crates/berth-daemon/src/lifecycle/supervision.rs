@@ -19,7 +19,7 @@ impl Lifecycle {
     /// A VM that exits while nobody asked for it moves the engine to Error at once.
     pub(super) fn supervise(&self, mut rx: watch::Receiver<VmStatus>) -> AbortHandle {
         let cell = self.cell.clone();
-        let socket = self.paths.engine_socket();
+        let sockets = [self.paths.engine_socket(), self.paths.app_engine_socket()];
         tokio::spawn(async move {
             let Ok(status) = rx
                 .wait_for(|s| matches!(s, VmStatus::Exited { .. }))
@@ -46,7 +46,9 @@ impl Lifecycle {
             };
             let message = format!("the VM {how}; see `berth logs --vm`");
             warn!(%message, "engine failed");
-            let _ = std::fs::remove_file(&socket);
+            for socket in &sockets {
+                let _ = std::fs::remove_file(socket);
+            }
             let _ = cell.transition(EngineState::Error {
                 code: ErrorCode::VmFailed,
                 message,

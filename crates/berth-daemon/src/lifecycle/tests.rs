@@ -1,5 +1,4 @@
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -136,7 +135,7 @@ async fn a_hung_agent_is_an_error_with_the_reason() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(lc.status().state.is_running());
     let vm = lock(&factory.last).clone().unwrap();
-    vm.stalled.store(true, Ordering::SeqCst);
+    vm.stalled.set(true);
     let mut rx = lc.subscribe();
     let state = tokio::time::timeout(
         Duration::from_secs(10),
@@ -198,7 +197,7 @@ async fn auto_restart_brings_a_hung_engine_back() {
     let restarts = crate::health::auto_restart(lc.clone(), backoff);
     lc.start().await.unwrap();
     let first = lock(&factory.last).clone().unwrap();
-    first.stalled.store(true, Ordering::SeqCst);
+    first.stalled.set(true);
     let mut rx = lc.subscribe();
     tokio::time::timeout(
         Duration::from_secs(10),
@@ -295,4 +294,82 @@ async fn missing_artifacts_are_an_error_state() {
     let err = lc.start().await.unwrap_err();
     assert_eq!(err.message, "no image");
     assert!(matches!(lc.status().state, EngineState::Error { .. }));
+}
+
+/// A paused VM holds a new connection (it does not fail) until the Resource Saver wakes it.
+#[tokio::test]
+async fn an_idle_engine_pauses_and_the_next_connection_wakes_it() {
+    let home = tempfile::tempdir().unwrap();
+    let (lc, factory) = lifecycle(home.path());
+    let lc = Arc::new(lc);
+    let saver = crate::idle::resource_saver(lc.clone());
+    lc.start().await.unwrap();
+    // Berth's own socket: an open connection there does not keep the engine awake.
+    let app_socket = home.path().join("run/berth-engine.sock");
+    let quiet = UnixStream::connect(&app_socket).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        lc.pause(super::PauseReason::Idle(Duration::from_millis(10)))
+            .await
+            .unwrap(),
+        "nothing counted is open"
+    );
+    assert!(lc.status().state.is_paused());
+    let vm = lock(&factory.last).clone().unwrap();
+
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        ping_through(&home.path().join("run/docker.sock")),
+    )
+    .await
+    .expect("the connection is answered after the wake");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(lc.status().state.is_running());
+    let states: Vec<_> = lc.history().iter().map(|t| t.to.name()).collect();
+    assert_eq!(states[states.len() - 2..], ["paused", "running"]);
+
+    // An open counted connection keeps it from pausing; so does nothing else.
+    let counted = UnixStream::connect(home.path().join("run/docker.sock"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!lc
+        .pause(super::PauseReason::Idle(Duration::ZERO))
+        .await
+        .unwrap());
+    assert!(lc.status().state.is_running());
+    drop(counted);
+    drop(quiet);
+
+    // Stopped while paused: the guest is resumed and powers off through its agent.
+    lc.pause(super::PauseReason::Asked).await.unwrap();
+    assert!(lc.status().state.is_paused());
+    assert_eq!(lc.stop().await.unwrap().state, EngineState::Stopped);
+    assert_eq!(
+        *vm.status.borrow(),
+        VmStatus::Exited {
+            code: Some(0),
+            signal: None,
+            requested: false
+        },
+        "a graceful power-off, not a kill"
+    );
+    saver.abort();
+}
+
+#[tokio::test]
+async fn wake_now_resumes_and_a_pause_needs_a_running_engine() {
+    let home = tempfile::tempdir().unwrap();
+    let (lc, _factory) = lifecycle(home.path());
+    let err = lc.pause(super::PauseReason::Asked).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::Conflict);
+    lc.start().await.unwrap();
+    lc.pause(super::PauseReason::Asked).await.unwrap();
+    assert!(lc.wake().await.unwrap().state.is_running());
+    assert!(ping_through(&home.path().join("run/docker.sock"))
+        .await
+        .starts_with("HTTP/1.1 200"));
+    // Waking a running engine changes nothing.
+    assert!(lc.wake().await.unwrap().state.is_running());
+    lc.stop().await.unwrap();
 }
