@@ -16,6 +16,7 @@ pub mod factory_reset;
 pub mod file_listing;
 pub mod hub;
 pub mod images;
+pub mod language;
 pub mod login;
 pub mod settings_change;
 pub mod settings_form;
