@@ -7,6 +7,7 @@ mod bindings;
 pub mod commands;
 pub mod quit;
 pub mod streams;
+pub mod text;
 pub mod tray;
 
 use berth_api::Berth;
@@ -14,11 +15,13 @@ use tauri::{Builder, WindowEvent, Wry};
 
 use crate::commands::AppState;
 use crate::streams::Streams;
+use crate::text::ShellLocale;
 use berth_api::engine_watch::EngineWatch;
 
 /// Everything Berth adds to a Tauri builder: single instance, commands, tray, close-to-tray.
 /// Tests and `run` share it.
 pub fn build_app(builder: Builder<Wry>, berth: Berth) -> Builder<Wry> {
+    let locale = ShellLocale::new(berth_api::language::of(berth.settings()));
     let link = EngineWatch::new(berth);
     let setup_link = link.clone();
     builder
@@ -37,6 +40,7 @@ pub fn build_app(builder: Builder<Wry>, berth: Berth) -> Builder<Wry> {
             link,
             streams: Streams::default(),
         })
+        .manage(locale)
         .invoke_handler(all_commands!())
         .setup(move |app| {
             tray::create(app.handle(), setup_link.clone())?;

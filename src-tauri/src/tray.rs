@@ -1,17 +1,20 @@
-//! The tray icon: its picture, tooltip and menu follow the engine state machine. Start, Stop
-//! and Restart go through the engine link (requests to Berth's daemon); Quit through
-//! [`crate::quit`].
+//! The tray icon: its picture, tooltip and menu follow the engine state machine, in the
+//! language of [`ShellLocale`]. Start, Stop and Restart go through the engine link (requests to
+//! Berth's daemon); Quit through [`crate::quit`].
 
 use std::future::Future;
 use std::sync::Arc;
 
-use berth_core::{ApiError, EngineState};
+use berth_api::language::Locale;
+use berth_core::{ApiError, EngineState, StartPhase};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
-use tauri::tray::TrayIconBuilder;
+use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Emitter, Manager, Wry};
 
 use berth_api::engine_watch::EngineWatch;
+
+use crate::text::{ShellLocale, Text};
 
 /// Sent to the window by the tray's "Sign in…": the window starts the sign-in flow.
 pub const SIGN_IN_EVENT: &str = "berth://sign-in";
@@ -29,28 +32,30 @@ pub struct TrayView {
 }
 
 /// `owns_engine`: whether the engine is Berth's VM (an existing engine is not Berth's to stop).
-pub fn view(state: &EngineState, owns_engine: bool) -> TrayView {
+pub fn view(state: &EngineState, owns_engine: bool, locale: Locale) -> TrayView {
     const GREEN: [u8; 3] = [0x1a, 0x9f, 0x53];
     const AMBER: [u8; 3] = [0xe5, 0xa9, 0x3b];
     const RED: [u8; 3] = [0xd9, 0x3a, 0x3a];
     const GREY: [u8; 3] = [0x8d, 0x98, 0xa5];
     const BLUE: [u8; 3] = [0x3b, 0x82, 0xe5];
+    let say = |text: Text| text.get(locale).to_string();
     let (line, dot) = match state {
-        EngineState::Running { .. } => ("Engine running".to_string(), GREEN),
-        EngineState::Starting { phase } => (
-            format!(
-                "Engine starting ({})",
-                serde_json::to_value(phase)
-                    .ok()
-                    .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
-                    .unwrap_or_default()
-            ),
-            AMBER,
-        ),
-        EngineState::Paused { .. } => ("Engine paused (Resource Saver)".to_string(), BLUE),
-        EngineState::Stopping => ("Engine stopping".to_string(), AMBER),
-        EngineState::Stopped => ("Engine stopped".to_string(), GREY),
-        EngineState::Error { message, .. } => (format!("Error: {message}"), RED),
+        EngineState::Running { .. } => (say(Text::EngineRunning), GREEN),
+        EngineState::Starting { phase } => {
+            let phase = match phase {
+                StartPhase::BootingVm => Text::PhaseBootingVm,
+                StartPhase::WaitingForAgent => Text::PhaseWaitingForAgent,
+                StartPhase::WaitingForEngine => Text::PhaseWaitingForEngine,
+            };
+            let line = say(Text::EngineStarting).replace("{phase}", phase.get(locale));
+            (line, AMBER)
+        }
+        EngineState::Paused { .. } => (say(Text::EnginePaused), BLUE),
+        EngineState::Stopping => (say(Text::EngineStopping), AMBER),
+        EngineState::Stopped => (say(Text::EngineStopped), GREY),
+        EngineState::Error { message, .. } => {
+            (say(Text::EngineError).replace("{message}", message), RED)
+        }
     };
     TrayView {
         tooltip: format!("Berth — {line}"),
@@ -90,41 +95,80 @@ fn icon_with_dot(dot: [u8; 3]) -> Image<'static> {
     Image::new_owned(rgba, w, h)
 }
 
+/// The menu's items, kept to follow the state and the language.
+struct Items {
+    state: MenuItem<Wry>,
+    start: MenuItem<Wry>,
+    stop: MenuItem<Wry>,
+    restart: MenuItem<Wry>,
+    dashboard: MenuItem<Wry>,
+    sign_in: MenuItem<Wry>,
+    quit: MenuItem<Wry>,
+}
+
+impl Items {
+    fn new(app: &AppHandle<Wry>) -> tauri::Result<Items> {
+        let item = |id: &str| MenuItem::with_id(app, id, "", false, None::<&str>);
+        Ok(Items {
+            state: item("state")?,
+            start: item("start")?,
+            stop: item("stop")?,
+            restart: item("restart")?,
+            dashboard: item("dashboard")?,
+            sign_in: item("sign_in")?,
+            quit: item("quit")?,
+        })
+    }
+
+    /// Every text, enabled item, the tooltip and the icon for `state` in `locale`.
+    fn show(&self, tray: Option<&TrayIcon<Wry>>, v: &TrayView, locale: Locale) {
+        let label = |item: &MenuItem<Wry>, text: Text| item.set_text(text.get(locale));
+        let mut results = vec![
+            self.state.set_text(&v.state_line),
+            label(&self.start, Text::StartEngine),
+            label(&self.stop, Text::StopEngine),
+            label(&self.restart, Text::RestartEngine),
+            label(&self.dashboard, Text::OpenDashboard),
+            label(&self.sign_in, Text::SignIn),
+            label(&self.quit, Text::QuitBerth),
+            self.start.set_enabled(v.can_start),
+            self.stop.set_enabled(v.can_stop),
+            self.restart.set_enabled(v.can_stop),
+            self.dashboard.set_enabled(true),
+            self.sign_in.set_enabled(true),
+            self.quit.set_enabled(true),
+        ];
+        if let Some(tray) = tray {
+            results.push(tray.set_tooltip(Some(&v.tooltip)));
+            results.push(tray.set_icon(Some(icon_with_dot(v.dot))));
+        }
+        for r in results {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "tray update failed");
+            }
+        }
+    }
+}
+
 pub fn create(app: &AppHandle<Wry>, link: Arc<EngineWatch>) -> tauri::Result<()> {
     let owned = link.owns_engine();
-    let initial = view(&link.state().get(), owned);
-    let state_item = MenuItem::with_id(app, "state", &initial.state_line, false, None::<&str>)?;
-    let start = MenuItem::with_id(
-        app,
-        "start",
-        "Start engine",
-        initial.can_start,
-        None::<&str>,
-    )?;
-    let stop = MenuItem::with_id(app, "stop", "Stop engine", initial.can_stop, None::<&str>)?;
-    let restart = MenuItem::with_id(
-        app,
-        "restart",
-        "Restart engine",
-        initial.can_stop,
-        None::<&str>,
-    )?;
-    let dashboard = MenuItem::with_id(app, "dashboard", "Open Dashboard", true, None::<&str>)?;
-    let sign_in = MenuItem::with_id(app, "sign_in", "Sign in…", true, None::<&str>)?;
-    let quit = MenuItem::with_id(app, "quit", "Quit Berth", true, None::<&str>)?;
+    let mut locale = app.state::<ShellLocale>().subscribe();
+    let initial = view(&link.state().get(), owned, *locale.borrow_and_update());
+    let items = Items::new(app)?;
+    items.show(None, &initial, *locale.borrow());
     let menu = Menu::with_items(
         app,
         &[
-            &state_item,
+            &items.state,
             &PredefinedMenuItem::separator(app)?,
-            &start,
-            &stop,
-            &restart,
+            &items.start,
+            &items.stop,
+            &items.restart,
             &PredefinedMenuItem::separator(app)?,
-            &dashboard,
-            &sign_in,
+            &items.dashboard,
+            &items.sign_in,
             &PredefinedMenuItem::separator(app)?,
-            &quit,
+            &items.quit,
         ],
     )?;
     let menu_link = link.clone();
@@ -146,23 +190,17 @@ pub fn create(app: &AppHandle<Wry>, link: Arc<EngineWatch>) -> tauri::Result<()>
         })
         .build(app)?;
 
-    let mut rx = link.state().subscribe();
+    // A new engine state or a new language: the whole tray is shown again.
+    let mut state = link.state().subscribe();
     tauri::async_runtime::spawn(async move {
-        while rx.changed().await.is_ok() {
-            let v = view(&rx.borrow_and_update().clone(), owned);
-            let results = [
-                state_item.set_text(&v.state_line),
-                start.set_enabled(v.can_start),
-                stop.set_enabled(v.can_stop),
-                restart.set_enabled(v.can_stop),
-                tray.set_tooltip(Some(&v.tooltip)),
-                tray.set_icon(Some(icon_with_dot(v.dot))),
-            ];
-            for r in results {
-                if let Err(e) = r {
-                    tracing::debug!(error = %e, "tray update failed");
-                }
+        loop {
+            tokio::select! {
+                changed = state.changed() => if changed.is_err() { break },
+                changed = locale.changed() => if changed.is_err() { break },
             }
+            let lang = *locale.borrow_and_update();
+            let v = view(&state.borrow_and_update().clone(), owned, lang);
+            items.show(Some(&tray), &v, lang);
         }
     });
     Ok(())
@@ -210,11 +248,11 @@ mod tests {
 
     #[test]
     fn menu_follows_the_state_machine() {
-        let running = view(&EngineState::running_now(), true);
+        let running = view(&EngineState::running_now(), true, Locale::En);
         assert_eq!(running.state_line, "Engine running");
         assert!(!running.can_start && running.can_stop);
 
-        let stopped = view(&EngineState::Stopped, true);
+        let stopped = view(&EngineState::Stopped, true, Locale::En);
         assert!(stopped.can_start && !stopped.can_stop);
 
         let starting = view(
@@ -222,6 +260,7 @@ mod tests {
                 phase: StartPhase::WaitingForAgent,
             },
             true,
+            Locale::En,
         );
         assert_eq!(starting.state_line, "Engine starting (waiting for agent)");
         assert!(!starting.can_start && starting.can_stop);
@@ -232,6 +271,7 @@ mod tests {
                 message: "x".repeat(200),
             },
             true,
+            Locale::En,
         );
         assert!(failed.can_start && failed.can_stop);
         assert_eq!(failed.state_line.chars().count(), 60);
@@ -248,6 +288,7 @@ mod tests {
                 message: "the VM exited with code 1".into(),
             },
             true,
+            Locale::En,
         );
         assert_eq!(failed.state_line, "Error: the VM exited with code 1");
         assert_eq!(failed.tooltip, "Berth — Error: the VM exited with code 1");
@@ -258,6 +299,7 @@ mod tests {
                 message: "qemu-img not found: install the qemu-utils package".into(),
             },
             true,
+            Locale::En,
         );
         assert_eq!(
             missing.state_line,
@@ -268,7 +310,7 @@ mod tests {
 
     #[test]
     fn an_existing_engine_cannot_be_stopped_from_the_tray() {
-        let running = view(&EngineState::running_now(), false);
+        let running = view(&EngineState::running_now(), false, Locale::En);
         assert!(!running.can_start && !running.can_stop);
         let unreachable = view(
             &EngineState::Error {
@@ -276,9 +318,42 @@ mod tests {
                 message: "gone".into(),
             },
             false,
+            Locale::En,
         );
         // Start means "reconnect now" there.
         assert!(unreachable.can_start && !unreachable.can_stop);
+    }
+
+    #[test]
+    fn the_tray_speaks_the_chosen_language() {
+        let starting = view(
+            &EngineState::Starting {
+                phase: StartPhase::BootingVm,
+            },
+            true,
+            Locale::Ja,
+        );
+        assert_eq!(
+            starting.state_line,
+            "エンジンを起動しています (VM を起動中)"
+        );
+        let paused = view(&EngineState::paused_now(), true, Locale::Ja);
+        assert_eq!(
+            paused.tooltip,
+            "Berth — エンジン一時停止中 (リソースセーバー)"
+        );
+        let failed = view(
+            &EngineState::Error {
+                code: ErrorCode::VmFailed,
+                message: "the VM exited with code 1".into(),
+            },
+            true,
+            Locale::Ja,
+        );
+        // The engine link's message is not translated; the words around it are.
+        assert_eq!(failed.state_line, "エラー: the VM exited with code 1");
+        let paused = view(&EngineState::paused_now(), true, Locale::En);
+        assert_eq!(paused.state_line, "Engine paused (Resource Saver)");
     }
 
     #[test]

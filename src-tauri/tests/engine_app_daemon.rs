@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_api::engine_watch::EngineWatch;
+use berth_api::language::Locale;
 use berth_api::Berth;
 use berth_app::tray;
 use berth_core::{ApiError, BerthPaths, EngineState, ErrorCode};
@@ -68,7 +69,7 @@ async fn the_app_follows_and_drives_berths_daemon() {
     // Start: a request to the daemon, returning once the engine runs.
     link.start().await.expect("start through the daemon");
     wait_state(&link, "running", EngineState::is_running).await;
-    let tray_line = tray::view(&link.state().get(), link.owns_engine());
+    let tray_line = tray::view(&link.state().get(), link.owns_engine(), Locale::En);
     assert_eq!(tray_line.state_line, "Engine running");
     assert!(tray_line.can_stop);
     assert_eq!(states.lock().unwrap().first(), Some(&"starting"));
@@ -161,7 +162,7 @@ async fn a_failed_start_shows_the_daemons_reason_in_the_tray() {
         matches!(s, EngineState::Error { .. })
     })
     .await;
-    let view = tray::view(&state, true);
+    let view = tray::view(&state, true, Locale::En);
     assert_eq!(view.state_line, "Error: the guest image is missing");
     assert_eq!(view.tooltip, "Berth — Error: the guest image is missing");
     assert!(view.can_start);
@@ -186,7 +187,9 @@ async fn with_no_daemon_the_engine_is_stopped_and_a_failed_spawn_is_shown() {
     })
     .await;
     assert!(
-        tray::view(&state, true).state_line.starts_with("Error: "),
+        tray::view(&state, true, Locale::En)
+            .state_line
+            .starts_with("Error: "),
         "{state:?}"
     );
 }

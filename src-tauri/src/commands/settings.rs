@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 
 use berth_api::settings_form::{self, LoginItem, SettingsFieldError, SettingsSaved, SettingsView};
-use berth_api::Berth;
+use berth_api::{language, Berth};
 use berth_core::ApiError;
-use tauri::State;
+use tauri::{Manager, State};
 
 use super::AppState;
+use crate::text::ShellLocale;
 
 #[tauri::command]
 pub fn get_settings(state: State<'_, AppState>) -> Result<SettingsView, ApiError> {
@@ -35,7 +36,11 @@ pub fn save_settings(
     shared_folders: Vec<String>,
 ) -> Result<SettingsSaved, ApiError> {
     let mut berth = fresh(&state)?;
-    settings_form::save(&mut berth, &values, &shared_folders, &AutostartPlugin(&app))
+    let saved = settings_form::save(&mut berth, &values, &shared_folders, &AutostartPlugin(&app))?;
+    // The tray and the native dialogs speak the saved language at once, as the window does.
+    app.state::<ShellLocale>()
+        .set(language::of(berth.settings()));
+    Ok(saved)
 }
 
 /// The autostart plugin (an XDG autostart entry on Linux, a launch agent on macOS, the `Run`

@@ -5,6 +5,7 @@ use berth_core::{ApiError, ErrorCode};
 use tauri::{Manager, State};
 
 use super::AppState;
+use crate::text::{ShellLocale, Text};
 
 #[tauri::command]
 pub async fn list_volumes(state: State<'_, AppState>) -> Result<Vec<VolumeSummary>, ApiError> {
@@ -85,15 +86,17 @@ pub async fn pick_archive(
 ) -> Result<Option<String>, ApiError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let parent = app.get_webview_window("main");
+    let locale = app.state::<ShellLocale>().get();
+    let title = if save {
+        Text::ExportVolume
+    } else {
+        Text::ImportVolume
+    };
     // GTK dialogs are made on the main thread; the answer is awaited elsewhere.
     app.run_on_main_thread(move || {
         let mut dialog = rfd::AsyncFileDialog::new()
-            .set_title(if save {
-                "Export volume"
-            } else {
-                "Import volume"
-            })
-            .add_filter("Gzip-compressed tarball", &["gz", "tgz"])
+            .set_title(title.get(locale))
+            .add_filter(Text::GzipTarball.get(locale), &["gz", "tgz"])
             .set_directory(volumes::host_path("~").unwrap_or_default());
         if let Some(window) = &parent {
             dialog = dialog.set_parent(window);
