@@ -67,7 +67,7 @@ impl DaemonClient {
         #[cfg(windows)]
         let socket = {
             let _ = paths;
-            PathBuf::from(berth_control::endpoint::CONTROL_PIPE)
+            PathBuf::from(berth_control::endpoint::control_pipe())
         };
         DaemonClient { socket }
     }

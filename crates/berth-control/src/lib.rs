@@ -7,5 +7,7 @@ pub mod endpoint;
 pub mod lock;
 pub mod log_files;
 pub mod protocol;
+#[cfg(windows)]
+pub mod user_sid;
 
 pub use protocol::{encode, AgentSummary, DaemonStatus, Reply, Request, VmInfo};

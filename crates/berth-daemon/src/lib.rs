@@ -42,7 +42,7 @@ pub async fn run(paths: BerthPaths, factory: Arc<dyn VmFactory>) -> Result<(), D
     #[cfg(unix)]
     let control = paths.control_socket();
     #[cfg(windows)]
-    let control = std::path::PathBuf::from(server::CONTROL_PIPE);
+    let control = std::path::PathBuf::from(server::control_pipe());
     #[cfg(unix)]
     let listener =
         berth_link::relay::bind_private(&control).map_err(|source| DaemonError::Control {

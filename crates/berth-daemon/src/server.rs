@@ -16,7 +16,7 @@ use crate::lifecycle::Lifecycle;
 /// Longest request line accepted.
 const MAX_LINE: u64 = 4096;
 
-pub use berth_control::endpoint::CONTROL_PIPE;
+pub use berth_control::endpoint::control_pipe;
 
 /// Accepts clients until `quit` is cancelled. A `quit` request cancels it.
 #[cfg(unix)]
@@ -34,35 +34,22 @@ pub async fn serve(listener: UnixListener, lifecycle: Arc<Lifecycle>, quit: Canc
     }
 }
 
-/// [`serve`] on the named pipe [`CONTROL_PIPE`] (created here; fails if another process has
-/// it). Remote clients are refused.
+/// [`serve`] on this user's control pipe ([`control_pipe`], created here owner-only; fails if
+/// another process has it). Remote clients are refused; a client whose connect fails, or an
+/// instance that cannot be made yet, is logged and the next client served.
 #[cfg(windows)]
 pub async fn serve_named_pipe(
     lifecycle: Arc<Lifecycle>,
     quit: CancellationToken,
 ) -> std::io::Result<()> {
-    use tokio::net::windows::named_pipe::ServerOptions;
-    let options = || {
-        let mut o = ServerOptions::new();
-        o.reject_remote_clients(true);
-        o
-    };
-    let mut server = options().first_pipe_instance(true).create(CONTROL_PIPE)?;
-    loop {
-        tokio::select! {
-            connected = server.connect() => {
-                // A fresh instance waits for the next client either way.
-                let conn = std::mem::replace(&mut server, options().create(CONTROL_PIPE)?);
-                match connected {
-                    Ok(()) => {
-                        tokio::spawn(handle(conn, lifecycle.clone(), quit.clone()));
-                    }
-                    Err(err) => debug!(%err, "control pipe connect failed"),
-                }
-            }
-            () = quit.cancelled() => return Ok(()),
-        }
-    }
+    use berth_link::named_pipe::{create_owner_only, serve_each, PipeAcceptor};
+    let name = control_pipe();
+    let first = create_owner_only(&name, true)?;
+    let serve = serve_each(PipeAcceptor::new(name, first), quit.cancelled(), |conn| {
+        tokio::spawn(handle(conn, lifecycle.clone(), quit.clone()));
+    });
+    serve.await;
+    Ok(())
 }
 
 async fn handle<C>(conn: C, lifecycle: Arc<Lifecycle>, quit: CancellationToken)

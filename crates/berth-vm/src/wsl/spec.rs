@@ -17,9 +17,14 @@ pub enum WslCommand {
         rootfs_tar: PathBuf,
     },
     /// The long-lived process whose stdio carries the link:
-    /// `wsl.exe -d <name> -u root -- <agent> serve --stdio`, where `<agent>` is the Linux agent
-    /// shipped in Berth's Windows install, seen through the distro's `/mnt/<drive>` (so an
+    /// `wsl.exe -d <name> -u root --exec <agent> serve --stdio`, where `<agent>` is the Linux
+    /// agent shipped in Berth's Windows install, seen through the distro's `/mnt/<drive>` (so an
     /// upgrade of Berth upgrades the agent without re-importing the distro and its data).
+    ///
+    /// `--exec`, not `--`: after `--` wsl.exe hands the rest of its command line, as text, to
+    /// the distro's shell, which re-splits and expands it (`C:\Program Files (x86)` or a `$` in
+    /// a user name); `--exec` runs the program with the arguments wsl.exe itself parsed (the
+    /// quoting Rust's `Command` writes on Windows), so the path arrives as one argument.
     RunAgent { distro: String, agent: String },
     /// `wsl.exe --terminate <name>`: stops the distro (and the agent with it).
     Terminate { distro: String },
@@ -29,7 +34,7 @@ pub enum WslCommand {
     ListVerbose,
     /// `wsl.exe --status`
     Status,
-    /// `wsl.exe -d <name> -u root -- <argv>`: one command inside the distro.
+    /// `wsl.exe -d <name> -u root --exec <argv>`: one command inside the distro, no shell.
     Exec { distro: String, argv: Vec<String> },
 }
 
@@ -55,7 +60,7 @@ impl WslCommand {
                 distro.clone(),
                 s("-u"),
                 s("root"),
-                s("--"),
+                s("--exec"),
                 agent.clone(),
                 s("serve"),
                 s("--stdio"),
@@ -65,7 +70,7 @@ impl WslCommand {
             WslCommand::ListVerbose => vec![s("--list"), s("--verbose")],
             WslCommand::Status => vec![s("--status")],
             WslCommand::Exec { distro, argv } => {
-                let mut args = vec![s("-d"), distro.clone(), s("-u"), s("root"), s("--")];
+                let mut args = vec![s("-d"), distro.clone(), s("-u"), s("root"), s("--exec")];
                 args.extend(argv.iter().cloned());
                 args
             }
@@ -154,7 +159,7 @@ mod tests {
                 "berth",
                 "-u",
                 "root",
-                "--",
+                "--exec",
                 "/mnt/c/Program Files/Berth/resources/berth-agent",
                 "serve",
                 "--stdio"
@@ -170,8 +175,27 @@ mod tests {
                 argv: vec!["sync".into()]
             }
             .to_args(),
-            ["-d", "berth", "-u", "root", "--", "sync"]
+            ["-d", "berth", "-u", "root", "--exec", "sync"]
         );
+    }
+
+    /// The agent's path is one argument whatever it holds: wsl.exe gets it through `--exec`, so
+    /// no shell splits it at a space or expands what follows a `$`.
+    #[test]
+    fn the_agent_path_is_one_argument_after_exec() {
+        let mut spec = spec();
+        spec.agent = PathBuf::from(r"C:\Program Files (x86)\Bérth $HOME\berth-agent");
+        let args = spec.run_agent().unwrap().to_args();
+        let exec = args.iter().position(|a| a == "--exec").unwrap();
+        assert_eq!(
+            args[exec + 1..],
+            [
+                "/mnt/c/Program Files (x86)/Bérth $HOME/berth-agent",
+                "serve",
+                "--stdio"
+            ]
+        );
+        assert!(!args.iter().any(|a| a == "--"), "{args:?}");
     }
 
     #[test]
