@@ -17,6 +17,7 @@ pub mod file_listing;
 pub mod hub;
 pub mod images;
 pub mod language;
+pub mod learn;
 pub mod login;
 pub mod settings_change;
 pub mod settings_form;
