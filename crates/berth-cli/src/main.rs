@@ -54,6 +54,8 @@ enum Command {
     /// Run the background daemon (started by `berth start`)
     #[command(hide = true)]
     Daemon(cmd::daemon::Args),
+    /// Learn Docker by doing: lessons that run on your engine and clean up after themselves
+    Learn(cmd::learn::Args),
     /// Define and run multi-container applications (compose files)
     Compose(berth_api::compose_cli::Args),
     /// The docker CLI plugin handshake (berth installed as the `docker compose` plugin)
@@ -89,6 +91,7 @@ fn main() -> ExitCode {
             Command::Whoami(args) => cmd::whoami::run(args).await,
             Command::Setup(args) => cmd::setup::run(args).await,
             Command::Daemon(args) => cmd::daemon::run(args).await,
+            Command::Learn(args) => cmd::learn::run(args).await,
             Command::Compose(args) => cmd::compose::run(args).await,
             Command::DockerCliPluginMetadata => cmd::compose::plugin_metadata(),
         }

@@ -3,6 +3,7 @@
 pub mod compose;
 pub mod daemon;
 pub mod diagnose;
+pub mod learn;
 pub mod login;
 pub mod logout;
 pub mod pause;
