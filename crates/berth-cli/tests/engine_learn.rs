@@ -283,6 +283,44 @@ fn engine_a_lesson_stopped_with_sigint_half_way_cleans_up() {
 }
 
 #[test]
+fn engine_a_lesson_stopped_with_sigint_during_a_step_cleans_up_its_swarm() {
+    let (d, users, _turn) = engine();
+    let home = tempfile::tempdir().unwrap();
+    let mut child = berth(d, home.path())
+        .args(["learn", "run", "swarm", "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    // Stop while the swarm scales the service up: a step in flight, a service and a swarm made.
+    loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "berth ended early:\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.starts_with("[3/") {
+            break;
+        }
+    }
+    run(Command::new("kill").args(["-INT", &child.id().to_string()])).unwrap();
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    seen.push_str(&rest);
+    eprintln!("{seen}");
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains("left the lesson's swarm"), "{seen}");
+    assert_eq!(swarm_state(d), "inactive", "{seen}");
+    assert_eq!(labelled(d), Vec::<String>::new(), "{seen}");
+    users.assert_untouched(d);
+}
+
+#[test]
 fn engine_the_swarm_lesson_uses_the_users_swarm_and_does_not_leave_it() {
     let (d, users, _turn) = engine();
     let home = tempfile::tempdir().unwrap();

@@ -114,6 +114,38 @@ impl Berth {
 mod tests {
     use super::*;
 
+    /// Each built-in lesson with its first step's Japanese `what` emptied, or the English copied
+    /// into it, or its operation misspelt, is refused naming the file and the field.
+    #[test]
+    fn a_lesson_lacking_japanese_or_with_an_unknown_operation_is_refused() {
+        let first_ja = regex::Regex::new(r#"(?m)^what\.ja = ".*"$"#).unwrap();
+        let first_en = regex::Regex::new(r#"(?m)^what\.en = (".*")$"#).unwrap();
+        for (file, text) in catalog::LESSON_FILES {
+            let english = &first_en.captures(text).expect("a what.en")[1];
+            let cases = [
+                (
+                    first_ja.replace(text, r#"what.ja = """#).into_owned(),
+                    ".what: the what has no Japanese",
+                ),
+                (
+                    first_ja
+                        .replace(text, format!("what.ja = {english}"))
+                        .into_owned(),
+                    ".what: the what's Japanese text (ja) is not Japanese",
+                ),
+                (
+                    text.replacen("op = \"", "op = \"frobnicate_", 1),
+                    ".op: unknown variant `frobnicate_",
+                ),
+            ];
+            for (broken, field) in cases {
+                let err = parse(file, &broken).unwrap_err().to_string();
+                assert!(err.starts_with(&format!("{file}: steps[")), "{err}");
+                assert!(err.contains(field), "{file}: {err}");
+            }
+        }
+    }
+
     #[test]
     fn every_builtin_lesson_loads() {
         let all = lessons().unwrap();
