@@ -122,7 +122,9 @@ pub struct StartOptions {
     pub allow_pull: bool,
 }
 
-/// A lesson in progress on the user's engine.
+/// A lesson in progress on the user's engine. Call [`LessonRun::finish`] however it ends: a run
+/// dropped without it leaves its labelled things until the lesson starts again or
+/// [`super::clean_up`] runs (`berth learn clean`).
 pub struct LessonRun {
     lesson: Lesson,
     ctx: Ctx,
@@ -465,6 +467,18 @@ source = "{image}"
 target = "{registry}/berth-learn/hello:v1"
 "#;
         super::super::catalog::parse("09-registry.toml", text).unwrap()
+    }
+
+    /// A dashboard keeps a run in its state and drives it from async commands on any thread.
+    #[test]
+    fn a_run_and_its_steps_can_move_between_threads() {
+        fn is_send<T: Send>(_: &T) {}
+        #[allow(dead_code)]
+        fn uses(mut run: LessonRun) {
+            is_send(&run.next_step());
+            is_send(&run.run_next());
+            is_send(&run.finish());
+        }
     }
 
     #[test]
