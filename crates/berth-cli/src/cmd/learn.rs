@@ -92,14 +92,12 @@ fn list(lang: Option<LangArg>, json: bool) -> anyhow::Result<ExitCode> {
     let lang = language(&Berth::open()?, lang);
     let width = summaries.iter().map(|s| s.id.len()).max().unwrap_or(0);
     for s in &summaries {
-        let steps = Label::Steps.text();
-        println!(
-            "{:<width$}  {} ({} {})",
-            s.id,
-            s.title.get(lang),
-            s.steps,
-            steps.get(lang)
-        );
+        let steps = format!("{} {}", s.steps, Label::Steps.text().get(lang));
+        let steps = match lang {
+            Lang::Ja => format!("（{steps}）"),
+            _ => format!(" ({steps})"),
+        };
+        println!("{:<width$}  {}{steps}", s.id, s.title.get(lang));
         for p in s
             .params
             .iter()
