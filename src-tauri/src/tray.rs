@@ -27,6 +27,8 @@ pub struct TrayView {
     pub can_start: bool,
     /// Stop and Restart: only for Berth's own engine.
     pub can_stop: bool,
+    /// "Wake engine now": Berth's own engine, paused.
+    pub can_wake: bool,
     /// The status dot's colour, RGB.
     pub dot: [u8; 3],
 }
@@ -62,6 +64,7 @@ pub fn view(state: &EngineState, owns_engine: bool, locale: Locale) -> TrayView 
         state_line: truncate(&line, 60),
         can_start: state.can_start(),
         can_stop: owns_engine && state.can_stop(),
+        can_wake: owns_engine && state.is_paused(),
         dot,
     }
 }
@@ -101,6 +104,7 @@ struct Items {
     start: MenuItem<Wry>,
     stop: MenuItem<Wry>,
     restart: MenuItem<Wry>,
+    wake: MenuItem<Wry>,
     dashboard: MenuItem<Wry>,
     sign_in: MenuItem<Wry>,
     quit: MenuItem<Wry>,
@@ -114,6 +118,7 @@ impl Items {
             start: item("start")?,
             stop: item("stop")?,
             restart: item("restart")?,
+            wake: item("wake")?,
             dashboard: item("dashboard")?,
             sign_in: item("sign_in")?,
             quit: item("quit")?,
@@ -128,12 +133,14 @@ impl Items {
             label(&self.start, Text::StartEngine),
             label(&self.stop, Text::StopEngine),
             label(&self.restart, Text::RestartEngine),
+            label(&self.wake, Text::WakeEngine),
             label(&self.dashboard, Text::OpenDashboard),
             label(&self.sign_in, Text::SignIn),
             label(&self.quit, Text::QuitBerth),
             self.start.set_enabled(v.can_start),
             self.stop.set_enabled(v.can_stop),
             self.restart.set_enabled(v.can_stop),
+            self.wake.set_enabled(v.can_wake),
             self.dashboard.set_enabled(true),
             self.sign_in.set_enabled(true),
             self.quit.set_enabled(true),
@@ -161,6 +168,7 @@ pub fn create(app: &AppHandle<Wry>, link: Arc<EngineWatch>) -> tauri::Result<()>
         &[
             &items.state,
             &PredefinedMenuItem::separator(app)?,
+            &items.wake,
             &items.start,
             &items.stop,
             &items.restart,
@@ -182,6 +190,7 @@ pub fn create(app: &AppHandle<Wry>, link: Arc<EngineWatch>) -> tauri::Result<()>
                 "start" => in_background("start", async move { link.start().await }),
                 "stop" => in_background("stop", async move { link.stop().await }),
                 "restart" => in_background("restart", async move { link.restart().await }),
+                "wake" => in_background("wake", async move { link.wake().await }),
                 "dashboard" => show_dashboard(app),
                 "sign_in" => ask_to_sign_in(app),
                 "quit" => crate::quit::request(app, &link),
@@ -250,7 +259,12 @@ mod tests {
     fn menu_follows_the_state_machine() {
         let running = view(&EngineState::running_now(), true, Locale::En);
         assert_eq!(running.state_line, "Engine running");
-        assert!(!running.can_start && running.can_stop);
+        assert!(!running.can_start && running.can_stop && !running.can_wake);
+
+        let paused = view(&EngineState::paused_now(), true, Locale::Ja);
+        assert_eq!(paused.state_line, "エンジン一時停止中 (リソースセーバー)");
+        assert!(paused.can_wake && paused.can_stop && !paused.can_start);
+        assert!(!view(&EngineState::paused_now(), false, Locale::En).can_wake);
 
         let stopped = view(&EngineState::Stopped, true, Locale::En);
         assert!(stopped.can_start && !stopped.can_stop);

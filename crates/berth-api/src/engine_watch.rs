@@ -245,6 +245,13 @@ impl EngineWatch {
         self.after_request(result).await
     }
 
+    /// Resource Saver by hand: pauses the VM now.
+    pub async fn pause(&self) -> Result<(), ApiError> {
+        self.ensure_owned("pause")?;
+        let result = self.berth.pause_engine().await;
+        self.after_request(result).await
+    }
+
     /// "Wake now": resumes a paused engine.
     pub async fn wake(&self) -> Result<(), ApiError> {
         self.ensure_owned("wake")?;
@@ -483,6 +490,7 @@ mod tests {
             agent: None,
             boot: None,
             port_warnings: vec![],
+            idle: None,
         };
         assert_eq!(
             state_from_reply(Reply::Status { status }),

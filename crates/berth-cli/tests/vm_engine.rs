@@ -310,6 +310,8 @@ fn vm_engine_end_to_end() {
     let id = id.trim().to_owned();
     let (_logs, logs) = spawn_lines(env.docker(&["logs", "-f", &id]));
     logs.wait_for(STREAM_DEADLINE, "logs -f", |l| l == "tick5");
+    // An open `logs -f` is a use of the engine: it would keep Resource Saver from pausing.
+    drop(_logs);
 
     // exec -it under script(1)
     let mut script = Command::new("script");
@@ -455,7 +457,7 @@ fn vm_engine_end_to_end() {
     run(&mut env.docker(&["rm", "-f", &id, "echoer"]), "rm");
 
     // --- Resource Saver: pause when idle, wake on use -----------------------------------
-    resource_saver::check(&env, image, tcp_get);
+    resource_saver::check(&env, image, tcp_get, host_memory_mib);
 
     // --- stop, start again: everything is still there (stopped while paused) ------------
     run(&mut env.berth(&["pause"]), "berth pause");

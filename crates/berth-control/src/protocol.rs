@@ -56,6 +56,19 @@ pub struct DaemonStatus {
     /// one per binding, until the port is free or the container stops.
     #[serde(default)]
     pub port_warnings: Vec<berth_core::ports::PortWarning>,
+    /// What keeps a running engine awake, for Resource Saver (`None` while not running).
+    #[serde(default)]
+    pub idle: Option<IdleInfo>,
+}
+
+/// Resource Saver's view of a running engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdleInfo {
+    /// Connections to the engine socket and published ports open now (each keeps it awake).
+    pub open_connections: usize,
+    /// Seconds since the last one closed, while none is open.
+    pub idle_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +164,7 @@ mod tests {
                         in_use: true,
                         message: "port 127.0.0.1:8080 is already in use".into(),
                     }],
+                    idle: None,
                 },
             },
         ];

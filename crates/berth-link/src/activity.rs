@@ -111,6 +111,11 @@ impl ActivityGate {
         (counts.open == 0).then(|| counts.last_use.elapsed())
     }
 
+    /// Counted connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.counts().open
+    }
+
     /// Counts this moment as a use (a container that ran keeps the VM up for the full idle
     /// time after it ends).
     pub fn touch(&self) {

@@ -69,6 +69,18 @@ pub async fn restart_engine(state: State<'_, AppState>) -> Result<(), ApiError> 
     state.link.restart().await
 }
 
+/// Resource Saver by hand: pauses Berth's VM now; the next connection wakes it.
+#[tauri::command]
+pub async fn pause_engine(state: State<'_, AppState>) -> Result<(), ApiError> {
+    state.link.pause().await
+}
+
+/// "Wake now": resumes a paused engine.
+#[tauri::command]
+pub async fn wake_engine(state: State<'_, AppState>) -> Result<(), ApiError> {
+    state.link.wake().await
+}
+
 /// The window's answer to "quit": stop the engine first, or leave it running; `remember`
 /// makes it the setting for next time.
 #[tauri::command]

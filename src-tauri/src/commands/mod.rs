@@ -34,6 +34,8 @@ macro_rules! all_commands {
             $crate::commands::engine::start_engine,
             $crate::commands::engine::stop_engine,
             $crate::commands::engine::restart_engine,
+            $crate::commands::engine::pause_engine,
+            $crate::commands::engine::wake_engine,
             $crate::commands::engine::quit_app,
             $crate::commands::engine::subscribe_events,
             $crate::commands::engine::stop_stream,

@@ -85,6 +85,13 @@ fn daemon_rows(
             rows.push(("VM memory on host", format!("{} MiB", bytes >> 20)));
         }
     }
+    if let Some(idle) = &d.idle {
+        let line = match idle.idle_secs {
+            Some(secs) => format!("idle for {secs} s"),
+            None => format!("kept awake by {} open connection(s)", idle.open_connections),
+        };
+        rows.push(("Resource Saver", line));
+    }
     if let Some(boot) = &d.boot {
         rows.push(("Last start", boot.summary()));
     }

@@ -30,7 +30,7 @@ use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::control::{AgentSummary, DaemonStatus, VmInfo};
+use crate::control::{AgentSummary, DaemonStatus, IdleInfo, VmInfo};
 
 pub use artifacts::{Artifacts, NativeVm, VmFactory, AGENT_BIN_VAR};
 pub use berth_control::endpoint::engine_host;
@@ -139,6 +139,10 @@ impl Lifecycle {
             agent,
             boot,
             port_warnings,
+            idle: self.cell.get().is_running().then(|| IdleInfo {
+                open_connections: self.gate.open_connections(),
+                idle_secs: self.gate.idle_for().map(|d| d.as_secs()),
+            }),
         }
     }
 
@@ -157,6 +161,8 @@ impl Lifecycle {
         });
         match self.boot(&mut active, &token).await {
             Ok(()) => {
+                // The idle time counts from here, not from the daemon's start.
+                self.gate.touch();
                 self.transition(EngineState::running_now());
                 info!("engine running");
                 Ok(self.status())

@@ -176,6 +176,8 @@ export class MockBackend implements Backend {
   async startEngine() { this.call("startEngine"); this.setState({ state: "running", since: new Date().toISOString() }); }
   async stopEngine() { this.call("stopEngine"); this.setState({ state: "stopped" }); }
   async restartEngine() { this.call("restartEngine"); this.setState({ state: "running", since: new Date().toISOString() }); }
+  async pauseEngine() { this.call("pauseEngine"); this.setState({ state: "paused", since: new Date().toISOString() }); }
+  async wakeEngine() { this.call("wakeEngine"); this.setState({ state: "running", since: new Date().toISOString() }); }
   quitListeners = new Set<() => void>();
   async onQuitRequested(cb: () => void): Promise<Unsubscribe> {
     this.quitListeners.add(cb);

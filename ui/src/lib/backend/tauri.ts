@@ -34,6 +34,8 @@ export class TauriBackend implements Backend {
   startEngine() { return invoke<void>("start_engine"); }
   stopEngine() { return invoke<void>("stop_engine"); }
   restartEngine() { return invoke<void>("restart_engine"); }
+  pauseEngine() { return invoke<void>("pause_engine"); }
+  wakeEngine() { return invoke<void>("wake_engine"); }
   onQuitRequested(cb: () => void) { return listen("berth://quit-requested", () => cb()); }
   quitApp(stopEngine: boolean, remember: boolean) { return invoke<void>("quit_app", { stopEngine, remember }); }
   onEngineEvent(cb: (item: EventFeedItem) => void) { return stream("subscribe_events", {}, cb); }

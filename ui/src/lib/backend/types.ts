@@ -66,6 +66,10 @@ export interface Backend {
   startEngine(): Promise<void>;
   stopEngine(): Promise<void>;
   restartEngine(): Promise<void>;
+  /** Resource Saver by hand: pause the VM now; any connection wakes it. */
+  pauseEngine(): Promise<void>;
+  /** "Wake now": resume a paused engine. */
+  wakeEngine(): Promise<void>;
   /** The app asks how to quit (stop Berth's engine or keep it running); answer with `quitApp`. */
   onQuitRequested(cb: () => void): Promise<Unsubscribe>;
   /** `remember`: make this the `app.on_quit` setting. */

@@ -2,6 +2,10 @@
 export const engine = {
   title: "Engine",
   since: "since {time}",
+  pausedSince: "Paused since {time}: it uses no CPU and has given its memory back",
+  pause: "Pause",
+  pauseTitle: "Pause the VM now; the next docker command or published-port request wakes it",
+  wakeNow: "Wake now",
   versionsWhileRunning: "Versions and disk usage show while the engine runs.",
   prunedContainers: { one: "Pruned {count} container, freed {size}.", other: "Pruned {count} containers, freed {size}." },
   prunedImages: { one: "Pruned {count} image, freed {size}.", other: "Pruned {count} images, freed {size}." },

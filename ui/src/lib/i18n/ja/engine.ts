@@ -4,6 +4,10 @@ import type { engine as en } from "../en/engine";
 export const engine: Translation<typeof en> = {
   title: "エンジン",
   since: "{time} から",
+  pausedSince: "{time} から一時停止中: CPU を使わず、メモリーを返しています",
+  pause: "一時停止",
+  pauseTitle: "VM を今すぐ一時停止します。次の docker コマンドか公開ポートへのリクエストで再開します",
+  wakeNow: "今すぐ再開",
   versionsWhileRunning: "バージョンとディスク使用量は、エンジンの実行中に表示されます。",
   prunedContainers: { other: "{count} 個のコンテナを削除し、{size} を解放しました。" },
   prunedImages: { other: "{count} 個のイメージを削除し、{size} を解放しました。" },
