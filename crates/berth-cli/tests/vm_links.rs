@@ -1,0 +1,211 @@
+//! Tier 3: the engine's core checks under every link configuration this machine can run, one
+//! fresh `BERTH_HOME` each: QEMU with the virtio-serial link, and QEMU with the vsock link
+//! (vhost-user-vsock-pci served by vhost-device-vsock). In each: `docker run` through the
+//! `berth` context, a published port on localhost, a file from the home folder in a bind mount,
+//! and a volume that survives a stop and a start. Prints boot-to-ready for each, side by side.
+//!
+//! Needs what vm_engine.rs needs, plus vhost-device-vsock (`scripts/setup.sh` installs it;
+//! `BERTH_VHOST_DEVICE_VSOCK` names another) and virtiofsd (the home folder's share).
+// The VM tier boots the Linux QEMU backend.
+#![cfg(target_os = "linux")]
+
+mod vm_support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use berth_testkit::{free_port, http_get, wait_until};
+use vm_support::{import_busybox, run, Env};
+
+/// One way to run the engine: a name for the figures and the settings that choose it.
+struct Config {
+    name: &'static str,
+    settings: &'static [(&'static str, &'static str)],
+    /// What `berth status --json` reports for it.
+    hypervisor_prefix: &'static str,
+    link: &'static str,
+}
+
+const CONFIGS: &[Config] = &[
+    Config {
+        name: "qemu serial",
+        settings: &[("vm.backend", "qemu"), ("vm.link", "serial")],
+        hypervisor_prefix: "qemu",
+        link: "serial",
+    },
+    Config {
+        name: "qemu vsock",
+        settings: &[("vm.backend", "qemu"), ("vm.link", "vsock")],
+        hypervisor_prefix: "qemu",
+        link: "vsock",
+    },
+];
+
+const IMAGE: &str = "berth-link-test/busybox:1";
+
+/// What one configuration measured.
+struct Figures {
+    first_start: Duration,
+    /// The daemon's marks of the first start: the agent answering, the engine answering.
+    first_link_up_ms: u64,
+    first_ready_ms: u64,
+    second_start: Duration,
+}
+
+impl Env {
+    /// `berth start` with `home` as the user's home folder (the default share).
+    fn start_with_home(&self, home: &Path) -> Duration {
+        let mut cmd = self.berth(&["start"]);
+        cmd.env("HOME", home);
+        self.booted(cmd, "berth start").1
+    }
+
+    /// The daemon's `(linkUpMs, engineReadyMs)` of the last start.
+    fn start_marks(&self) -> (u64, u64) {
+        let status = self.status();
+        let boot = &status["daemon"]["boot"];
+        let mark = |key: &str| {
+            boot[key]
+                .as_u64()
+                .unwrap_or_else(|| panic!("no daemon.boot.{key} in {status}"))
+        };
+        (mark("linkUpMs"), mark("engineReadyMs"))
+    }
+}
+
+#[test]
+fn vm_core_checks_under_each_link() {
+    let mut figures = Vec::new();
+    for config in CONFIGS {
+        figures.push((config.name, core_checks(config)));
+    }
+    eprintln!("boot to ready, one run (berth start; the daemon's engine-ready mark):");
+    for (name, f) in &figures {
+        eprintln!(
+            "  {name:<12} first start {:>6.1} s (agent at {:>6.1} s, engine at {:>6.1} s), start after stop {:>6.1} s",
+            f.first_start.as_secs_f64(),
+            f.first_link_up_ms as f64 / 1000.0,
+            f.first_ready_ms as f64 / 1000.0,
+            f.second_start.as_secs_f64(),
+        );
+    }
+}
+
+fn core_checks(config: &Config) -> Figures {
+    let name = config.name;
+    let env = Env::new("berth-vm-link-");
+    // The user's home folder lives outside BERTH_HOME: the daemon's own files are not shared.
+    let home = tempfile::Builder::new()
+        .prefix("berth-link-home-")
+        .tempdir()
+        .unwrap();
+    let project = home.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("file"), format!("hello from {name}\n")).unwrap();
+    for (key, value) in config.settings {
+        run(
+            &mut env.berth(&["settings", "set", key, value]),
+            "berth settings set",
+        );
+    }
+
+    // --- start, and the status says how -------------------------------------------------
+    let first_start = env.start_with_home(home.path());
+    let (first_link_up_ms, first_ready_ms) = env.start_marks();
+    eprintln!("{name}: first boot (blank data disk) to engine ready: {first_start:?}");
+    let human = run(&mut env.berth(&["status"]), "berth status");
+    let phases = human.lines().find(|l| l.contains("Last start"));
+    eprintln!("{name}: {}", phases.unwrap_or("(no Last start row)").trim());
+    let vm = env.status()["daemon"]["vm"].clone();
+    let hypervisor = vm["hypervisor"].as_str().unwrap_or_default();
+    assert!(
+        hypervisor.starts_with(config.hypervisor_prefix),
+        "{name}: {vm}"
+    );
+    assert_eq!(vm["link"], config.link, "{name}: {vm}");
+    if config.link == "vsock" {
+        // The agent in the guest said where it listens (its log is on the console).
+        let console = env.log("vm-console.log");
+        assert!(
+            console.contains("listening on vsock"),
+            "{name}: the agent is not on vsock:\n{console}"
+        );
+    }
+
+    // --- docker run through the context ---------------------------------------------------
+    let work = env.home.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    import_busybox(&env, &work, IMAGE);
+    let out = run(
+        &mut env.docker(&["run", "--rm", IMAGE, "echo", "hello-link"]),
+        "docker run --rm",
+    );
+    assert_eq!(out.trim(), "hello-link", "{name}");
+
+    // --- a published port answers on localhost --------------------------------------------
+    let port = free_port();
+    let web = run(
+        &mut env.docker(&[
+            "run",
+            "-d",
+            "-p",
+            &format!("{port}:80"),
+            IMAGE,
+            "sh",
+            "-c",
+            "mkdir -p /www && echo hello-port > /www/index.html && exec httpd -f -p 80 -h /www",
+        ]),
+        "docker run -p",
+    );
+    let body = wait_until(Duration::from_secs(60), "the published port", || {
+        http_get(port, "/", Duration::from_secs(10))
+            .ok()
+            .filter(|b| String::from_utf8_lossy(b).contains("hello-port"))
+    })
+    .unwrap();
+    assert!(body.starts_with(b"HTTP/1."), "{name}");
+    run(&mut env.docker(&["rm", "-f", web.trim()]), "docker rm -f");
+
+    // --- a file from the home folder, through a bind mount of its host path ---------------
+    let bind = format!("{}:/src", project.display());
+    let out = run(
+        &mut env.docker(&["run", "--rm", "-v", &bind, IMAGE, "cat", "/src/file"]),
+        "docker run -v (home folder)",
+    );
+    assert_eq!(out, format!("hello from {name}\n"));
+
+    // --- a volume survives stop and start ---------------------------------------------------
+    run(
+        &mut env.docker(&["volume", "create", "keep"]),
+        "volume create",
+    );
+    run(
+        &mut env.docker(&[
+            "run",
+            "--rm",
+            "-v",
+            "keep:/data",
+            IMAGE,
+            "sh",
+            "-c",
+            "echo kept > /data/f",
+        ]),
+        "write to the volume",
+    );
+    run(&mut env.berth(&["stop"]), "berth stop");
+    assert_eq!(env.state(), "stopped", "{name}");
+    let second_start = env.start_with_home(home.path());
+    eprintln!("{name}: second boot to engine ready: {second_start:?}");
+    let out = run(
+        &mut env.docker(&["run", "--rm", "-v", "keep:/data", IMAGE, "cat", "/data/f"]),
+        "read the volume after stop/start",
+    );
+    assert_eq!(out.trim(), "kept", "{name}");
+    run(&mut env.berth(&["stop", "--quit"]), "berth stop --quit");
+    Figures {
+        first_start,
+        first_link_up_ms,
+        first_ready_ms,
+        second_start,
+    }
+}
