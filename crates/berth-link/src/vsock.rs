@@ -25,10 +25,6 @@ use crate::LinkError;
 /// The guest port the agent listens on by default (`berth.link=vsock:1024`).
 pub const AGENT_PORT: u32 = 1024;
 
-/// The guest's context id under Berth's QEMU (`vhost-device-vsock --guest-cid`). 0-2 are
-/// reserved (hypervisor, local, host).
-pub const GUEST_CID: u32 = 3;
-
 /// How long the device may take to answer a `CONNECT`: it asks the guest, whose kernel answers
 /// at once (with a connection, or a reset when nobody listens). Longer means the guest's vsock
 /// driver is not up yet; the caller retries.

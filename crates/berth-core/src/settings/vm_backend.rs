@@ -70,9 +70,11 @@ impl LinkKind {
 }
 
 impl VmLink {
-    /// The link `backend` (already resolved) runs. QEMU's `auto` is the serial port: measured
-    /// under TCG it reached a ready engine as fast as vsock and needs no second host program
-    /// (vm-image/README.md, "The link"). vfkit has only vsock, WSL only stdio.
+    /// The link `backend` runs. QEMU's `auto` is the serial port: it needs no second host
+    /// program, and vsock was not faster here (crates/berth-cli/tests/vm_links.rs under TCG on
+    /// a loaded 2-core machine, first start to a ready engine: serial 29.3 s, vsock 37.6 s in
+    /// one run; 96 s and 42 s in another under heavier load — within this machine's noise).
+    /// vfkit has only vsock, WSL only stdio.
     pub fn resolve(self, backend: VmBackend) -> LinkKind {
         match (backend.resolve(), self) {
             (VmBackend::Wsl, _) => LinkKind::Stdio,
