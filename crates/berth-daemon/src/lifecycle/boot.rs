@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use berth_core::boot::BootTimeline;
 use berth_core::{ApiError, EngineState, ErrorCode, Settings, StartPhase};
+#[cfg(unix)]
 use berth_link::activity::Use;
 use berth_link::port_forwarder::ForwardEvent;
 #[cfg(unix)]
