@@ -129,9 +129,11 @@ mod tests {
     fn docker_host_wins_then_settings_then_berths_own_socket() {
         let paths = BerthPaths::under(Path::new("/b"));
         let mut settings = Settings::default();
+        // Berth's own socket for its own clients: their open connections do not keep the VM
+        // from pausing (the user's `docker` goes through run/docker.sock).
         assert_eq!(
             choose_endpoint(None, &settings, &paths),
-            Endpoint::Unix("/b/run/docker.sock".into())
+            Endpoint::Unix("/b/run/berth-engine.sock".into())
         );
         settings.engine.endpoint = Some("unix:///var/run/docker.sock".into());
         assert_eq!(
