@@ -7,9 +7,9 @@
 // The VM tier boots the Linux QEMU backend.
 #![cfg(target_os = "linux")]
 
-mod vm_support;
 #[path = "vm_engine_parts/resource_saver.rs"]
 mod resource_saver;
+mod vm_support;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;

@@ -68,7 +68,10 @@ pub fn check(
     );
     std::thread::sleep(IDLE + Duration::from_secs(10));
     assert_eq!(env.state(), "running", "a running container keeps it awake");
-    run(&mut env.docker(&["rm", "-f", sleeper.trim()]), "docker rm -f");
+    run(
+        &mut env.docker(&["rm", "-f", sleeper.trim()]),
+        "docker rm -f",
+    );
 
     // Idle: paused 20-40 s after the last docker command. Its first 15 s are the running idle
     // engine's cost, side by side with the paused one's below.
@@ -152,7 +155,10 @@ pub fn check(
     );
     assert!(body.contains("hello-wake"), "{body}");
     assert_eq!(env.state(), "running");
-    run(&mut env.docker(&["rm", "-f", web.trim()]), "docker rm -f web");
+    run(
+        &mut env.docker(&["rm", "-f", web.trim()]),
+        "docker rm -f web",
+    );
     // What follows (stop/start, a crash) starts from a paused engine; no pause by itself.
     run(
         &mut env.berth(&["settings", "set", "engine.pause_when_idle", "0"]),
