@@ -333,7 +333,10 @@ async fn an_idle_engine_pauses_and_the_next_connection_wakes_it() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let idle = lc.status().idle.expect("a running engine says what keeps it awake");
+    let idle = lc
+        .status()
+        .idle
+        .expect("a running engine says what keeps it awake");
     assert_eq!((idle.open_connections, idle.idle_secs), (1, None));
     assert!(!lc
         .pause(super::PauseReason::Idle(Duration::ZERO))
