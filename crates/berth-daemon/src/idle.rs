@@ -55,6 +55,7 @@ async fn maybe_pause(lifecycle: &Lifecycle) {
     if lifecycle.idle_for().is_none_or(|idle| idle < after) {
         return;
     }
+    debug!(?after, "idle long enough: asking the engine what runs");
     match lifecycle.running_containers().await {
         Ok(0) => {}
         Ok(running) => {
@@ -63,7 +64,7 @@ async fn maybe_pause(lifecycle: &Lifecycle) {
             return;
         }
         Err(err) => {
-            debug!(%err, "cannot tell whether containers run; not pausing");
+            warn!(%err, "cannot tell whether containers run; not pausing");
             lifecycle.touch();
             return;
         }
@@ -76,9 +77,11 @@ async fn maybe_pause(lifecycle: &Lifecycle) {
 }
 
 fn pause_when_idle(lifecycle: &Lifecycle) -> Option<Duration> {
-    Settings::load(&lifecycle.paths().settings_file())
-        .ok()?
-        .engine
-        .pause_when_idle
-        .duration()
+    match Settings::load(&lifecycle.paths().settings_file()) {
+        Ok(settings) => settings.engine.pause_when_idle.duration(),
+        Err(err) => {
+            debug!(%err, "cannot read the settings; not pausing");
+            None
+        }
+    }
 }

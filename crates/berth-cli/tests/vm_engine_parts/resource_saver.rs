@@ -41,9 +41,12 @@ fn wait_paused(env: &Env, deadline: Duration) -> Duration {
     if let Err(err) = wait_until(deadline, "the engine to pause", || {
         (env.state() == "paused").then_some(())
     }) {
+        let log = env.log("daemon.log");
+        let tail: Vec<&str> = log.lines().rev().take(25).collect();
         panic!(
-            "{err:?}; Resource Saver says {}",
-            env.status()["daemon"]["idle"]
+            "{err:?}; Resource Saver says {}; the daemon's log ends:\n{}",
+            env.status()["daemon"]["idle"],
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
     }
     began.elapsed()

@@ -98,6 +98,8 @@ impl Env {
             .env("BERTH_VM_IMAGE_DIR", &self.image_dir)
             .env("BERTH_AGENT_BIN", &self.agent)
             .env("BERTH_KEYRING", "keyutils")
+            // The daemon (started by `berth start`) logs why the engine does or does not pause.
+            .env("BERTH_LOG", "info,berth_daemon::idle=debug")
             .env_remove("DOCKER_HOST")
             .env_remove("DOCKER_CONTEXT");
         cmd
