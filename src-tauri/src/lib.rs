@@ -41,6 +41,7 @@ pub fn build_app(builder: Builder<Wry>, berth: Berth) -> Builder<Wry> {
             streams: Streams::default(),
         })
         .manage(locale)
+        .manage(commands::learn::LearnState::default())
         .invoke_handler(all_commands!())
         .setup(move |app| {
             tray::create(app.handle(), setup_link.clone())?;

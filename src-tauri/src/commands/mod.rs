@@ -6,6 +6,7 @@ pub mod containers;
 pub mod engine;
 pub mod hub;
 pub mod images;
+pub mod learn;
 pub mod networks;
 pub mod settings;
 pub mod troubleshoot;
@@ -91,6 +92,11 @@ macro_rules! all_commands {
             $crate::commands::hub::add_registry,
             $crate::commands::hub::hub_repositories,
             $crate::commands::hub::hub_search,
+            $crate::commands::learn::learn_lessons,
+            $crate::commands::learn::learn_start,
+            $crate::commands::learn::learn_step,
+            $crate::commands::learn::learn_run_step,
+            $crate::commands::learn::learn_leave,
             $crate::commands::settings::get_settings,
             $crate::commands::settings::validate_settings,
             $crate::commands::settings::save_settings,

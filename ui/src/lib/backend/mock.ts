@@ -13,6 +13,7 @@ import type {
 import type {
   Account, DockerConfigChoice, HubRepository, HubSearchResult, SignInOutcome, SignInSession,
 } from "../../hub/types";
+import { MockLearn } from "../../learn/mock";
 
 export interface MockData {
   containers: ContainerSummary[];
@@ -595,6 +596,15 @@ export class MockBackend implements Backend {
     this.settings = { ...this.settings, values: { ...this.settings.values, ...values }, sharedFolders: folders };
     return { fieldErrors: [], restartNeeded, warnings: this.loginItemFails && values["app.start_at_login"] === "true" ? ["Saved, but Berth could not be added to the programs that start at login: no home folder"] : [] };
   }
+
+  // Learn
+  /** Two small fake lessons and the one in progress. */
+  learn = new MockLearn();
+  async learnLessons() { this.call("learnLessons"); return this.learn.lessons(); }
+  async learnStart(id: string) { this.call(`learnStart:${id}`); return this.learn.start(id); }
+  async learnStep() { this.call("learnStep"); return this.learn.step(); }
+  async learnRunStep() { this.call("learnRunStep"); return this.learn.runStep(); }
+  async learnLeave() { this.call("learnLeave"); return this.learn.leave(); }
 
   // Troubleshoot
   async readLog(source: LogSource): Promise<LogTail> {

@@ -7,7 +7,7 @@ import type {
   StatsSample, ContainerSummary, LogOptions, DiskUsage, EventFeedItem, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
   ImageHistoryEntry, VolumeArchive, SettingsView, SettingsSaved, SettingsFieldError, LogSource, LogTail,
-  CleanUpSummary, DiagnosticsBundle, FactoryResetDone, PortWarning,
+  CleanUpSummary, DiagnosticsBundle, FactoryResetDone, PortWarning, LearnLesson, LearnStep, LearnReport, LearnLeft,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -174,6 +174,11 @@ export class TauriBackend implements Backend {
   saveSettings(values: Record<string, string>, sharedFolders: string[]) {
     return invoke<SettingsSaved>("save_settings", { values, sharedFolders });
   }
+  learnLessons() { return invoke<LearnLesson[]>("learn_lessons"); }
+  learnStart(id: string) { return invoke<LearnStep | null>("learn_start", { id }); }
+  learnStep() { return invoke<LearnStep | null>("learn_step"); }
+  learnRunStep() { return invoke<LearnReport>("learn_run_step"); }
+  learnLeave() { return invoke<LearnLeft>("learn_leave"); }
   readLog(source: LogSource) { return invoke<LogTail>("read_log", { source }); }
   cleanUp(volumes: boolean) { return invoke<CleanUpSummary>("clean_up", { volumes }); }
   createDiagnostics(path: string | null) { return invoke<DiagnosticsBundle>("create_diagnostics", { path }); }

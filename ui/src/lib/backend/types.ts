@@ -27,6 +27,10 @@ import type {
   DiagnosticsBundle,
   FactoryResetDone,
   PortWarning,
+  LearnLesson,
+  LearnStep,
+  LearnReport,
+  LearnLeft,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -158,6 +162,16 @@ export interface Backend {
   validateSettings(values: Record<string, string>, sharedFolders: string[]): Promise<SettingsFieldError[]>;
   /** Saves nothing while any field is refused (`fieldErrors`). */
   saveSettings(values: Record<string, string>, sharedFolders: string[]): Promise<SettingsSaved>;
+
+  // Learn (lesson texts come in the language the dashboard speaks)
+  learnLessons(): Promise<LearnLesson[]>;
+  /** Starts a lesson (leaving the one in progress) and returns its first step. */
+  learnStart(id: string): Promise<LearnStep | null>;
+  /** The step about to run; null when the lesson is done; `not_found` when none is in progress. */
+  learnStep(): Promise<LearnStep | null>;
+  learnRunStep(): Promise<LearnReport>;
+  /** Ends the lesson in progress, removing everything it made. */
+  learnLeave(): Promise<LearnLeft>;
 
   // Troubleshoot
   readLog(source: LogSource): Promise<LogTail>;

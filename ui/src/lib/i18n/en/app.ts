@@ -7,6 +7,7 @@ export const app = {
   navNetworks: "Networks",
   navCompose: "Compose",
   navHub: "Hub",
+  navLearn: "Learn",
   navEngine: "Engine",
   navSettings: "Settings",
   navTroubleshoot: "Troubleshoot",

@@ -9,6 +9,7 @@ export const app: Translation<typeof en> = {
   navNetworks: "ネットワーク",
   navCompose: "Compose",
   navHub: "Hub",
+  navLearn: "学ぶ",
   navEngine: "エンジン",
   navSettings: "設定",
   navTroubleshoot: "トラブルシューティング",

@@ -9,11 +9,12 @@ import { engine } from "./engine";
 import { engineState } from "./engineState";
 import { hub } from "./hub";
 import { images } from "./images";
+import { learn } from "./learn";
 import { networks } from "./networks";
 import { settings } from "./settings";
 import { troubleshoot } from "./troubleshoot";
 import { volumes } from "./volumes";
 
 export const ja: { readonly [S in keyof typeof en]: Translation<(typeof en)[S]> } = {
-  app, common, compose, containers, engine, engineState, hub, images, networks, settings, troubleshoot, volumes,
+  app, common, compose, containers, engine, engineState, hub, images, learn, networks, settings, troubleshoot, volumes,
 };
