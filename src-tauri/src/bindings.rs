@@ -41,6 +41,7 @@ fn export_all(dir: &Path) {
         berth_api::troubleshoot::DiagnosticsBundle,
         berth_api::troubleshoot::FactoryResetDone,
         crate::commands::learn::LearnLesson,
+        crate::commands::learn::LearnParam,
         crate::commands::learn::LearnStep,
         crate::commands::learn::LearnReport,
         crate::commands::learn::LearnLeft,

@@ -3,7 +3,11 @@
 //! in the language the dashboard speaks now.
 
 use berth_api::language::Locale;
-use berth_api::learn::{self, FileView, Lang, LessonRun, StartOptions, StepReport, StepView, Text};
+use std::collections::BTreeMap;
+
+use berth_api::learn::{
+    self, FileView, Lang, LessonRun, ParamView, StartOptions, StepReport, StepView, Text,
+};
 use berth_core::{ApiError, ErrorCode};
 use serde::Serialize;
 use tauri::State;
@@ -25,6 +29,30 @@ pub struct LearnLesson {
     pub title: String,
     pub summary: String,
     pub steps: usize,
+    /// What the lesson asks for before it starts (a registry's address, ...).
+    pub params: Vec<LearnParam>,
+}
+
+/// A value a lesson asks for.
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LearnParam {
+    pub name: String,
+    pub help: String,
+    pub default: Option<String>,
+    pub optional: bool,
+    pub secret: bool,
+}
+
+fn param_view(p: ParamView, lang: Lang) -> LearnParam {
+    LearnParam {
+        help: p.help.get(lang).to_string(),
+        name: p.name,
+        default: p.default,
+        optional: p.optional,
+        secret: p.secret,
+    }
 }
 
 /// The step about to run.
@@ -144,24 +172,35 @@ pub fn learn_lessons(locale: State<'_, ShellLocale>) -> Result<Vec<LearnLesson>,
             summary: s.summary.get(lang).to_string(),
             id: s.id,
             steps: s.steps,
+            params: s.params.into_iter().map(|p| param_view(p, lang)).collect(),
         })
         .collect())
 }
 
-/// Starts lesson `id` (leaving the one in progress first) and returns its first step.
+/// Starts lesson `id` with `params` (an empty value: the lesson's default), leaving the one in
+/// progress first, and returns its first step.
 #[tauri::command]
 pub async fn learn_start(
     state: State<'_, AppState>,
     learning: State<'_, LearnState>,
     locale: State<'_, ShellLocale>,
     id: String,
+    params: Option<BTreeMap<String, String>>,
 ) -> Result<Option<LearnStep>, ApiError> {
+    let options = StartOptions {
+        params: params
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .collect(),
+        ..StartOptions::default()
+    };
     let mut current = learning.0.lock().await;
     if let Some(old) = current.take() {
         old.finish().await;
     }
     let lesson = learn::find(&id)?;
-    let run = LessonRun::start(state.link.berth(), lesson, StartOptions::default()).await?;
+    let run = LessonRun::start(state.link.berth(), lesson, options).await?;
     let step = current_step(&run, lang(&locale));
     *current = Some(run);
     Ok(step)

@@ -11,7 +11,7 @@ describe("Learn page", () => {
     await eventually(() => expect(screen.getByTestId("lesson-images")).toBeTruthy());
     expect(screen.getByTestId("lesson-images").textContent).toContain("Images and tags");
     expect(screen.getByTestId("lesson-images").textContent).toContain("2 steps");
-    expect(screen.getByTestId("lesson-containers").textContent).toContain("1 step");
+    expect(screen.getByTestId("lesson-registry").textContent).toContain("1 step");
 
     await fireEvent.click(screen.getByTestId("learn-open-images"));
     await eventually(() => expect(screen.getByTestId("learn-step-title").textContent).toBe("List the images"));
@@ -36,7 +36,7 @@ describe("Learn page", () => {
     await eventually(() => expect(screen.getByTestId("learn-left")).toBeTruthy());
     expect(b.learn.left).toEqual(["images"]);
     expect(b.learn.current).toBeNull();
-    expect(screen.getByTestId("lesson-containers")).toBeTruthy();
+    expect(screen.getByTestId("lesson-registry")).toBeTruthy();
   });
 
   it("ends with Finish, which cleans up, and speaks Japanese", async () => {
@@ -44,19 +44,42 @@ describe("Learn page", () => {
     setLanguage("ja");
     try {
       render(LearnPage);
-      await eventually(() => expect(screen.getByTestId("learn-open-containers")).toBeTruthy());
+      await eventually(() => expect(screen.getByTestId("learn-open-images")).toBeTruthy());
       expect(screen.getByRole("heading", { level: 1 }).textContent).toBe("学ぶ");
-      await fireEvent.click(screen.getByTestId("learn-open-containers"));
-      await eventually(() => expect(screen.getByTestId("learn-run").textContent).toContain("実行"));
-      await fireEvent.click(screen.getByTestId("learn-run"));
-      await eventually(() => expect(screen.getByTestId("learn-next")).toBeTruthy());
-      await fireEvent.click(screen.getByTestId("learn-next"));
+      await fireEvent.click(screen.getByTestId("learn-open-images"));
+      for (let i = 0; i < 2; i++) {
+        await eventually(() => expect(screen.getByTestId("learn-run").textContent).toContain("実行"));
+        await fireEvent.click(screen.getByTestId("learn-run"));
+        await eventually(() => expect(screen.getByTestId("learn-next")).toBeTruthy());
+        await fireEvent.click(screen.getByTestId("learn-next"));
+      }
       await eventually(() => expect(screen.getByTestId("learn-done").textContent).toContain("レッスン完了"));
       await fireEvent.click(screen.getByTestId("learn-finish"));
-      await eventually(() => expect(b.learn.left).toEqual(["containers"]));
+      await eventually(() => expect(b.learn.left).toEqual(["images"]));
     } finally {
       setLanguage("system");
     }
+  });
+
+  it("asks for a lesson's values before starting it, and fills them in", async () => {
+    const b = await freshBackend();
+    render(LearnPage);
+    await eventually(() => expect(screen.getByTestId("learn-open-registry")).toBeTruthy());
+    await fireEvent.click(screen.getByTestId("learn-open-registry"));
+    expect(b.calls).not.toContain("learnStart:registry");
+    const input = screen.getByTestId("learn-params").querySelector<HTMLInputElement>("input[data-param=registry]")!;
+    await fireEvent.input(input, { target: { value: "127.0.0.1:5000" } });
+    await fireEvent.click(screen.getByTestId("learn-open-registry"));
+    await eventually(() => expect(screen.getByTestId("learn-command").textContent).toBe("$ docker push 127.0.0.1:5000/berth-learn/hello"));
+  });
+
+  it("shows why a lesson did not start", async () => {
+    await freshBackend();
+    render(LearnPage);
+    await eventually(() => expect(screen.getByTestId("learn-open-registry")).toBeTruthy());
+    await fireEvent.click(screen.getByTestId("learn-open-registry"));
+    await fireEvent.click(screen.getByTestId("learn-open-registry"));
+    await eventually(() => expect(screen.getByRole("alert").textContent).toContain("needs registry"));
   });
 
   it("picks up the lesson in progress when shown again", async () => {

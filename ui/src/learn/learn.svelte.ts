@@ -43,11 +43,11 @@ export class Learn {
     }
   }
 
-  open(lesson: LearnLesson) {
+  open(lesson: LearnLesson, params: Record<string, string> = {}) {
     return this.act("start", async () => {
       this.left = null;
       this.report = null;
-      this.step = await backend().learnStart(lesson.id);
+      this.step = await backend().learnStart(lesson.id, params);
       this.lesson = lesson;
     });
   }

@@ -601,7 +601,7 @@ export class MockBackend implements Backend {
   /** Two small fake lessons and the one in progress. */
   learn = new MockLearn();
   async learnLessons() { this.call("learnLessons"); return this.learn.lessons(); }
-  async learnStart(id: string) { this.call(`learnStart:${id}`); return this.learn.start(id); }
+  async learnStart(id: string, params: Record<string, string> = {}) { this.call(`learnStart:${id}`); return this.learn.start(id, params); }
   async learnStep() { this.call("learnStep"); return this.learn.step(); }
   async learnRunStep() { this.call("learnRunStep"); return this.learn.runStep(); }
   async learnLeave() { this.call("learnLeave"); return this.learn.leave(); }

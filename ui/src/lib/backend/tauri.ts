@@ -175,7 +175,7 @@ export class TauriBackend implements Backend {
     return invoke<SettingsSaved>("save_settings", { values, sharedFolders });
   }
   learnLessons() { return invoke<LearnLesson[]>("learn_lessons"); }
-  learnStart(id: string) { return invoke<LearnStep | null>("learn_start", { id }); }
+  learnStart(id: string, params: Record<string, string> = {}) { return invoke<LearnStep | null>("learn_start", { id, params }); }
   learnStep() { return invoke<LearnStep | null>("learn_step"); }
   learnRunStep() { return invoke<LearnReport>("learn_run_step"); }
   learnLeave() { return invoke<LearnLeft>("learn_leave"); }

@@ -165,8 +165,9 @@ export interface Backend {
 
   // Learn (lesson texts come in the language the dashboard speaks)
   learnLessons(): Promise<LearnLesson[]>;
-  /** Starts a lesson (leaving the one in progress) and returns its first step. */
-  learnStart(id: string): Promise<LearnStep | null>;
+  /** Starts a lesson (leaving the one in progress) with its parameters (empty: the default)
+   *  and returns its first step. */
+  learnStart(id: string, params?: Record<string, string>): Promise<LearnStep | null>;
   /** The step about to run; null when the lesson is done; `not_found` when none is in progress. */
   learnStep(): Promise<LearnStep | null>;
   learnRunStep(): Promise<LearnReport>;

@@ -18,6 +18,7 @@ export type * from "./ImageSummary";
 export type * from "./LearnCheck";
 export type * from "./LearnLeft";
 export type * from "./LearnLesson";
+export type * from "./LearnParam";
 export type * from "./LearnReport";
 export type * from "./LearnStep";
 export type * from "./LogLine";

@@ -5,6 +5,8 @@ export const learn = {
   intro: "Lessons from the Docker primer, run for real on your engine. Everything a lesson makes is labelled and removed when you leave it.",
   steps: { one: "{count} step", other: "{count} steps" },
   start: "Start",
+  paramsHint: "This lesson needs a few values first; Start again when they are filled in.",
+  optional: "(optional)",
   starting: "Preparing the lesson…",
   stepOf: "Step {n} of {total}",
   what: "What it does",

@@ -6,6 +6,8 @@ export const learn: Translation<typeof en> = {
   intro: "Docker 入門のレッスンを、あなたのエンジンで実際に動かします。レッスンが作ったものにはラベルが付き、レッスンを離れると削除されます。",
   steps: { other: "{count} ステップ" },
   start: "始める",
+  paramsHint: "このレッスンには先にいくつかの値が必要です。入力したら、もう一度「始める」を押してください。",
+  optional: "（省略可）",
   starting: "レッスンを準備しています…",
   stepOf: "ステップ {n} / {total}",
   what: "何をするか",
