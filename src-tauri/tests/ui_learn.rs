@@ -3,8 +3,8 @@
 //! left half-way, then stepped through to the end in English, then in Japanese (app.language in
 //! settings.toml before launch); each time nothing labelled `berth.learn` is left on the engine
 //! (the stock docker CLI is the reference). Screenshots under target/ui-screenshots:
-//! `learn-list.png`, `learn-step.png`, `learn-done.png`, `learn-ja-list.png`,
-//! `learn-ja-step.png`, `learn-ja-done.png`.
+//! `learn-list.png`, `learn-step.png`, `learn-done.png`, `learn-left.png`, `learn-ja-list.png`,
+//! `learn-ja-params.png`, `learn-ja-step.png`, `learn-ja-done.png`.
 
 mod ui_support;
 
@@ -148,6 +148,7 @@ async fn a_lesson_is_stepped_through_in_english_and_in_japanese() {
     run_to_the_end(&app, "learn-step").await;
     app.shot("learn-done").await;
     finish(&app, &d).await;
+    app.shot("learn-left").await;
     drop(app);
     drop(driver);
 
@@ -165,6 +166,18 @@ async fn a_lesson_is_stepped_through_in_english_and_in_japanese() {
     )
     .await;
     app.shot("learn-ja-list").await;
+    // The registry lesson asks for its registry before it starts.
+    app.click("[data-testid=learn-open-registry]").await;
+    app.wait_for("[data-testid=learn-params] input[data-param=registry]")
+        .await;
+    app.client
+        .execute(
+            "document.querySelector('[data-testid=learn-params]').scrollIntoView({block: 'center'})",
+            vec![],
+        )
+        .await
+        .expect("scroll to the form");
+    app.shot("learn-ja-params").await;
     app.click("[data-testid=learn-open-images]").await;
     app.wait_text("[data-testid=learn-page] h1", "the Japanese heading", |t| {
         t == "イメージとタグ"
