@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use berth_core::settings::OnQuit;
 use berth_core::{ApiError, EngineState, ErrorCode, Settings};
-use tauri::{AppHandle, Emitter, Wry};
+use tauri::{AppHandle, Emitter, Manager, Wry};
 
 use berth_api::engine_watch::EngineWatch;
+
+use crate::commands::learn::LearnState;
 
 /// Sent to the window when Quit needs the user's answer; the window calls `quit_app`.
 pub const QUIT_REQUESTED_EVENT: &str = "berth://quit-requested";
@@ -44,14 +46,14 @@ pub fn request(app: &AppHandle<Wry>, link: &Arc<EngineWatch>) {
     let on_quit = Settings::load(&berth.paths().settings_file())
         .map_or(berth.settings().app.on_quit, |s| s.app.on_quit);
     match quit_action(on_quit, link.owns_engine(), &link.state().get()) {
-        QuitAction::Exit => app.exit(0),
+        QuitAction::Exit => finish(app.clone(), link.clone(), false),
         QuitAction::StopEngineThenExit => finish(app.clone(), link.clone(), true),
         QuitAction::Ask => {
             crate::tray::show_dashboard(app);
             if let Err(e) = app.emit_to("main", QUIT_REQUESTED_EVENT, ()) {
                 // No window to ask in: the safe answer keeps the engine (and the user's work).
                 tracing::warn!(error = %e, "cannot ask how to quit; leaving the engine running");
-                app.exit(0);
+                finish(app.clone(), link.clone(), false);
             }
         }
     }
@@ -72,17 +74,18 @@ pub fn remember(link: &EngineWatch, stop_engine: bool) -> Result<(), ApiError> {
         .map_err(|e| ApiError::from_error(ErrorCode::InvalidSettings, &e))
 }
 
-/// Ends the app, first stopping the engine when `stop_engine` (the window hides meanwhile;
-/// the tray shows the engine stopping).
+/// Ends the app, first removing what a lesson in progress made and then stopping the engine
+/// when `stop_engine` (the window hides meanwhile; the tray shows the engine stopping).
 pub fn finish(app: AppHandle<Wry>, link: Arc<EngineWatch>, stop_engine: bool) {
-    if !stop_engine {
-        app.exit(0);
-        return;
-    }
     crate::tray::hide_dashboard(&app);
     tauri::async_runtime::spawn(async move {
-        if let Err(e) = link.stop_for_quit().await {
-            tracing::warn!(error = %e, "stopping the engine on quit failed");
+        if let Some(learning) = app.try_state::<LearnState>() {
+            learning.clean_up_on_quit().await;
+        }
+        if stop_engine {
+            if let Err(e) = link.stop_for_quit().await {
+                tracing::warn!(error = %e, "stopping the engine on quit failed");
+            }
         }
         app.exit(0);
     });

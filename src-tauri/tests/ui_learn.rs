@@ -1,8 +1,8 @@
 //! UI tier: the Learn page of the real app (embedded UI, WebKitGTK) under a private Xvfb, driven
 //! through tauri-driver, against a private dockerd from berth-testkit. The images lesson is
 //! left half-way, then stepped through to the end in English, then in Japanese (app.language in
-//! settings.toml before launch); each time nothing labelled `berth.learn` is left on the engine
-//! (the stock docker CLI is the reference). Screenshots under target/ui-screenshots:
+//! settings.toml before launch), and quit half-way; each time nothing labelled `berth.learn` is
+//! left on the engine (the stock docker CLI is the reference). Screenshots under target/ui-screenshots:
 //! `learn-list.png`, `learn-step.png`, `learn-done.png`, `learn-left.png`, `learn-ja-list.png`,
 //! `learn-ja-params.png`, `learn-ja-step.png`, `learn-ja-done.png`.
 
@@ -10,9 +10,13 @@ mod ui_support;
 
 use std::path::{Path, PathBuf};
 
-use berth_testkit::Dockerd;
+use berth_testkit::{wait_until, Dockerd};
 use fantoccini::Locator;
-use ui_support::{sh, App, Display, Driver};
+use ui_support::{sh, App, Display, Driver, WAIT};
+
+/// What the tray's Quit does when `app.on_quit` is "ask" (as in ui_engine.rs).
+const ASK_TO_QUIT: &str = "window.__TAURI_INTERNALS__.invoke('plugin:event|emit', \
+     { event: 'berth://quit-requested', payload: null }); return true;";
 
 fn berth_home() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("berth-ui-learn-{}", std::process::id()));
@@ -194,6 +198,23 @@ async fn a_lesson_is_stepped_through_in_english_and_in_japanese() {
     .await;
     app.shot("learn-ja-done").await;
     finish(&app, &d).await;
+
+    // Quitting the app half-way through a lesson removes what it made.
+    app.click("[data-testid=learn-open-images]").await;
+    run_step(&app).await;
+    app.click("[data-testid=learn-next]").await;
+    run_step(&app).await;
+    assert!(!labelled(&d).is_empty(), "the lesson made nothing");
+    app.client.execute(ASK_TO_QUIT, vec![]).await.expect("emit");
+    app.wait_for("[data-testid=quit-keep]").await;
+    // The click ends the app: its WebDriver answer may never come.
+    let click = "document.querySelector('[data-testid=quit-keep]').click(); return true;";
+    let _ = app.client.execute(click, vec![]).await;
+    wait_until(WAIT, "the lesson's things are removed on quit", || {
+        labelled(&d).is_empty()
+    })
+    .unwrap();
+    app.client.clone().close().await.ok();
     drop(app);
     drop(driver);
     let _ = std::fs::remove_dir_all(&home);

@@ -20,6 +20,27 @@ use crate::text::ShellLocale;
 #[derive(Default)]
 pub struct LearnState(Mutex<Option<LessonRun>>);
 
+/// How long quitting waits for a lesson's clean-up.
+const CLEAN_UP_ON_QUIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl LearnState {
+    /// Removes what the lesson in progress made, as the app quits. A lesson in the middle of a
+    /// step is left to the next start of that lesson (or `berth learn clean`), which removes it
+    /// by its label.
+    pub async fn clean_up_on_quit(&self) {
+        let Some(run) = self.0.try_lock().ok().and_then(|mut run| run.take()) else {
+            return;
+        };
+        let lesson = run.lesson().id.clone();
+        if tokio::time::timeout(CLEAN_UP_ON_QUIT, run.finish())
+            .await
+            .is_err()
+        {
+            tracing::warn!(%lesson, "cleaning up the lesson on quit took too long");
+        }
+    }
+}
+
 /// A lesson as the list shows it.
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
