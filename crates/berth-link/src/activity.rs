@@ -25,7 +25,11 @@ pub enum Use {
 pub enum GateState {
     /// The VM runs: connections pass at once.
     Open,
-    /// The VM is paused (or being paused): connections wait. `wake` once one asked.
+    /// A pause is being prepared (the guest gives its memory back) and the VM still runs: a
+    /// counted connection cancels the pause and waits for the door to open again; a quiet one
+    /// passes, and the pause is given up if it is still open when the VM would stop.
+    Pausing,
+    /// The VM is paused: connections wait. `wake` once one asked.
     Paused { wake: bool },
 }
 
@@ -34,28 +38,37 @@ struct Counts {
     open: usize,
     /// The last time a counted connection arrived or closed.
     last_use: Instant,
+    /// Quiet connections that arrived while [`GateState::Pausing`] and are still open.
+    quiet_in_window: usize,
+    /// A counted connection (or "Wake now") arrived while [`GateState::Pausing`].
+    interrupted: bool,
 }
 
 /// Shared by the listeners (which [`enter`](ActivityGate::enter)) and the idle watcher (which
-/// reads [`idle_for`](ActivityGate::idle_for) and pauses and resumes).
+/// reads [`idle_for`](ActivityGate::idle_for), pauses and resumes).
 #[derive(Debug)]
 pub struct ActivityGate {
     counts: Mutex<Counts>,
     state: watch::Sender<GateState>,
 }
 
-/// A counted connection in progress: dropping it closes it.
+/// A connection in progress that the gate counts: dropping it closes it.
 #[derive(Debug)]
 pub struct InUse {
-    gate: Option<Arc<ActivityGate>>,
+    gate: Option<(Arc<ActivityGate>, Use)>,
 }
 
 impl Drop for InUse {
     fn drop(&mut self) {
-        if let Some(gate) = self.gate.take() {
+        if let Some((gate, usage)) = self.gate.take() {
             let mut counts = gate.counts();
-            counts.open -= 1;
-            counts.last_use = Instant::now();
+            match usage {
+                Use::Counted => {
+                    counts.open -= 1;
+                    counts.last_use = Instant::now();
+                }
+                Use::Quiet => counts.quiet_in_window -= 1,
+            }
         }
     }
 }
@@ -66,6 +79,8 @@ impl ActivityGate {
             counts: Mutex::new(Counts {
                 open: 0,
                 last_use: Instant::now(),
+                quiet_in_window: 0,
+                interrupted: false,
             }),
             state: watch::channel(GateState::Open).0,
         })
@@ -81,23 +96,28 @@ impl ActivityGate {
                 // The count and the state change together: a pause never starts between a
                 // connection's check and its count.
                 let mut counts = self.counts();
-                if *rx.borrow_and_update() == GateState::Open {
-                    if usage == Use::Quiet {
-                        return InUse { gate: None };
+                let state = *rx.borrow_and_update();
+                match (state, usage) {
+                    (GateState::Open, Use::Quiet) => return InUse { gate: None },
+                    (GateState::Open, Use::Counted) => {
+                        counts.last_use = Instant::now();
+                        counts.open += 1;
+                        return InUse {
+                            gate: Some((self.clone(), Use::Counted)),
+                        };
                     }
-                    counts.last_use = Instant::now();
-                    counts.open += 1;
-                    return InUse {
-                        gate: Some(self.clone()),
-                    };
+                    (GateState::Pausing, Use::Quiet) => {
+                        counts.quiet_in_window += 1;
+                        return InUse {
+                            gate: Some((self.clone(), Use::Quiet)),
+                        };
+                    }
+                    (GateState::Pausing, Use::Counted) => counts.interrupted = true,
+                    (GateState::Paused { wake: false }, _) => {
+                        self.state.send_replace(GateState::Paused { wake: true });
+                    }
+                    (GateState::Paused { wake: true }, _) => {}
                 }
-                self.state.send_if_modified(|state| match state {
-                    GateState::Paused { wake: false } => {
-                        *state = GateState::Paused { wake: true };
-                        true
-                    }
-                    _ => false,
-                });
             }
             if rx.changed().await.is_err() {
                 return InUse { gate: None };
@@ -122,30 +142,43 @@ impl ActivityGate {
         self.counts().last_use = Instant::now();
     }
 
-    /// Closes the door if nothing has used the engine for `at_least`: from now on connections
-    /// wait. Returns false (and changes nothing) if something did.
+    /// Starts a pause if nothing has used the engine for `at_least`: from now on counted
+    /// connections wait (and cancel it). Returns false (and changes nothing) if something did.
     pub fn close_if_idle(&self, at_least: Duration) -> bool {
-        let counts = self.counts();
+        let mut counts = self.counts();
         if counts.open > 0 || counts.last_use.elapsed() < at_least {
+            return false;
+        }
+        counts.interrupted = false;
+        self.state.send_replace(GateState::Pausing);
+        true
+    }
+
+    /// Starts a pause whatever is open (one the user asked for).
+    pub fn close(&self) {
+        let mut counts = self.counts();
+        counts.interrupted = false;
+        self.state.send_replace(GateState::Pausing);
+    }
+
+    /// The VM is about to stop: true if the pause goes ahead (connections now wait for a
+    /// wake); false, with the door open again, if a counted connection arrived meanwhile or a
+    /// quiet one that arrived meanwhile is still open (it would stall with the VM).
+    pub fn commit_pause(&self) -> bool {
+        let counts = self.counts();
+        let state = *self.state.borrow();
+        if state != GateState::Pausing
+            || counts.interrupted
+            || counts.quiet_in_window > 0
+        {
+            self.state.send_replace(GateState::Open);
             return false;
         }
         self.state.send_replace(GateState::Paused { wake: false });
         true
     }
 
-    /// Closes the door whatever is open (a pause the user asked for).
-    pub fn close(&self) {
-        let _counts = self.counts();
-        self.state.send_if_modified(|state| {
-            if *state == GateState::Open {
-                *state = GateState::Paused { wake: false };
-                return true;
-            }
-            false
-        });
-    }
-
-    /// The VM runs again: every held connection goes on.
+    /// The VM runs again (or never stopped): every held connection goes on.
     pub fn resumed(&self) {
         let _counts = self.counts();
         self.state.send_replace(GateState::Open);
@@ -156,7 +189,7 @@ impl ActivityGate {
     }
 
     /// Resolves once a connection (or [`ActivityGate::request_wake`]) asked for a wake while
-    /// the door is closed.
+    /// the VM is paused.
     pub async fn wake_requested(&self) {
         let mut rx = self.state.subscribe();
         let _ = rx
@@ -164,16 +197,18 @@ impl ActivityGate {
             .await;
     }
 
-    /// Asks for a wake as a connection would ("Wake now").
+    /// Asks for a wake as a connection would ("Wake now"); a pause in preparation is given up.
     pub fn request_wake(&self) {
-        let _counts = self.counts();
-        self.state.send_if_modified(|state| {
-            if *state == (GateState::Paused { wake: false }) {
-                *state = GateState::Paused { wake: true };
-                return true;
+        let mut counts = self.counts();
+        // Copied out: the watch's read guard must be gone before it is written.
+        let state = *self.state.borrow();
+        match state {
+            GateState::Pausing => counts.interrupted = true,
+            GateState::Paused { wake: false } => {
+                self.state.send_replace(GateState::Paused { wake: true });
             }
-            false
-        });
+            _ => {}
+        }
     }
 
     fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
@@ -193,15 +228,13 @@ mod tests {
         let conn = gate.enter(Use::Counted).await;
         tokio::time::advance(Duration::from_secs(60)).await;
         assert_eq!(gate.idle_for(), None);
+        assert_eq!(gate.open_connections(), 1);
         assert!(
             !gate.close_if_idle(Duration::from_secs(1)),
             "an open connection keeps it up"
         );
         drop(conn);
-        assert!(
-            gate.idle_for().unwrap() < Duration::from_secs(1),
-            "the close is a use"
-        );
+        assert!(gate.idle_for().unwrap() < Duration::from_secs(1), "the close is a use");
 
         let quiet = gate.enter(Use::Quiet).await;
         tokio::time::advance(Duration::from_secs(20)).await;
@@ -211,6 +244,8 @@ mod tests {
         );
         assert!(!gate.close_if_idle(Duration::from_secs(25)));
         assert!(gate.close_if_idle(Duration::from_secs(20)));
+        assert_eq!(gate.state(), GateState::Pausing);
+        assert!(gate.commit_pause(), "a quiet connection from before does not hold it");
         drop(quiet);
         assert_eq!(gate.state(), GateState::Paused { wake: false });
     }
@@ -220,6 +255,7 @@ mod tests {
         let gate = ActivityGate::new();
         tokio::time::advance(Duration::from_secs(10)).await;
         assert!(gate.close_if_idle(Duration::from_secs(10)));
+        assert!(gate.commit_pause());
         let entering = tokio::spawn({
             let gate = gate.clone();
             async move { gate.enter(Use::Counted).await }
@@ -229,11 +265,7 @@ mod tests {
             .expect("the connection asked for a wake");
         tokio::time::sleep(Duration::from_secs(1)).await;
         assert!(!entering.is_finished(), "held while the VM is paused");
-        assert_eq!(
-            gate.idle_for().map(|_| ()),
-            Some(()),
-            "not counted while held"
-        );
+        assert!(gate.idle_for().is_some(), "not counted while held");
         gate.resumed();
         let conn = entering.await.unwrap();
         assert_eq!(gate.idle_for(), None);
@@ -242,11 +274,43 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn use_while_a_pause_is_prepared_gives_it_up() {
+        // A counted connection waits, then goes on when the pause is given up.
+        let gate = ActivityGate::new();
+        gate.close();
+        let entering = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.enter(Use::Counted).await }
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(!entering.is_finished());
+        assert!(!gate.commit_pause(), "a user came");
+        assert_eq!(gate.state(), GateState::Open);
+        drop(entering.await.unwrap());
+
+        // A quiet one passes at once; still open at the stop, it gives the pause up too.
+        gate.close();
+        let quiet = gate.enter(Use::Quiet).await;
+        assert!(!gate.commit_pause(), "it would stall with the VM");
+        drop(quiet);
+        gate.close();
+        drop(gate.enter(Use::Quiet).await);
+        assert!(gate.commit_pause(), "one that ended in time does not");
+
+        // "Wake now" while preparing gives it up as well.
+        gate.resumed();
+        gate.close();
+        gate.request_wake();
+        assert!(!gate.commit_pause());
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn wake_now_asks_like_a_connection_and_only_while_paused() {
         let gate = ActivityGate::new();
         gate.request_wake();
         assert_eq!(gate.state(), GateState::Open);
         assert!(gate.close_if_idle(Duration::ZERO));
+        assert!(gate.commit_pause());
         gate.request_wake();
         assert_eq!(gate.state(), GateState::Paused { wake: true });
         tokio::time::timeout(Duration::from_secs(1), gate.wake_requested())

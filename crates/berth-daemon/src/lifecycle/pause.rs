@@ -64,6 +64,10 @@ impl Lifecycle {
             Ok(Err(err)) => warn!(%err, "the guest did not drop its caches"),
             Err(_) => warn!("the guest did not drop its caches in time"),
         }
+        if !self.gate.commit_pause() {
+            info!(?reason, "pause given up: the engine was used while it was prepared");
+            return Ok(false);
+        }
         if let Err(err) = hv.pause().await {
             self.gate.resumed();
             return Err(vm_error(err));
