@@ -167,10 +167,7 @@ impl ActivityGate {
     pub fn commit_pause(&self) -> bool {
         let counts = self.counts();
         let state = *self.state.borrow();
-        if state != GateState::Pausing
-            || counts.interrupted
-            || counts.quiet_in_window > 0
-        {
+        if state != GateState::Pausing || counts.interrupted || counts.quiet_in_window > 0 {
             self.state.send_replace(GateState::Open);
             return false;
         }
@@ -234,7 +231,10 @@ mod tests {
             "an open connection keeps it up"
         );
         drop(conn);
-        assert!(gate.idle_for().unwrap() < Duration::from_secs(1), "the close is a use");
+        assert!(
+            gate.idle_for().unwrap() < Duration::from_secs(1),
+            "the close is a use"
+        );
 
         let quiet = gate.enter(Use::Quiet).await;
         tokio::time::advance(Duration::from_secs(20)).await;
@@ -245,7 +245,10 @@ mod tests {
         assert!(!gate.close_if_idle(Duration::from_secs(25)));
         assert!(gate.close_if_idle(Duration::from_secs(20)));
         assert_eq!(gate.state(), GateState::Pausing);
-        assert!(gate.commit_pause(), "a quiet connection from before does not hold it");
+        assert!(
+            gate.commit_pause(),
+            "a quiet connection from before does not hold it"
+        );
         drop(quiet);
         assert_eq!(gate.state(), GateState::Paused { wake: false });
     }
