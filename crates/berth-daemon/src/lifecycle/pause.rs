@@ -65,7 +65,10 @@ impl Lifecycle {
             Err(_) => warn!("the guest did not drop its caches in time"),
         }
         if !self.gate.commit_pause() {
-            info!(?reason, "pause given up: the engine was used while it was prepared");
+            info!(
+                ?reason,
+                "pause given up: the engine was used while it was prepared"
+            );
             return Ok(false);
         }
         if let Err(err) = hv.pause().await {
