@@ -58,7 +58,7 @@ impl Lifecycle {
             // Open connections stall until the wake, as they would while a laptop sleeps.
             PauseReason::Asked => self.gate.close(),
         }
-        // From here every new connection waits; one may already have asked for the wake.
+        // From here a user's connection waits (and gives the pause up); a quiet one passes.
         match tokio::time::timeout(RELEASE_DEADLINE, link.release_memory()).await {
             Ok(Ok(())) => tokio::time::sleep(REPORTING_DELAY).await,
             Ok(Err(err)) => warn!(%err, "the guest did not drop its caches"),
@@ -69,7 +69,13 @@ impl Lifecycle {
                 ?reason,
                 "pause given up: the engine was used while it was prepared"
             );
-            return Ok(false);
+            return match reason {
+                PauseReason::Idle(_) => Ok(false),
+                PauseReason::Asked => Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    "the engine was used while the pause was prepared, so it keeps running; try again",
+                )),
+            };
         }
         if let Err(err) = hv.pause().await {
             self.gate.resumed();
