@@ -264,19 +264,7 @@ fn vm_engine_end_to_end() {
 
     // --- a published port answers on the host's loopback, and closes with the container --
     let port = berth_testkit::free_port();
-    let web = run(
-        &mut env.docker(&[
-            "run",
-            "-d",
-            "-p",
-            &format!("{port}:80"),
-            image,
-            "sh",
-            "-c",
-            "mkdir -p /www && echo hello-port > /www/index.html && exec httpd -f -p 80 -h /www",
-        ]),
-        "docker run -p",
-    );
+    let web = vm_support::run_web(&env, image, port, "hello-port");
     let body = wait_until(
         Duration::from_secs(60),
         "the published port to answer",

@@ -144,19 +144,7 @@ fn core_checks(config: &Config) -> Figures {
 
     // --- a published port answers on localhost --------------------------------------------
     let port = free_port();
-    let web = run(
-        &mut env.docker(&[
-            "run",
-            "-d",
-            "-p",
-            &format!("{port}:80"),
-            IMAGE,
-            "sh",
-            "-c",
-            "mkdir -p /www && echo hello-port > /www/index.html && exec httpd -f -p 80 -h /www",
-        ]),
-        "docker run -p",
-    );
+    let web = vm_support::run_web(&env, IMAGE, port, "hello-port");
     let body = wait_until(Duration::from_secs(60), "the published port", || {
         http_get(port, "/", Duration::from_secs(10))
             .ok()

@@ -131,19 +131,7 @@ pub fn check(
 
     // A published port wakes it too (paused by hand: a running container keeps it awake).
     let port = berth_testkit::free_port();
-    let web = run(
-        &mut env.docker(&[
-            "run",
-            "-d",
-            "-p",
-            &format!("{port}:80"),
-            image,
-            "sh",
-            "-c",
-            "mkdir -p /www && echo hello-wake > /www/index.html && exec httpd -f -p 80 -h /www",
-        ]),
-        "docker run -p",
-    );
+    let web = super::vm_support::run_web(env, image, port, "hello-wake");
     wait_until(Duration::from_secs(60), "the published port", || {
         tcp_get(port).ok().filter(|b| b.contains("hello-wake"))
     })

@@ -196,6 +196,26 @@ impl Drop for Env {
     }
 }
 
+/// `docker run -d -p PORT:80` of busybox's httpd serving `body` at `/`; the container's id.
+pub fn run_web(env: &Env, image: &str, port: u16, body: &str) -> String {
+    let serve =
+        format!("mkdir -p /www && echo {body} > /www/index.html && exec httpd -f -p 80 -h /www");
+    let id = run(
+        &mut env.docker(&[
+            "run",
+            "-d",
+            "-p",
+            &format!("{port}:80"),
+            image,
+            "sh",
+            "-c",
+            &serve,
+        ]),
+        "docker run -p (httpd)",
+    );
+    id.trim().to_owned()
+}
+
 /// `dir/<name>-root`: Debian's busybox-static as `/bin/busybox` with every applet linked, and
 /// an empty `/tmp`. Callers add their own files before [`tar_dir`].
 pub fn busybox_root(dir: &Path, name: &str) -> PathBuf {
