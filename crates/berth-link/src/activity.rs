@@ -162,12 +162,14 @@ impl ActivityGate {
     }
 
     /// The VM is about to stop: true if the pause goes ahead (connections now wait for a
-    /// wake); false, with the door open again, if a counted connection arrived meanwhile or a
-    /// quiet one that arrived meanwhile is still open (it would stall with the VM).
-    pub fn commit_pause(&self) -> bool {
+    /// wake); false, with the door open again, if a counted connection arrived meanwhile or
+    /// (unless `over_quiet`: the user asked for this pause) a quiet one that arrived meanwhile
+    /// is still open (it would stall with the VM).
+    pub fn commit_pause(&self, over_quiet: bool) -> bool {
         let counts = self.counts();
         let state = *self.state.borrow();
-        if state != GateState::Pausing || counts.interrupted || counts.quiet_in_window > 0 {
+        let quiet_open = counts.quiet_in_window > 0 && !over_quiet;
+        if state != GateState::Pausing || counts.interrupted || quiet_open {
             self.state.send_replace(GateState::Open);
             return false;
         }
@@ -246,7 +248,7 @@ mod tests {
         assert!(gate.close_if_idle(Duration::from_secs(20)));
         assert_eq!(gate.state(), GateState::Pausing);
         assert!(
-            gate.commit_pause(),
+            gate.commit_pause(false),
             "a quiet connection from before does not hold it"
         );
         drop(quiet);
@@ -258,7 +260,7 @@ mod tests {
         let gate = ActivityGate::new();
         tokio::time::advance(Duration::from_secs(10)).await;
         assert!(gate.close_if_idle(Duration::from_secs(10)));
-        assert!(gate.commit_pause());
+        assert!(gate.commit_pause(false));
         let entering = tokio::spawn({
             let gate = gate.clone();
             async move { gate.enter(Use::Counted).await }
@@ -287,24 +289,31 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert!(!entering.is_finished());
-        assert!(!gate.commit_pause(), "a user came");
+        assert!(!gate.commit_pause(false), "a user came");
         assert_eq!(gate.state(), GateState::Open);
         drop(entering.await.unwrap());
 
         // A quiet one passes at once; still open at the stop, it gives the pause up too.
         gate.close();
         let quiet = gate.enter(Use::Quiet).await;
-        assert!(!gate.commit_pause(), "it would stall with the VM");
+        assert!(!gate.commit_pause(false), "it would stall with the VM");
         drop(quiet);
         gate.close();
         drop(gate.enter(Use::Quiet).await);
-        assert!(gate.commit_pause(), "one that ended in time does not");
+        assert!(gate.commit_pause(false), "one that ended in time does not");
+        gate.resumed();
+        gate.close();
+        let _quiet = gate.enter(Use::Quiet).await;
+        assert!(
+            gate.commit_pause(true),
+            "a pause the user asked for goes over it"
+        );
 
         // "Wake now" while preparing gives it up as well.
         gate.resumed();
         gate.close();
         gate.request_wake();
-        assert!(!gate.commit_pause());
+        assert!(!gate.commit_pause(false));
     }
 
     #[tokio::test(start_paused = true)]
@@ -313,7 +322,7 @@ mod tests {
         gate.request_wake();
         assert_eq!(gate.state(), GateState::Open);
         assert!(gate.close_if_idle(Duration::ZERO));
-        assert!(gate.commit_pause());
+        assert!(gate.commit_pause(false));
         gate.request_wake();
         assert_eq!(gate.state(), GateState::Paused { wake: true });
         tokio::time::timeout(Duration::from_secs(1), gate.wake_requested())

@@ -64,7 +64,9 @@ impl Lifecycle {
             Ok(Err(err)) => warn!(%err, "the guest did not drop its caches"),
             Err(_) => warn!("the guest did not drop its caches in time"),
         }
-        if !self.gate.commit_pause() {
+        // A pause the user asked for goes ahead over Berth's own quiet connections (the port
+        // follower reconnecting, the dashboard opening its event stream).
+        if !self.gate.commit_pause(reason == PauseReason::Asked) {
             info!(
                 ?reason,
                 "pause given up: the engine was used while it was prepared"
