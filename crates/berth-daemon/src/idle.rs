@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use berth_core::settings::MIN_PAUSE_WHEN_IDLE;
 use berth_core::{EngineState, Settings};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
@@ -49,10 +50,18 @@ pub fn resource_saver(lifecycle: Arc<Lifecycle>) -> JoinHandle<()> {
 }
 
 async fn maybe_pause(lifecycle: &Lifecycle) {
+    // The settings file is read only once the engine has been idle as long as the shortest
+    // setting allows, not every second.
+    let Some(idle) = lifecycle
+        .idle_for()
+        .filter(|idle| *idle >= MIN_PAUSE_WHEN_IDLE)
+    else {
+        return;
+    };
     let Some(after) = pause_when_idle(lifecycle) else {
         return;
     };
-    if lifecycle.idle_for().is_none_or(|idle| idle < after) {
+    if idle < after {
         return;
     }
     debug!(?after, "idle long enough: asking the engine what runs");
