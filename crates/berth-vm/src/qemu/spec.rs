@@ -506,23 +506,33 @@ mod tests {
         assert_eq!(virtiofsd_args(sock, dir, None).len(), 4);
     }
 
-    #[test]
-    fn golden_argv_with_virtiofs() {
-        let lines = argv_lines(&with_virtiofs().to_args());
-        let m = lines.iter().position(|l| l == "-m 2048M").unwrap();
+    /// The `n` lines after `line` in an argv of lines.
+    fn after<'a>(lines: &'a [String], line: &str, n: usize) -> &'a [String] {
+        let at = lines.iter().position(|l| l == line).unwrap();
+        &lines[at + 1..at + 1 + n]
+    }
+
+    /// vhost-user devices need the guest's memory shared: right after `-m`.
+    fn assert_shared_memory(lines: &[String]) {
         assert_eq!(
-            lines[m + 1..m + 3],
+            after(lines, "-m 2048M", 2),
             [
                 "-object memory-backend-memfd,id=mem,size=2048M,share=on",
                 "-numa node,memdev=mem",
             ]
         );
-        let balloon = lines
-            .iter()
-            .position(|l| l == "-device virtio-balloon-pci,free-page-reporting=on")
-            .unwrap();
+    }
+
+    #[test]
+    fn golden_argv_with_virtiofs() {
+        let lines = argv_lines(&with_virtiofs().to_args());
+        assert_shared_memory(&lines);
         assert_eq!(
-            lines[balloon + 1..balloon + 4],
+            after(
+                &lines,
+                "-device virtio-balloon-pci,free-page-reporting=on",
+                3
+            ),
             [
                 "-chardev socket,id=vfs-berth0,path=/run/vfs,,0.sock",
                 "-device vhost-user-fs-pci,chardev=vfs-berth0,tag=berth0",
@@ -545,20 +555,13 @@ mod tests {
     #[test]
     fn golden_argv_with_a_vsock_link() {
         let lines = argv_lines(&with_vsock().to_args());
-        let m = lines.iter().position(|l| l == "-m 2048M").unwrap();
+        assert_shared_memory(&lines);
         assert_eq!(
-            lines[m + 1..m + 3],
-            [
-                "-object memory-backend-memfd,id=mem,size=2048M,share=on",
-                "-numa node,memdev=mem",
-            ]
-        );
-        let balloon = lines
-            .iter()
-            .position(|l| l == "-device virtio-balloon-pci,free-page-reporting=on")
-            .unwrap();
-        assert_eq!(
-            lines[balloon + 1..balloon + 4],
+            after(
+                &lines,
+                "-device virtio-balloon-pci,free-page-reporting=on",
+                3
+            ),
             [
                 "-chardev socket,id=berthvsock,path=/run/a,,b/vsock.sock",
                 "-device vhost-user-vsock-pci,chardev=berthvsock",
