@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::remote::tls::TlsFiles;
 use crate::EngineError;
 
 /// The name the CLI uses for "no stored context: DOCKER_HOST or the default socket".
@@ -111,6 +112,38 @@ impl ContextStore {
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
+    }
+
+    /// Where the CLI keeps a context's TLS files for its docker endpoint.
+    pub fn tls_dir(&self, name: &str) -> PathBuf {
+        self.config_dir
+            .join("contexts")
+            .join("tls")
+            .join(context_dir_name(name))
+            .join("docker")
+    }
+
+    /// The context's TLS files (`ca.pem`, `cert.pem`, `key.pem`) when all three are there.
+    pub fn tls_files(&self, name: &str) -> Option<TlsFiles> {
+        Some(TlsFiles::in_dir(&self.tls_dir(name))).filter(TlsFiles::exist)
+    }
+
+    /// Copies `files` into the context's TLS dir, readable by the owner only, so that
+    /// `docker --context NAME` verifies the engine as Berth does.
+    pub fn write_tls(&self, name: &str, files: &TlsFiles) -> Result<(), EngineError> {
+        let dir = self.tls_dir(name);
+        berth_core::owner_only::create_dir(&dir).map_err(|e| EngineError::io(&dir, e))?;
+        let stored = TlsFiles::in_dir(&dir);
+        for (from, to) in [
+            (&files.ca, &stored.ca),
+            (&files.cert, &stored.cert),
+            (&files.key, &stored.key),
+        ] {
+            let bytes = std::fs::read(from).map_err(|e| EngineError::io(from, e))?;
+            berth_core::atomic_file::write(to, &bytes, berth_core::owner_only::FILE_MODE)
+                .map_err(|e| EngineError::io(to, e))?;
+        }
+        Ok(())
     }
 
     /// Removes a context (its meta and tls dirs); unsets it if it was current.

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use crate::context_store::{ContextStore, DEFAULT_CONTEXT};
+use crate::remote::ssh::SshTarget;
+use crate::remote::tls::TlsFiles;
 use crate::EngineError;
 
 /// The engine socket every Linux docker install uses.
@@ -16,8 +18,18 @@ pub enum Endpoint {
     Unix(PathBuf),
     /// A DOCKER_HOST value: `unix:///path`, `tcp://host:port`, `http://host:port`.
     Host(String),
-    /// A context of the docker CLI's context store.
+    /// A context of the docker CLI's context store (with its TLS files, when it has them).
     Context(String),
+    /// A `tcp://host:port` engine that wants TLS: verified against `tls.ca`, Berth showing
+    /// `tls.cert`.
+    Tls { host: String, tls: TlsFiles },
+}
+
+/// A resolved endpoint: the address, and the TLS files to use with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub address: String,
+    pub tls: Option<TlsFiles>,
 }
 
 impl Endpoint {
@@ -57,11 +69,22 @@ impl Endpoint {
 
     /// The DOCKER_HOST-style address this endpoint means, looking contexts up in `store`.
     pub fn resolve(&self, store: &ContextStore) -> Result<String, EngineError> {
+        self.target(store).map(|t| t.address)
+    }
+
+    /// The address and TLS files this endpoint means, looking contexts (and the TLS files the
+    /// CLI keeps beside them) up in `store`.
+    pub fn target(&self, store: &ContextStore) -> Result<Target, EngineError> {
+        let plain = |address: String| Target { address, tls: None };
         match self {
-            Endpoint::Unix(path) => Ok(format!("unix://{}", path.display())),
-            Endpoint::Host(host) => Ok(host.clone()),
+            Endpoint::Unix(path) => Ok(plain(format!("unix://{}", path.display()))),
+            Endpoint::Host(host) => Ok(plain(host.clone())),
+            Endpoint::Tls { host, tls } => Ok(Target {
+                address: host.clone(),
+                tls: Some(tls.clone()),
+            }),
             Endpoint::Context(name) if name == DEFAULT_CONTEXT => {
-                Ok(format!("unix://{DEFAULT_SOCKET}"))
+                Ok(plain(format!("unix://{DEFAULT_SOCKET}")))
             }
             Endpoint::Context(name) => {
                 let ctx = store.read(name)?;
@@ -71,7 +94,13 @@ impl Endpoint {
                         format!("{name} has no docker endpoint"),
                     ));
                 }
-                Ok(ctx.host)
+                let tls = store
+                    .tls_files(name)
+                    .filter(|_| ctx.host.starts_with("tcp://"));
+                Ok(Target {
+                    address: ctx.host,
+                    tls,
+                })
             }
         }
     }
@@ -83,6 +112,7 @@ impl std::fmt::Display for Endpoint {
             Endpoint::Unix(p) => write!(f, "unix://{}", p.display()),
             Endpoint::Host(h) => f.write_str(h),
             Endpoint::Context(c) => write!(f, "context {c}"),
+            Endpoint::Tls { host, .. } => write!(f, "{host} (TLS)"),
         }
     }
 }
@@ -94,9 +124,30 @@ pub(crate) enum Transport {
     /// A Windows named pipe, as bollard wants it: `//./pipe/<name>`.
     NamedPipe(String),
     Http(String),
+    /// `docker system dial-stdio` over the user's ssh.
+    Ssh(SshTarget),
+    /// HTTPS with the user's CA and client certificate.
+    Tls(String, TlsFiles),
 }
 
-pub(crate) fn transport_for(host: &str) -> Result<Transport, EngineError> {
+pub(crate) fn transport_for(target: &Target) -> Result<Transport, EngineError> {
+    let host = target.address.as_str();
+    if let Some(tls) = &target.tls {
+        if !host.starts_with("tcp://") && !host.starts_with("https://") {
+            return Err(EngineError::invalid(
+                "endpoint",
+                format!("TLS files go with a tcp:// address, not {host:?}"),
+            ));
+        }
+        return Ok(Transport::Tls(host.to_string(), tls.clone()));
+    }
+    if host.starts_with("ssh://") {
+        return SshTarget::parse(host).map(Transport::Ssh);
+    }
+    transport_for_plain(host)
+}
+
+fn transport_for_plain(host: &str) -> Result<Transport, EngineError> {
     if let Some(path) = host.strip_prefix("unix://") {
         if path.is_empty() {
             return Err(EngineError::invalid("endpoint", "unix:// without a path"));
@@ -117,7 +168,7 @@ pub(crate) fn transport_for(host: &str) -> Result<Transport, EngineError> {
     }
     Err(EngineError::invalid(
         "endpoint",
-        format!("unsupported address {host:?} (use unix://, npipe:// or tcp://)"),
+        format!("unsupported address {host:?} (use unix://, npipe://, tcp:// or ssh://)"),
     ))
 }
 
@@ -164,8 +215,16 @@ mod tests {
         assert_eq!(unix, "unix:///tmp/x.sock");
     }
 
+    fn plain(address: &str) -> Target {
+        Target {
+            address: address.into(),
+            tls: None,
+        }
+    }
+
     #[test]
     fn transports() {
+        let transport_for = |a: &str| super::transport_for(&plain(a));
         assert_eq!(
             transport_for("unix:///a/b.sock").unwrap(),
             Transport::Unix("/a/b.sock".into())
@@ -179,7 +238,50 @@ mod tests {
             Transport::NamedPipe("//./pipe/berth_engine".into())
         );
         assert!(transport_for("npipe://").is_err());
-        assert!(transport_for("ssh://x").is_err());
+        assert_eq!(
+            transport_for("ssh://u@x:2").unwrap(),
+            Transport::Ssh(SshTarget::parse("ssh://u@x:2").unwrap())
+        );
+        assert!(transport_for("ssh://").is_err());
         assert!(transport_for("unix://").is_err());
+        let files = TlsFiles::in_dir(std::path::Path::new("/c"));
+        let tls = Target {
+            address: "tcp://h:2376".into(),
+            tls: Some(files.clone()),
+        };
+        assert_eq!(
+            super::transport_for(&tls).unwrap(),
+            Transport::Tls("tcp://h:2376".into(), files.clone())
+        );
+        let tls_on_unix = Target {
+            address: "unix:///s".into(),
+            tls: Some(files),
+        };
+        assert!(super::transport_for(&tls_on_unix).is_err());
+    }
+
+    #[test]
+    fn a_tcp_context_with_tls_files_resolves_to_tls() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContextStore::new(dir.path());
+        let ctx = DockerContext {
+            name: "far".into(),
+            description: None,
+            host: "tcp://10.0.0.2:2376".into(),
+            skip_tls_verify: false,
+        };
+        store.write(&ctx).unwrap();
+        let e = Endpoint::Context("far".into());
+        assert_eq!(e.target(&store).unwrap().tls, None);
+        let src = dir.path().join("src");
+        std::fs::create_dir(&src).unwrap();
+        let files = TlsFiles::in_dir(&src);
+        for p in [&files.ca, &files.cert, &files.key] {
+            std::fs::write(p, "pem").unwrap();
+        }
+        store.write_tls("far", &files).unwrap();
+        let target = e.target(&store).unwrap();
+        assert_eq!(target.address, "tcp://10.0.0.2:2376");
+        assert_eq!(target.tls, Some(TlsFiles::in_dir(&store.tls_dir("far"))));
     }
 }

@@ -15,6 +15,23 @@ pub enum EngineError {
         #[source]
         source: Option<BollardError>,
     },
+    /// A remote engine did not answer: ssh or TCP could not reach it, or it did not answer
+    /// within its deadline; `detail` is what ssh or the network said.
+    #[error("Remote engine unreachable at {endpoint}: {detail}")]
+    RemoteUnreachable { endpoint: String, detail: String },
+    /// The ssh server refused every key Berth's ssh offered (or wanted a password).
+    #[error("SSH refused the login to {endpoint} (wrong or missing key): {detail}")]
+    SshAuthRefused { endpoint: String, detail: String },
+    /// The ssh server's host key is not the one known_hosts has, or is unknown.
+    #[error("SSH did not accept the host key of {endpoint}: {detail}")]
+    SshHostKeyRejected { endpoint: String, detail: String },
+    /// The ssh login worked but the remote has no `docker` command to reach its engine.
+    #[error("No docker on the remote {endpoint}: {detail}")]
+    NoDockerOnRemote { endpoint: String, detail: String },
+    /// The TLS handshake with a `tcp://` engine failed: an unknown CA, a certificate for
+    /// another host, or the engine refusing Berth's client certificate.
+    #[error("TLS with {endpoint} failed: {reason}")]
+    TlsRefused { endpoint: String, reason: String },
     /// The engine answered 404.
     #[error("Not found: {message}")]
     NotFound { message: String },
@@ -49,7 +66,14 @@ impl EngineError {
     /// The stable code the UI branches on.
     pub fn code(&self) -> ErrorCode {
         match self {
-            EngineError::Unreachable { .. } => ErrorCode::EngineUnreachable,
+            EngineError::Unreachable { .. } | EngineError::RemoteUnreachable { .. } => {
+                ErrorCode::EngineUnreachable
+            }
+            EngineError::SshAuthRefused { .. }
+            | EngineError::SshHostKeyRejected { .. }
+            | EngineError::TlsRefused { .. } => ErrorCode::Unauthorized,
+            // A program Berth needs is not installed, on the remote this time.
+            EngineError::NoDockerOnRemote { .. } => ErrorCode::MissingTool,
             EngineError::NotFound { .. } => ErrorCode::NotFound,
             EngineError::Conflict { .. } => ErrorCode::Conflict,
             EngineError::InvalidInput { .. } => ErrorCode::InvalidInput,

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bollard::Docker;
 
+mod connect;
 pub mod container_spec;
 pub mod containers;
 pub mod context_store;
@@ -22,6 +23,7 @@ pub mod image_push;
 pub mod images;
 pub mod logs;
 pub mod networks;
+pub mod remote;
 pub mod run_spec;
 pub mod stats;
 pub mod swarm;
@@ -45,6 +47,8 @@ pub use images::{
 };
 pub use logs::{LogLine, LogOptions, LogStream};
 pub use networks::{NetworkCreate, NetworkEndpoint, NetworkSummary};
+pub use remote::ssh::SshClient;
+pub use remote::tls::TlsFiles;
 pub use run_spec::{Mount, PortBinding, Protocol, RestartPolicy, RunSpec};
 pub use stats::StatsSample;
 pub use swarm::{ServiceCreate, ServiceSummary, SwarmState, TaskSummary};
@@ -83,52 +87,13 @@ impl Engine {
         Self::connect(&Endpoint::from_env()).await
     }
 
-    /// [`Engine::connect`] with an explicit context store.
+    /// [`Engine::connect`] with an explicit context store (and `ssh` from the environment:
+    /// [`remote::ssh::SshClient::from_env`]).
     pub async fn connect_with_store(
         endpoint: &Endpoint,
         store: &ContextStore,
     ) -> Result<Engine, EngineError> {
-        let address = endpoint.resolve(store)?;
-        let secs = REQUEST_TIMEOUT.as_secs();
-        let version = bollard::API_DEFAULT_VERSION;
-        let docker = match endpoint::transport_for(&address)? {
-            #[cfg(unix)]
-            endpoint::Transport::Unix(path) => Docker::connect_with_unix(&path, secs, version),
-            #[cfg(windows)]
-            endpoint::Transport::NamedPipe(path) => {
-                Docker::connect_with_named_pipe(&path, secs, version)
-            }
-            endpoint::Transport::Http(host) => Docker::connect_with_http(&host, secs, version),
-            #[allow(unreachable_patterns)]
-            _ => {
-                return Err(EngineError::invalid(
-                    "endpoint",
-                    format!("{address:?} is not reachable on this operating system"),
-                ));
-            }
-        }
-        .map_err(|e| EngineError::from_bollard(&address, e))?;
-        let unreachable = |source| EngineError::Unreachable {
-            endpoint: address.clone(),
-            source,
-        };
-        let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
-            Err(_elapsed) => return Err(unreachable(None)),
-            Ok(Err(e)) => match EngineError::from_bollard(&address, e) {
-                EngineError::Timeout { .. } => return Err(unreachable(None)),
-                other => return Err(other),
-            },
-            Ok(Ok(d)) => d,
-        };
-        let v = docker.client_version();
-        let api_version = format!("{}.{}", v.major_version, v.minor_version);
-        tracing::debug!(%address, %api_version, "connected to engine");
-        Ok(Engine {
-            docker_transfer: docker.clone().with_timeout(TRANSFER_TIMEOUT),
-            docker,
-            api_version: api_version.into(),
-            address: address.into(),
-        })
+        Self::connect_via(endpoint, store, &remote::ssh::SshClient::from_env()).await
     }
 
     /// The API version in use (the lower of bollard's and the engine's), e.g. "1.41".

@@ -31,6 +31,7 @@ pub struct Dockerd {
     watchdog: Option<Watchdog>,
     image: Mutex<Option<String>>,
     names: AtomicU64,
+    extra_args: Vec<String>,
 }
 
 impl Dockerd {
@@ -38,6 +39,12 @@ impl Dockerd {
     /// The first start in a process also sweeps what dead runs left behind
     /// ([`crate::sweep_orphans`]).
     pub fn start() -> Result<Dockerd, HarnessError> {
+        Dockerd::start_with_args(Vec::new())
+    }
+
+    /// [`Dockerd::start`] with more `dockerd` arguments, e.g. a TLS listener
+    /// (`-H tcp://127.0.0.1:PORT --tlsverify ...`) beside the private socket.
+    pub fn start_with_args(extra_args: Vec<String>) -> Result<Dockerd, HarnessError> {
         static SWEEP: std::sync::Once = std::sync::Once::new();
         SWEEP.call_once(|| {
             for id in crate::sweep_orphans() {
@@ -45,6 +52,7 @@ impl Dockerd {
             }
         });
         let mut d = Dockerd::reserve()?;
+        d.extra_args = extra_args;
         d.spawn()?;
         d.wait_ready()?;
         Ok(d)
@@ -157,6 +165,7 @@ impl Dockerd {
                 watchdog: None,
                 image: Mutex::new(None),
                 names: AtomicU64::new(0),
+                extra_args: Vec::new(),
             };
             run(Command::new("ip").args(["-n", &d.netns, "link", "set", "lo", "up"]))?;
             return Ok(d);
@@ -191,6 +200,7 @@ impl Dockerd {
             .arg(self.docker_host())
             .args(["--bip", &bip, "--default-address-pool", &pool])
             .args(["--iptables=true", "--shutdown-timeout", "3"])
+            .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err);

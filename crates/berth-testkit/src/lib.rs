@@ -29,9 +29,13 @@ mod error;
 mod files;
 mod image;
 mod loopback;
+mod netns_bridge;
 mod process;
 mod registry;
+#[cfg(unix)]
+mod sshd;
 mod sweep;
+mod tls_certs;
 mod udp_echo;
 mod wait;
 mod watchdog;
@@ -45,8 +49,12 @@ pub use files::file_mode;
 pub use files::read_tar_gz;
 pub use image::TEST_IMAGE;
 pub use loopback::{free_port, http_get};
+pub use netns_bridge::NetnsBridge;
 pub use process::run;
 pub use registry::{HostBridge, Registry};
+#[cfg(unix)]
+pub use sshd::{RemoteShell, Sshd};
 pub use sweep::sweep_orphans;
+pub use tls_certs::TlsCerts;
 pub use udp_echo::{build_udp_echo, udp_ask};
 pub use wait::{wait_until, wait_until_async, Outcome};
