@@ -26,6 +26,8 @@ apt_packages=(
   xvfb xauth webkit2gtk-driver imagemagick x11-utils
   # the .deb tier
   dpkg-dev jq
+  # remote engines' engine tier: an sshd in front of a private dockerd, TLS certs made at test time
+  openssh-server openssh-client openssl
   # compiling the macOS and Windows code (scripts/check-cross.sh)
   clang gcc-mingw-w64-x86-64
 )
@@ -46,6 +48,7 @@ required_commands=(
   Xvfb:xvfb xvfb-run:xvfb xauth:xauth WebKitWebDriver:webkit2gtk-driver
   convert:imagemagick import:imagemagick xwininfo:x11-utils
   dpkg-deb:dpkg dpkg-shlibdeps:dpkg-dev jq:jq
+  sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client openssl:openssl
   clang:clang x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64
   node:nodejs npm:npm
 )
