@@ -23,6 +23,15 @@ pub fn hypervisor_program(var: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
+/// `%UserProfile%\.wslconfig` on Windows, where WSL reads its VM's settings; nowhere else (a
+/// stand-in for `wsl.exe` has no such file to keep).
+fn user_wslconfig() -> Option<std::path::PathBuf> {
+    if !cfg!(windows) {
+        return None;
+    }
+    std::env::var_os("USERPROFILE").map(|home| std::path::Path::new(&home).join(".wslconfig"))
+}
+
 /// The hypervisor `backend` names (`auto`: this OS's own), for `config`. Every backend builds on
 /// every OS; one whose program is not there fails its host-tool check before anything starts.
 pub fn create(
@@ -46,6 +55,7 @@ pub fn create(
                 install_dir: config.data_dir.join("wsl"),
                 rootfs_tar: config.image.dir.join("rootfs.tar"),
                 agent: config.agent.clone(),
+                wslconfig: user_wslconfig(),
             };
             let program = hypervisor_program(WSL_EXE_VAR, "wsl.exe");
             Box::new(wsl::WslHypervisor::new(spec, runner).with_program(program))

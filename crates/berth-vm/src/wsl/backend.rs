@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::watch;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use super::output::{decode, parse_list};
 use super::spec::{WslCommand, WslSpec};
+use super::wslconfig::{self, Reclaim};
 use crate::process::{CommandSpec, LinkIo, ProcessRunner};
 use crate::process_watch::ProcessWatch;
 use crate::{HostTool, Hypervisor, LinkEndpoint, StopOutcome, VmError, VmStatus};
@@ -85,6 +86,41 @@ impl WslHypervisor {
         self.run(self.spec.import()).await.map(drop)
     }
 
+    /// Turns on WSL's memory reclaim in the user's `.wslconfig` (once it is on, this reads the
+    /// file and changes nothing). A failure is logged, not fatal: the engine runs without it.
+    fn ensure_memory_reclaim(&self) {
+        let Some(path) = &self.spec.wslconfig else {
+            return;
+        };
+        match wslconfig::ensure_memory_reclaim(path) {
+            Ok(report) => {
+                match &report.reclaim {
+                    Reclaim::Added => info!(
+                        path = %path.display(),
+                        "turned on WSL's memory reclaim (autoMemoryReclaim={}); it applies the \
+                         next time WSL starts",
+                        wslconfig::RECLAIM
+                    ),
+                    Reclaim::AlreadyOn { value } => debug!(value, "WSL's memory reclaim is on"),
+                    Reclaim::UserChoice { value } => warn!(
+                        value,
+                        path = %path.display(),
+                        "WSL's autoMemoryReclaim is set by the user: left as it is; the VM keeps \
+                         its page cache"
+                    ),
+                }
+                if report.page_reporting_off {
+                    warn!(
+                        path = %path.display(),
+                        "pageReporting=false in .wslconfig: WSL keeps every page the engine \
+                         ever used"
+                    );
+                }
+            }
+            Err(err) => warn!(error = %err, "cannot turn on WSL's memory reclaim"),
+        }
+    }
+
     async fn terminate(&self) {
         if let Err(err) = self.run(self.spec.terminate()).await {
             debug!(%err, "wsl --terminate failed");
@@ -99,6 +135,7 @@ impl Hypervisor for WslHypervisor {
             return Ok(());
         }
         self.ensure_imported().await?;
+        self.ensure_memory_reclaim();
         let run_agent = self.spec.run_agent().map_err(|e| VmError::BadOutput {
             program: self.program.clone(),
             detail: format!(
@@ -198,6 +235,7 @@ mod tests {
             install_dir: r"C:\Users\ada\AppData\Local\Berth\wsl".into(),
             rootfs_tar: r"C:\Program Files\Berth\rootfs.tar".into(),
             agent: r"C:\Program Files\Berth\berth-agent".into(),
+            wslconfig: None,
         }
     }
 
@@ -250,6 +288,29 @@ mod tests {
         assert_eq!(args.len(), 2, "list, then the agent: {args:?}");
         hv.start().await.unwrap();
         assert_eq!(runner.commands().len(), 2, "start is idempotent");
+    }
+
+    #[tokio::test]
+    async fn a_start_turns_on_wsls_memory_reclaim_keeping_the_users_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let wslconfig = dir.path().join(".wslconfig");
+        std::fs::write(&wslconfig, "[wsl2]\r\nmemory=6GB\r\n").unwrap();
+        let runner = RecordingRunner::new();
+        runner.push_output(listed(
+            "  NAME   STATE     VERSION\r\n  berth  Stopped   2\r\n",
+        ));
+        let spec = WslSpec {
+            wslconfig: Some(wslconfig.clone()),
+            ..spec()
+        };
+        WslHypervisor::new(spec, Arc::new(runner))
+            .start()
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&wslconfig).unwrap(),
+            "[wsl2]\r\nmemory=6GB\r\n\r\n[experimental]\r\nautoMemoryReclaim=dropcache\r\n"
+        );
     }
 
     #[tokio::test]

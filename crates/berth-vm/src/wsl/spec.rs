@@ -94,6 +94,9 @@ pub struct WslSpec {
     pub rootfs_tar: PathBuf,
     /// The Linux `berth-agent` binary in Berth's install, as a Windows path.
     pub agent: PathBuf,
+    /// The user's `%UserProfile%\.wslconfig`, where Berth turns on WSL's memory reclaim
+    /// ([`super::wslconfig`]); `None` leaves it alone (not on Windows: the stand-in's tests).
+    pub wslconfig: Option<PathBuf>,
 }
 
 impl WslSpec {
@@ -135,6 +138,7 @@ mod tests {
             install_dir: PathBuf::from(r"C:\Users\Ada Lovelace\AppData\Local\Berth\wsl"),
             rootfs_tar: PathBuf::from(r"C:\Program Files\Berth\resources\rootfs.tar"),
             agent: PathBuf::from(r"C:\Program Files\Berth\resources\berth-agent"),
+            wslconfig: None,
         }
     }
 
