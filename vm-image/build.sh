@@ -47,8 +47,8 @@ while [ $# -gt 0 ]; do
 done
 
 case "$arch" in
-x86_64 | amd64) arch=x86_64 deb_arch=amd64 console=ttyS0 ;;
-aarch64 | arm64) arch=aarch64 deb_arch=arm64 console=ttyAMA0 ;;
+x86_64 | amd64) arch=x86_64 deb_arch=amd64 console=ttyS0 kernel_format=bzImage ;;
+aarch64 | arm64) arch=aarch64 deb_arch=arm64 console=ttyAMA0 kernel_format=Image ;;
 *) die "unsupported arch: $arch (x86_64 or aarch64)" ;;
 esac
 out=${out:-${BERTH_VM_IMAGE_DIR:-$here/out/$arch}}
@@ -180,6 +180,34 @@ build_rootfs() {
 		"$suite" "$root" "$mirror"
 }
 
+# vfkit (Virtualization.framework on Apple silicon) boots only an uncompressed arm64 `Image`
+# (the "ARM\x64" magic at offset 0x38, which vfkit checks) and QEMU boots that too, so the
+# aarch64 image ships its kernel in that form under the same name. Debian's arm64 package has
+# carried a raw Image; a gzip'ed one or an EFI zboot image (MZ ... "zimg") is unpacked here.
+arm64_magic() { [ "$(od -An -c -j 56 -N 4 "$1" | tr -d ' ')" = 'ARMd' ]; }
+uncompressed_arm64_kernel() {
+	local k=$1 offset size comp
+	arm64_magic "$k" && return 0
+	if [ "$(od -An -tx1 -N 2 "$k" | tr -d ' ')" = 1f8b ]; then
+		gzip -dc <"$k" >"$k.raw"
+	elif [ "$(head -c 2 "$k")" = MZ ] && [ "$(od -An -c -j 4 -N 4 "$k" | tr -d ' ')" = zimg ]; then
+		offset=$(od -An -tu4 -j 8 -N 4 "$k" | tr -d ' ')
+		size=$(od -An -tu4 -j 12 -N 4 "$k" | tr -d ' ')
+		comp=$(od -An -c -j 24 -N 8 "$k" | tr -d ' \\0')
+		case "$comp" in
+		gzip) tail -c +$((offset + 1)) "$k" | head -c "$size" | gzip -dc >"$k.raw" ;;
+		xz | lzma) tail -c +$((offset + 1)) "$k" | head -c "$size" | xz -dc >"$k.raw" ;;
+		zstd) tail -c +$((offset + 1)) "$k" | head -c "$size" | zstd -dc >"$k.raw" ;;
+		*) die "the arm64 kernel is an EFI zboot image compressed with $comp" ;;
+		esac
+	else
+		die "the arm64 kernel is neither a raw Image nor gzip nor EFI zboot"
+	fi
+	mv -f "$k.raw" "$k"
+	arm64_magic "$k" || die "the unpacked arm64 kernel is not a raw Image"
+	echo "build.sh: unpacked the arm64 kernel to a raw Image (vfkit needs one)"
+}
+
 install_kernel() {
 	local deb kver rel
 	deb=$(ls "$work"/debs/linux-image-*.deb)
@@ -188,6 +216,7 @@ install_kernel() {
 	kver=$(ls "$work/kernel/usr/lib/modules")
 	[ "$(echo "$kver" | wc -l)" -eq 1 ] || die "expected one kernel, found: $kver"
 	cp "$work/kernel/boot/vmlinuz-$kver" "$work/vmlinuz"
+	[ "$arch" = aarch64 ] && uncompressed_arm64_kernel "$work/vmlinuz"
 
 	# Resolve dependencies with the guest's own kmod against the full module tree.
 	mkdir -p "$root/tmp/kfull/lib"
@@ -288,6 +317,7 @@ write_manifest() {
   "hash": "$hash",
   "arch": "$arch",
   "kernel": "vmlinuz",
+  "kernel_format": "$kernel_format",
   "initrd": "initrd-base.cpio.gz",
   "rootfs": "rootfs.erofs",
   "kernel_version": "$kver",
