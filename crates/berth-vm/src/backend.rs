@@ -2,7 +2,6 @@
 //! program found on the PATH or named by an environment variable. The same backend code then
 //! drives the real vfkit or `wsl.exe`, or a stand-in for one built from real parts.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use berth_core::settings::VmBackend;
@@ -45,9 +44,8 @@ pub fn create(
             Box::new(qemu::QemuHypervisor::new(config, accel, runner))
         }
         VmBackend::Vfkit => {
-            let home = crate::share::home_folder().unwrap_or_else(|| PathBuf::from("/Users"));
             let program = hypervisor_program(VFKIT_VAR, "vfkit");
-            Box::new(vfkit::VfkitHypervisor::new(config, home, runner).with_program(program))
+            Box::new(vfkit::VfkitHypervisor::new(config, runner).with_program(program))
         }
         VmBackend::Wsl => {
             let spec = wsl::WslSpec {

@@ -43,6 +43,8 @@ pub enum VmError {
     BootTimeout { path: PathBuf, seconds: u64 },
     #[error("QMP: {detail}")]
     Qmp { detail: String },
+    #[error("vfkit boots only an uncompressed arm64 kernel (an `Image`), and {path:?} is not one: rebuild the image with vm-image/build.sh")]
+    CompressedKernel { path: PathBuf },
     #[error("vfkit's REST API: {detail}")]
     VfkitRest { detail: String },
 }

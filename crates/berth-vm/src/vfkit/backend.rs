@@ -15,66 +15,138 @@ use super::rest::{StateChange, VfkitClient};
 use super::spec::{Bootloader, Device, RestfulUri, VfkitSpec, VsockMode};
 use crate::process::{CommandSpec, ProcessRunner};
 use crate::process_watch::ProcessWatch;
+use crate::share::{self, ShareMethod};
 use crate::{HostTool, Hypervisor, LinkEndpoint, StopOutcome, VmConfig, VmError, VmStatus};
 
 /// The vsock port the guest agent listens on for the link.
 pub use crate::LINK_VSOCK_PORT;
 /// Raw, sparse: Virtualization.framework reads no qcow2.
 pub const DATA_DISK: &str = "data.raw";
-/// The kernel vfkit boots: arm64 `Image`, uncompressed (vfkit hangs on a compressed one).
-pub const KERNEL: &str = "Image";
-/// The virtio-fs tag the guest mounts the user's home from, at the same path.
-pub const HOME_TAG: &str = "berth-home";
+/// vfkit's `virtio-serial` is a virtio console: the guest's `hvc0`, on either architecture.
+pub const CONSOLE: &str = "hvc0";
 const GIB: u64 = 1 << 30;
 const SOCKET_DEADLINE: Duration = Duration::from_secs(15);
 const KILL_DEADLINE: Duration = Duration::from_secs(5);
 
-/// The VM Berth boots under vfkit for `config`, sharing `home` at the same path. Pure.
-pub fn spec_for(config: &VmConfig, home: &Path) -> VfkitSpec {
+/// The image's kernel command line for vfkit: every `console=` becomes one `console=hvc0` (the
+/// image names the serial port of its arch, `ttyS0` or `ttyAMA0`, which vfkit has not).
+pub fn vfkit_cmdline(image_cmdline: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut console = false;
+    for arg in image_cmdline.split_whitespace() {
+        if arg.starts_with("console=") {
+            if !console {
+                out.push(format!("console={CONSOLE}"));
+                console = true;
+            }
+        } else {
+            out.push(arg.to_owned());
+        }
+    }
+    if !console {
+        out.insert(0, format!("console={CONSOLE}"));
+    }
+    out.join(" ")
+}
+
+/// The shares vfkit can be given: vfkit splits a `--device` value at every comma (no quoting),
+/// so a folder whose path has one cannot be named; it is left out with a warning.
+fn shareable(shares: &[PathBuf]) -> Vec<&PathBuf> {
+    shares
+        .iter()
+        .filter(|p| {
+            let ok = !p.to_string_lossy().contains(',');
+            if !ok {
+                tracing::warn!(path = %p.display(), "vfkit cannot share a folder whose path has a comma");
+            }
+            ok
+        })
+        .collect()
+}
+
+/// The VM Berth boots under vfkit for `config`, `now_secs` being the host's clock (the guest
+/// sets its own from it when behind: Virtualization.framework's arm64 VM has no RTC). Pure.
+pub fn spec_for(config: &VmConfig, now_secs: u64) -> VfkitSpec {
     let run = &config.run_dir;
-    let cmdline = format!(
-        "{} berth.link=vsock:{LINK_VSOCK_PORT} berth.home={}",
-        config
-            .image
-            .kernel_cmdline
-            .replace("console=ttyS0", "console=hvc0"),
-        home.display()
+    let shares = shareable(&config.shares);
+    let mut cmdline = format!(
+        "{} berth.link=vsock:{LINK_VSOCK_PORT} berth.time={now_secs}",
+        vfkit_cmdline(&config.image.kernel_cmdline)
     );
+    for (i, path) in shares.iter().enumerate() {
+        cmdline.push(' ');
+        cmdline.push_str(&share::cmdline_arg(
+            ShareMethod::Virtiofs,
+            &share::tag(i),
+            path,
+        ));
+    }
+    let mut devices = vec![
+        Device::VirtioBlk {
+            path: config.image.rootfs(),
+            device_id: Some(crate::qemu::spec::ROOT_SERIAL.into()),
+            readonly: true,
+        },
+        Device::VirtioBlk {
+            path: config.data_dir.join(DATA_DISK),
+            device_id: Some(crate::qemu::spec::DATA_SERIAL.into()),
+            readonly: false,
+        },
+        // The host connects to this socket; vfkit carries it to the agent's vsock port.
+        Device::VirtioVsock {
+            port: LINK_VSOCK_PORT,
+            socket_url: run.join("link.sock"),
+            mode: VsockMode::Connect,
+        },
+    ];
+    for (i, path) in shares.iter().enumerate() {
+        devices.push(Device::VirtioFs {
+            shared_dir: path.to_path_buf(),
+            mount_tag: share::tag(i),
+        });
+    }
+    devices.extend([
+        Device::VirtioRng,
+        Device::VirtioSerial {
+            log_file_path: config.logs_dir.join(crate::qemu::CONSOLE_LOG),
+        },
+        Device::VirtioNet { mac: None },
+    ]);
     VfkitSpec {
         cpus: config.cpus,
         memory_mib: config.memory_mib,
         bootloader: Bootloader::Linux {
-            kernel: config.image.dir.join(KERNEL),
+            kernel: config.image.kernel(),
             initrd: run.join("initrd.img"),
             cmdline,
         },
-        devices: vec![
-            Device::VirtioBlk {
-                path: config.image.rootfs(),
-                device_id: Some("berth-root".into()),
-            },
-            Device::VirtioBlk {
-                path: config.data_dir.join(DATA_DISK),
-                device_id: Some("berth-data".into()),
-            },
-            // The host connects to this socket; vfkit carries it to the agent's vsock port.
-            Device::VirtioVsock {
-                port: LINK_VSOCK_PORT,
-                socket_url: run.join("link.sock"),
-                mode: VsockMode::Connect,
-            },
-            Device::VirtioFs {
-                shared_dir: home.to_path_buf(),
-                mount_tag: HOME_TAG.into(),
-            },
-            Device::VirtioRng,
-            Device::VirtioSerial {
-                log_file_path: config.logs_dir.join(crate::qemu::CONSOLE_LOG),
-            },
-            Device::VirtioNet { mac: None },
-        ],
+        devices,
         restful_uri: Some(RestfulUri::Unix(run.join("vfkit.sock"))),
     }
+}
+
+/// vfkit on Apple silicon boots only an uncompressed arm64 `Image` (the "ARM\x64" magic at
+/// 0x38, which vfkit checks); `vm-image/build.sh` ships the aarch64 kernel in that form.
+pub fn check_kernel(image: &crate::GuestImage) -> Result<(), VmError> {
+    if crate::qemu::Arch::from_name(&image.arch) != Some(crate::qemu::Arch::Aarch64) {
+        return Ok(());
+    }
+    let path = image.kernel();
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(&path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .map_err(VmError::io(&path))?;
+    if head.get(0x38..0x3c.min(n)) == Some(b"ARMd".as_slice()) {
+        return Ok(());
+    }
+    Err(VmError::CompressedKernel { path })
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Makes the raw data disk at least `size_gib` (sparse, so it costs nothing until written);
@@ -97,17 +169,15 @@ pub fn ensure_raw_disk(path: &Path, size_gib: u64) -> Result<bool, VmError> {
 
 pub struct VfkitHypervisor {
     config: VmConfig,
-    home: PathBuf,
     runner: Arc<dyn ProcessRunner>,
     program: String,
     process: ProcessWatch,
 }
 
 impl VfkitHypervisor {
-    pub fn new(config: VmConfig, home: PathBuf, runner: Arc<dyn ProcessRunner>) -> Self {
+    pub fn new(config: VmConfig, runner: Arc<dyn ProcessRunner>) -> Self {
         VfkitHypervisor {
             config,
-            home,
             runner,
             program: "vfkit".into(),
             process: ProcessWatch::new(),
@@ -122,7 +192,7 @@ impl VfkitHypervisor {
     }
 
     pub fn spec(&self) -> VfkitSpec {
-        spec_for(&self.config, &self.home)
+        spec_for(&self.config, now_secs())
     }
 
     fn rest(&self) -> VfkitClient {
@@ -148,6 +218,7 @@ impl VfkitHypervisor {
                 _ => {}
             }
         }
+        check_kernel(&c.image)?;
         let grown = ensure_raw_disk(&c.data_dir.join(DATA_DISK), c.disk_gib)?;
         debug!(grown, "data disk ready");
         let Bootloader::Linux { initrd, .. } = &spec.bootloader else {
@@ -292,29 +363,44 @@ mod tests {
     use crate::process::{ExitInfo, RecordingRunner, FAKE_PID};
     use crate::GuestImage;
 
-    fn config(root: &Path) -> VmConfig {
-        let img = root.join("img");
+    /// An image as `vm-image/build.sh` writes it for `arch`: one kernel, `vmlinuz`, in the form
+    /// that arch ships (a raw arm64 `Image` on aarch64), and that arch's console.
+    fn image(root: &Path, arch: &str) -> GuestImage {
+        let img = root.join(format!("img-{arch}"));
         std::fs::create_dir_all(&img).unwrap();
-        for name in ["vmlinuz", KERNEL, "rootfs.erofs", "initrd-base.cpio.gz"] {
+        let mut kernel = vec![0u8; 4096];
+        let console = if arch == "aarch64" {
+            kernel[0x38..0x3c].copy_from_slice(b"ARMd");
+            "ttyAMA0"
+        } else {
+            kernel[0x202..0x206].copy_from_slice(b"HdrS");
+            "ttyS0"
+        };
+        std::fs::write(img.join("vmlinuz"), &kernel).unwrap();
+        for name in ["rootfs.erofs", "initrd-base.cpio.gz"] {
             std::fs::write(img.join(name), b"x").unwrap();
         }
         std::fs::write(
             img.join("image.json"),
-            r#"{"arch":"aarch64","kernel_cmdline":"console=ttyS0 quiet"}"#,
+            format!(r#"{{"arch":"{arch}","kernel_cmdline":"console={console} quiet panic=-1"}}"#),
         )
         .unwrap();
+        GuestImage::load(&img).unwrap()
+    }
+
+    fn config(root: &Path, arch: &str, shares: Vec<PathBuf>) -> VmConfig {
         std::fs::write(root.join("agent"), b"agent").unwrap();
         VmConfig {
             cpus: 4,
             memory_mib: 4096,
             disk_gib: 1,
-            image: GuestImage::load(&img).unwrap(),
+            image: image(root, arch),
             agent: root.join("agent"),
             run_dir: root.join("run"),
             data_dir: root.join("data"),
             logs_dir: root.join("logs"),
-            shares: Vec::new(),
-            backend: crate::VmBackend::Auto,
+            shares,
+            backend: crate::VmBackend::Vfkit,
             link: crate::VmLink::Auto,
         }
     }
@@ -329,29 +415,80 @@ mod tests {
     }
 
     #[test]
-    fn the_spec_follows_the_settings_and_shares_home_at_the_same_path() {
+    fn the_spec_boots_the_images_kernel_on_hvc0_with_the_shared_folders() {
         let root = tempfile::tempdir().unwrap();
-        let config = config(root.path());
-        let spec = spec_for(&config, Path::new("/Users/ada"));
-        assert_eq!((spec.cpus, spec.memory_mib), (4, 4096));
-        let Bootloader::Linux {
-            kernel, cmdline, ..
-        } = &spec.bootloader
-        else {
+        let shares = vec![
+            PathBuf::from("/Users/ada"),
+            PathBuf::from("/Volumes/work dir"),
+        ];
+        for arch in ["aarch64", "x86_64"] {
+            let config = config(root.path(), arch, shares.clone());
+            let spec = spec_for(&config, 1_765_000_000);
+            assert_eq!((spec.cpus, spec.memory_mib), (4, 4096));
+            let Bootloader::Linux {
+                kernel, cmdline, ..
+            } = &spec.bootloader
+            else {
+                panic!("linux bootloader");
+            };
+            assert_eq!(kernel, &config.image.kernel(), "{arch}: the one kernel");
+            check_kernel(&config.image).unwrap();
+            assert_eq!(
+                cmdline,
+                "console=hvc0 quiet panic=-1 berth.link=vsock:1024 berth.time=1765000000 \
+                 berth.share=virtiofs:berth0:/Users/ada berth.share=virtiofs:berth1:/Volumes/work%20dir",
+                "{arch}"
+            );
+            for (i, path) in shares.iter().enumerate() {
+                assert!(spec.devices.contains(&Device::VirtioFs {
+                    shared_dir: path.clone(),
+                    mount_tag: share::tag(i),
+                }));
+            }
+            assert!(spec.devices.contains(&Device::VirtioBlk {
+                path: config.image.rootfs(),
+                device_id: Some("berth-root".into()),
+                readonly: true,
+            }));
+            assert_eq!(spec.link_socket(), Some(&config.run_dir.join("link.sock")));
+            // What vfkit is given parses back to the same spec.
+            assert_eq!(VfkitSpec::from_args(&spec.to_args()).unwrap(), spec);
+        }
+    }
+
+    #[test]
+    fn consoles_and_unshareable_folders() {
+        assert_eq!(vfkit_cmdline("console=ttyS0 quiet"), "console=hvc0 quiet");
+        assert_eq!(
+            vfkit_cmdline("quiet console=ttyAMA0,115200 console=tty0"),
+            "quiet console=hvc0"
+        );
+        assert_eq!(vfkit_cmdline("quiet"), "console=hvc0 quiet");
+        let root = tempfile::tempdir().unwrap();
+        let config = config(
+            root.path(),
+            "x86_64",
+            vec![PathBuf::from("/Users/a,b"), PathBuf::from("/Users/c")],
+        );
+        let spec = spec_for(&config, 0);
+        let Bootloader::Linux { cmdline, .. } = &spec.bootloader else {
             panic!("linux bootloader");
         };
-        assert!(kernel.ends_with("Image"), "uncompressed arm64 kernel");
-        assert_eq!(
-            cmdline,
-            "console=hvc0 quiet berth.link=vsock:1024 berth.home=/Users/ada"
+        // vfkit splits a device at every comma: that folder cannot be named to it.
+        assert!(
+            cmdline.ends_with(" berth.share=virtiofs:berth0:/Users/c"),
+            "{cmdline}"
         );
-        assert!(spec.devices.contains(&Device::VirtioFs {
-            shared_dir: "/Users/ada".into(),
-            mount_tag: HOME_TAG.into()
-        }));
-        assert_eq!(spec.link_socket(), Some(&config.run_dir.join("link.sock")));
-        // What vfkit is given parses back to the same spec.
-        assert_eq!(VfkitSpec::from_args(&spec.to_args()).unwrap(), spec);
+        assert!(!spec.to_args().iter().any(|a| a.contains("/Users/a,b")));
+    }
+
+    #[test]
+    fn a_compressed_arm64_kernel_is_refused_before_vfkit_runs() {
+        let root = tempfile::tempdir().unwrap();
+        let config = config(root.path(), "aarch64", Vec::new());
+        std::fs::write(config.image.kernel(), b"\x1f\x8b gzip").unwrap();
+        let err = check_kernel(&config.image).unwrap_err();
+        assert!(matches!(err, VmError::CompressedKernel { .. }), "{err}");
     }
 
     #[test]
@@ -371,8 +508,7 @@ mod tests {
         let runner = RecordingRunner::new();
         runner.on_spawn(fake_vfkit);
         let hv = VfkitHypervisor::new(
-            config(root.path()),
-            "/Users/ada".into(),
+            config(root.path(), "aarch64", Vec::new()),
             Arc::new(runner.clone()),
         );
         hv.start().await.unwrap();
@@ -380,7 +516,11 @@ mod tests {
         let cmds = runner.commands();
         assert_eq!(cmds.len(), 1);
         assert_eq!(cmds[0].program, "vfkit");
-        assert_eq!(VfkitSpec::from_args(&cmds[0].args).unwrap(), hv.spec());
+        // The devices are the spec's (the command line carries the clock, which moved on).
+        assert_eq!(
+            VfkitSpec::from_args(&cmds[0].args).unwrap().devices,
+            hv.spec().devices
+        );
         hv.start().await.unwrap();
         assert_eq!(runner.commands().len(), 1, "start is idempotent");
 
@@ -405,7 +545,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let runner = RecordingRunner::new();
         runner.on_spawn(fake_vfkit);
-        let hv = VfkitHypervisor::new(config(root.path()), "/Users/ada".into(), Arc::new(runner));
+        let hv = VfkitHypervisor::new(config(root.path(), "x86_64", Vec::new()), Arc::new(runner));
         assert_eq!(
             hv.stop(Duration::from_millis(10)).await.unwrap(),
             StopOutcome::AlreadyStopped

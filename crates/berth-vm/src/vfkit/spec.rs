@@ -20,7 +20,8 @@ pub struct VfkitSpec {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Bootloader {
-    /// Direct kernel boot. vfkit needs an *uncompressed* arm64 kernel (`Image`, not `vmlinuz`).
+    /// Direct kernel boot. On Apple silicon vfkit needs an *uncompressed* arm64 kernel (a raw
+    /// `Image`; the aarch64 guest image's `vmlinuz` is one).
     Linux {
         kernel: PathBuf,
         initrd: PathBuf,
@@ -43,10 +44,11 @@ pub enum VsockMode {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Device {
-    /// A raw (sparse) disk image.
+    /// A raw (sparse) disk image; `device_id` is the virtio-blk serial the guest reads.
     VirtioBlk {
         path: PathBuf,
         device_id: Option<String>,
+        readonly: bool,
     },
     VirtioVsock {
         port: u32,
@@ -221,8 +223,16 @@ impl Bootloader {
 impl Device {
     fn to_arg(&self) -> String {
         match self {
-            Device::VirtioBlk { path, device_id } => {
+            Device::VirtioBlk {
+                path,
+                device_id,
+                readonly,
+            } => {
+                // vfkit's own order: path, readonly, then deviceId.
                 let mut arg = format!("virtio-blk,path={}", path.display());
+                if *readonly {
+                    arg.push_str(",readonly");
+                }
                 if let Some(id) = device_id {
                     arg.push_str(&format!(",deviceId={id}"));
                 }
@@ -271,6 +281,7 @@ impl Device {
             "virtio-blk" => Device::VirtioBlk {
                 path: options.path("path")?,
                 device_id: options.get("deviceId").map(str::to_owned),
+                readonly: options.flag("readonly"),
             },
             "virtio-vsock" => Device::VirtioVsock {
                 port: parse_number("virtio-vsock port", options.required("port")?)?,
@@ -377,7 +388,7 @@ mod tests {
             cpus: 4,
             memory_mib: 4096,
             bootloader: Bootloader::Linux {
-                kernel: "/Users/me/Library/Berth/image/Image".into(),
+                kernel: "/Users/me/Library/Berth/image/vmlinuz".into(),
                 initrd: "/Users/me/Library/Berth/run/initrd".into(),
                 cmdline: "console=hvc0 quiet berth.link=vsock:1024".into(),
             },
@@ -385,10 +396,12 @@ mod tests {
                 Device::VirtioBlk {
                     path: "/Users/me/Library/Berth/image/rootfs.erofs".into(),
                     device_id: Some("berth-root".into()),
+                    readonly: true,
                 },
                 Device::VirtioBlk {
                     path: "/Users/me/Library/Berth/data.raw".into(),
                     device_id: Some("berth-data".into()),
+                    readonly: false,
                 },
                 Device::VirtioVsock {
                     port: 1024,
@@ -426,9 +439,9 @@ mod tests {
             "--memory",
             "4096",
             "--bootloader",
-            "linux,kernel=/Users/me/Library/Berth/image/Image,initrd=/Users/me/Library/Berth/run/initrd,cmdline=\"console=hvc0 quiet berth.link=vsock:1024\"",
+            "linux,kernel=/Users/me/Library/Berth/image/vmlinuz,initrd=/Users/me/Library/Berth/run/initrd,cmdline=\"console=hvc0 quiet berth.link=vsock:1024\"",
             "--device",
-            "virtio-blk,path=/Users/me/Library/Berth/image/rootfs.erofs,deviceId=berth-root",
+            "virtio-blk,path=/Users/me/Library/Berth/image/rootfs.erofs,readonly,deviceId=berth-root",
             "--device",
             "virtio-blk,path=/Users/me/Library/Berth/data.raw,deviceId=berth-data",
             "--device",
