@@ -12,6 +12,7 @@ pub mod daemon_client;
 pub mod diagnostics;
 pub mod engine_info;
 pub mod engine_watch;
+pub mod engines;
 pub mod factory_reset;
 pub mod file_listing;
 pub mod hub;

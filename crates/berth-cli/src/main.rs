@@ -54,10 +54,14 @@ enum Command {
     /// Run the background daemon (started by `berth start`)
     #[command(hide = true)]
     Daemon(cmd::daemon::Args),
+    /// Engines: Berth's own, remote ones over ssh or TLS, every docker context (`use` switches)
+    Engines(cmd::engines::Args),
     /// Learn Docker by doing: lessons that run on your engine and clean up after themselves
     Learn(cmd::learn::Args),
     /// Define and run multi-container applications (compose files)
     Compose(berth_api::compose_cli::Args),
+    /// Swarm: init/join/leave, nodes, services, scaling, rolling updates, stacks, autoscaling
+    Swarm(cmd::swarm::Args),
     /// The docker CLI plugin handshake (berth installed as the `docker compose` plugin)
     #[command(name = "docker-cli-plugin-metadata", hide = true)]
     DockerCliPluginMetadata,
@@ -91,8 +95,10 @@ fn main() -> ExitCode {
             Command::Whoami(args) => cmd::whoami::run(args).await,
             Command::Setup(args) => cmd::setup::run(args).await,
             Command::Daemon(args) => cmd::daemon::run(args).await,
+            Command::Engines(args) => cmd::engines::run(args).await,
             Command::Learn(args) => cmd::learn::run(args).await,
             Command::Compose(args) => cmd::compose::run(args).await,
+            Command::Swarm(args) => cmd::swarm::run(args).await,
             Command::DockerCliPluginMetadata => cmd::compose::plugin_metadata(),
         }
     });

@@ -3,6 +3,7 @@
 pub mod compose;
 pub mod daemon;
 pub mod diagnose;
+pub mod engines;
 pub mod learn;
 pub mod login;
 pub mod logout;
@@ -15,5 +16,6 @@ pub mod setup;
 pub mod start;
 pub mod status;
 pub mod stop;
+pub mod swarm;
 pub mod vm_logs;
 pub mod whoami;
