@@ -16,6 +16,5 @@ pub mod setup;
 pub mod start;
 pub mod status;
 pub mod stop;
-pub mod swarm;
 pub mod vm_logs;
 pub mod whoami;
