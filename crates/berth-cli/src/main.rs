@@ -60,6 +60,8 @@ enum Command {
     Learn(cmd::learn::Args),
     /// Define and run multi-container applications (compose files)
     Compose(berth_api::compose_cli::Args),
+    /// Swarm: init/join/leave, nodes, services, scaling, rolling updates, stacks, autoscaling
+    Swarm(cmd::swarm::Args),
     /// The docker CLI plugin handshake (berth installed as the `docker compose` plugin)
     #[command(name = "docker-cli-plugin-metadata", hide = true)]
     DockerCliPluginMetadata,
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
             Command::Engines(args) => cmd::engines::run(args).await,
             Command::Learn(args) => cmd::learn::run(args).await,
             Command::Compose(args) => cmd::compose::run(args).await,
+            Command::Swarm(args) => cmd::swarm::run(args).await,
             Command::DockerCliPluginMetadata => cmd::compose::plugin_metadata(),
         }
     });

@@ -10,12 +10,14 @@ pub mod stack;
 pub mod stack_file;
 
 use berth_core::{ApiError, ErrorCode};
-use berth_engine::swarm::{Availability, NodeSummary, SwarmJoin, SwarmObject, SwarmObjectKind};
-use berth_engine::{Engine, ServiceSummary, SwarmState, TaskSummary};
+use berth_engine::Engine;
 
 use crate::transport::ToApi;
 
-pub use berth_engine::swarm::JoinTokens;
+pub use berth_engine::swarm::{
+    Availability, JoinTokens, NodeSummary, SwarmJoin, SwarmObject, SwarmObjectKind,
+};
+pub use berth_engine::{ServiceSummary, SwarmState, TaskSummary};
 
 /// A stack file error (`file:line: key: message`) as every caller shows it.
 pub(crate) fn stack_error(e: berth_compose::LoadError) -> ApiError {

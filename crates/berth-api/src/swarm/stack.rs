@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use berth_compose::LoadOptions;
+pub use berth_compose::LoadOptions;
 use berth_core::{ApiError, ErrorCode};
 use berth_engine::swarm::{ServiceFile, SwarmObject, SwarmObjectKind};
 use berth_engine::{Engine, TaskSummary};

@@ -16,5 +16,6 @@ pub mod setup;
 pub mod start;
 pub mod status;
 pub mod stop;
+pub mod swarm;
 pub mod vm_logs;
 pub mod whoami;
