@@ -176,6 +176,18 @@ fn an_ssh_remote_is_added_used_by_docker_and_listed_by_berth() {
     });
     assert!(listed.iter().any(|c| c.name == name), "{listed:?}");
 
+    // An ssh:// engine chosen in settings is the engine Berth's own commands talk to.
+    std::fs::write(
+        user.berth_home().join("config/settings.toml"),
+        format!("[engine]\nendpoint = \"{}\"\n", sshd.address()),
+    )
+    .unwrap();
+    let status = ok(user.berth(&ssh, &["status", "--json"]));
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["reachable"], true, "{status}");
+    assert_eq!(status["engine"]["version"], server.trim());
+    std::fs::remove_file(user.berth_home().join("config/settings.toml")).unwrap();
+
     // A key the server does not know is refused, by name, and not saved.
     let wrong = failed(user.berth(
         &sshd.wrong_key_ssh_program(),
