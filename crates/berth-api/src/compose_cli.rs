@@ -492,8 +492,15 @@ async fn up(args: &Args, u: &UpArgs, compose: &Compose) -> Result<u8> {
     if u.detach || u.wait || u.no_start {
         return Ok(0);
     }
-    // Attached mode: follow the logs until Ctrl-C, then stop the project.
-    let services = berth_compose::plan::selected_services(&project, &u.services);
+    // Attached mode: follow the logs until Ctrl-C, then stop the project. Services with
+    // `attach: false` are not followed unless named.
+    let services: Vec<String> = berth_compose::plan::selected_services(&project, &u.services)
+        .into_iter()
+        .filter(|name| {
+            u.services.contains(name)
+                || project.services.get(name).and_then(|s| s.attach) != Some(false)
+        })
+        .collect();
     let follow = LogsArgs {
         follow: true,
         tail: None,
@@ -502,8 +509,16 @@ async fn up(args: &Args, u: &UpArgs, compose: &Compose) -> Result<u8> {
         no_log_prefix: false,
         services,
     };
+    // Nothing to follow (every service has `attach: false`): wait for Ctrl-C alone.
+    let followed = async {
+        if follow.services.is_empty() {
+            std::future::pending::<Result<u8>>().await
+        } else {
+            logs(args, &follow, compose).await
+        }
+    };
     tokio::select! {
-        r = logs(args, &follow, compose) => { r?; }
+        r = followed => { r?; }
         _ = tokio::signal::ctrl_c() => {
             eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
         }

@@ -32,6 +32,9 @@
 //!   `deploy`'s (compose-go would hash both).
 //! - `ulimits` given as one number hash as that number; `{soft: n, hard: n}` with equal values
 //!   does too here (Berth keeps only soft and hard).
+//! - Attributes added with the full service schema (`cpu_*`, `blkio_config`, `gpus`,
+//!   `dns_opt`, `pids_limit`, `volumes_from`, ...) are written in compose-go's field order and
+//!   types, not yet checked against a docker compose run; `label_file` is merged into `labels`.
 //! - Attributes Berth does not model (`deploy` beyond replicas and resources, `develop`,
 //!   `blkio_config`, `gpus`, `cpu_*`, `dns_opt`, ...) are absent from both sides only when
 //!   the file does not use them.
@@ -42,7 +45,10 @@ use std::fmt::Write as _;
 use sha2::{Digest, Sha256};
 
 use crate::decode::{parse_bytes, parse_duration_ns};
-use crate::model::{Deploy, Healthcheck, Mount, MountType, Port, Service, ServiceNetwork};
+use crate::model::{
+    BlkioConfig, Deploy, DeviceRequest, Healthcheck, Mount, MountType, Port, Service,
+    ServiceNetwork,
+};
 
 /// The config hash of `s`, as compose v2 computes it.
 pub fn service_hash(s: &Service) -> String {
@@ -53,8 +59,24 @@ pub fn service_hash(s: &Service) -> String {
 pub fn service_json(s: &Service) -> String {
     let mut o = Obj::default();
     o.map("annotations", &s.annotations);
+    if let Some(a) = s.attach {
+        o.raw("attach", a.to_string());
+    }
+    if let Some(b) = &s.blkio_config {
+        o.raw("blkio_config", blkio(b));
+    }
     o.list("cap_add", &s.cap_add);
     o.list("cap_drop", &s.cap_drop);
+    o.opt_str("cgroup_parent", s.cgroup_parent.as_deref());
+    o.opt_str("cgroup", s.cgroup.as_deref());
+    o.int("cpu_count", s.cpu_count);
+    if let Some(p) = s.cpu_percent.filter(|p| *p != 0) {
+        o.raw("cpu_percent", go_float32(p as f32));
+    }
+    o.int("cpu_period", s.cpu_period);
+    o.int("cpu_quota", s.cpu_quota);
+    o.int("cpu_rt_period", s.cpu_rt_period);
+    o.int("cpu_rt_runtime", s.cpu_rt_runtime);
     let deploy = s.deploy.as_ref();
     // Berth applies `deploy` through top-level attributes; compose-go keeps them apart.
     let from_deploy = |top: &Option<String>, d: Option<&Option<String>>| {
@@ -66,16 +88,21 @@ pub fn service_json(s: &Service) -> String {
             o.raw("cpus", go_float32(cpus));
         }
     }
+    o.opt_str("cpuset", s.cpuset.as_deref());
+    o.int("cpu_shares", s.cpu_shares);
     o.raw("command", opt_list(s.command.as_deref()));
     o.opt_str("container_name", s.container_name.as_deref());
     if let Some(d) = deploy {
         o.raw("deploy", deploy_json(d));
     }
+    o.list("device_cgroup_rules", &s.device_cgroup_rules);
     if !s.devices.is_empty() {
         let devices: Vec<String> = s.devices.iter().map(|d| device(d)).collect();
         o.raw("devices", format!("[{}]", devices.join(",")));
     }
     o.list("dns", &s.dns);
+    o.list("dns_opt", &s.dns_opt);
+    o.list("dns_search", &s.dns_search);
     o.opt_str("domainname", s.domainname.as_deref());
     o.raw("entrypoint", opt_list(s.entrypoint.as_deref()));
     if !s.environment.is_empty() {
@@ -86,6 +113,7 @@ pub fn service_json(s: &Service) -> String {
         o.raw("environment", env.finish());
     }
     o.list("expose", &s.expose);
+    o.list("external_links", &s.external_links);
     if !s.extra_hosts.is_empty() {
         let mut hosts: Vec<String> = s
             .extra_hosts
@@ -99,6 +127,10 @@ pub fn service_json(s: &Service) -> String {
         o.list("extra_hosts", &hosts);
     }
     o.list("group_add", &s.group_add);
+    if !s.gpus.is_empty() {
+        let gpus: Vec<String> = s.gpus.iter().map(device_request).collect();
+        o.raw("gpus", format!("[{}]", gpus.join(",")));
+    }
     o.opt_str("hostname", s.hostname.as_deref());
     if let Some(h) = &s.healthcheck {
         o.raw("healthcheck", healthcheck(h));
@@ -108,6 +140,7 @@ pub fn service_json(s: &Service) -> String {
         o.raw("init", init.to_string());
     }
     o.opt_str("ipc", s.ipc.as_deref());
+    o.opt_str("isolation", s.isolation.as_deref());
     o.map("labels", &s.labels);
     o.list("links", &s.links);
     if let Some(l) = &s.logging {
@@ -119,6 +152,13 @@ pub fn service_json(s: &Service) -> String {
     if !from_deploy(&s.mem_limit, deploy.map(|d| &d.limit_memory)) {
         o.bytes("mem_limit", s.mem_limit.as_deref());
     }
+    o.bytes("mem_reservation", s.mem_reservation.as_deref());
+    match s.memswap_limit.as_deref().map(str::trim) {
+        Some("-1") => o.raw("memswap_limit", "-1".into()),
+        other => o.bytes("memswap_limit", other),
+    }
+    o.int("mem_swappiness", s.mem_swappiness);
+    o.opt_str("mac_address", s.mac_address.as_deref());
     o.opt_str("network_mode", s.network_mode.as_deref());
     if !s.networks.is_empty() {
         let mut nets = Obj::default();
@@ -129,7 +169,14 @@ pub fn service_json(s: &Service) -> String {
     } else if s.network_mode.is_none() {
         o.raw("networks", r#"{"default":null}"#.into());
     }
+    o.flag("oom_kill_disable", s.oom_kill_disable.unwrap_or(false));
+    o.int("oom_score_adj", s.oom_score_adj);
     o.opt_str("pid", s.pid.as_deref());
+    let pids_from_deploy =
+        deploy.is_some_and(|d| d.limit_pids.is_some() && d.limit_pids == s.pids_limit);
+    if !pids_from_deploy {
+        o.int("pids_limit", s.pids_limit);
+    }
     o.opt_str("platform", s.platform.as_deref());
     if !s.ports.is_empty() {
         let ports: Vec<String> = s.ports.iter().map(port).collect();
@@ -139,15 +186,22 @@ pub fn service_json(s: &Service) -> String {
     o.flag("read_only", s.read_only);
     let restart_from_deploy = deploy
         .and_then(|d| d.restart_condition.as_deref())
-        .is_some_and(|c| s.restart.as_deref() == Some(restart_for(c)));
+        .is_some_and(|c| {
+            let with_attempts = deploy
+                .and_then(|d| d.restart_max_attempts)
+                .map(|n| format!("{}:{n}", restart_for(c)));
+            s.restart.as_deref() == Some(restart_for(c)) || s.restart == with_attempts
+        });
     if !restart_from_deploy {
         o.opt_str("restart", s.restart.as_deref());
     }
+    o.opt_str("runtime", s.runtime.as_deref());
     o.list("security_opt", &s.security_opt);
     o.bytes("shm_size", s.shm_size.as_deref());
     o.flag("stdin_open", s.stdin_open);
     o.duration("stop_grace_period", s.stop_grace_period.as_deref());
     o.opt_str("stop_signal", s.stop_signal.as_deref());
+    o.map("storage_opt", &s.storage_opt);
     o.map("sysctls", &s.sysctls);
     o.list("tmpfs", &s.tmpfs);
     o.flag("tty", s.tty);
@@ -165,10 +219,12 @@ pub fn service_json(s: &Service) -> String {
     }
     o.opt_str("user", s.user.as_deref());
     o.opt_str("userns_mode", s.userns_mode.as_deref());
+    o.opt_str("uts", s.uts.as_deref());
     if !s.volumes.is_empty() {
         let volumes: Vec<String> = s.volumes.iter().map(mount).collect();
         o.raw("volumes", format!("[{}]", volumes.join(",")));
     }
+    o.list("volumes_from", &s.volumes_from);
     o.opt_str("working_dir", s.working_dir.as_deref());
     go_escape(&o.finish())
 }
@@ -203,6 +259,12 @@ impl Obj {
                 m.raw(k, string(v));
             }
             self.raw(key, m.finish());
+        }
+    }
+
+    fn int(&mut self, key: &str, value: Option<i64>) {
+        if let Some(v) = value.filter(|v| *v != 0) {
+            self.raw(key, v.to_string());
         }
     }
 
@@ -311,6 +373,47 @@ fn deploy_json(d: &Deploy) -> String {
     o.finish()
 }
 
+/// compose-go's `BlkioConfig`.
+fn blkio(b: &BlkioConfig) -> String {
+    let mut o = Obj::default();
+    o.int("weight", b.weight.map(i64::from));
+    let list = |items: Vec<String>| format!("[{}]", items.join(","));
+    if !b.weight_device.is_empty() {
+        let items = b
+            .weight_device
+            .iter()
+            .map(|w| format!(r#"{{"path":{},"weight":{}}}"#, string(&w.path), w.weight))
+            .collect();
+        o.raw("weight_device", list(items));
+    }
+    for (key, rates) in [
+        ("device_read_bps", &b.device_read_bps),
+        ("device_read_iops", &b.device_read_iops),
+        ("device_write_bps", &b.device_write_bps),
+        ("device_write_iops", &b.device_write_iops),
+    ] {
+        if !rates.is_empty() {
+            let items = rates
+                .iter()
+                .map(|t| format!(r#"{{"path":{},"rate":{}}}"#, string(&t.path), t.rate))
+                .collect();
+            o.raw(key, list(items));
+        }
+    }
+    o.finish()
+}
+
+/// compose-go's `DeviceRequest`.
+fn device_request(d: &DeviceRequest) -> String {
+    let mut o = Obj::default();
+    o.list("capabilities", &d.capabilities);
+    o.opt_str("driver", d.driver.as_deref());
+    o.int("count", d.count);
+    o.list("device_ids", &d.device_ids);
+    o.map("options", &d.options);
+    o.finish()
+}
+
 fn healthcheck(h: &Healthcheck) -> String {
     let mut o = Obj::default();
     o.list("test", &h.test);
@@ -327,9 +430,14 @@ fn healthcheck(h: &Healthcheck) -> String {
 
 fn network(n: &ServiceNetwork) -> String {
     let mut o = Obj::default();
+    o.int("priority", n.priority);
+    o.int("gw_priority", n.gw_priority);
     o.list("aliases", &n.aliases);
     o.opt_str("ipv4_address", n.ipv4_address.as_deref());
     o.opt_str("ipv6_address", n.ipv6_address.as_deref());
+    o.list("link_local_ips", &n.link_local_ips);
+    o.opt_str("mac_address", n.mac_address.as_deref());
+    o.map("driver_opts", &n.driver_opts);
     o.finish()
 }
 
@@ -569,6 +677,7 @@ mod tests {
                 nocopy: false,
                 tmpfs_size: None,
                 volume_section: false,
+                ..Mount::default_volume()
             }],
             networks: [("default".into(), None)].into(),
             ..Default::default()

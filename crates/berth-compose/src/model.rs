@@ -59,6 +59,30 @@ impl Project {
         done.iter().filter_map(|n| self.services.get(*n)).collect()
     }
 
+    /// An error naming the first setting of `services` that a container cannot apply (only a
+    /// swarm service has it), so that `up` refuses it rather than ignoring it.
+    pub fn check_containers_apply<'a>(
+        &self,
+        services: impl IntoIterator<Item = &'a Service>,
+    ) -> Result<(), crate::error::LoadError> {
+        for s in services {
+            if let Some(e) = s.not_for_containers.first() {
+                return Err(e.clone());
+            }
+            for (refs, objects) in [(&s.secrets, &self.secrets), (&s.configs, &self.configs)] {
+                for r in refs {
+                    if let Some(e) = objects
+                        .get(&r.source)
+                        .and_then(|o| o.not_for_containers.first())
+                    {
+                        return Err(e.clone());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The normalized YAML that `config` prints.
     pub fn to_yaml(&self) -> String {
         serde_yaml::to_string(self).unwrap_or_default()
@@ -72,12 +96,22 @@ pub struct Service {
     /// Kept for the config hash only (the engine API Berth speaks has no annotations).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// `false`: `up` does not follow this service's logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blkio_config: Option<BlkioConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<Build>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cap_add: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cap_drop: Vec<String>,
+    /// `host` or `private` (the cgroup namespace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -85,9 +119,31 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<i64>,
+    /// Microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<i64>,
+    /// Microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    /// Microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_period: Option<i64>,
+    /// Microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_runtime: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpus: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub depends_on: BTreeMap<String, Dependency>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_cgroup_rules: Vec<String>,
     /// The file's `deploy` section, as compose v2's config hash sees it (Berth applies it
     /// through `scale`, `cpus`, `mem_limit` and `restart`).
     #[serde(skip)]
@@ -96,6 +152,10 @@ pub struct Service {
     pub devices: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domainname: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,8 +164,14 @@ pub struct Service {
     pub environment: BTreeMap<String, Option<String>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub expose: Vec<String>,
+    /// `container[:alias]` links to containers outside the project.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_links: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_hosts: Vec<String>,
+    /// `gpus` and `deploy.resources.reservations.devices`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gpus: Vec<DeviceRequest>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_add: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,20 +184,40 @@ pub struct Service {
     pub init: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ipc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
+    /// The MAC address on the service's first network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mem_limit: Option<String>,
+    /// `mem_reservation` or `deploy.resources.reservations.memory`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_reservation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_swappiness: Option<i64>,
+    /// Bytes or `-1` (unlimited swap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memswap_limit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub networks: BTreeMap<String, Option<ServiceNetwork>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_kill_disable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// `pids_limit` or `deploy.resources.limits.pids`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -146,6 +232,8 @@ pub struct Service {
     pub read_only: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restart: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
     /// `scale` or `deploy.replicas`; 1 when neither is given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale: Option<u32>,
@@ -162,6 +250,8 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_opt: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctls: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tmpfs: Vec<String>,
@@ -173,10 +263,20 @@ pub struct Service {
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userns_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Mount>,
+    /// `service[:ro|:rw]` or `container:name[:ro|:rw]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
+    /// Settings in the file that only a swarm service has (`deploy.placement`, ...): kept for
+    /// `berth stack deploy`, refused by `up`, `create` and `run` (see
+    /// [`Project::check_containers_apply`]).
+    #[serde(skip)]
+    pub not_for_containers: Vec<crate::error::LoadError>,
 }
 
 impl Service {
@@ -190,11 +290,25 @@ impl Service {
             .network_mode
             .as_deref()
             .and_then(|m| m.strip_prefix("service:"));
+        let ipc = self.ipc.as_deref().and_then(|m| m.strip_prefix("service:"));
+        let pid = self.pid.as_deref().and_then(|m| m.strip_prefix("service:"));
         self.depends_on
             .keys()
             .map(String::as_str)
             .chain(links)
             .chain(mode)
+            .chain(ipc)
+            .chain(pid)
+            .chain(self.volumes_from_services())
+    }
+
+    /// The services whose volumes this one mounts (`volumes_from` entries that are not
+    /// `container:`).
+    pub fn volumes_from_services(&self) -> impl Iterator<Item = &str> {
+        self.volumes_from
+            .iter()
+            .filter(|v| !v.starts_with("container:"))
+            .map(|v| v.split(':').next().unwrap_or(v.as_str()))
     }
 
     pub fn replicas(&self) -> u32 {
@@ -230,6 +344,49 @@ impl Service {
         }
         hex::encode(Sha256::digest(json.to_string().as_bytes()))
     }
+}
+
+/// A request for devices (GPUs) from a driver.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeviceRequest {
+    pub capabilities: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+/// `blkio_config`: rates in bytes (or operations) per second.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BlkioConfig {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_read_bps: Vec<ThrottleDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_read_iops: Vec<ThrottleDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_write_bps: Vec<ThrottleDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_write_iops: Vec<ThrottleDevice>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u16>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weight_device: Vec<WeightDevice>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ThrottleDevice {
+    pub path: String,
+    pub rate: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WeightDevice {
+    pub path: String,
+    pub weight: u16,
 }
 
 /// What a `deploy` section says beyond `replicas`, kept apart from the top-level attributes
@@ -320,10 +477,50 @@ pub struct Mount {
     pub nocopy: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tmpfs_size: Option<i64>,
+    /// tmpfs: the mode of its root directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs_mode: Option<u32>,
+    /// bind: `private`, `rprivate`, `shared`, `rshared`, `slave`, `rslave`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<String>,
+    /// bind: `z` (shared) or `Z` (private) SELinux relabelling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selinux: Option<String>,
+    /// bind: `enabled` (default), `disabled`, `writable` or `readonly` for submounts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recursive: Option<String>,
+    /// volume: the path inside the volume to mount.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subpath: Option<String>,
+    /// `consistent`, `cached` or `delegated`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<String>,
     /// A volume mount written in short syntax or with a `volume:` section (compose-go then
     /// carries volume options, which its config hash sees).
     #[serde(skip)]
     pub volume_section: bool,
+}
+
+impl Mount {
+    /// An anonymous volume mount with no target, for the decoder to fill in.
+    pub fn default_volume() -> Self {
+        Mount {
+            kind: MountType::Volume,
+            source: None,
+            target: String::new(),
+            read_only: false,
+            create_host_path: false,
+            nocopy: false,
+            tmpfs_size: None,
+            tmpfs_mode: None,
+            propagation: None,
+            selinux: None,
+            recursive: None,
+            subpath: None,
+            consistency: None,
+            volume_section: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -334,6 +531,17 @@ pub struct ServiceNetwork {
     pub ipv4_address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ipv6_address: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub link_local_ips: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gw_priority: Option<i64>,
+    /// Networks are connected in decreasing priority.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -373,6 +581,13 @@ pub struct Logging {
 pub struct FileRef {
     pub source: String,
     pub target: String,
+    /// Owner and mode, as a swarm applies them (a container's file is a bind mount).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
 }
 
 /// A top-level secret or config (file-based).
@@ -384,6 +599,13 @@ pub struct FileObject {
     pub content: Option<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub external: bool,
+    /// The swarm object's name (a container's file has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Swarm-only settings of this object, refused by `up` (see
+    /// [`Project::check_containers_apply`]).
+    #[serde(skip)]
+    pub not_for_containers: Vec<crate::error::LoadError>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

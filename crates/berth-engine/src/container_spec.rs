@@ -6,10 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointIpamConfig, EndpointSettings, HealthConfig,
-    HostConfig, HostConfigLogConfig, MountTmpfsOptions, MountType, MountVolumeOptions,
-    NetworkingConfig, ResourcesUlimits, RestartPolicyNameEnum,
+    HostConfig, HostConfigLogConfig, MountBindOptions, MountBindOptionsPropagationEnum,
+    MountTmpfsOptions, MountType, MountVolumeOptions, NetworkingConfig, ResourcesUlimits,
+    RestartPolicyNameEnum,
 };
 
+use crate::container_tuning::ContainerTuning;
 use crate::RestartPolicy;
 
 /// Everything the engine is told when a container is created. Empty lists and maps are left
@@ -78,6 +80,10 @@ pub struct ContainerSpec {
     pub ipc_mode: Option<String>,
     pub pid_mode: Option<String>,
     pub userns_mode: Option<String>,
+    /// `os[/arch[/variant]]` the image must be for; the engine's own when `None`.
+    pub platform: Option<String>,
+    /// The rarer host settings (cgroup resources, DNS options, runtime, links, ...).
+    pub tuning: ContainerTuning,
 }
 
 /// A published port, as the engine takes it.
@@ -120,6 +126,18 @@ pub struct ContainerMount {
     pub no_copy: bool,
     /// Tmpfs: its size in bytes.
     pub tmpfs_size: Option<i64>,
+    /// Tmpfs: the file mode of its root (`0o1777`).
+    pub tmpfs_mode: Option<i64>,
+    /// Bind: `private`, `rprivate`, `shared`, `rshared`, `slave` or `rslave`.
+    pub propagation: Option<String>,
+    /// Bind: do not mount the submounts of the source.
+    pub non_recursive: bool,
+    /// Bind, read-only: leave submounts writable.
+    pub read_only_non_recursive: bool,
+    /// Volume: mount this path inside the volume instead of its root.
+    pub subpath: Option<String>,
+    /// `consistent`, `cached` or `delegated` (meaningful to Docker Desktop for Mac only).
+    pub consistency: Option<String>,
 }
 
 /// A container's settings on one network.
@@ -129,6 +147,11 @@ pub struct NetworkAttachment {
     pub aliases: Vec<String>,
     pub ipv4_address: Option<String>,
     pub ipv6_address: Option<String>,
+    pub mac_address: Option<String>,
+    pub link_local_ips: Vec<String>,
+    pub driver_opts: BTreeMap<String, String>,
+    /// Which network's gateway is the default route (highest wins).
+    pub gw_priority: Option<i64>,
 }
 
 /// A health probe; durations in nanoseconds.
@@ -165,14 +188,20 @@ fn non_empty<T: Clone>(list: &[T]) -> Option<Vec<T>> {
 
 impl NetworkAttachment {
     pub(crate) fn to_endpoint_settings(&self) -> EndpointSettings {
-        let has_address = self.ipv4_address.is_some() || self.ipv6_address.is_some();
+        let has_address = self.ipv4_address.is_some()
+            || self.ipv6_address.is_some()
+            || !self.link_local_ips.is_empty();
         EndpointSettings {
             aliases: non_empty(&self.aliases),
             ipam_config: has_address.then(|| EndpointIpamConfig {
                 ipv4_address: self.ipv4_address.clone(),
                 ipv6_address: self.ipv6_address.clone(),
-                ..Default::default()
+                link_local_ips: non_empty(&self.link_local_ips),
             }),
+            mac_address: self.mac_address.clone(),
+            driver_opts: (!self.driver_opts.is_empty())
+                .then(|| self.driver_opts.clone().into_iter().collect()),
+            gw_priority: self.gw_priority,
             ..Default::default()
         }
     }
@@ -192,16 +221,34 @@ impl ContainerMount {
                 MountKind::Tmpfs => self.read_only.then_some(true),
                 MountKind::Volume | MountKind::Bind => Some(self.read_only),
             },
-            volume_options: (self.kind == MountKind::Volume && self.no_copy).then(|| {
-                MountVolumeOptions {
-                    no_copy: Some(true),
+            volume_options: (self.kind == MountKind::Volume
+                && (self.no_copy || self.subpath.is_some()))
+            .then(|| MountVolumeOptions {
+                no_copy: self.no_copy.then_some(true),
+                subpath: self.subpath.clone(),
+                ..Default::default()
+            }),
+            tmpfs_options: (self.tmpfs_size.is_some() || self.tmpfs_mode.is_some()).then(|| {
+                MountTmpfsOptions {
+                    size_bytes: self.tmpfs_size,
+                    mode: self.tmpfs_mode,
                     ..Default::default()
                 }
             }),
-            tmpfs_options: self.tmpfs_size.map(|size| MountTmpfsOptions {
-                size_bytes: Some(size),
-                ..Default::default()
-            }),
+            bind_options: (self.kind == MountKind::Bind
+                && (self.propagation.is_some()
+                    || self.non_recursive
+                    || self.read_only_non_recursive))
+                .then(|| MountBindOptions {
+                    propagation: self
+                        .propagation
+                        .as_deref()
+                        .and_then(|p| p.parse::<MountBindOptionsPropagationEnum>().ok()),
+                    non_recursive: self.non_recursive.then_some(true),
+                    read_only_non_recursive: self.read_only_non_recursive.then_some(true),
+                    ..Default::default()
+                }),
+            consistency: self.consistency.clone(),
             ..Default::default()
         }
     }
@@ -283,7 +330,7 @@ impl ContainerSpec {
 
     fn host_config(&self) -> HostConfig {
         let bindings = self.port_bindings();
-        HostConfig {
+        let mut hc = HostConfig {
             binds: non_empty(&self.binds),
             mounts: (!self.mounts.is_empty())
                 .then(|| self.mounts.iter().map(ContainerMount::to_bollard).collect()),
@@ -333,7 +380,9 @@ impl ContainerSpec {
             userns_mode: self.userns_mode.clone(),
             nano_cpus: self.nano_cpus,
             ..HostConfig::default()
-        }
+        };
+        self.tuning.apply(&mut hc);
+        hc
     }
 
     /// The engine's create body.

@@ -204,7 +204,7 @@ impl Engine {
     pub async fn create_container_from(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
         let options = q::CreateContainerOptions {
             name: spec.name.clone(),
-            ..Default::default()
+            platform: spec.platform.clone().unwrap_or_default(),
         };
         let created = self
             .docker

@@ -12,6 +12,7 @@ use bollard::Docker;
 
 mod connect;
 pub mod container_spec;
+pub mod container_tuning;
 pub mod containers;
 pub mod context_store;
 pub mod endpoint;
@@ -35,6 +36,7 @@ pub use container_spec::{
     ContainerMount, ContainerSpec, Healthcheck, LogConfig, MountKind, NetworkAttachment,
     PublishedPort, Ulimit,
 };
+pub use container_tuning::{Blkio, ContainerTuning, DeviceRequest};
 pub use containers::{ContainerFilter, ContainerSummary, PortSummary, RemoveOptions};
 pub use context_store::{ContextStore, DockerContext};
 pub use endpoint::Endpoint;

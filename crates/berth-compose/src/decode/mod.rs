@@ -9,6 +9,7 @@ use crate::model::*;
 use crate::yaml::{Node, Value};
 
 mod ports_and_mounts;
+mod resources;
 mod service_attributes;
 #[cfg(test)]
 mod tests;
@@ -16,6 +17,7 @@ mod top_level;
 
 pub use ports_and_mounts::parse_port;
 use ports_and_mounts::{mount, port};
+use resources::{blkio_config, bytes, cpus, cpuset, gpus, int, int_in, micros, swap_bytes};
 use service_attributes::{
     build, depends_on, deploy, extra_hosts, file_refs, healthcheck, logging, service_networks,
     ulimits,
@@ -303,41 +305,47 @@ pub fn clean(p: &Path) -> PathBuf {
     out
 }
 
-const UNSUPPORTED: &[&str] = &[
-    "blkio_config",
-    "cgroup",
-    "cgroup_parent",
-    "cpu_count",
-    "cpu_percent",
-    "cpu_period",
-    "cpu_quota",
-    "cpu_rt_period",
-    "cpu_rt_runtime",
-    "cpu_shares",
-    "cpuset",
-    "credential_spec",
-    "develop",
-    "device_cgroup_rules",
-    "external_links",
-    "gpus",
-    "isolation",
-    "mac_address",
-    "mem_reservation",
-    "mem_swappiness",
-    "memswap_limit",
-    "models",
-    "oom_kill_disable",
-    "oom_score_adj",
-    "pids_limit",
-    "post_start",
-    "pre_stop",
-    "provider",
-    "runtime",
-    "storage_opt",
-    "use_api_socket",
-    "uts",
-    "volumes_from",
+/// Service attributes of the Compose Specification that Berth refuses, with the reason. Every
+/// other attribute of the spec's schema is applied (`decode::tests` checks against the schema).
+pub const REFUSED_SERVICE_KEYS: &[(&str, &str)] = &[
+    (
+        "credential_spec",
+        "it configures gMSA for Windows containers, and Berth's engine runs Linux containers",
+    ),
+    (
+        "develop",
+        "`berth compose watch` is not implemented yet (issue #19)",
+    ),
+    (
+        "models",
+        "AI models (Docker Model Runner) are not provided by Berth's engine",
+    ),
+    (
+        "post_start",
+        "lifecycle hooks are not implemented yet (issue #19)",
+    ),
+    (
+        "pre_stop",
+        "lifecycle hooks are not implemented yet (issue #19)",
+    ),
+    (
+        "provider",
+        "provider services run an external compose plugin, which Berth does not",
+    ),
+    (
+        "pull_refresh_after",
+        "Berth does not record when an image was pulled, so it cannot refresh it on a schedule",
+    ),
+    (
+        "use_api_socket",
+        "Berth does not hand its engine socket and registry credentials to containers yet",
+    ),
 ];
+
+/// The error for a refused attribute.
+pub(crate) fn refused(n: &Node, field: &str, reason: &str) -> LoadError {
+    LoadError::at(&n.pos, field, format!("not supported by berth: {reason}"))
+}
 
 pub fn service(name: &str, n: &Node, ctx: &Ctx) -> R<Service> {
     let base = format!("services.{name}");
@@ -346,6 +354,7 @@ pub fn service(name: &str, n: &Node, ctx: &Ctx) -> R<Service> {
         ..Default::default()
     };
     let mut env_files: Vec<(String, bool, Node)> = Vec::new();
+    let mut label_files: Vec<(String, Node)> = Vec::new();
     let mut replicas = None;
     for (key, v) in map(n, &base)? {
         let f = format!("{base}.{key}");
@@ -374,8 +383,15 @@ pub fn service(name: &str, n: &Node, ctx: &Ctx) -> R<Service> {
             "healthcheck" => s.healthcheck = Some(healthcheck(v, f)?),
             "restart" => {
                 let r = scalar(v, f)?;
-                let policy = r.split(':').next().unwrap_or_default();
-                if !matches!(policy, "no" | "always" | "on-failure" | "unless-stopped") {
+                let valid = match r.split_once(':') {
+                    Some(("on-failure", n)) => n.parse::<u32>().is_ok(),
+                    Some(_) => false,
+                    None => matches!(
+                        r.as_str(),
+                        "no" | "always" | "on-failure" | "unless-stopped"
+                    ),
+                };
+                if !valid {
                     return err(v, f, format!("invalid restart policy {r:?}"));
                 }
                 s.restart = Some(r);
@@ -386,7 +402,7 @@ pub fn service(name: &str, n: &Node, ctx: &Ctx) -> R<Service> {
             "domainname" => s.domainname = opt_scalar(v, f)?,
             "container_name" => s.container_name = opt_scalar(v, f)?,
             "platform" => s.platform = opt_scalar(v, f)?,
-            "pull_policy" => s.pull_policy = opt_scalar(v, f)?,
+            "pull_policy" => s.pull_policy = pull_policy(v, f)?,
             "stop_signal" => s.stop_signal = opt_scalar(v, f)?,
             "stop_grace_period" => s.stop_grace_period = Some(duration(v, f)?),
             "labels" => s.labels = kv_strings(v, f)?,
@@ -401,14 +417,15 @@ pub fn service(name: &str, n: &Node, ctx: &Ctx) -> R<Service> {
             "cap_add" => s.cap_add = str_list(v, f)?,
             "cap_drop" => s.cap_drop = str_list(v, f)?,
             "dns" => s.dns = str_or_list(v, f)?,
-            "dns_search" | "dns_opt" => {} // accepted, not applied
+            "dns_search" => s.dns_search = str_or_list(v, f)?,
+            "dns_opt" => s.dns_opt = str_list(v, f)?,
             "extra_hosts" => s.extra_hosts = extra_hosts(v, f)?,
             "tmpfs" => s.tmpfs = str_or_list(v, f)?,
             "security_opt" => s.security_opt = str_list(v, f)?,
             "sysctls" => s.sysctls = kv_strings(v, f)?,
             "logging" => s.logging = Some(logging(v, f)?),
-            "secrets" => s.secrets = file_refs(v, f, "/run/secrets/")?,
-            "configs" => s.configs = file_refs(v, f, "/")?,
+            "secrets" => s.secrets = file_refs(v, f, "/run/secrets/", &mut s.not_for_containers)?,
+            "configs" => s.configs = file_refs(v, f, "/", &mut s.not_for_containers)?,
             "links" => s.links = str_list(v, f)?,
             "devices" => s.devices = str_list(v, f)?,
             "group_add" => s.group_add = str_list(v, f)?,
@@ -416,16 +433,29 @@ pub fn service(name: &str, n: &Node, ctx: &Ctx) -> R<Service> {
             "pid" => s.pid = opt_scalar(v, f)?,
             "userns_mode" => s.userns_mode = opt_scalar(v, f)?,
             "ulimits" => s.ulimits = ulimits(v, f)?,
-            "mem_limit" => s.mem_limit = opt_scalar(v, f)?,
-            "cpus" => s.cpus = opt_scalar(v, f)?,
-            "shm_size" => s.shm_size = opt_scalar(v, f)?,
+            "mem_limit" => s.mem_limit = Some(bytes(v, f)?),
+            "cpus" => s.cpus = Some(cpus(v, f)?),
+            "shm_size" => s.shm_size = Some(bytes(v, f)?),
             "annotations" => s.annotations = kv_strings(v, f)?,
-            "attach" | "stop_timeout" | "container_name_prefix" => {}
-            k if k.starts_with("x-") => {}
-            k if UNSUPPORTED.contains(&k) => {
-                return err(v, f, "this attribute is not supported by berth yet")
+            "attach" => s.attach = Some(boolean(v, f)?),
+            "label_file" => {
+                label_files = str_or_list(v, f)?
+                    .into_iter()
+                    .map(|p| (p, v.clone()))
+                    .collect()
             }
-            _ => return err(v, f, "unknown attribute"),
+            "extends" => return err(v, f, "extends must be resolved before decoding"),
+            "volumes_from" => s.volumes_from = str_list(v, f)?,
+            "external_links" => s.external_links = str_list(v, f)?,
+            k if k.starts_with("x-") => {}
+            k => match REFUSED_SERVICE_KEYS.iter().find(|(key, _)| *key == k) {
+                Some((_, reason)) => return Err(refused(v, f, reason)),
+                None => {
+                    if !tuning(&mut s, k, v, f)? {
+                        return err(v, f, "unknown attribute");
+                    }
+                }
+            },
         }
     }
     if s.scale.is_none() {
@@ -439,7 +469,93 @@ pub fn service(name: &str, n: &Node, ctx: &Ctx) -> R<Service> {
         );
     }
     apply_env_files(&mut s, env_files, ctx)?;
+    apply_label_files(&mut s, label_files, ctx)?;
     Ok(s)
+}
+
+/// The host-tuning attributes (cgroup resources, namespaces, runtime, ...); false when `key`
+/// is none of them.
+fn tuning(s: &mut Service, key: &str, v: &Node, f: &str) -> R<bool> {
+    match key {
+        "blkio_config" => s.blkio_config = Some(blkio_config(v, f)?),
+        "cgroup" => {
+            let mode = scalar(v, f)?;
+            if !matches!(mode.as_str(), "host" | "private") {
+                return err(v, f, format!("must be `host` or `private`, found {mode:?}"));
+            }
+            s.cgroup = Some(mode);
+        }
+        "cgroup_parent" => s.cgroup_parent = opt_scalar(v, f)?,
+        "cpu_count" => s.cpu_count = Some(int_in(v, f, 0, i64::MAX)?),
+        "cpu_percent" => s.cpu_percent = Some(int_in(v, f, 0, 100)?),
+        "cpu_period" => s.cpu_period = Some(micros(v, f)?),
+        "cpu_quota" => s.cpu_quota = Some(micros(v, f)?),
+        "cpu_rt_period" => s.cpu_rt_period = Some(micros(v, f)?),
+        "cpu_rt_runtime" => s.cpu_rt_runtime = Some(micros(v, f)?),
+        "cpu_shares" => s.cpu_shares = Some(int_in(v, f, 0, i64::MAX)?),
+        "cpuset" => s.cpuset = Some(cpuset(v, f)?),
+        "device_cgroup_rules" => s.device_cgroup_rules = str_list(v, f)?,
+        "gpus" => s.gpus = gpus(v, f)?,
+        "isolation" => s.isolation = opt_scalar(v, f)?,
+        "mac_address" => s.mac_address = opt_scalar(v, f)?,
+        "mem_reservation" => s.mem_reservation = Some(bytes(v, f)?),
+        "mem_swappiness" => s.mem_swappiness = Some(int_in(v, f, 0, 100)?),
+        "memswap_limit" => s.memswap_limit = Some(swap_bytes(v, f)?),
+        "oom_kill_disable" => s.oom_kill_disable = Some(boolean(v, f)?),
+        "oom_score_adj" => s.oom_score_adj = Some(int_in(v, f, -1000, 1000)?),
+        "pids_limit" => s.pids_limit = Some(int(v, f)?),
+        "runtime" => s.runtime = opt_scalar(v, f)?,
+        "storage_opt" => s.storage_opt = kv_strings(v, f)?,
+        "uts" => s.uts = opt_scalar(v, f)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `always`, `never`, `missing` (or `if_not_present`), `build`; the scheduled policies
+/// (`daily`, `weekly`, `every_<duration>`) are refused.
+fn pull_policy(v: &Node, f: &str) -> R<Option<String>> {
+    let Some(p) = opt_scalar(v, f)? else {
+        return Ok(None);
+    };
+    match p.as_str() {
+        "always" | "never" | "missing" | "if_not_present" | "build" => Ok(Some(p)),
+        "daily" | "weekly" => Err(refused(
+            v,
+            f,
+            "Berth does not record when an image was pulled, so it cannot pull on a schedule",
+        )),
+        _ if p.starts_with("every_") => Err(refused(
+            v,
+            f,
+            "Berth does not record when an image was pulled, so it cannot pull on a schedule",
+        )),
+        _ => err(v, f, format!("invalid pull policy {p:?}")),
+    }
+}
+
+/// Labels read from `label_file`s; the service's own `labels` win.
+fn apply_label_files(s: &mut Service, files: Vec<(String, Node)>, ctx: &Ctx) -> R<()> {
+    for (path, node) in files {
+        let full = PathBuf::from(ctx.host_path(&path));
+        let text = std::fs::read_to_string(&full).map_err(|e| {
+            LoadError::at(
+                &node.pos,
+                &format!("services.{}.label_file", s.name),
+                format!("cannot read {}: {e}", full.display()),
+            )
+        })?;
+        let pairs =
+            crate::dotenv::parse(&text, ctx.env).map_err(|(line, message)| LoadError::Syntax {
+                file: full.clone(),
+                line,
+                message,
+            })?;
+        for (k, v) in pairs {
+            s.labels.entry(k).or_insert(v.unwrap_or_default());
+        }
+    }
+    Ok(())
 }
 
 fn env_file_list(n: &Node, field: &str) -> R<Vec<(String, bool, Node)>> {

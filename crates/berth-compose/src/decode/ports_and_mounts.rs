@@ -18,11 +18,32 @@ pub(super) fn port(n: &Node, field: &str) -> R<Vec<Port>> {
                     p.target = port_number(v, f)?;
                     has_target = true;
                 }
-                "published" => p.published = opt_scalar(v, f)?,
+                "published" => {
+                    p.published = opt_scalar(v, f)?;
+                    if let Some(published) = p.published.as_deref().filter(|p| !p.is_empty()) {
+                        if parse_range(published).is_none() {
+                            return err(v, f, format!("invalid published port {published:?}"));
+                        }
+                    }
+                }
                 "host_ip" => p.host_ip = opt_scalar(v, f)?,
-                "protocol" => p.protocol = scalar(v, f)?,
-                "mode" => p.mode = scalar(v, f)?,
-                "name" | "app_protocol" => {}
+                "protocol" => {
+                    p.protocol = scalar(v, f)?;
+                    if !matches!(p.protocol.as_str(), "tcp" | "udp" | "sctp") {
+                        return err(v, f, format!("invalid protocol {:?}", p.protocol));
+                    }
+                }
+                "mode" => {
+                    p.mode = scalar(v, f)?;
+                    if !matches!(p.mode.as_str(), "host" | "ingress") {
+                        return err(v, f, format!("invalid port mode {:?}", p.mode));
+                    }
+                }
+                "name" | "app_protocol" => return Err(refused(
+                    v,
+                    f,
+                    "port names and application protocols are metadata the engine does not keep",
+                )),
                 _ => return err(v, f, "unknown attribute"),
             }
         }
@@ -126,6 +147,7 @@ pub(super) fn mount(n: &Node, field: &str, ctx: &Ctx) -> R<Mount> {
             nocopy: false,
             tmpfs_size: None,
             volume_section: false,
+            ..Mount::default_volume()
         };
         for (key, v) in entries {
             let f = format!("{field}.{key}");
@@ -136,6 +158,15 @@ pub(super) fn mount(n: &Node, field: &str, ctx: &Ctx) -> R<Mount> {
                         "bind" => MountType::Bind,
                         "volume" => MountType::Volume,
                         "tmpfs" => MountType::Tmpfs,
+                        t @ ("npipe" | "cluster" | "image") => {
+                            return Err(refused(
+                                v,
+                                f,
+                                &format!(
+                            "`{t}` mounts are not implemented yet (named pipes are Windows-only)"
+                        ),
+                            ))
+                        }
                         other => {
                             return err(v, f, format!("mount type {other:?} is not supported"))
                         }
@@ -144,32 +175,46 @@ pub(super) fn mount(n: &Node, field: &str, ctx: &Ctx) -> R<Mount> {
                 "source" => m.source = opt_scalar(v, f)?,
                 "target" => m.target = scalar(v, f)?,
                 "read_only" => m.read_only = boolean(v, f)?,
-                "bind" => {
-                    if let Some(c) = v.get("create_host_path") {
-                        m.create_host_path = boolean(c, &format!("{f}.create_host_path"))?;
-                    }
-                }
+                "bind" => bind_options(v, f, &mut m)?,
                 "volume" => {
                     m.volume_section = true;
-                    if let Some(c) = v.get("nocopy") {
-                        m.nocopy = boolean(c, &format!("{f}.nocopy"))?;
+                    for (k, x) in map(v, f)? {
+                        let g = format!("{f}.{k}");
+                        match k.as_str() {
+                            "nocopy" => m.nocopy = boolean(x, &g)?,
+                            "subpath" => m.subpath = opt_scalar(x, &g)?,
+                            "labels" => {
+                                return Err(refused(
+                                    x,
+                                    &g,
+                                    "labels of a volume created by a mount are not passed to the engine yet; declare the volume under the top-level `volumes` with its labels",
+                                ))
+                            }
+                            _ => return err(x, &g, "unknown attribute"),
+                        }
                     }
                 }
                 "tmpfs" => {
-                    if let Some(size) = v.get("size") {
-                        let text = scalar(size, &format!("{f}.size"))?;
-                        m.tmpfs_size = Some(parse_bytes(&text).ok_or_else(|| {
-                            LoadError::at(&size.pos, &format!("{f}.size"), "invalid size")
-                        })?);
+                    for (k, x) in map(v, f)? {
+                        let g = format!("{f}.{k}");
+                        match k.as_str() {
+                            "size" => {
+                                let text = super::resources::bytes(x, &g)?;
+                                m.tmpfs_size = parse_bytes(&text);
+                            }
+                            "mode" => m.tmpfs_mode = Some(file_mode(x, &g)?),
+                            _ => return err(x, &g, "unknown attribute"),
+                        }
                     }
                 }
-                "consistency" => {}
+                "consistency" => m.consistency = Some(consistency(v, f)?),
                 _ => return err(v, f, "unknown attribute"),
             }
         }
         if m.target.is_empty() {
             return err(n, field, "missing `target`");
         }
+        check_mount_options(n, field, &m)?;
         if m.kind == MountType::Bind {
             match &m.source {
                 Some(src) => m.source = Some(ctx.host_path(src)),
@@ -199,18 +244,8 @@ pub(super) fn mount(n: &Node, field: &str, ctx: &Ctx) -> R<Mount> {
         nocopy: false,
         tmpfs_size: None,
         volume_section: true,
+        ..Mount::default_volume()
     };
-    if let Some(mode) = mode {
-        for opt in mode.split(',') {
-            match opt {
-                "ro" => m.read_only = true,
-                "rw" | "z" | "Z" | "cached" | "delegated" | "consistent" | "shared" | "rshared"
-                | "slave" | "rslave" | "private" | "rprivate" => {}
-                "nocopy" => m.nocopy = true,
-                _ => return err(n, field, format!("invalid volume mode {opt:?}")),
-            }
-        }
-    }
     if let Some(src) = source.filter(|s| !s.is_empty()) {
         if src.starts_with('.') || src.starts_with('/') || src.starts_with('~') {
             m.kind = MountType::Bind;
@@ -220,5 +255,104 @@ pub(super) fn mount(n: &Node, field: &str, ctx: &Ctx) -> R<Mount> {
             m.source = Some(src.to_string());
         }
     }
+    if let Some(mode) = mode {
+        for opt in mode.split(',') {
+            match opt {
+                "ro" => m.read_only = true,
+                "rw" => {}
+                "z" | "Z" => m.selinux = Some(opt.to_string()),
+                "cached" | "delegated" | "consistent" => m.consistency = Some(opt.to_string()),
+                "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => {
+                    m.propagation = Some(opt.to_string())
+                }
+                "nocopy" => m.nocopy = true,
+                _ => return err(n, field, format!("invalid volume mode {opt:?}")),
+            }
+        }
+    }
+    check_mount_options(n, field, &m)?;
     Ok(m)
+}
+
+const PROPAGATIONS: &[&str] = &[
+    "private", "rprivate", "shared", "rshared", "slave", "rslave",
+];
+
+/// A long-syntax `bind:` section.
+fn bind_options(n: &Node, field: &str, m: &mut Mount) -> R<()> {
+    for (k, x) in map(n, field)? {
+        let g = format!("{field}.{k}");
+        match k.as_str() {
+            "create_host_path" => m.create_host_path = boolean(x, &g)?,
+            "propagation" => {
+                let p = scalar(x, &g)?;
+                if !PROPAGATIONS.contains(&p.as_str()) {
+                    return err(x, &g, format!("invalid propagation {p:?}"));
+                }
+                m.propagation = Some(p);
+            }
+            "selinux" => {
+                let l = scalar(x, &g)?;
+                if !matches!(l.as_str(), "z" | "Z") {
+                    return err(x, &g, format!("must be `z` or `Z`, found {l:?}"));
+                }
+                m.selinux = Some(l);
+            }
+            "recursive" => {
+                let r = scalar(x, &g)?;
+                if !matches!(r.as_str(), "enabled" | "disabled" | "writable" | "readonly") {
+                    return err(x, &g, format!("invalid recursive mode {r:?}"));
+                }
+                if r == "readonly" {
+                    return Err(refused(
+                        x,
+                        &g,
+                        "forcing submounts read-only is not passed to the engine yet",
+                    ));
+                }
+                m.recursive = Some(r);
+            }
+            _ => return err(x, &g, "unknown attribute"),
+        }
+    }
+    Ok(())
+}
+
+fn consistency(n: &Node, field: &str) -> R<String> {
+    let c = scalar(n, field)?;
+    if !matches!(
+        c.as_str(),
+        "consistent" | "cached" | "delegated" | "default"
+    ) {
+        return err(n, field, format!("invalid consistency {c:?}"));
+    }
+    Ok(c)
+}
+
+/// An octal file mode (`1777`, `0o755`) or a decimal one written as a YAML integer.
+fn file_mode(n: &Node, field: &str) -> R<u32> {
+    let text = scalar(n, field)?;
+    let digits = text.trim_start_matches("0o");
+    u32::from_str_radix(digits, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .map_or_else(|| err(n, field, format!("invalid file mode {text:?}")), Ok)
+}
+
+/// Options that only make sense on one kind of mount are refused on the others.
+fn check_mount_options(n: &Node, field: &str, m: &Mount) -> R<()> {
+    let bind_only = [
+        ("propagation", m.propagation.is_some()),
+        ("SELinux relabelling (z/Z)", m.selinux.is_some()),
+        ("recursive", m.recursive.is_some()),
+    ];
+    for (what, set) in bind_only {
+        if set && m.kind != MountType::Bind {
+            return err(n, field, format!("{what} applies to bind mounts only"));
+        }
+    }
+    if m.subpath.is_some() && m.kind != MountType::Volume {
+        return err(n, field, "subpath applies to volume mounts only");
+    }
+    Ok(())
 }

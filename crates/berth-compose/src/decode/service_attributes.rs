@@ -20,24 +20,35 @@ pub(super) fn build(n: &Node, field: &str, ctx: &Ctx) -> R<Build> {
         match key.as_str() {
             "context" => b.context = ctx.host_path(&scalar(v, f)?),
             "dockerfile" => b.dockerfile = opt_scalar(v, f)?,
-            "dockerfile_inline" => b.dockerfile_inline = opt_scalar(v, f)?,
             "args" => b.args = kv(v, f)?,
             "target" => b.target = opt_scalar(v, f)?,
             "labels" => b.labels = kv_strings(v, f)?,
-            "network" => b.network = opt_scalar(v, f)?,
+            "network" => {
+                return Err(refused(
+                    v,
+                    f,
+                    "the build's network is not passed to the engine yet (issue #19)",
+                ))
+            }
             "no_cache" => b.no_cache = boolean(v, f)?,
             "pull" => b.pull = boolean(v, f)?,
-            "cache_from" | "cache_to" | "tags" | "platforms" | "shm_size" | "extra_hosts" => {}
-            k if k.starts_with("x-") => {}
-            "ssh"
-            | "secrets"
-            | "additional_contexts"
-            | "isolation"
-            | "privileged"
-            | "ulimits"
-            | "entitlements" => {
-                return err(v, f, "this build attribute is not supported by berth yet")
+            "dockerfile_inline" | "cache_from" | "cache_to" | "tags" | "platforms"
+            | "shm_size" | "extra_hosts" | "ssh" | "secrets" | "additional_contexts"
+            | "privileged" | "ulimits" | "entitlements" | "provenance" | "sbom" => {
+                return Err(refused(
+                    v,
+                    f,
+                    "Berth builds with the engine's classic builder; BuildKit builds are not implemented yet (issue #19)",
+                ))
             }
+            "isolation" => {
+                return Err(refused(
+                    v,
+                    f,
+                    "build isolation applies to Windows engines only",
+                ))
+            }
+            k if k.starts_with("x-") => {}
             _ => return err(v, f, "unknown attribute"),
         }
     }
@@ -106,7 +117,12 @@ pub(super) fn service_networks(
                 "aliases" => sn.aliases = str_list(x, &g)?,
                 "ipv4_address" => sn.ipv4_address = opt_scalar(x, &g)?,
                 "ipv6_address" => sn.ipv6_address = opt_scalar(x, &g)?,
-                "priority" | "link_local_ips" | "mac_address" | "driver_opts" | "gw_priority" => {}
+                "link_local_ips" => sn.link_local_ips = str_list(x, &g)?,
+                "mac_address" => sn.mac_address = opt_scalar(x, &g)?,
+                "driver_opts" => sn.driver_opts = kv_strings(x, &g)?,
+                "gw_priority" => sn.gw_priority = Some(super::int(x, &g)?),
+                "priority" => sn.priority = Some(super::int(x, &g)?),
+                k if k.starts_with("x-") => {}
                 _ => return err(x, &g, "unknown attribute"),
             }
         }
@@ -149,74 +165,140 @@ pub(super) fn healthcheck(n: &Node, field: &str) -> R<Healthcheck> {
     Ok(h)
 }
 
+/// What `up` says about a `deploy` key only a swarm service has.
+const SWARM_ONLY: &str =
+    "only a swarm service has this setting (berth stack deploy); containers cannot apply it";
+
 pub(super) fn deploy(n: &Node, field: &str, s: &mut Service) -> R<Option<u32>> {
     let mut replicas = None;
     let mut d = Deploy::default();
+    let swarm_only = |s: &mut Service, v: &Node, f: &str| {
+        s.not_for_containers.push(refused(v, f, SWARM_ONLY));
+    };
     for (key, v) in map(n, field)? {
         let f = format!("{field}.{key}");
         let f = f.as_str();
         match key.as_str() {
             "replicas" => replicas = Some(uint(v, f)?),
             "resources" => {
-                if let Some(limits) = v.get("limits") {
-                    let g = format!("{f}.limits");
-                    d.limits = true;
-                    for (k, x) in map(limits, &g)? {
-                        match k.as_str() {
-                            "cpus" => {
-                                s.cpus = opt_scalar(x, &format!("{g}.cpus"))?;
-                                d.limit_cpus.clone_from(&s.cpus);
-                            }
-                            "memory" => {
-                                s.mem_limit = opt_scalar(x, &format!("{g}.memory"))?;
-                                d.limit_memory.clone_from(&s.mem_limit);
-                            }
-                            "pids" => {
-                                d.limit_pids = Some(i64::from(uint(x, &format!("{g}.pids"))?))
-                            }
-                            _ => return err(x, &format!("{g}.{k}"), "unknown attribute"),
+                for (k, x) in map(v, f)? {
+                    let g = format!("{f}.{k}");
+                    match k.as_str() {
+                        "limits" => {
+                            d.limits = true;
+                            limits(x, &g, s, &mut d)?;
                         }
-                    }
-                }
-                if let Some(res) = v.get("reservations") {
-                    if let Some(d) = res.get("devices") {
-                        return err(
-                            d,
-                            &format!("{f}.reservations.devices"),
-                            "device reservations (GPUs) are not supported by berth yet",
-                        );
+                        "reservations" => reservations(x, &g, s)?,
+                        _ => return err(x, &g, "unknown attribute"),
                     }
                 }
             }
-            "restart_policy" => {
-                d.restart_policy = true;
-                let g = |k: &str| format!("{f}.{k}");
-                if let Some(x) = v.get("delay") {
-                    d.restart_delay = Some(duration(x, &g("delay"))?);
-                }
-                if let Some(x) = v.get("window") {
-                    d.restart_window = Some(duration(x, &g("window"))?);
-                }
-                if let Some(x) = v.get("max_attempts") {
-                    d.restart_max_attempts = Some(uint(x, &g("max_attempts"))?);
-                }
-                if let Some(c) = v.get("condition") {
-                    d.restart_condition = Some(scalar(c, &format!("{f}.condition"))?);
-                    let cond = scalar(c, &format!("{f}.condition"))?;
-                    s.restart.get_or_insert(match cond.as_str() {
-                        "any" => "always".to_string(),
-                        "on-failure" => "on-failure".to_string(),
-                        _ => "no".to_string(),
-                    });
+            "restart_policy" => restart_policy(v, f, s, &mut d)?,
+            "mode" => {
+                let mode = scalar(v, f)?;
+                match mode.as_str() {
+                    "replicated" => {}
+                    "global" | "replicated-job" | "global-job" => swarm_only(s, v, f),
+                    _ => return err(v, f, format!("invalid deploy mode {mode:?}")),
                 }
             }
-            "labels" | "mode" | "placement" | "update_config" | "rollback_config"
-            | "endpoint_mode" => {}
+            "labels" | "placement" | "update_config" | "rollback_config" | "endpoint_mode" => {
+                swarm_only(s, v, f)
+            }
+            k if k.starts_with("x-") => {}
             _ => return err(v, f, "unknown attribute"),
+        }
+    }
+    if let Some(n) = d.restart_max_attempts {
+        if s.restart.as_deref() == Some("on-failure") {
+            s.restart = Some(format!("on-failure:{n}"));
         }
     }
     s.deploy = Some(d);
     Ok(replicas)
+}
+
+fn limits(n: &Node, field: &str, s: &mut Service, d: &mut Deploy) -> R<()> {
+    for (k, x) in map(n, field)? {
+        let g = format!("{field}.{k}");
+        match k.as_str() {
+            "cpus" => {
+                s.cpus = Some(super::cpus(x, &g)?);
+                d.limit_cpus.clone_from(&s.cpus);
+            }
+            "memory" => {
+                s.mem_limit = Some(super::bytes(x, &g)?);
+                d.limit_memory.clone_from(&s.mem_limit);
+            }
+            "pids" => {
+                let pids = super::int(x, &g)?;
+                d.limit_pids = Some(pids);
+                s.pids_limit.get_or_insert(pids);
+            }
+            _ => return err(x, &g, "unknown attribute"),
+        }
+    }
+    Ok(())
+}
+
+fn reservations(n: &Node, field: &str, s: &mut Service) -> R<()> {
+    for (k, x) in map(n, field)? {
+        let g = format!("{field}.{k}");
+        match k.as_str() {
+            "memory" => {
+                let m = super::bytes(x, &g)?;
+                s.mem_reservation.get_or_insert(m);
+            }
+            "devices" => s.gpus.extend(super::resources::device_requests(x, &g)?),
+            "cpus" => {
+                super::cpus(x, &g)?;
+                s.not_for_containers.push(refused(
+                    x,
+                    &g,
+                    "the engine has no CPU reservation for a container (use cpu_shares)",
+                ));
+            }
+            "generic_resources" => s.not_for_containers.push(refused(x, &g, SWARM_ONLY)),
+            _ => return err(x, &g, "unknown attribute"),
+        }
+    }
+    Ok(())
+}
+
+fn restart_policy(n: &Node, field: &str, s: &mut Service, d: &mut Deploy) -> R<()> {
+    d.restart_policy = true;
+    for (k, x) in map(n, field)? {
+        let g = format!("{field}.{k}");
+        match k.as_str() {
+            "condition" => {
+                let cond = scalar(x, &g)?;
+                let restart = match cond.as_str() {
+                    "any" => "always",
+                    "on-failure" => "on-failure",
+                    "none" => "no",
+                    _ => return err(x, &g, format!("invalid restart condition {cond:?}")),
+                };
+                s.restart.get_or_insert(restart.to_string());
+                d.restart_condition = Some(cond);
+            }
+            "max_attempts" => d.restart_max_attempts = Some(uint(x, &g)?),
+            "delay" | "window" => {
+                let value = Some(duration(x, &g)?);
+                if k == "delay" {
+                    d.restart_delay = value;
+                } else {
+                    d.restart_window = value;
+                }
+                s.not_for_containers.push(refused(
+                    x,
+                    &g,
+                    "the engine restarts a container at once and has no restart window; only a swarm service applies this (berth stack deploy)",
+                ));
+            }
+            _ => return err(x, &g, "unknown attribute"),
+        }
+    }
+    Ok(())
 }
 
 /// `nofile: 1024` or `nofile: {soft: 1024, hard: 2048}`.
@@ -284,7 +366,12 @@ pub(super) fn logging(n: &Node, field: &str) -> R<Logging> {
     Ok(l)
 }
 
-pub(super) fn file_refs(n: &Node, field: &str, prefix: &str) -> R<Vec<FileRef>> {
+pub(super) fn file_refs(
+    n: &Node,
+    field: &str,
+    prefix: &str,
+    not_for_containers: &mut Vec<LoadError>,
+) -> R<Vec<FileRef>> {
     let mut out = Vec::new();
     for (i, item) in seq(n, field)?.iter().enumerate() {
         let f = format!("{field}[{i}]");
@@ -300,13 +387,46 @@ pub(super) fn file_refs(n: &Node, field: &str, prefix: &str) -> R<Vec<FileRef>> 
                     .map(|t| scalar(t, &format!("{f}.target")))
                     .transpose()?
                     .unwrap_or_else(|| source.clone());
-                FileRef { source, target }
+                let mut r = FileRef {
+                    source,
+                    target,
+                    ..FileRef::default()
+                };
+                for key in ["uid", "gid", "mode"] {
+                    let Some(x) = item.get(key) else { continue };
+                    let g = format!("{f}.{key}");
+                    let value = scalar(x, &g)?;
+                    match key {
+                        "uid" => r.uid = Some(value),
+                        "gid" => r.gid = Some(value),
+                        _ => {
+                            r.mode = Some(
+                                u32::from_str_radix(value.trim_start_matches("0o"), 8).or_else(
+                                    |_| err(x, &g, format!("invalid file mode {value:?}")),
+                                )?,
+                            )
+                        }
+                    }
+                    // A stack's secrets have an owner and mode; a container's are bind mounts.
+                    not_for_containers.push(refused(
+                        x,
+                        &g,
+                        "a file secret or config is bind-mounted into a container, and the engine cannot change a bind mount's owner or mode (set them on the file; a swarm stack applies them)",
+                    ));
+                }
+                if let Some((k, x)) = map(item, &f)?.iter().find(|(k, _)| {
+                    !matches!(k.as_str(), "source" | "target" | "uid" | "gid" | "mode")
+                }) {
+                    return err(x, &format!("{f}.{k}"), "unknown attribute");
+                }
+                r
             }
             _ => {
                 let source = scalar(item, &f)?;
                 FileRef {
                     target: source.clone(),
                     source,
+                    ..FileRef::default()
                 }
             }
         };

@@ -17,28 +17,51 @@ pub fn network(key: &str, n: &Node, field: &str, project: &str) -> R<Network> {
             "attachable" => net.attachable = boolean(v, f)?,
             "enable_ipv6" => net.enable_ipv6 = boolean(v, f)?,
             "labels" => net.labels = kv_strings(v, f)?,
-            "ipam" => {
-                for (i, c) in v
-                    .get("config")
-                    .map(|c| seq(c, &format!("{f}.config")))
-                    .transpose()?
-                    .unwrap_or_default()
-                    .iter()
-                    .enumerate()
-                {
-                    if let Some(sub) = c.get("subnet") {
-                        net.subnets
-                            .push(scalar(sub, &format!("{f}.config[{i}].subnet"))?);
-                    }
+            "ipam" => ipam(v, f, &mut net)?,
+            "enable_ipv4" => {
+                if !boolean(v, f)? {
+                    return Err(refused(
+                        v,
+                        f,
+                        "IPv4-less networks are not passed to the engine yet",
+                    ));
                 }
             }
-            "enable_ipv4" => {}
             x if x.starts_with("x-") => {}
             _ => return err(v, f, "unknown attribute"),
         }
     }
     net.name = engine_name(key, name, net.external, project);
     Ok(net)
+}
+
+/// `ipam.config[].subnet`; the rest of IPAM is not passed to the engine yet, so it is refused.
+fn ipam(n: &Node, field: &str, net: &mut Network) -> R<()> {
+    const NOT_YET: &str = "only IPAM subnets are passed to the engine yet (issue #19)";
+    for (k, v) in map(n, field)? {
+        let f = format!("{field}.{k}");
+        match k.as_str() {
+            "config" => {
+                for (i, c) in seq(v, &f)?.iter().enumerate() {
+                    let g = format!("{f}[{i}]");
+                    for (key, x) in map(c, &g)? {
+                        let h = format!("{g}.{key}");
+                        match key.as_str() {
+                            "subnet" => net.subnets.push(scalar(x, &h)?),
+                            "gateway" | "ip_range" | "aux_addresses" => {
+                                return Err(refused(x, &h, NOT_YET))
+                            }
+                            _ => return err(x, &h, "unknown attribute"),
+                        }
+                    }
+                }
+            }
+            "driver" | "options" => return Err(refused(v, &f, NOT_YET)),
+            x if x.starts_with("x-") => {}
+            _ => return err(v, &f, "unknown attribute"),
+        }
+    }
+    Ok(())
 }
 
 /// The name a network or volume has on the engine: its `name:`, else its key when it is
@@ -89,7 +112,14 @@ pub fn file_object(n: &Node, field: &str, ctx: &Ctx) -> R<FileObject> {
             "file" => o.file = Some(ctx.host_path(&scalar(v, f)?)),
             "content" => o.content = opt_scalar(v, f)?,
             "external" => o.external = boolean(v, f)?,
-            "name" => {}
+            "name" => o.name = opt_scalar(v, f)?,
+            "template_driver" | "driver" | "driver_opts" | "labels" => {
+                o.not_for_containers.push(refused(
+                    v,
+                    f,
+                    "only a swarm keeps secrets and configs as objects (berth stack deploy); a container's is a bind-mounted file",
+                ))
+            }
             "environment" => {
                 return err(
                     v,

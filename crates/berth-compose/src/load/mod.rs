@@ -50,7 +50,7 @@ impl LoadOptions {
     }
 }
 
-fn read(path: &Path) -> Result<String, LoadError> {
+pub(super) fn read(path: &Path) -> Result<String, LoadError> {
     std::fs::read_to_string(path).map_err(|e| LoadError::File {
         file: path.to_path_buf(),
         message: format!("cannot read: {e}"),
@@ -155,7 +155,9 @@ pub fn load_sources(
             Some(r) => merge::merge_file(r, tree),
         }
     }
-    let root = root.unwrap_or_else(|| unreachable_root(first));
+    let mut root = root.unwrap_or_else(|| unreachable_root(first));
+    let mut chain: Vec<PathBuf> = sources.iter().map(|(f, _)| f.clone()).collect();
+    include::resolve_includes(&mut root, &project_dir, &env, &mut warnings, &mut chain)?;
     let mut project = build_project(&root, opts, &env, &project_dir)?;
     project.config_files = sources.into_iter().map(|(f, _)| f).collect();
     project.warnings.extend(warnings);
@@ -299,10 +301,15 @@ fn extend_one(
     };
     let key = format!("{}#{base_name}", base_file.as_deref().unwrap_or(""));
     if chain.contains(&key) || depth > 20 || chain.len() > 50 {
+        let names: Vec<&str> = chain
+            .iter()
+            .map(|k| k.rsplit('#').next().unwrap_or(k))
+            .chain(std::iter::once(base_name.as_str()))
+            .collect();
         return Err(LoadError::at(
             &ext.pos,
             &f,
-            format!("circular extends of service {base_name:?}"),
+            format!("circular extends: {}", names.join(" -> ")),
         ));
     }
     chain.push(key);
@@ -345,29 +352,22 @@ fn extend_one(
     Ok(base)
 }
 
-/// Makes relative paths in a service from another directory absolute against that directory.
+/// Makes relative paths in a service from another directory (an `extends: {file}` or an
+/// included file) absolute against that directory: the build context, bind sources,
+/// `env_file` and `label_file`.
 fn rebase_paths(svc: &mut Node, dir: &Path) {
-    let fix = |s: &str| -> String {
-        if s.starts_with('.') {
-            decode::clean(&dir.join(s)).display().to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    let fix_scalar = |n: &mut Node| {
-        if let Value::Scalar { text, .. } = &mut n.value {
-            *text = fix(text);
-        }
-    };
+    let remote =
+        |t: &str| t.contains("://") || t.starts_with("git@") || t.starts_with("github.com/");
     if let Some(b) = svc.get_mut("build") {
-        match &mut b.value {
-            Value::Scalar { .. } => fix_scalar(b),
-            Value::Map(_) => {
-                if let Some(c) = b.get_mut("context") {
-                    fix_scalar(c);
-                }
+        let context = match &mut b.value {
+            Value::Scalar { .. } => Some(b),
+            Value::Map(_) => b.get_mut("context"),
+            _ => None,
+        };
+        if let Some(c) = context {
+            if !matches!(&c.value, Value::Scalar { text, .. } if remote(text)) {
+                include::absolute(c, dir);
             }
-            _ => {}
         }
     }
     if let Some(Node {
@@ -379,23 +379,33 @@ fn rebase_paths(svc: &mut Node, dir: &Path) {
             match &mut v.value {
                 Value::Scalar { text, .. } if text.starts_with('.') => {
                     if let Some((src, rest)) = text.split_once(':') {
-                        *text = format!("{}:{rest}", fix(src));
+                        *text = format!("{}:{rest}", decode::clean(&dir.join(src)).display());
                     }
                 }
                 Value::Map(_) => {
-                    if let Some(s) = v.get_mut("source") {
-                        fix_scalar(s);
+                    let bind = matches!(v.get("type"), Some(Node { value: Value::Scalar { text, .. }, .. }) if text == "bind");
+                    if let Some(s) = v.get_mut("source").filter(|_| bind) {
+                        include::absolute(s, dir);
                     }
                 }
                 _ => {}
             }
         }
     }
-    if let Some(e) = svc.get_mut("env_file") {
-        match &mut e.value {
-            Value::Scalar { .. } => fix_scalar(e),
-            Value::Seq(items) => items.iter_mut().for_each(fix_scalar),
-            _ => {}
+    for key in ["env_file", "label_file"] {
+        if let Some(e) = svc.get_mut(key) {
+            match &mut e.value {
+                Value::Scalar { .. } => include::absolute(e, dir),
+                Value::Seq(items) => {
+                    for item in items {
+                        match item.get_mut("path") {
+                            Some(p) => include::absolute(p, dir),
+                            None => include::absolute(item, dir),
+                        }
+                    }
+                }
+                _ => {}
+            }
         }
     }
 }
@@ -490,6 +500,11 @@ fn build_project(
                 };
                 for (svc_name, svc) in services {
                     let s = decode::service(svc_name, svc, &ctx)?;
+                    for e in &s.not_for_containers {
+                        project
+                            .warnings
+                            .push(format!("{e} (up, create and run refuse it)"));
+                    }
                     project.services.insert(svc_name.clone(), s);
                 }
             }
@@ -514,13 +529,6 @@ fn build_project(
                         project.configs.insert(k.clone(), o);
                     }
                 }
-            }
-            "include" => {
-                return Err(LoadError::at(
-                    &v.pos,
-                    "include",
-                    "this attribute is not supported by berth yet",
-                ))
             }
             k if k.starts_with("x-") => {}
             _ => return Err(LoadError::at(&v.pos, key, "unknown top-level attribute")),
@@ -625,6 +633,18 @@ fn validate(project: &Project, root: &Node) -> Result<(), LoadError> {
         }
     };
     for s in project.services.values() {
+        for dep in s.volumes_from_services() {
+            if !project.services.contains_key(dep) {
+                return Err(at(
+                    &s.name,
+                    "volumes_from",
+                    format!(
+                        "service {:?} mounts the volumes of undefined service {dep:?} (write container:{dep} for a container)",
+                        s.name
+                    ),
+                ));
+            }
+        }
         for dep in s.dependencies() {
             if !project.services.contains_key(dep) && !project.disabled.iter().any(|d| d == dep) {
                 return Err(at(
@@ -730,6 +750,8 @@ fn find_cycle(project: &Project) -> Option<Vec<String>> {
     }
     None
 }
+
+mod include;
 
 #[cfg(test)]
 mod fuzz;

@@ -235,7 +235,7 @@ fn error_cases_say_what_and_where() {
             ("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n", "dependency cycle detected: a -> b -> a"),
             ("services:\n  web:\n    image: x\n    ports: ['abc']\n", "compose.yaml:4: services.web.ports[0]: invalid port specification \"abc\""),
             ("services:\n  web:\n    image: x\n    bogus: 1\n", "compose.yaml:4: services.web.bogus: unknown attribute"),
-            ("services:\n  web:\n    image: x\n    volumes_from: [x]\n", "services.web.volumes_from: this attribute is not supported by berth yet"),
+            ("services:\n  web:\n    image: x\n    volumes_from: [x]\n", "compose.yaml:4: services.web.volumes_from: service \"web\" mounts the volumes of undefined service \"x\""),
             ("services:\n  web:\n    command: x\n", "compose.yaml:3: services.web: service has neither an image nor a build context specified"),
             ("services:\n  web:\n    image: x\n    restart: sometimes\n", "invalid restart policy"),
             ("services:\n  web:\n    image: x\n    healthcheck: {interval: soon}\n", "services.web.healthcheck.interval: invalid duration"),
@@ -244,7 +244,18 @@ fn error_cases_say_what_and_where() {
             ("services:\n  web: {image: x\n", "compose.yaml:"),
             ("- a\n- b\n", "a compose file must be a mapping"),
             ("services:\n  web:\n    image: $\n", "invalid interpolation format"),
-            ("include: [other.yaml]\nservices: {}\n", "include: this attribute is not supported by berth yet"),
+            ("include: [other.yaml]\nservices: {}\n", "compose.yaml:1: include[0]: cannot include"),
+            ("services:\n  web:\n    image: x\n    cpus: lots\n", "compose.yaml:4: services.web.cpus: invalid number of CPUs \"lots\""),
+            ("services:\n  web:\n    image: x\n    mem_limit: 12q\n", "compose.yaml:4: services.web.mem_limit: invalid byte size \"12q\""),
+            ("services:\n  web:\n    image: x\n    deploy: {resources: {limits: {memory: much}}}\n", "compose.yaml:4: services.web.deploy.resources.limits.memory: invalid byte size"),
+            ("services:\n  web:\n    image: x\n    stop_grace_period: later\n", "compose.yaml:4: services.web.stop_grace_period: invalid duration"),
+            ("services:\n  web:\n    image: x\n    ports: ['70000-70001:80-81']\n", "services.web.ports[0]: invalid port specification"),
+            ("services:\n  web:\n    image: x\n    ports: [{target: 80, published: 9-1}]\n", "services.web.ports[0].published: invalid published port"),
+            ("services:\n  web:\n    image: x\n    oom_score_adj: 5000\n", "compose.yaml:4: services.web.oom_score_adj: must be between -1000 and 1000"),
+            ("services:\n  web:\n    image: x\n    restart: on-failure:x\n", "invalid restart policy"),
+            ("services:\n  web:\n    image: x\n    develop: {}\n", "compose.yaml:4: services.web.develop: not supported by berth: `berth compose watch` is not implemented yet"),
+            ("services:\n  web:\n    image: x\n    volumes: ['data:/d:z']\nvolumes: {data: {}}\n", "SELinux relabelling (z/Z) applies to bind mounts only"),
+            ("services:\n  web:\n    image: x\n    pull_policy: daily\n", "services.web.pull_policy: not supported by berth"),
         ];
     for (text, want) in cases {
         let e = err_of(text);
@@ -306,4 +317,113 @@ fn replicas_secrets_and_obsolete_version() {
     assert_eq!(p.services["web"].secrets[0].target, "/run/secrets/pw");
     assert!(p.secrets["pw"].file.as_deref().unwrap().ends_with("pw.txt"));
     assert!(p.warnings.iter().any(|w| w.contains("obsolete")));
+}
+
+#[test]
+fn include_loads_each_application_in_its_own_directory() {
+    let d = Dir::new("inc");
+    d.write(
+        "compose.yaml",
+        "name: top\ninclude:\n  - lib/compose.yaml\n  - path: [other/a.yaml, other/b.yaml]\n    env_file: other/vars.env\nservices:\n  web:\n    image: busybox\n    depends_on: [db, cache]\n    volumes_from: [db:ro]\n",
+    );
+    d.write(
+        "lib/compose.yaml",
+        "include: [nested/compose.yaml]\nservices:\n  db:\n    image: ${DB_IMAGE:-postgres}\n    env_file: db.env\n    volumes: ['./data:/data', 'store:/store']\nvolumes:\n  store: {}\n",
+    );
+    d.write("lib/.env", "DB_IMAGE=mariadb\n");
+    d.write("lib/db.env", "A=1\n");
+    d.write(
+        "lib/nested/compose.yaml",
+        "services:\n  side:\n    build: ctx\n",
+    );
+    d.write("other/a.yaml", "services:\n  cache:\n    image: ${CACHE}\n");
+    d.write(
+        "other/b.yaml",
+        "services:\n  cache:\n    command: [serve]\n",
+    );
+    d.write("other/vars.env", "CACHE=redis\n");
+    let p = load(&d.opts(&["compose.yaml"])).unwrap();
+    let root = d.0.path().display().to_string();
+    assert_eq!(p.name, "top");
+    let db = &p.services["db"];
+    assert_eq!(db.image.as_deref(), Some("mariadb"));
+    assert_eq!(db.environment["A"].as_deref(), Some("1"));
+    assert_eq!(
+        db.volumes[0].source.as_deref(),
+        Some(format!("{root}/lib/data").as_str())
+    );
+    assert_eq!(p.volumes["store"].name, "top_store");
+    assert_eq!(
+        p.services["side"].build.as_ref().unwrap().context,
+        format!("{root}/lib/nested/ctx")
+    );
+    let cache = &p.services["cache"];
+    assert_eq!(cache.image.as_deref(), Some("redis"));
+    assert_eq!(cache.command.as_deref(), Some(&["serve".to_string()][..]));
+    assert_eq!(p.services["web"].volumes_from, ["db:ro"]);
+}
+
+#[test]
+fn include_cycles_and_conflicts_are_named() {
+    let d = Dir::new("inccycle");
+    d.write("compose.yaml", "include: [a/compose.yaml]\nservices: {}\n");
+    d.write("a/compose.yaml", "include: [../b.yaml]\nservices: {}\n");
+    d.write("b.yaml", "include: [a/compose.yaml]\n");
+    let e = load(&d.opts(&["compose.yaml"])).unwrap_err().to_string();
+    assert!(e.contains("include cycle:"), "{e}");
+    assert!(
+        e.contains("a/compose.yaml -> ") && e.contains("b.yaml"),
+        "{e}"
+    );
+
+    let d = Dir::new("incconflict");
+    d.write(
+        "compose.yaml",
+        "include: [other.yaml]\nnetworks:\n  back: {}\nservices:\n  web: {image: x}\n",
+    );
+    d.write("other.yaml", "networks:\n  back: {internal: true}\n");
+    let e = load(&d.opts(&["compose.yaml"])).unwrap_err();
+    assert_eq!(e.field(), Some("include[0]"));
+    assert_eq!(e.line(), Some(1));
+    let text = e.to_string();
+    assert!(
+        text.contains("networks.back from")
+            && text.contains("other.yaml:2")
+            && text.contains("compose.yaml:3"),
+        "{text}"
+    );
+    let d = Dir::new("incbad");
+    d.write(
+        "compose.yaml",
+        "include: [{project_directory: x}]\nservices: {}\n",
+    );
+    assert!(load(&d.opts(&["compose.yaml"]))
+        .unwrap_err()
+        .to_string()
+        .contains("include[0]: missing `path`"));
+}
+
+#[test]
+fn label_files_and_volumes_from_and_namespaces() {
+    let d = Dir::new("labels");
+    d.write(
+        "compose.yaml",
+        "services:\n  a:\n    image: x\n    label_file: [a.labels]\n    labels: {k: mine}\n    ipc: service:b\n  b:\n    image: x\n    volumes_from: [container:legacy]\n",
+    );
+    d.write("a.labels", "k=file\nother=yes\n");
+    let p = load(&d.opts(&["compose.yaml"])).unwrap();
+    let a = &p.services["a"];
+    assert_eq!(a.labels["k"], "mine");
+    assert_eq!(a.labels["other"], "yes");
+    assert_eq!(a.dependencies().collect::<Vec<_>>(), ["b"]);
+    assert_eq!(p.services["b"].dependencies().count(), 0);
+    d.write(
+        "compose.yaml",
+        "services:\n  a:\n    image: x\n    label_file: nope.labels\n",
+    );
+    let e = load(&d.opts(&["compose.yaml"])).unwrap_err().to_string();
+    assert!(
+        e.contains("compose.yaml:4: services.a.label_file: cannot read"),
+        "{e}"
+    );
 }

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use berth_engine::{
-    ContainerMount, ContainerSpec, Healthcheck, LogConfig, MountKind, NetworkAttachment,
-    PublishedPort, RestartPolicy, Ulimit,
+    Blkio, ContainerMount, ContainerSpec, ContainerTuning, DeviceRequest, Healthcheck, LogConfig,
+    MountKind, NetworkAttachment, PublishedPort, RestartPolicy, Ulimit,
 };
 use sha2::Digest;
 
@@ -51,6 +51,7 @@ impl Compose {
         } else {
             plan::container_name(project, &s.name, number)
         };
+        project.check_containers_apply([s])?;
         self.container_event(&name, &s.name, ResourceState::Creating);
         let mut spec = container_spec(project, s, number, oneoff)?;
         spec.name = Some(name.clone());
@@ -94,7 +95,7 @@ impl Compose {
         // The engine attaches one network at create (API < 1.44); connect the others now.
         if s.network_mode.is_none() && s.networks.len() > 1 {
             networks.wait().await?;
-            for (key, sn) in s.networks.iter().skip(1) {
+            for (key, sn) in ordered_networks(s).into_iter().skip(1) {
                 let net = &project.networks[key];
                 self.engine
                     .connect_network_with(
@@ -109,6 +110,16 @@ impl Compose {
         self.container_event(&name, &s.name, ResourceState::Created);
         Ok(name)
     }
+}
+
+/// The service's networks in the order they are connected: highest `priority` first, then
+/// by name.
+fn ordered_networks(s: &Service) -> Vec<(&String, &Option<ServiceNetwork>)> {
+    let mut nets: Vec<_> = s.networks.iter().collect();
+    nets.sort_by_key(|(_, sn)| {
+        std::cmp::Reverse(sn.as_ref().and_then(|n| n.priority).unwrap_or(0))
+    });
+    nets
 }
 
 fn run_suffix() -> String {
@@ -139,6 +150,10 @@ fn attachment(
         aliases,
         ipv4_address: sn.and_then(|n| n.ipv4_address.clone()),
         ipv6_address: sn.and_then(|n| n.ipv6_address.clone()),
+        mac_address: sn.and_then(|n| n.mac_address.clone()),
+        link_local_ips: sn.map(|n| n.link_local_ips.clone()).unwrap_or_default(),
+        driver_opts: sn.map(|n| n.driver_opts.clone()).unwrap_or_default(),
+        gw_priority: sn.and_then(|n| n.gw_priority),
     }
 }
 
@@ -209,40 +224,49 @@ fn binds_and_mounts(project: &Project, s: &Service) -> Result<(Vec<String>, Vec<
     let mut binds = Vec::new();
     let mut mounts = Vec::new();
     for m in &s.volumes {
-        match m.kind {
-            MountType::Bind if m.create_host_path => {
-                let src = m.source.clone().unwrap_or_default();
-                binds.push(format!(
-                    "{src}:{}:{}",
-                    m.target,
-                    if m.read_only { "ro" } else { "rw" }
-                ));
-            }
-            kind => {
-                let source = match kind {
-                    MountType::Volume => m.source.as_ref().map(|src| {
-                        project
-                            .volumes
-                            .get(src)
-                            .map_or(src.clone(), |v| v.name.clone())
-                    }),
-                    MountType::Bind => m.source.clone(),
-                    MountType::Tmpfs => None,
-                };
-                mounts.push(ContainerMount {
-                    kind: match kind {
-                        MountType::Bind => MountKind::Bind,
-                        MountType::Volume => MountKind::Volume,
-                        MountType::Tmpfs => MountKind::Tmpfs,
-                    },
-                    source,
-                    target: m.target.clone(),
-                    read_only: m.read_only,
-                    no_copy: m.nocopy,
-                    tmpfs_size: m.tmpfs_size,
-                });
-            }
+        // The engine's bind strings create a missing host path and take SELinux labels; its
+        // mount objects take submount options.
+        let as_bind_string = m.kind == MountType::Bind
+            && (m.create_host_path || m.selinux.is_some())
+            && m.recursive.is_none();
+        if as_bind_string {
+            let src = m.source.clone().unwrap_or_default();
+            let mut modes = vec![if m.read_only { "ro" } else { "rw" }];
+            modes.extend(m.selinux.as_deref());
+            modes.extend(m.propagation.as_deref());
+            modes.extend(m.consistency.as_deref().filter(|c| *c != "default"));
+            binds.push(format!("{src}:{}:{}", m.target, modes.join(",")));
+            continue;
         }
+        let source = match m.kind {
+            MountType::Volume => m.source.as_ref().map(|src| {
+                project
+                    .volumes
+                    .get(src)
+                    .map_or(src.clone(), |v| v.name.clone())
+            }),
+            MountType::Bind => m.source.clone(),
+            MountType::Tmpfs => None,
+        };
+        let recursive = m.recursive.as_deref();
+        mounts.push(ContainerMount {
+            kind: match m.kind {
+                MountType::Bind => MountKind::Bind,
+                MountType::Volume => MountKind::Volume,
+                MountType::Tmpfs => MountKind::Tmpfs,
+            },
+            source,
+            target: m.target.clone(),
+            read_only: m.read_only,
+            no_copy: m.nocopy,
+            tmpfs_size: m.tmpfs_size,
+            tmpfs_mode: m.tmpfs_mode.map(i64::from),
+            propagation: m.propagation.clone(),
+            non_recursive: recursive == Some("disabled"),
+            read_only_non_recursive: recursive == Some("writable"),
+            subpath: m.subpath.clone(),
+            consistency: m.consistency.clone().filter(|c| c != "default"),
+        });
     }
     for (refs, objects) in [
         (&s.secrets, &project.secrets),
@@ -289,16 +313,25 @@ pub fn container_spec(
         start_period: ns(&h.start_period),
         start_interval: ns(&h.start_interval),
     });
-    let first_network = s.networks.iter().next();
+    let first_network = ordered_networks(s).into_iter().next();
+    if s.mac_address.is_some() && s.network_mode.is_some() {
+        return Err(Error::service(
+            &s.name,
+            "mac_address needs a network; it cannot be set with network_mode",
+        ));
+    }
     let network_mode = match &s.network_mode {
         Some(mode) => Some(mode.clone()),
         None => first_network.map(|(k, _)| project.networks[k].name.clone()),
     };
     let endpoint = match (&s.network_mode, first_network) {
-        (None, Some((k, sn))) => Some((
-            project.networks[k].name.clone(),
-            attachment(s, &name, sn.as_ref(), oneoff),
-        )),
+        (None, Some((k, sn))) => {
+            let mut a = attachment(s, &name, sn.as_ref(), oneoff);
+            if a.mac_address.is_none() {
+                a.mac_address.clone_from(&s.mac_address);
+            }
+            Some((project.networks[k].name.clone(), a))
+        }
         _ => None,
     };
     Ok(ContainerSpec {
@@ -371,10 +404,115 @@ pub fn container_spec(
             .as_deref()
             .and_then(|c| c.parse::<f64>().ok())
             .map(|c| (c * 1e9) as i64),
-        ipc_mode: s.ipc.clone(),
-        pid_mode: s.pid.clone(),
+        ipc_mode: namespace(project, s.ipc.as_deref()),
+        pid_mode: namespace(project, s.pid.as_deref()),
         userns_mode: s.userns_mode.clone(),
+        platform: s.platform.clone(),
+        tuning: tuning(project, s),
     })
+}
+
+/// `service:<name>` (an ipc or pid namespace) as the engine names it: `container:<id or name>`.
+fn namespace(project: &Project, mode: Option<&str>) -> Option<String> {
+    let mode = mode?;
+    Some(match mode.strip_prefix("service:") {
+        Some(svc) => format!("container:{}", plan::container_name(project, svc, 1)),
+        None => mode.to_string(),
+    })
+}
+
+/// `volumes_from` entries as the engine takes them: `container[:ro|:rw]`.
+fn volumes_from(project: &Project, s: &Service) -> Vec<String> {
+    s.volumes_from
+        .iter()
+        .map(|v| {
+            if let Some(rest) = v.strip_prefix("container:") {
+                return rest.to_string();
+            }
+            match v.split_once(':') {
+                Some((svc, mode)) => {
+                    format!("{}:{mode}", plan::container_name(project, svc, 1))
+                }
+                None => plan::container_name(project, v, 1),
+            }
+        })
+        .collect()
+}
+
+/// Legacy links, `container:alias`: `links` (to the first container of a service) and
+/// `external_links`.
+fn links(project: &Project, s: &Service) -> Vec<String> {
+    let service_links = s.links.iter().map(|l| {
+        let (svc, alias) = l.split_once(':').unwrap_or((l, l));
+        format!("{}:{alias}", plan::container_name(project, svc, 1))
+    });
+    let external = s.external_links.iter().map(|l| match l.split_once(':') {
+        Some((c, alias)) => format!("{c}:{alias}"),
+        None => format!("{l}:{l}"),
+    });
+    service_links.chain(external).collect()
+}
+
+/// The host settings beyond the common ones.
+fn tuning(project: &Project, s: &Service) -> ContainerTuning {
+    let blkio = s.blkio_config.clone().unwrap_or_default();
+    let rates = |list: &[crate::model::ThrottleDevice]| -> Vec<(String, i64)> {
+        list.iter().map(|t| (t.path.clone(), t.rate)).collect()
+    };
+    ContainerTuning {
+        cpu_shares: s.cpu_shares,
+        cpu_period: s.cpu_period,
+        cpu_quota: s.cpu_quota,
+        cpu_rt_period: s.cpu_rt_period,
+        cpu_rt_runtime: s.cpu_rt_runtime,
+        cpuset_cpus: s.cpuset.clone(),
+        cpu_count: s.cpu_count,
+        cpu_percent: s.cpu_percent,
+        memory_reservation: s.mem_reservation.as_deref().and_then(parse_bytes),
+        memory_swap: s.memswap_limit.as_deref().and_then(|m| match m.trim() {
+            "-1" => Some(-1),
+            other => parse_bytes(other),
+        }),
+        memory_swappiness: s.mem_swappiness,
+        oom_kill_disable: s.oom_kill_disable,
+        oom_score_adj: s.oom_score_adj,
+        pids_limit: s.pids_limit,
+        blkio: Blkio {
+            weight: blkio.weight,
+            weight_device: blkio
+                .weight_device
+                .iter()
+                .map(|w| (w.path.clone(), w.weight))
+                .collect(),
+            device_read_bps: rates(&blkio.device_read_bps),
+            device_write_bps: rates(&blkio.device_write_bps),
+            device_read_iops: rates(&blkio.device_read_iops),
+            device_write_iops: rates(&blkio.device_write_iops),
+        },
+        cgroupns_mode: s.cgroup.clone(),
+        cgroup_parent: s.cgroup_parent.clone(),
+        uts_mode: s.uts.clone(),
+        runtime: s.runtime.clone(),
+        isolation: s.isolation.clone(),
+        storage_opt: s.storage_opt.clone(),
+        device_cgroup_rules: s.device_cgroup_rules.clone(),
+        device_requests: s
+            .gpus
+            .iter()
+            .map(|d| DeviceRequest {
+                driver: d.driver.clone(),
+                count: d.count,
+                device_ids: d.device_ids.clone(),
+                capabilities: d.capabilities.clone(),
+                options: d.options.clone(),
+            })
+            .collect(),
+        dns_search: s.dns_search.clone(),
+        dns_options: s.dns_opt.clone(),
+        links: links(project, s),
+        volumes_from: volumes_from(project, s),
+        annotations: s.annotations.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -427,6 +565,51 @@ mod tests {
         assert_eq!(
             eps["demo_default"].aliases.as_deref().unwrap(),
             ["web", "demo-web-2"]
+        );
+    }
+
+    #[test]
+    fn newly_applied_keys_reach_the_create_body() {
+        let opts = LoadOptions {
+            working_dir: "/proj".into(),
+            ..Default::default()
+        };
+        let p = load_sources(
+            vec![(
+                "/proj/compose.yaml".into(),
+                "name: demo\nservices:\n  data:\n    image: busybox\n  web:\n    image: busybox\n    platform: linux/arm64\n    cpu_shares: 256\n    pids_limit: 32\n    oom_score_adj: 200\n    dns_search: [example.org]\n    dns_opt: ['ndots:1']\n    volumes_from: ['data:ro', 'container:other']\n    links: ['data:store']\n    mac_address: '02:42:ac:11:00:09'\n    gpus: all\n    annotations: {a: b}\n    volumes: ['./x:/x:z,rshared', {type: bind, source: /h, target: /h, bind: {propagation: rslave, recursive: disabled}}]\n    deploy: {restart_policy: {condition: on-failure, max_attempts: 4}}\n    networks: {front: {priority: 1}, back: {priority: 5, gw_priority: 3}}\nnetworks: {front: {}, back: {}}\n".into(),
+            )],
+            &opts,
+        )
+        .unwrap();
+        let spec = container_spec(&p, &p.services["web"], 1, false).unwrap();
+        assert_eq!(spec.platform.as_deref(), Some("linux/arm64"));
+        let (net, endpoint) = spec.endpoint.clone().unwrap();
+        assert_eq!(
+            net, "demo_back",
+            "the highest priority network is attached first"
+        );
+        assert_eq!(endpoint.gw_priority, Some(3));
+        assert_eq!(endpoint.mac_address.as_deref(), Some("02:42:ac:11:00:09"));
+        let body = spec.to_create_body();
+        let hc = body.host_config.unwrap();
+        assert_eq!(hc.cpu_shares, Some(256));
+        assert_eq!(hc.pids_limit, Some(32));
+        assert_eq!(hc.oom_score_adj, Some(200));
+        assert_eq!(hc.dns_search.unwrap(), ["example.org"]);
+        assert_eq!(hc.dns_options.unwrap(), ["ndots:1"]);
+        assert_eq!(hc.volumes_from.unwrap(), ["demo-data-1:ro", "other"]);
+        assert_eq!(hc.links.unwrap(), ["demo-data-1:store"]);
+        assert_eq!(hc.device_requests.unwrap()[0].count, Some(-1));
+        assert_eq!(hc.annotations.unwrap()["a"], "b");
+        assert_eq!(hc.restart_policy.unwrap().maximum_retry_count, Some(4));
+        assert_eq!(hc.binds.unwrap(), ["/proj/x:/x:rw,z,rshared"]);
+        let m = &hc.mounts.unwrap()[0];
+        let bind = m.bind_options.as_ref().unwrap();
+        assert_eq!(bind.non_recursive, Some(true));
+        assert_eq!(
+            bind.propagation,
+            Some(bollard::models::MountBindOptionsPropagationEnum::RSLAVE)
         );
     }
 

@@ -17,6 +17,9 @@ impl Compose {
                 return Err(Error::usage(format!("no such service: {name}")));
             }
         }
+        // Refuse a swarm-only setting before anything is created.
+        let selected = plan::selected_services(project, &opts.plan.services);
+        project.check_containers_apply(selected.iter().filter_map(|n| project.services.get(n)))?;
         let observed = self.observe(&project.name).await?;
         let plan = plan::plan_up(project, &observed, &opts.plan);
         for o in &plan.orphans {
