@@ -302,6 +302,18 @@ impl Service {
             .chain(self.volumes_from_services())
     }
 
+    /// Whether creating this service's containers needs another service's containers to
+    /// exist: `network_mode`, `ipc` or `pid` of `service:x`, `volumes_from` a service, `links`.
+    pub fn needs_containers_of_others(&self) -> bool {
+        let service_ns =
+            |m: &Option<String>| m.as_deref().is_some_and(|m| m.starts_with("service:"));
+        service_ns(&self.network_mode)
+            || service_ns(&self.ipc)
+            || service_ns(&self.pid)
+            || self.volumes_from_services().next().is_some()
+            || !self.links.is_empty()
+    }
+
     /// The services whose volumes this one mounts (`volumes_from` entries that are not
     /// `container:`).
     pub fn volumes_from_services(&self) -> impl Iterator<Item = &str> {

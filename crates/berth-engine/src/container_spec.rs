@@ -152,6 +152,8 @@ pub struct NetworkAttachment {
     pub driver_opts: BTreeMap<String, String>,
     /// Which network's gateway is the default route (highest wins).
     pub gw_priority: Option<i64>,
+    /// `container:alias` links, which a user-defined network resolves as aliases.
+    pub links: Vec<String>,
 }
 
 /// A health probe; durations in nanoseconds.
@@ -202,6 +204,7 @@ impl NetworkAttachment {
             driver_opts: (!self.driver_opts.is_empty())
                 .then(|| self.driver_opts.clone().into_iter().collect()),
             gw_priority: self.gw_priority,
+            links: non_empty(&self.links),
             ..Default::default()
         }
     }

@@ -52,7 +52,8 @@ pub struct ContainerTuning {
     pub device_requests: Vec<DeviceRequest>,
     pub dns_search: Vec<String>,
     pub dns_options: Vec<String>,
-    /// `container:alias` legacy links.
+    /// `container:alias` legacy links on the default bridge (a user-defined network takes them
+    /// on its endpoint: [`crate::NetworkAttachment::links`]).
     pub links: Vec<String>,
     /// `container[:ro|:rw]`: mount every volume of these containers.
     pub volumes_from: Vec<String>,

@@ -101,7 +101,10 @@ impl Compose {
                     .connect_network_with(
                         &net.name,
                         &name,
-                        &attachment(s, &name, sn.as_ref(), oneoff),
+                        &NetworkAttachment {
+                            links: links(project, s),
+                            ..attachment(s, &name, sn.as_ref(), oneoff)
+                        },
                     )
                     .await
                     .map_err(Error::engine(format!("connecting {name} to {}", net.name)))?;
@@ -154,6 +157,7 @@ fn attachment(
         link_local_ips: sn.map(|n| n.link_local_ips.clone()).unwrap_or_default(),
         driver_opts: sn.map(|n| n.driver_opts.clone()).unwrap_or_default(),
         gw_priority: sn.and_then(|n| n.gw_priority),
+        links: Vec::new(),
     }
 }
 
@@ -327,6 +331,7 @@ pub fn container_spec(
     let endpoint = match (&s.network_mode, first_network) {
         (None, Some((k, sn))) => {
             let mut a = attachment(s, &name, sn.as_ref(), oneoff);
+            a.links = links(project, s);
             if a.mac_address.is_none() {
                 a.mac_address.clone_from(&s.mac_address);
             }
@@ -509,7 +514,11 @@ fn tuning(project: &Project, s: &Service) -> ContainerTuning {
             .collect(),
         dns_search: s.dns_search.clone(),
         dns_options: s.dns_opt.clone(),
-        links: links(project, s),
+        // On a user-defined network the endpoint takes the links (see `container_spec`).
+        links: match s.network_mode.as_deref() {
+            Some("bridge" | "default") => links(project, s),
+            _ => Vec::new(),
+        },
         volumes_from: volumes_from(project, s),
         annotations: s.annotations.clone(),
     }
@@ -591,6 +600,7 @@ mod tests {
         );
         assert_eq!(endpoint.gw_priority, Some(3));
         assert_eq!(endpoint.mac_address.as_deref(), Some("02:42:ac:11:00:09"));
+        assert_eq!(endpoint.links, ["demo-data-1:store"]);
         let body = spec.to_create_body();
         let hc = body.host_config.unwrap();
         assert_eq!(hc.cpu_shares, Some(256));
@@ -599,7 +609,10 @@ mod tests {
         assert_eq!(hc.dns_search.unwrap(), ["example.org"]);
         assert_eq!(hc.dns_options.unwrap(), ["ndots:1"]);
         assert_eq!(hc.volumes_from.unwrap(), ["demo-data-1:ro", "other"]);
-        assert_eq!(hc.links.unwrap(), ["demo-data-1:store"]);
+        assert!(
+            hc.links.is_none(),
+            "links go on the endpoint of a user-defined network"
+        );
         assert_eq!(hc.device_requests.unwrap()[0].count, Some(-1));
         assert_eq!(hc.annotations.unwrap()["a"], "b");
         assert_eq!(hc.restart_policy.unwrap().maximum_retry_count, Some(4));

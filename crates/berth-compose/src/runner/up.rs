@@ -76,16 +76,12 @@ impl Compose {
         };
         let deadline = Instant::now() + opts.timeout;
         let mut to_start: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let (shared_ns, independent): (Vec<_>, Vec<_>) = plan
+        let (created_late, independent): (Vec<_>, Vec<_>) = plan
             .steps
             .iter()
             .flat_map(|(svc, actions)| actions.iter().map(move |a| (svc, a)))
             .filter_map(|(svc, a)| project.services.get(svc).map(|s| (s, a)))
-            .partition(|(s, _)| {
-                s.network_mode
-                    .as_deref()
-                    .is_some_and(|m| m.starts_with("service:"))
-            });
+            .partition(|(s, _)| s.needs_containers_of_others());
         let (_, prepared) = futures_util::try_join!(
             create_networks,
             futures_util::future::try_join_all(
@@ -105,13 +101,13 @@ impl Compose {
                     continue;
                 };
                 let names = to_start.remove(service).unwrap_or_default();
-                let shares_ns = shared_ns.iter().any(|(x, _)| x.name == *service);
+                let late = created_late.iter().any(|(x, _)| x.name == *service);
                 batch.push(self.start_service(
                     project,
                     s,
                     actions,
                     names,
-                    shares_ns.then_some(&ctx),
+                    late.then_some(&ctx),
                     opts,
                     deadline,
                 ));
@@ -138,7 +134,8 @@ impl Compose {
     }
 
     /// Waits for `s`'s dependencies, then starts its containers (creating them first when
-    /// `create_now` says so: they share another service's network namespace).
+    /// `create_now` says so: they need another service's containers, whose namespace or
+    /// volumes they share or which they link to).
     #[allow(clippy::too_many_arguments)]
     async fn start_service(
         &self,
@@ -158,7 +155,7 @@ impl Compose {
                 }
             }
         }
-        // A container sharing another service's network namespace is created only now.
+        // A container that needs another service's containers is created only now.
         if let Some(ctx) = create_now {
             for a in actions {
                 names.extend(self.prepare(project, s, a, ctx).await?);
