@@ -30,6 +30,7 @@ fn export_all(dir: &Path) {
         berth_api::transport::DiskUsage,
         berth_api::transport::RunSpec,
         berth_api::engine_info::EngineInfo,
+        berth_api::engines::EngineEntry,
         berth_api::engine_watch::PortWarning,
         berth_api::engine_watch::EventFeedItem,
         berth_api::file_listing::FileEntry,

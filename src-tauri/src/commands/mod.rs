@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod containers;
 pub mod engine;
+pub mod engines;
 pub mod hub;
 pub mod images;
 pub mod learn;
@@ -41,6 +42,10 @@ macro_rules! all_commands {
             $crate::commands::engine::subscribe_events,
             $crate::commands::engine::stop_stream,
             $crate::commands::engine::open_url,
+            $crate::commands::engines::list_engines,
+            $crate::commands::engines::add_remote_engine,
+            $crate::commands::engines::use_engine,
+            $crate::commands::engines::remove_engine,
             $crate::commands::containers::list_containers,
             $crate::commands::containers::container_action,
             $crate::commands::containers::remove_container,

@@ -297,6 +297,34 @@ impl Engines {
         Ok(())
     }
 
+    /// [`Engines::add`] from a form's fields: the TLS files are all three or none, an empty
+    /// field being none.
+    pub async fn add_from_form(
+        &self,
+        name: &str,
+        address: &str,
+        tls_ca: Option<String>,
+        tls_cert: Option<String>,
+        tls_key: Option<String>,
+    ) -> Result<EngineEntry, ApiError> {
+        let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let tls = match (given(tls_ca), given(tls_cert), given(tls_key)) {
+            (None, None, None) => None,
+            (Some(ca), Some(cert), Some(key)) => Some(TlsFiles {
+                ca: ca.into(),
+                cert: cert.into(),
+                key: key.into(),
+            }),
+            _ => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidInput,
+                    "TLS needs all three files: the CA, the certificate and its key",
+                ))
+            }
+        };
+        self.add(name.trim(), address.trim(), tls).await
+    }
+
     /// A connection to the engine named `name` (any kind).
     pub async fn connect(&self, name: &str) -> Result<Engine, ApiError> {
         let candidate = self
@@ -400,6 +428,30 @@ mod tests {
         );
         assert_eq!(e.remove("berth").unwrap_err().code, ErrorCode::InvalidInput);
         assert_eq!(e.remove("nope").unwrap_err().code, ErrorCode::NotFound);
+    }
+
+    #[tokio::test]
+    async fn the_form_wants_all_three_tls_files_or_none() {
+        let home = tempfile::tempdir().unwrap();
+        let e = engines(home.path());
+        let some = |s: &str| Some(s.to_string());
+        let half = e
+            .add_from_form("far", "tcp://h:2376", some("/ca"), None, some(" "))
+            .await
+            .unwrap_err();
+        assert_eq!(half.code, ErrorCode::InvalidInput);
+        assert!(half.message.contains("all three"), "{}", half.message);
+        let missing = e
+            .add_from_form(
+                "far",
+                "tcp://h:2376",
+                some("/x/ca"),
+                some("/x/c"),
+                some("/x/k"),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code, ErrorCode::Io, "{}", missing.message);
     }
 
     #[tokio::test]

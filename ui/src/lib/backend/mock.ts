@@ -14,6 +14,8 @@ import type {
   Account, DockerConfigChoice, HubRepository, HubSearchResult, SignInOutcome, SignInSession,
 } from "../../hub/types";
 import { MockLearn } from "../../learn/mock";
+import { MockEngines } from "../../engines/mock";
+import type { RemoteEngineForm } from "./types";
 
 export interface MockData {
   containers: ContainerSummary[];
@@ -605,6 +607,13 @@ export class MockBackend implements Backend {
   async learnStep() { this.call("learnStep"); return this.learn.step(); }
   async learnRunStep() { this.call("learnRunStep"); return this.learn.runStep(); }
   async learnLeave() { this.call("learnLeave"); return this.learn.leave(); }
+
+  // Engines
+  engines = new MockEngines();
+  async listEngines() { this.call("listEngines"); return structuredClone(this.engines.list); }
+  async addRemoteEngine(form: RemoteEngineForm) { this.call(`addRemoteEngine:${form.name}:${form.address}`); return this.engines.add(form); }
+  async useEngine(name: string) { this.call(`useEngine:${name}`); this.engines.use(name); }
+  async removeEngine(name: string) { this.call(`removeEngine:${name}`); this.engines.remove(name); }
 
   // Troubleshoot
   async readLog(source: LogSource): Promise<LogTail> {

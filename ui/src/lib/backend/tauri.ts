@@ -2,12 +2,13 @@
 // Stream commands return a subscription id; `stop_stream` ends it on the Rust side.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
-import type { Backend, ContainerAction, ExecSession, StatsFeed, Unsubscribe } from "./types";
+import type { Backend, ContainerAction, ExecSession, RemoteEngineForm, StatsFeed, Unsubscribe } from "./types";
 import type {
   StatsSample, ContainerSummary, LogOptions, DiskUsage, EventFeedItem, EngineInfo, EngineState, FileEntry,
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
   ImageHistoryEntry, VolumeArchive, SettingsView, SettingsSaved, SettingsFieldError, LogSource, LogTail,
   CleanUpSummary, DiagnosticsBundle, FactoryResetDone, PortWarning, LearnLesson, LearnStep, LearnReport, LearnLeft,
+  EngineEntry,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -179,6 +180,10 @@ export class TauriBackend implements Backend {
   learnStep() { return invoke<LearnStep | null>("learn_step"); }
   learnRunStep() { return invoke<LearnReport>("learn_run_step"); }
   learnLeave() { return invoke<LearnLeft>("learn_leave"); }
+  listEngines() { return invoke<EngineEntry[]>("list_engines"); }
+  addRemoteEngine(form: RemoteEngineForm) { return invoke<EngineEntry>("add_remote_engine", { ...form }); }
+  useEngine(name: string) { return invoke<void>("use_engine", { name }); }
+  removeEngine(name: string) { return invoke<void>("remove_engine", { name }); }
   readLog(source: LogSource) { return invoke<LogTail>("read_log", { source }); }
   cleanUp(volumes: boolean) { return invoke<CleanUpSummary>("clean_up", { volumes }); }
   createDiagnostics(path: string | null) { return invoke<DiagnosticsBundle>("create_diagnostics", { path }); }

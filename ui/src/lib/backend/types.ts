@@ -31,6 +31,7 @@ import type {
   LearnStep,
   LearnReport,
   LearnLeft,
+  EngineEntry,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -40,6 +41,15 @@ import type {
 } from "../../hub/types";
 
 export type Unsubscribe = () => void;
+
+/** The "Add remote engine" form: the TLS files go with a tcp:// address, all three or none. */
+export interface RemoteEngineForm {
+  name: string;
+  address: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
 
 /** A stats feed: `watch` makes `ids` the sampled containers; `close` ends it. */
 export interface StatsFeed {
@@ -173,6 +183,15 @@ export interface Backend {
   learnRunStep(): Promise<LearnReport>;
   /** Ends the lesson in progress, removing everything it made. */
   learnLeave(): Promise<LearnLeft>;
+
+  // Engines
+  /** Berth's engine, the remotes added, every docker context, each asked for its version. */
+  listEngines(): Promise<EngineEntry[]>;
+  /** Tests the connection, then saves; rejects with why it does not answer. */
+  addRemoteEngine(form: RemoteEngineForm): Promise<EngineEntry>;
+  /** Makes the engine the current docker context. */
+  useEngine(name: string): Promise<void>;
+  removeEngine(name: string): Promise<void>;
 
   // Troubleshoot
   readLog(source: LogSource): Promise<LogTail>;

@@ -5,6 +5,7 @@ import { compose } from "./compose";
 import { containers } from "./containers";
 import { engine } from "./engine";
 import { engineState } from "./engineState";
+import { engines } from "./engines";
 import { hub } from "./hub";
 import { images } from "./images";
 import { learn } from "./learn";
@@ -13,4 +14,4 @@ import { settings } from "./settings";
 import { troubleshoot } from "./troubleshoot";
 import { volumes } from "./volumes";
 
-export const en = { app, common, compose, containers, engine, engineState, hub, images, learn, networks, settings, troubleshoot, volumes } as const;
+export const en = { app, common, compose, containers, engine, engineState, engines, hub, images, learn, networks, settings, troubleshoot, volumes } as const;

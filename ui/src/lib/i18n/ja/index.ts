@@ -7,6 +7,7 @@ import { compose } from "./compose";
 import { containers } from "./containers";
 import { engine } from "./engine";
 import { engineState } from "./engineState";
+import { engines } from "./engines";
 import { hub } from "./hub";
 import { images } from "./images";
 import { learn } from "./learn";
@@ -16,5 +17,5 @@ import { troubleshoot } from "./troubleshoot";
 import { volumes } from "./volumes";
 
 export const ja: { readonly [S in keyof typeof en]: Translation<(typeof en)[S]> } = {
-  app, common, compose, containers, engine, engineState, hub, images, learn, networks, settings, troubleshoot, volumes,
+  app, common, compose, containers, engine, engineState, engines, hub, images, learn, networks, settings, troubleshoot, volumes,
 };
