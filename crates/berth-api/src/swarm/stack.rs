@@ -346,7 +346,32 @@ pub async fn remove(engine: &Engine, stack: &str) -> Result<Vec<String>, ApiErro
         done.push(format!("Removing {} {}", o.kind, o.name));
         until_released(|| engine.remove_swarm_object(o.kind, &o.id)).await?;
     }
+    networks_gone(engine, &label).await?;
     Ok(done)
+}
+
+/// Waits until the engine lists none of the stack's networks: a removed overlay network
+/// stays on the node until its tasks' containers have let go of it.
+async fn networks_gone(engine: &Engine, label: &str) -> Result<(), ApiError> {
+    let deadline = tokio::time::Instant::now() + RELEASE_DEADLINE;
+    loop {
+        let left = engine.networks_with_label(label).await.to_api()?;
+        if left.is_empty() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let names: Vec<String> = left.into_iter().map(|n| n.name).collect();
+            return Err(ApiError::new(
+                ErrorCode::Timeout,
+                format!(
+                    "the stack's networks are still on the engine after {} s: {}",
+                    RELEASE_DEADLINE.as_secs(),
+                    names.join(", ")
+                ),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// Retries a removal the engine refuses while tasks that are going away still hold the
