@@ -149,11 +149,16 @@ impl Engines {
                 tls: r.tls.is_some(),
             });
         }
+        // The CLI's `default` context is DOCKER_HOST when set, else the default socket.
+        let default_host = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| format!("unix://{DEFAULT_SOCKET}"));
         out.push(Candidate {
             name: DEFAULT_CONTEXT.into(),
             kind: EngineKind::Context,
-            address: format!("unix://{DEFAULT_SOCKET}"),
-            endpoint: Endpoint::Context(DEFAULT_CONTEXT.into()),
+            endpoint: Endpoint::Host(default_host.clone()),
+            address: default_host,
             tls: false,
         });
         for ctx in self.store.list().to_api()? {
