@@ -46,6 +46,8 @@ fn export_all(dir: &Path) {
         crate::commands::learn::LearnStep,
         crate::commands::learn::LearnReport,
         crate::commands::learn::LearnLeft,
+        berth_api::swarm::SwarmOverview,
+        berth_api::swarm::TaskSummary,
     );
 }
 

@@ -10,6 +10,7 @@ pub mod images;
 pub mod learn;
 pub mod networks;
 pub mod settings;
+pub mod swarm;
 pub mod troubleshoot;
 pub mod volumes;
 
@@ -102,6 +103,10 @@ macro_rules! all_commands {
             $crate::commands::learn::learn_step,
             $crate::commands::learn::learn_run_step,
             $crate::commands::learn::learn_leave,
+            $crate::commands::swarm::swarm_overview,
+            $crate::commands::swarm::swarm_init,
+            $crate::commands::swarm::swarm_tasks,
+            $crate::commands::swarm::swarm_scale,
             $crate::commands::settings::get_settings,
             $crate::commands::settings::validate_settings,
             $crate::commands::settings::save_settings,

@@ -42,6 +42,36 @@ pub(crate) async fn require_manager(engine: &Engine) -> Result<SwarmState, ApiEr
     Ok(state)
 }
 
+/// What the Swarm page shows at once: where the engine stands and, on a manager, the nodes,
+/// services (with running and desired tasks) and stacks.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SwarmOverview {
+    pub state: SwarmState,
+    pub nodes: Vec<NodeSummary>,
+    pub services: Vec<ServiceSummary>,
+    pub stacks: Vec<stack::StackSummary>,
+}
+
+pub async fn overview(engine: &Engine) -> Result<SwarmOverview, ApiError> {
+    let state = engine.swarm_state().await.to_api()?;
+    if !(state.active && state.manager) {
+        return Ok(SwarmOverview {
+            state,
+            nodes: Vec::new(),
+            services: Vec::new(),
+            stacks: Vec::new(),
+        });
+    }
+    Ok(SwarmOverview {
+        nodes: engine.list_nodes().await.to_api()?,
+        services: engine.list_services(None).await.to_api()?,
+        stacks: stack::list(engine).await?,
+        state,
+    })
+}
+
 pub async fn status(engine: &Engine) -> Result<SwarmState, ApiError> {
     engine.swarm_state().await.to_api()
 }

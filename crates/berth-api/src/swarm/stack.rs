@@ -29,6 +29,7 @@ pub struct DeployReport {
 }
 
 /// One stack as `docker stack ls` shows it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StackSummary {

@@ -26,6 +26,7 @@ pub use services::{ServiceCreate, ServiceSummary};
 pub use tasks::TaskSummary;
 
 /// Where this engine stands in swarm mode.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SwarmState {

@@ -24,6 +24,7 @@ pub struct ServiceCreate {
 }
 
 /// One service as the list shows it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceSummary {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::{filter_map, Engine, EngineError};
 
 /// One task of a service.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskSummary {

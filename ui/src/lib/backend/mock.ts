@@ -15,6 +15,7 @@ import type {
 } from "../../hub/types";
 import { MockLearn } from "../../learn/mock";
 import { MockEngines } from "../../engines/mock";
+import { MockSwarm } from "../../swarm/mock";
 import type { RemoteEngineForm } from "./types";
 
 export interface MockData {
@@ -614,6 +615,17 @@ export class MockBackend implements Backend {
   async addRemoteEngine(form: RemoteEngineForm) { this.call(`addRemoteEngine:${form.name}:${form.address}`); return this.engines.add(form); }
   async useEngine(name: string) { this.call(`useEngine:${name}`); this.engines.use(name); }
   async removeEngine(name: string) { this.call(`removeEngine:${name}`); this.engines.remove(name); }
+
+  // Swarm
+  swarm = new MockSwarm();
+  async swarmOverview() { this.call("swarmOverview"); return this.swarm.overview(); }
+  async swarmInit(addr: string | null) { this.call(`swarmInit:${addr ?? ""}`); const id = this.swarm.init(); this.emit("node", "create", id); return id; }
+  async swarmTasks(service: string) { this.call(`swarmTasks:${service}`); return this.swarm.tasks(service); }
+  async swarmScale(service: string, replicas: number) {
+    this.call(`swarmScale:${service}:${replicas}`);
+    this.swarm.scale(service, replicas);
+    this.emit("service", "update", service);
+  }
 
   // Troubleshoot
   async readLog(source: LogSource): Promise<LogTail> {

@@ -8,7 +8,7 @@ import type {
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
   ImageHistoryEntry, VolumeArchive, SettingsView, SettingsSaved, SettingsFieldError, LogSource, LogTail,
   CleanUpSummary, DiagnosticsBundle, FactoryResetDone, PortWarning, LearnLesson, LearnStep, LearnReport, LearnLeft,
-  EngineEntry,
+  EngineEntry, SwarmOverview, TaskSummary,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -184,6 +184,10 @@ export class TauriBackend implements Backend {
   addRemoteEngine(form: RemoteEngineForm) { return invoke<EngineEntry>("add_remote_engine", { ...form }); }
   useEngine(name: string) { return invoke<void>("use_engine", { name }); }
   removeEngine(name: string) { return invoke<void>("remove_engine", { name }); }
+  swarmOverview() { return invoke<SwarmOverview>("swarm_overview"); }
+  swarmInit(advertiseAddr: string | null) { return invoke<string>("swarm_init", { advertiseAddr }); }
+  swarmTasks(service: string) { return invoke<TaskSummary[]>("swarm_tasks", { service }); }
+  swarmScale(service: string, replicas: number) { return invoke<void>("swarm_scale", { service, replicas }); }
   readLog(source: LogSource) { return invoke<LogTail>("read_log", { source }); }
   cleanUp(volumes: boolean) { return invoke<CleanUpSummary>("clean_up", { volumes }); }
   createDiagnostics(path: string | null) { return invoke<DiagnosticsBundle>("create_diagnostics", { path }); }

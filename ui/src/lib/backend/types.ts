@@ -32,6 +32,8 @@ import type {
   LearnReport,
   LearnLeft,
   EngineEntry,
+  SwarmOverview,
+  TaskSummary,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -192,6 +194,15 @@ export interface Backend {
   /** Makes the engine the current docker context. */
   useEngine(name: string): Promise<void>;
   removeEngine(name: string): Promise<void>;
+
+  // Swarm
+  /** Where the engine stands in swarm mode; on a manager its nodes, services and stacks. */
+  swarmOverview(): Promise<SwarmOverview>;
+  /** Makes the engine a one-node swarm; `advertiseAddr` null lets the engine choose. */
+  swarmInit(advertiseAddr: string | null): Promise<string>;
+  swarmTasks(service: string): Promise<TaskSummary[]>;
+  /** Rejects with why for a global service. */
+  swarmScale(service: string, replicas: number): Promise<void>;
 
   // Troubleshoot
   readLog(source: LogSource): Promise<LogTail>;

@@ -12,6 +12,8 @@ const SAME_IN_JAPANESE = new Set<string>([
   "compose.title",
   "hub.title",
   "hub.dockerHub",
+  "app.navSwarm", // Docker's Japanese docs keep "Swarm"
+  "swarm.title",
 ]);
 
 const forms = (m: Message): string[] => (typeof m === "string" ? [m] : [m.other, ...(m.one ? [m.one] : [])]);

@@ -8,6 +8,7 @@ export const app = {
   navCompose: "Compose",
   navHub: "Hub",
   navLearn: "Learn",
+  navSwarm: "Swarm",
   navEngines: "Engines",
   navEngine: "Engine",
   navSettings: "Settings",

@@ -11,7 +11,8 @@ import { images } from "./images";
 import { learn } from "./learn";
 import { networks } from "./networks";
 import { settings } from "./settings";
+import { swarm } from "./swarm";
 import { troubleshoot } from "./troubleshoot";
 import { volumes } from "./volumes";
 
-export const en = { app, common, compose, containers, engine, engineState, engines, hub, images, learn, networks, settings, troubleshoot, volumes } as const;
+export const en = { app, common, compose, containers, engine, engineState, engines, hub, images, learn, networks, settings, swarm, troubleshoot, volumes } as const;

@@ -10,6 +10,7 @@ export const app: Translation<typeof en> = {
   navCompose: "Compose",
   navHub: "Hub",
   navLearn: "学ぶ",
+  navSwarm: "Swarm",
   navEngines: "エンジン一覧",
   navEngine: "エンジン",
   navSettings: "設定",

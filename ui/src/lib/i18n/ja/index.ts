@@ -13,9 +13,10 @@ import { images } from "./images";
 import { learn } from "./learn";
 import { networks } from "./networks";
 import { settings } from "./settings";
+import { swarm } from "./swarm";
 import { troubleshoot } from "./troubleshoot";
 import { volumes } from "./volumes";
 
 export const ja: { readonly [S in keyof typeof en]: Translation<(typeof en)[S]> } = {
-  app, common, compose, containers, engine, engineState, engines, hub, images, learn, networks, settings, troubleshoot, volumes,
+  app, common, compose, containers, engine, engineState, engines, hub, images, learn, networks, settings, swarm, troubleshoot, volumes,
 };

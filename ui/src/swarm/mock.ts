@@ -1,0 +1,74 @@
+// The Swarm part of the mock backend: one engine that can become a one-node swarm, a stack's
+// services with their tasks, scaled in memory.
+import type { NodeSummary, ServiceSummary, SwarmOverview, TaskSummary } from "../lib/generated";
+
+const NODE = "node-1";
+
+export function mockService(name: string, replicas: number | null, patch: Partial<ServiceSummary> = {}): ServiceSummary {
+  const stack = name.includes("_") ? name.split("_")[0] : null;
+  return {
+    id: `svc-${name}`, name, image: "busybox:latest", replicas,
+    labels: stack ? { "com.docker.stack.namespace": stack } : {},
+    mode: replicas === null ? "global" : "replicated", running: replicas ?? 1, desired: replicas ?? 1,
+    ports: [], updateState: null, updateMessage: null, version: 1, ...patch,
+  };
+}
+
+function task(service: ServiceSummary, slot: number, patch: Partial<TaskSummary> = {}): TaskSummary {
+  return {
+    id: `${service.name}-task-${slot}`, serviceId: service.id, slot, nodeId: NODE, image: service.image,
+    state: "running", desiredState: "running", containerId: `${service.name}-c${slot}`, error: null,
+    message: "started", timestamp: null, version: service.version, ...patch,
+  };
+}
+
+export class MockSwarm {
+  active = false;
+  node: NodeSummary = {
+    id: NODE, hostname: "berth", role: "manager", availability: "active", state: "ready", message: null,
+    addr: "127.0.0.1", leader: true, engineVersion: "28.2.2",
+  };
+  services: ServiceSummary[] = [];
+
+  overview(): SwarmOverview {
+    const state = {
+      active: this.active, manager: this.active, nodeId: this.active ? NODE : null, labels: {},
+      localNodeState: this.active ? "active" : "inactive", error: null, nodeAddr: this.active ? "127.0.0.1" : null,
+      nodes: this.active ? 1 : null, managers: this.active ? 1 : null,
+    };
+    if (!this.active) return { state, nodes: [], services: [], stacks: [] };
+    const stacks = new Map<string, number>();
+    for (const s of this.services) {
+      const name = s.labels["com.docker.stack.namespace"];
+      if (name) stacks.set(name, (stacks.get(name) ?? 0) + 1);
+    }
+    return {
+      state, nodes: [structuredClone(this.node)], services: structuredClone(this.services),
+      stacks: [...stacks].map(([name, services]) => ({ name, services })),
+    };
+  }
+
+  init(): string {
+    if (this.active) throw { code: "conflict", message: "this engine is already part of a swarm: leave it first (`berth swarm leave`)" };
+    this.active = true;
+    return NODE;
+  }
+
+  tasks(name: string): TaskSummary[] {
+    const s = this.services.find((x) => x.name === name);
+    if (!s) throw { code: "not_found", message: `Not found: service ${name} not found` };
+    const n = s.replicas ?? 1;
+    const list = Array.from({ length: n }, (_, i) => task(s, i + 1));
+    if (s.name.endsWith("_api")) list.push(task(s, 1, { id: `${s.name}-failed`, state: "failed", desiredState: "shutdown", error: "task: non-zero exit (1)" }));
+    return list;
+  }
+
+  scale(name: string, replicas: number) {
+    const s = this.services.find((x) => x.name === name);
+    if (!s) throw { code: "not_found", message: `Not found: service ${name} not found` };
+    if (s.replicas === null) throw { code: "invalid_input", message: `Invalid service: ${name} is a global service: only a replicated service can be scaled` };
+    s.replicas = replicas;
+    s.running = replicas;
+    s.desired = replicas;
+  }
+}
