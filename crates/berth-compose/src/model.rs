@@ -593,7 +593,8 @@ pub struct Logging {
 pub struct FileRef {
     pub source: String,
     pub target: String,
-    /// Owner and mode, as a swarm applies them (a container's file is a bind mount).
+    /// Owner and mode (numeric uid and gid, octal mode); a file given one is copied into the
+    /// container rather than bind-mounted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -611,6 +612,12 @@ pub struct FileObject {
     pub content: Option<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub external: bool,
+    /// The variable whose value is the content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// That variable's value when the project was loaded (not printed).
+    #[serde(skip)]
+    pub environment_value: Option<String>,
     /// The swarm object's name (a container's file has none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

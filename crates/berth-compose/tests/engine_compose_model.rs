@@ -1,8 +1,8 @@
 //! Engine tier: the compose model on a real dockerd — a project split with `include` up and
 //! down, `volumes_from` sharing a volume, and newly applied keys (`dns_search`, `dns_opt`,
 //! `pids_limit`, `cpu_shares`, `oom_score_adj`, `mem_reservation`, restart `max_attempts`,
-//! `links` aliases) as `docker inspect` shows them; a swarm-only key refused before anything
-//! is created.
+//! `links` aliases) as `docker inspect` shows them; secrets and configs copied in with their
+//! owner and mode; a swarm-only key refused before anything is created.
 
 use std::path::Path;
 
@@ -47,6 +47,14 @@ services:
     mem_reservation: 16m
     deploy:
       restart_policy: {condition: on-failure, max_attempts: 3}
+    secrets:
+      - {source: token, uid: "1000", mode: 0400}
+    configs:
+      - {source: motd, target: /etc/motd}
+secrets:
+  token: {environment: TOKEN}
+configs:
+  motd: {content: "hello from content"}
 "#;
 
 /// The included application: its `.env`-style file names the greeting, its relative bind
@@ -78,7 +86,11 @@ fn engine_compose_include_volumes_from_and_applied_keys() {
     let opts = LoadOptions {
         files: vec![dir.join("compose.yaml")],
         working_dir: dir.clone(),
-        environment: [("IMAGE".to_string(), image.clone())].into(),
+        environment: [
+            ("IMAGE".to_string(), image.clone()),
+            ("TOKEN".to_string(), "s3cret".to_string()),
+        ]
+        .into(),
         ..Default::default()
     };
     let project = load(&opts).unwrap();
@@ -110,6 +122,17 @@ fn engine_compose_include_volumes_from_and_applied_keys() {
             .output()
             .unwrap();
         assert!(!denied.status.success(), "the volume is mounted read-only");
+        // A secret from the environment with an owner and mode, a config from inline content.
+        let token = docker(&d, &["exec", "split-app-1", "stat", "-c", "%u %a", "/run/secrets/token"]);
+        assert_eq!(token.trim(), "1000 400");
+        assert_eq!(
+            docker(&d, &["exec", "split-app-1", "cat", "/run/secrets/token"]),
+            "s3cret"
+        );
+        assert_eq!(
+            docker(&d, &["exec", "split-app-1", "cat", "/etc/motd"]),
+            "hello from content"
+        );
         // The newly applied keys, as the engine keeps them.
         let hc = |f: &str| inspect(&d, "split-app-1", &format!("{{{{json .HostConfig.{f}}}}}"));
         assert_eq!(hc("DnsSearch"), r#"["example.org"]"#);

@@ -217,6 +217,24 @@ impl Engine {
         Ok(created.id)
     }
 
+    /// Unpacks a tar archive at `path` inside the container (created or running); the
+    /// archive's entries keep their owner and mode.
+    pub async fn upload_archive(
+        &self,
+        id: &str,
+        path: &str,
+        tar: Vec<u8>,
+    ) -> Result<(), EngineError> {
+        let options = q::UploadToContainerOptions {
+            path: path.to_string(),
+            ..Default::default()
+        };
+        self.docker_transfer
+            .upload_to_container(id, Some(options), bollard::body_full(tar.into()))
+            .await
+            .map_err(self.err())
+    }
+
     /// A tar archive of `path` inside the container (running or not), as the engine streams it.
     pub fn container_archive(
         &self,

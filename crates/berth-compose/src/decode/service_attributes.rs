@@ -366,12 +366,7 @@ pub(super) fn logging(n: &Node, field: &str) -> R<Logging> {
     Ok(l)
 }
 
-pub(super) fn file_refs(
-    n: &Node,
-    field: &str,
-    prefix: &str,
-    not_for_containers: &mut Vec<LoadError>,
-) -> R<Vec<FileRef>> {
+pub(super) fn file_refs(n: &Node, field: &str, prefix: &str) -> R<Vec<FileRef>> {
     let mut out = Vec::new();
     for (i, item) in seq(n, field)?.iter().enumerate() {
         let f = format!("{field}[{i}]");
@@ -397,22 +392,32 @@ pub(super) fn file_refs(
                     let g = format!("{f}.{key}");
                     let value = scalar(x, &g)?;
                     match key {
-                        "uid" => r.uid = Some(value),
-                        "gid" => r.gid = Some(value),
-                        _ => {
+                        "mode" => {
                             r.mode = Some(
-                                u32::from_str_radix(value.trim_start_matches("0o"), 8).or_else(
-                                    |_| err(x, &g, format!("invalid file mode {value:?}")),
-                                )?,
+                                u32::from_str_radix(value.trim_start_matches("0o"), 8)
+                                    .ok()
+                                    .filter(|m| *m <= 0o7777)
+                                    .map_or_else(
+                                        || err(x, &g, format!("invalid file mode {value:?}")),
+                                        Ok,
+                                    )?,
                             )
                         }
+                        _ => {
+                            if value.parse::<u32>().is_err() {
+                                return err(
+                                    x,
+                                    &g,
+                                    format!("must be a numeric id, found {value:?}"),
+                                );
+                            }
+                            if key == "uid" {
+                                r.uid = Some(value);
+                            } else {
+                                r.gid = Some(value);
+                            }
+                        }
                     }
-                    // A stack's secrets have an owner and mode; a container's are bind mounts.
-                    not_for_containers.push(refused(
-                        x,
-                        &g,
-                        "a file secret or config is bind-mounted into a container, and the engine cannot change a bind mount's owner or mode (set them on the file; a swarm stack applies them)",
-                    ));
                 }
                 if let Some((k, x)) = map(item, &f)?.iter().find(|(k, _)| {
                     !matches!(k.as_str(), "source" | "target" | "uid" | "gid" | "mode")

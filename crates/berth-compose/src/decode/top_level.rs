@@ -121,11 +121,12 @@ pub fn file_object(n: &Node, field: &str, ctx: &Ctx) -> R<FileObject> {
                 ))
             }
             "environment" => {
-                return err(
-                    v,
-                    f,
-                    "environment-based secrets/configs are not supported by berth yet",
-                )
+                let var = scalar(v, f)?;
+                match ctx.env.get(&var) {
+                    Some(value) => o.environment_value = Some(value.clone()),
+                    None => return err(v, f, format!("the variable {var} is not set")),
+                }
+                o.environment = Some(var);
             }
             x if x.starts_with("x-") => {}
             _ => return err(v, f, "unknown attribute"),

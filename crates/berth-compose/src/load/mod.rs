@@ -530,6 +530,13 @@ fn build_project(
                     }
                 }
             }
+            "models" => {
+                return Err(decode::refused(
+                    v,
+                    key,
+                    "AI models (Docker Model Runner) are not provided by Berth's engine",
+                ))
+            }
             k if k.starts_with("x-") => {}
             _ => return Err(LoadError::at(&v.pos, key, "unknown top-level attribute")),
         }

@@ -256,6 +256,10 @@ fn error_cases_say_what_and_where() {
             ("services:\n  web:\n    image: x\n    develop: {}\n", "compose.yaml:4: services.web.develop: not supported by berth: `berth compose watch` is not implemented yet"),
             ("services:\n  web:\n    image: x\n    volumes: ['data:/d:z']\nvolumes: {data: {}}\n", "SELinux relabelling (z/Z) applies to bind mounts only"),
             ("services:\n  web:\n    image: x\n    pull_policy: daily\n", "services.web.pull_policy: not supported by berth"),
+            ("services:\n  web:\n    image: x\nsecrets:\n  t: {environment: NOPE_UNSET}\n", "compose.yaml:5: secrets.t.environment: the variable NOPE_UNSET is not set"),
+            ("services:\n  web:\n    image: x\n    secrets: [{source: t, uid: root}]\nsecrets:\n  t: {content: x}\n", "services.web.secrets[0].uid: must be a numeric id"),
+            ("services:\n  web:\n    image: x\n    configs: [{source: t, mode: '999'}]\nconfigs:\n  t: {content: x}\n", "services.web.configs[0].mode: invalid file mode"),
+            ("models:\n  m: {model: ai/x}\nservices: {}\n", "compose.yaml:2: models: not supported by berth: AI models"),
         ];
     for (text, want) in cases {
         let e = err_of(text);

@@ -92,6 +92,14 @@ impl Compose {
             }
             Err(e) => return Err(Error::engine(format!("creating container {name}"))(e)),
         }
+        if let Some(archive) = injected_files(project, s)? {
+            self.engine
+                .upload_archive(&name, "/", archive)
+                .await
+                .map_err(Error::engine(format!(
+                    "copying secrets and configs into {name}"
+                )))?;
+        }
         // The engine attaches one network at create (API < 1.44); connect the others now.
         if s.network_mode.is_none() && s.networks.len() > 1 {
             networks.wait().await?;
@@ -277,13 +285,17 @@ fn binds_and_mounts(project: &Project, s: &Service) -> Result<(Vec<String>, Vec<
         (&s.configs, &project.configs),
     ] {
         for r in refs {
-            match objects.get(&r.source).and_then(|o| o.file.clone()) {
-                Some(file) => binds.push(format!("{file}:{}:ro", r.target)),
-                None => {
+            let object = objects.get(&r.source);
+            let plain = r.uid.is_none() && r.gid.is_none() && r.mode.is_none();
+            match object.and_then(|o| o.file.clone()) {
+                Some(file) if plain => binds.push(format!("{file}:{}:ro", r.target)),
+                // Copied in after the container is created (see `injected_files`).
+                _ if object.is_some_and(|o| !o.external) => {}
+                _ => {
                     return Err(Error::service(
                         &s.name,
                         format!(
-                            "secret/config {:?} must be file-based (others are not supported yet)",
+                            "secret/config {:?} is external: only a swarm has those (berth stack deploy)",
                             r.source
                         ),
                     ))
@@ -292,6 +304,57 @@ fn binds_and_mounts(project: &Project, s: &Service) -> Result<(Vec<String>, Vec<
         }
     }
     Ok((binds, mounts))
+}
+
+/// The secrets and configs of `s` that are copied into its containers rather than
+/// bind-mounted (inline `content`, `environment`, or a file given an owner or mode), as one
+/// tar archive to unpack at `/`; `None` when there are none. Secrets default to mode 0444,
+/// as compose's do.
+pub fn injected_files(project: &Project, s: &Service) -> Result<Option<Vec<u8>>> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut any = false;
+    for (refs, objects) in [
+        (&s.secrets, &project.secrets),
+        (&s.configs, &project.configs),
+    ] {
+        for r in refs {
+            let Some(o) = objects.get(&r.source).filter(|o| !o.external) else {
+                continue;
+            };
+            let plain = r.uid.is_none() && r.gid.is_none() && r.mode.is_none();
+            let bytes = match (&o.file, &o.content, &o.environment_value) {
+                (Some(_), _, _) if plain => continue,
+                (Some(file), _, _) => std::fs::read(file).map_err(|source| Error::Io {
+                    context: format!("reading {file} for service {}", s.name),
+                    source,
+                })?,
+                (None, Some(content), _) => content.clone().into_bytes(),
+                (None, None, Some(value)) => value.clone().into_bytes(),
+                (None, None, None) => continue,
+            };
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(r.mode.unwrap_or(0o444));
+            let id = |v: &Option<String>| v.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0);
+            header.set_uid(id(&r.uid));
+            header.set_gid(id(&r.gid));
+            header.set_mtime(0);
+            let path = r.target.trim_start_matches('/');
+            tar.append_data(&mut header, path, bytes.as_slice())
+                .map_err(|source| Error::Io {
+                    context: format!("packing {} for service {}", r.target, s.name),
+                    source,
+                })?;
+            any = true;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    tar.into_inner().map(Some).map_err(|source| Error::Io {
+        context: format!("packing the secrets of service {}", s.name),
+        source,
+    })
 }
 
 /// The engine's create request for replica `number` of `s` (the container's name is set by
