@@ -9,6 +9,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::task::AbortHandle;
 
 use crate::activity::{ActivityGate, Use};
+use crate::create_rewrite::{relay_connection, RewriteBody};
 use crate::host::LinkClient;
 use crate::protocol::Target;
 use crate::splice::splice;
@@ -29,11 +30,22 @@ pub fn bind_private(path: &Path) -> std::io::Result<UnixListener> {
 }
 
 /// Who a relayed socket serves: each connection passes `gate` (held while the VM is paused,
-/// counted as `usage`).
-#[derive(Debug, Clone)]
+/// counted as `usage`); with `rewrite`, its container creates have their bind paths rewritten
+/// on the way (a WSL distro sees the host's files elsewhere, see [`crate::create_rewrite`]).
+#[derive(Clone)]
 pub struct Door {
     pub gate: Arc<ActivityGate>,
     pub usage: Use,
+    pub rewrite: Option<Arc<RewriteBody>>,
+}
+
+impl std::fmt::Debug for Door {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Door")
+            .field("usage", &self.usage)
+            .field("rewrite", &self.rewrite.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Door {
@@ -42,6 +54,7 @@ impl Door {
         Door {
             gate: ActivityGate::new(),
             usage: Use::Counted,
+            rewrite: None,
         }
     }
 }
@@ -82,7 +95,16 @@ pub async fn spawn_on_link_thread(
 
 async fn relay_one(mut conn: UnixStream, client: LinkClient, door: Door) {
     let _in_use = door.gate.enter(door.usage).await;
-    if let Err(e) = relay_engine(&mut conn, &client).await {
+    let result = match &door.rewrite {
+        None => relay_engine(&mut conn, &client).await,
+        Some(rewrite) => match client.open(Target::Engine).await {
+            Ok(stream) => relay_connection(conn, stream, rewrite.as_ref())
+                .await
+                .map_err(LinkError::from),
+            Err(e) => Err(e),
+        },
+    };
+    if let Err(e) = result {
         tracing::debug!(error = %e, "engine connection ended with an error");
     }
 }

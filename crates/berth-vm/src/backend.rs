@@ -54,6 +54,7 @@ pub fn create(
                 rootfs_tar: config.image.dir.join("rootfs.tar"),
                 agent: config.agent.clone(),
                 wslconfig: user_wslconfig(),
+                host_files: wsl::paths::HostFiles::of_this_host(),
             };
             let program = hypervisor_program(WSL_EXE_VAR, "wsl.exe");
             Box::new(wsl::WslHypervisor::new(spec, runner).with_program(program))

@@ -172,6 +172,13 @@ pub trait Hypervisor: Send + Sync {
     fn host_tools(&self) -> Vec<HostTool> {
         Vec::new()
     }
+    /// How the engine must be given the host's paths of bind mounts: `None` where the guest
+    /// sees the shared folders at the host's own paths (QEMU, vfkit); WSL's distro sees the
+    /// host's files under its automount (`C:\x` as `/mnt/c/x`), so the engine socket's relay
+    /// rewrites each container create.
+    fn bind_paths(&self) -> Option<wsl::paths::DistroPaths> {
+        None
+    }
     /// The host's memory the VM holds now, in bytes: the hypervisor process's resident set.
     /// `None` where no process of Berth's holds it (WSL's one VM serves every distribution).
     fn host_memory_bytes(&self) -> Option<u64> {

@@ -151,6 +151,7 @@ impl Lifecycle {
             .push(self.complete_boot_marks(client.clone(), timeline));
         // The relays run on the link's own thread, next to the multiplexer they feed: the
         // user's socket, and Berth's own (whose open connections do not keep the VM awake).
+        let rewrite = bind_path_rewrite(hv.as_ref());
         #[cfg(unix)]
         for (socket, usage) in [
             (self.paths.engine_socket(), Use::Counted),
@@ -159,6 +160,7 @@ impl Lifecycle {
             let door = Door {
                 gate: self.gate.clone(),
                 usage,
+                rewrite: rewrite.clone(),
             };
             let relay = berth_link::relay::spawn_on_link_thread(socket, client.clone(), door)
                 .await
@@ -166,7 +168,7 @@ impl Lifecycle {
             active.tasks.push(relay);
         }
         #[cfg(windows)]
-        active.tasks.push(spawn_pipe_relay(client.clone()));
+        active.tasks.push(spawn_pipe_relay(client.clone(), rewrite));
         active
             .tasks
             .push(self.forward_ports(&settings, client.clone(), token).await);
@@ -288,14 +290,25 @@ async fn guard<T>(
     }
 }
 
+/// The rewrite of container creates' bind paths, for a guest that sees the host's files
+/// elsewhere than at their own paths (WSL: `C:\x` is `/mnt/c/x`).
+fn bind_path_rewrite(
+    hv: &dyn berth_vm::Hypervisor,
+) -> Option<Arc<berth_link::create_rewrite::RewriteBody>> {
+    let paths = hv.bind_paths()?;
+    Some(Arc::new(move |body: &[u8]| {
+        paths.rewrite_create_body(body).map_err(|e| e.to_string())
+    }))
+}
+
 /// Serves the engine pipe over `client` until the link closes, rewriting the bind paths of
 /// container creates to the WSL distro's (`C:\x` -> `/mnt/c/x`).
 #[cfg(windows)]
-fn spawn_pipe_relay(client: LinkClient) -> AbortHandle {
-    let rewrite: Arc<berth_link::create_rewrite::RewriteBody> = Arc::new(|body: &[u8]| {
-        berth_vm::wsl::paths::rewrite_create_body(body, berth_vm::wsl::DISTRO)
-            .map_err(|e| e.to_string())
-    });
+fn spawn_pipe_relay(
+    client: LinkClient,
+    rewrite: Option<Arc<berth_link::create_rewrite::RewriteBody>>,
+) -> AbortHandle {
+    let rewrite = rewrite.unwrap_or_else(|| Arc::new(|_: &[u8]| Ok(None)));
     tokio::spawn(async move {
         if let Err(error) = berth_link::named_pipe::serve_named_pipe(client, rewrite).await {
             warn!(%error, "the engine pipe stopped serving");

@@ -12,7 +12,8 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use super::output::{decode, parse_list};
+use super::output::{decode, no_distributions, parse_list};
+use super::paths::DistroPaths;
 use super::spec::{WslCommand, WslSpec};
 use super::wslconfig::{self, Reclaim};
 use crate::process::{CommandSpec, LinkIo, ProcessRunner};
@@ -74,11 +75,15 @@ impl WslHypervisor {
 
     /// Imports the distro unless WSL already has it (idempotent, as Lima's drivers are).
     async fn ensure_imported(&self) -> Result<(), VmError> {
-        let listed = self.run(WslCommand::ListVerbose).await?;
-        let distros = parse_list(&listed).map_err(|e| VmError::BadOutput {
-            program: self.program.clone(),
-            detail: e.to_string(),
-        })?;
+        let distros = match self.run(WslCommand::ListVerbose).await {
+            Ok(listed) => parse_list(&listed).map_err(|e| VmError::BadOutput {
+                program: self.program.clone(),
+                detail: e.to_string(),
+            })?,
+            // A machine with no distribution yet: wsl.exe's list fails.
+            Err(VmError::BootFailed { output, .. }) if no_distributions(&output) => Vec::new(),
+            Err(e) => return Err(e),
+        };
         if distros.iter().any(|d| d.name == self.spec.distro) {
             return Ok(());
         }
@@ -161,6 +166,9 @@ impl Hypervisor for WslHypervisor {
 
     async fn stop(&self, graceful: Duration) -> Result<StopOutcome, VmError> {
         if !self.process.is_running() {
+            // The agent's wsl.exe ended once it stopped the engine; the distro itself runs on
+            // until it is terminated (WSL would end it later, by its idle timeout, by force).
+            self.terminate().await;
             return Ok(StopOutcome::AlreadyStopped);
         }
         self.process.expect_exit();
@@ -216,6 +224,10 @@ impl Hypervisor for WslHypervisor {
         )]
     }
 
+    fn bind_paths(&self) -> Option<DistroPaths> {
+        Some(self.spec.paths())
+    }
+
     /// `wsl.exe` holds none of the guest's memory: the one WSL VM (`vmmem`) does, for every
     /// distribution at once, and gives it back by its own `autoMemoryReclaim`.
     fn host_memory_bytes(&self) -> Option<u64> {
@@ -236,6 +248,7 @@ mod tests {
             rootfs_tar: r"C:\Program Files\Berth\rootfs.tar".into(),
             agent: r"C:\Program Files\Berth\berth-agent".into(),
             wslconfig: None,
+            host_files: crate::wsl::paths::HostFiles::WindowsDrives,
         }
     }
 
@@ -314,6 +327,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_machine_without_distributions_gets_the_import() {
+        let runner = RecordingRunner::new();
+        let text = "Windows Subsystem for Linux has no installed distributions.\r\n\
+                    Error code: Wsl/WSL_E_DEFAULT_DISTRO_NOT_FOUND\r\n";
+        let mut none = listed(text);
+        none.success = false;
+        none.status = "exit status: 255".into();
+        runner.push_output(none);
+        let hv = WslHypervisor::new(spec(), Arc::new(runner.clone()));
+        hv.start().await.unwrap();
+        let args: Vec<_> = runner.commands().into_iter().map(|c| c.args).collect();
+        assert_eq!(args[1], spec().import().to_args());
+    }
+
+    #[tokio::test]
     async fn a_failed_import_says_what_wsl_said() {
         let runner = RecordingRunner::new();
         runner.push_output(listed("  NAME STATE VERSION\r\n"));
@@ -368,5 +396,27 @@ mod tests {
         );
         let last: Vec<_> = runner.commands().into_iter().map(|c| c.args).collect();
         assert!(last.contains(&spec().terminate().to_args()), "{last:?}");
+
+        // The agent's wsl.exe already ended (it stopped the engine and exited): the distro is
+        // still terminated.
+        let runner = RecordingRunner::new();
+        runner.push_output(listed(
+            "  NAME   STATE     VERSION\r\n  berth  Running   2\r\n",
+        ));
+        let hv = WslHypervisor::new(spec(), Arc::new(runner.clone()));
+        hv.start().await.unwrap();
+        hv.expect_exit();
+        let mut rx = hv.status();
+        runner.exit_children(ExitInfo {
+            code: Some(0),
+            signal: None,
+        });
+        crate::wait_status(&mut rx, Duration::from_secs(2), |s| !s.is_running()).await;
+        assert_eq!(
+            hv.stop(Duration::from_millis(50)).await.unwrap(),
+            StopOutcome::AlreadyStopped
+        );
+        let last = runner.commands().pop().unwrap().args;
+        assert_eq!(last, spec().terminate().to_args());
     }
 }

@@ -60,6 +60,12 @@ pub enum OutputError {
     BadLine { line: usize, text: String },
 }
 
+/// Whether `wsl.exe --list` failed only because no distribution is installed yet (it exits
+/// non-zero then, with this error code; the code is not localized, the text around it is).
+pub fn no_distributions(text: &str) -> bool {
+    text.contains("WSL_E_DEFAULT_DISTRO_NOT_FOUND")
+}
+
 /// Parses `wsl.exe --list --verbose` (already [`decode`]d).
 ///
 /// ```text

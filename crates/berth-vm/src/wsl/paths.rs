@@ -21,6 +21,68 @@ pub enum PathError {
     OtherDistro { path: String, distro: String },
 }
 
+/// How the host's files appear inside the distro: WSL puts each Windows drive under
+/// [`DRIVES_ROOT`] (`C:\x` is `/mnt/c/x`); the `wsl.exe` stand-in on Linux puts the host's whole
+/// tree under [`HOST_MOUNT`] (`/x` is `/mnt/host/x`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostFiles {
+    WindowsDrives,
+    UnderHostMount,
+}
+
+/// Where the `wsl.exe` stand-in (`berth-wsl-standin`) mounts a Linux host's `/`.
+pub const HOST_MOUNT: &str = "/mnt/host";
+
+impl HostFiles {
+    /// This host's: Windows drives on Windows, the stand-in's mount elsewhere.
+    pub fn of_this_host() -> Self {
+        if cfg!(windows) {
+            HostFiles::WindowsDrives
+        } else {
+            HostFiles::UnderHostMount
+        }
+    }
+}
+
+/// The host's paths as the engine in one distro must be given them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistroPaths {
+    /// The engine's distro: `\\wsl$\<distro>\x` is its own `/x`.
+    pub distro: String,
+    pub host: HostFiles,
+}
+
+impl DistroPaths {
+    /// One host path in the distro. A Linux host's absolute path goes under [`HOST_MOUNT`];
+    /// anything else (a named volume) comes back unchanged.
+    pub fn translate(&self, path: &str) -> Result<String, PathError> {
+        match self.host {
+            HostFiles::WindowsDrives => translate(path, &self.distro),
+            HostFiles::UnderHostMount if path.starts_with('/') => Ok(join_linux(HOST_MOUNT, path)),
+            HostFiles::UnderHostMount => Ok(path.to_owned()),
+        }
+    }
+
+    /// [`rewrite_create_body`] for this distro and host.
+    pub fn rewrite_create_body(&self, body: &[u8]) -> Result<Option<Vec<u8>>, PathError> {
+        rewrite_body(
+            body,
+            |path| self.translate(path),
+            |bind| self.translate_bind(bind),
+        )
+    }
+
+    fn translate_bind(&self, bind: &str) -> Result<String, PathError> {
+        match self.host {
+            HostFiles::WindowsDrives => translate_bind(bind, &self.distro),
+            HostFiles::UnderHostMount => {
+                let (host, rest) = bind.split_at(bind.find(':').unwrap_or(bind.len()));
+                Ok(format!("{}{rest}", self.translate(host)?))
+            }
+        }
+    }
+}
+
 /// Translates one host path. Paths that are not Windows paths (already `/...`, or a named
 /// volume like `data`) come back unchanged.
 ///
@@ -115,6 +177,18 @@ fn host_part_len(bind: &str) -> usize {
 /// Rewrites the bind sources of a `POST /containers/create` body. Returns `None` when nothing
 /// needed to change (the body is then forwarded byte for byte).
 pub fn rewrite_create_body(body: &[u8], own_distro: &str) -> Result<Option<Vec<u8>>, PathError> {
+    rewrite_body(
+        body,
+        |path| translate(path, own_distro),
+        |bind| translate_bind(bind, own_distro),
+    )
+}
+
+fn rewrite_body(
+    body: &[u8],
+    translate: impl Fn(&str) -> Result<String, PathError>,
+    translate_bind: impl Fn(&str) -> Result<String, PathError>,
+) -> Result<Option<Vec<u8>>, PathError> {
     let Ok(mut value) = serde_json::from_slice::<Value>(body) else {
         // Not JSON: let the engine answer it.
         return Ok(None);
@@ -124,7 +198,7 @@ pub fn rewrite_create_body(body: &[u8], own_distro: &str) -> Result<Option<Vec<u
         if let Some(Value::Array(binds)) = host_config.get_mut("Binds") {
             for bind in binds.iter_mut() {
                 if let Value::String(s) = bind {
-                    let new = translate_bind(s, own_distro)?;
+                    let new = translate_bind(s)?;
                     if new != *s {
                         *s = new;
                         changed = true;
@@ -138,7 +212,7 @@ pub fn rewrite_create_body(body: &[u8], own_distro: &str) -> Result<Option<Vec<u
                     continue;
                 }
                 if let Some(Value::String(source)) = mount.get_mut("Source") {
-                    let new = translate(source, own_distro)?;
+                    let new = translate(source)?;
                     if new != *source {
                         *source = new;
                         changed = true;
@@ -248,6 +322,31 @@ mod tests {
             "volume sources are names, not paths"
         );
         assert_eq!(out["Image"], "alpine");
+    }
+
+    #[test]
+    fn a_linux_hosts_paths_go_under_the_stand_ins_mount() {
+        let paths = DistroPaths {
+            distro: D.into(),
+            host: HostFiles::UnderHostMount,
+        };
+        assert_eq!(
+            paths.translate("/home/ada/app").unwrap(),
+            "/mnt/host/home/ada/app"
+        );
+        assert_eq!(paths.translate("data").unwrap(), "data");
+        let body = br#"{"HostConfig":{"Binds":["/home/ada:/src:ro","named:/v"],"Mounts":[{"Type":"bind","Source":"/tmp/x","Target":"/x"}]}}"#;
+        let out = paths.rewrite_create_body(body).unwrap().expect("rewritten");
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["HostConfig"]["Binds"][0], "/mnt/host/home/ada:/src:ro");
+        assert_eq!(v["HostConfig"]["Binds"][1], "named:/v");
+        assert_eq!(v["HostConfig"]["Mounts"][0]["Source"], "/mnt/host/tmp/x");
+        // Windows drives are WSL's own translation.
+        let windows = DistroPaths {
+            host: HostFiles::WindowsDrives,
+            ..paths
+        };
+        assert_eq!(windows.translate(r"C:\src").unwrap(), "/mnt/c/src");
     }
 
     #[test]

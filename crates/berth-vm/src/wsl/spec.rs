@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// The distro name Berth registers.
 pub const DISTRO: &str = "berth";
 
-use super::paths::{self, PathError};
+use super::paths::{DistroPaths, HostFiles, PathError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WslCommand {
@@ -97,6 +97,8 @@ pub struct WslSpec {
     /// The user's `%UserProfile%\.wslconfig`, where Berth turns on WSL's memory reclaim
     /// ([`super::wslconfig`]); `None` leaves it alone (not on Windows: the stand-in's tests).
     pub wslconfig: Option<PathBuf>,
+    /// How the host's files appear in the distro (the agent's path, bind mounts).
+    pub host_files: HostFiles,
 }
 
 impl WslSpec {
@@ -108,10 +110,18 @@ impl WslSpec {
         }
     }
 
+    /// The host's paths as the engine in this distro sees them.
+    pub fn paths(&self) -> DistroPaths {
+        DistroPaths {
+            distro: self.distro.clone(),
+            host: self.host_files,
+        }
+    }
+
     pub fn run_agent(&self) -> Result<WslCommand, PathError> {
         Ok(WslCommand::RunAgent {
             distro: self.distro.clone(),
-            agent: paths::translate(&self.agent.display().to_string(), &self.distro)?,
+            agent: self.paths().translate(&self.agent.display().to_string())?,
         })
     }
 
@@ -139,6 +149,7 @@ mod tests {
             rootfs_tar: PathBuf::from(r"C:\Program Files\Berth\resources\rootfs.tar"),
             agent: PathBuf::from(r"C:\Program Files\Berth\resources\berth-agent"),
             wslconfig: None,
+            host_files: HostFiles::WindowsDrives,
         }
     }
 
