@@ -2,8 +2,10 @@
 //! driven through tauri-driver. A private dockerd behind an sshd in its network namespace is
 //! added from the "Add remote engine" dialog (its connection test first), made the current
 //! docker context with Use (config.json is the reference), and a remote that does not answer
-//! is refused with the reason shown. Screenshots: `engines.png`, `engines-add-refused.png`,
-//! `engines-used.png` under target/ui-screenshots.
+//! is refused with the reason shown. Then the sidebar's switcher moves every page to the remote:
+//! the containers page shows the remote's containers instead of the first engine's.
+//! Screenshots: `engines.png`, `engines-add-refused.png`, `engines-used.png`,
+//! `engines-switched.png` under target/ui-screenshots.
 
 mod ui_support;
 
@@ -22,8 +24,19 @@ fn scratch() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_engine_is_added_tested_and_used_from_the_engines_page() {
+    // The engine the app opens with, and a remote one behind sshd, each with its own container.
     let d = Dockerd::start().expect("a private dockerd");
-    let sshd = Sshd::start_for(&d, RemoteShell::WithDocker).expect("sshd in front of it");
+    let remote = Dockerd::start().expect("the remote's dockerd");
+    let sshd = Sshd::start_for(&remote, RemoteShell::WithDocker).expect("sshd in front of it");
+    for (engine, name) in [(&d, "on-default"), (&remote, "on-far")] {
+        let image = engine.test_image().expect("the busybox test image");
+        berth_testkit::run(
+            engine
+                .docker()
+                .args(["run", "-d", "--name", name, &image, "sleep", "600"]),
+        )
+        .expect("a container");
+    }
     let dir = scratch();
     let docker_config = dir.join("user/.docker");
     std::fs::write(
@@ -92,6 +105,46 @@ async fn a_remote_engine_is_added_tested_and_used_from_the_engines_page() {
     })
     .unwrap();
     app.shot("engines-used").await;
+
+    // The switcher: the containers page follows the engine chosen in the sidebar.
+    app.click("[data-testid=nav-containers]").await;
+    app.wait_for("[data-testid=container-row][data-name=on-default]")
+        .await;
+    switch_to(&app, "far").await;
+    app.wait_for("[data-testid=container-row][data-name=on-far]")
+        .await;
+    app.wait_gone("[data-testid=container-row][data-name=on-default]")
+        .await;
+    app.shot("engines-switched").await;
+    switch_to(&app, "default").await;
+    app.wait_for("[data-testid=container-row][data-name=on-default]")
+        .await;
+    app.wait_gone("[data-testid=container-row][data-name=on-far]")
+        .await;
     drop(silent);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Chooses `name` in the sidebar's switcher, as a user picking it from the list does (the list
+/// reloads when the control gets the focus).
+async fn switch_to(app: &App, name: &str) {
+    app.client
+        .execute(
+            "document.querySelector('[data-testid=engine-switcher]').focus()",
+            vec![],
+        )
+        .await
+        .expect("focus the switcher");
+    app.wait_for(&format!(
+        "[data-testid=engine-switcher] option[value='{name}']"
+    ))
+    .await;
+    let script = format!(
+        "const s = document.querySelector('[data-testid=engine-switcher]'); \
+         s.value = '{name}'; s.dispatchEvent(new Event('change', {{ bubbles: true }}));"
+    );
+    app.client
+        .execute(&script, vec![])
+        .await
+        .expect("choose the engine");
 }

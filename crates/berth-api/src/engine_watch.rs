@@ -22,7 +22,7 @@ use crate::daemon_client::{DaemonWatch, Reply};
 use crate::transport::ToApi;
 use crate::Berth;
 use berth_core::{ApiError, EngineState, ErrorCode};
-use berth_engine::{ContainerFilter, ContainerSummary, Engine, EngineEvent, EventFilter};
+use berth_engine::{ContainerFilter, ContainerSummary, Endpoint, Engine, EngineEvent, EventFilter};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch, Notify, RwLock};
@@ -91,6 +91,17 @@ pub struct EngineWatch {
     port_warnings: watch::Sender<Vec<PortWarning>>,
     events: broadcast::Sender<EngineEvent>,
     retry: Notify,
+    /// The engine the user switched to (the sidebar's switcher); `None`: the one Berth opened
+    /// with ([`Berth::endpoint`]).
+    chosen: std::sync::RwLock<Option<ChosenEngine>>,
+    switched: Notify,
+}
+
+/// An engine of the engines list that the window follows instead of the one Berth opened with.
+#[derive(Debug, Clone)]
+struct ChosenEngine {
+    name: String,
+    endpoint: Endpoint,
 }
 
 /// Whether `berth` talks to its own VM engine (rather than an existing socket).
@@ -111,6 +122,8 @@ impl EngineWatch {
             events: broadcast::channel(1024).0,
             port_warnings: watch::Sender::new(Vec::new()),
             retry: Notify::new(),
+            chosen: std::sync::RwLock::new(None),
+            switched: Notify::new(),
         })
     }
 
@@ -118,9 +131,58 @@ impl EngineWatch {
         &self.berth
     }
 
-    /// Whether the engine is Berth's VM (Stop, Restart and the quit question apply).
+    /// Whether the engine followed is Berth's VM (Stop, Restart and the quit question apply).
     pub fn owns_engine(&self) -> bool {
-        self.owned
+        self.owned && self.chosen().is_none()
+    }
+
+    fn chosen(&self) -> Option<ChosenEngine> {
+        self.chosen
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The name of the engine the window follows: the one switched to, else `berth` for
+    /// Berth's own engine, else `None` (the engine in settings or `DOCKER_HOST`).
+    pub fn followed_engine(&self) -> Option<String> {
+        match self.chosen() {
+            Some(chosen) => Some(chosen.name),
+            None if self.owned => Some(crate::CONTEXT_NAME.to_string()),
+            None => None,
+        }
+    }
+
+    /// Where the followed engine is, for messages.
+    fn followed_endpoint(&self) -> Endpoint {
+        self.chosen()
+            .map(|c| c.endpoint)
+            .unwrap_or_else(|| self.berth.endpoint())
+    }
+
+    /// Follows the engine named `name` of the engines list from now on: the state, the
+    /// events and every call go to it (Berth's own engine again for `berth`).
+    pub fn switch_to(&self, name: &str) -> Result<(), ApiError> {
+        let chosen = if name == crate::CONTEXT_NAME && self.owned {
+            None
+        } else {
+            let endpoint = self.berth.engines().endpoint_of(name)?;
+            Some(ChosenEngine {
+                name: name.to_string(),
+                endpoint,
+            })
+        };
+        *self.chosen.write().unwrap_or_else(|e| e.into_inner()) = chosen;
+        self.switched.notify_one();
+        Ok(())
+    }
+
+    /// A connection to the followed engine when it is not Berth's own.
+    async fn connect_followed(&self) -> Result<Engine, ApiError> {
+        match self.chosen() {
+            Some(chosen) => self.berth.engines().connect_to(&chosen.endpoint).await,
+            None => self.berth.engine().await,
+        }
     }
 
     pub fn state(&self) -> &StateView {
@@ -197,7 +259,7 @@ impl EngineWatch {
         // The daemon said Running before the event follower connected: connect for this call.
         // A paused engine wakes for it (the user asked for something).
         let state = self.state.get();
-        if self.owned && (state.is_running() || state.is_paused()) {
+        if self.owns_engine() && (state.is_running() || state.is_paused()) {
             if let Ok(engine) = self.berth.engine().await {
                 return Ok(engine);
             }
@@ -206,7 +268,7 @@ impl EngineWatch {
             ErrorCode::EngineUnreachable,
             format!(
                 "No engine answers at {}. Start it, or choose another engine in settings.",
-                self.berth.endpoint()
+                self.followed_endpoint()
             ),
         ))
     }
@@ -214,7 +276,7 @@ impl EngineWatch {
     /// Start (or Retry). Berth's VM: asks the daemon (starting it if needed) and returns once
     /// the engine runs. An existing engine: reconnect now instead of waiting for the backoff.
     pub async fn start(&self) -> Result<(), ApiError> {
-        if !self.owned {
+        if !self.owns_engine() {
             self.retry.notify_one();
             return Ok(());
         }
@@ -268,14 +330,14 @@ impl EngineWatch {
     }
 
     fn ensure_owned(&self, what: &str) -> Result<(), ApiError> {
-        if self.owned {
+        if self.owns_engine() {
             return Ok(());
         }
         Err(ApiError::new(
             ErrorCode::Unsupported,
             format!(
                 "The engine at {} was not started by Berth; {what} it where it was started.",
-                self.berth.endpoint()
+                self.followed_endpoint()
             ),
         ))
     }
@@ -297,13 +359,28 @@ impl EngineWatch {
         }
     }
 
-    /// Runs forever: keeps the state (and the engine's events) current.
+    /// Runs forever: keeps the state (and the engine's events) current, for the engine
+    /// followed; a switch starts over on the new one.
     pub async fn supervise(self: Arc<Self>) {
-        if self.owned {
-            tokio::spawn(self.clone().follow_engine_while_running());
-            self.follow_daemon().await;
-        } else {
-            self.supervise_existing().await;
+        loop {
+            if self.owns_engine() {
+                let events = tokio::spawn(self.clone().follow_engine_while_running());
+                tokio::select! {
+                    () = self.follow_daemon() => {}
+                    () = self.switched.notified() => {}
+                }
+                events.abort();
+            } else {
+                tokio::select! {
+                    () = self.supervise_existing() => {}
+                    () = self.switched.notified() => {}
+                }
+            }
+            *self.engine.write().await = None;
+            self.set_port_warnings(Vec::new());
+            self.state.set(EngineState::Starting {
+                phase: berth_core::StartPhase::WaitingForEngine,
+            });
         }
     }
 
@@ -390,7 +467,7 @@ impl EngineWatch {
     async fn supervise_existing(&self) {
         let mut backoff = Duration::from_millis(500);
         loop {
-            match self.berth.engine().await {
+            match self.connect_followed().await {
                 Ok(engine) => {
                     backoff = Duration::from_millis(500);
                     self.follow_existing(engine).await;

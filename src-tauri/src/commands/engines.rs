@@ -37,3 +37,17 @@ pub async fn use_engine(state: State<'_, AppState>, name: String) -> Result<(), 
 pub async fn remove_engine(state: State<'_, AppState>, name: String) -> Result<(), ApiError> {
     state.link.berth().engines().remove(&name)
 }
+
+/// The engine every page follows (`None`: the engine chosen in settings or `DOCKER_HOST`).
+#[tauri::command]
+pub async fn followed_engine(state: State<'_, AppState>) -> Result<Option<String>, ApiError> {
+    Ok(state.link.followed_engine())
+}
+
+/// The sidebar's switcher: every page follows `name` from now on, and it becomes the current
+/// docker context too.
+#[tauri::command]
+pub async fn switch_engine(state: State<'_, AppState>, name: String) -> Result<(), ApiError> {
+    state.link.switch_to(&name)?;
+    state.link.berth().engines().use_engine(&name)
+}

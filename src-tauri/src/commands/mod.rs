@@ -47,6 +47,8 @@ macro_rules! all_commands {
             $crate::commands::engines::add_remote_engine,
             $crate::commands::engines::use_engine,
             $crate::commands::engines::remove_engine,
+            $crate::commands::engines::followed_engine,
+            $crate::commands::engines::switch_engine,
             $crate::commands::containers::list_containers,
             $crate::commands::containers::container_action,
             $crate::commands::containers::remove_container,

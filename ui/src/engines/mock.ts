@@ -17,6 +17,8 @@ export class MockEngines {
       error: { code: "engine_unreachable", message: "Engine unreachable at unix:///var/run/docker.sock" } }),
   ];
   answering = new Set<string>(["ssh://me@build.example"]);
+  /** The engine the window follows. */
+  followed: string | null = "berth";
 
   add(form: RemoteEngineForm): EngineEntry {
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$/.test(form.name)) throw { code: "invalid_input", message: `invalid engine name "${form.name}"` };

@@ -330,16 +330,25 @@ impl Engines {
         self.add(name.trim(), address.trim(), tls).await
     }
 
-    /// A connection to the engine named `name` (any kind).
-    pub async fn connect(&self, name: &str) -> Result<Engine, ApiError> {
-        let candidate = self
-            .candidates()?
+    /// Where the engine named `name` (any kind) is.
+    pub fn endpoint_of(&self, name: &str) -> Result<Endpoint, ApiError> {
+        self.candidates()?
             .into_iter()
             .find(|c| c.name == name)
-            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no engine named {name}")))?;
-        Engine::connect_via(&candidate.endpoint, &self.store, &self.ssh)
+            .map(|c| c.endpoint)
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no engine named {name}")))
+    }
+
+    /// A connection to the engine at `endpoint`, with this list's context store and ssh.
+    pub async fn connect_to(&self, endpoint: &Endpoint) -> Result<Engine, ApiError> {
+        Engine::connect_via(endpoint, &self.store, &self.ssh)
             .await
             .to_api()
+    }
+
+    /// A connection to the engine named `name` (any kind).
+    pub async fn connect(&self, name: &str) -> Result<Engine, ApiError> {
+        self.connect_to(&self.endpoint_of(name)?).await
     }
 }
 

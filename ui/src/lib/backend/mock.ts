@@ -615,6 +615,15 @@ export class MockBackend implements Backend {
   async addRemoteEngine(form: RemoteEngineForm) { this.call(`addRemoteEngine:${form.name}:${form.address}`); return this.engines.add(form); }
   async useEngine(name: string) { this.call(`useEngine:${name}`); this.engines.use(name); }
   async removeEngine(name: string) { this.call(`removeEngine:${name}`); this.engines.remove(name); }
+  async followedEngine() { this.call("followedEngine"); return this.engines.followed; }
+  async switchEngine(name: string) {
+    this.call(`switchEngine:${name}`);
+    this.engines.use(name);
+    this.engines.followed = name;
+    // The window's stores reload when the engine comes up again.
+    this.setState({ state: "starting", phase: "waiting_for_engine" });
+    this.setState({ state: "running", since: new Date().toISOString() });
+  }
 
   // Swarm
   swarm = new MockSwarm();

@@ -184,6 +184,8 @@ export class TauriBackend implements Backend {
   addRemoteEngine(form: RemoteEngineForm) { return invoke<EngineEntry>("add_remote_engine", { ...form }); }
   useEngine(name: string) { return invoke<void>("use_engine", { name }); }
   removeEngine(name: string) { return invoke<void>("remove_engine", { name }); }
+  followedEngine() { return invoke<string | null>("followed_engine"); }
+  switchEngine(name: string) { return invoke<void>("switch_engine", { name }); }
   swarmOverview() { return invoke<SwarmOverview>("swarm_overview"); }
   swarmInit(advertiseAddr: string | null) { return invoke<string>("swarm_init", { advertiseAddr }); }
   swarmTasks(service: string) { return invoke<TaskSummary[]>("swarm_tasks", { service }); }

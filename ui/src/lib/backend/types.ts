@@ -194,6 +194,10 @@ export interface Backend {
   /** Makes the engine the current docker context. */
   useEngine(name: string): Promise<void>;
   removeEngine(name: string): Promise<void>;
+  /** The engine every page follows (null: the one chosen in settings or DOCKER_HOST). */
+  followedEngine(): Promise<string | null>;
+  /** Every page follows `name` from now on; it becomes the current docker context too. */
+  switchEngine(name: string): Promise<void>;
 
   // Swarm
   /** Where the engine stands in swarm mode; on a manager its nodes, services and stacks. */

@@ -3,6 +3,8 @@ export const engines = {
   title: "Engines",
   count: { one: "{count} engine", other: "{count} engines" },
   intro: "Every engine docker and Berth can talk to. Use makes one the current docker context for the docker CLI.",
+  switcherLabel: "Engine",
+  fromSettings: "The engine in settings",
   refresh: "Refresh",
   addRemote: "Add remote engine",
   kind: "Kind",

@@ -5,6 +5,8 @@ export const engines: Translation<typeof en> = {
   title: "エンジン",
   count: { other: "{count} 個のエンジン" },
   intro: "docker と Berth が接続できるすべてのエンジンです。「使用」を押すと、docker CLI の現在のコンテキストになります。",
+  switcherLabel: "エンジン",
+  fromSettings: "設定のエンジン",
   refresh: "再読み込み",
   addRemote: "リモートエンジンを追加",
   kind: "種類",
