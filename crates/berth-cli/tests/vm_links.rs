@@ -1,17 +1,22 @@
-//! Tier 3: the engine's core checks under every link configuration this machine can run, one
-//! fresh `BERTH_HOME` each: QEMU with the virtio-serial link, and QEMU with the vsock link
-//! (vhost-user-vsock-pci served by vhost-device-vsock). In each: `docker run` through the
-//! `berth` context, a published port on localhost, a file from the home folder in a bind mount,
-//! and a volume that survives a stop and a start. Prints boot-to-ready for each, side by side.
+//! Tier 3: the engine's core checks under every configuration this machine can run, one fresh
+//! `BERTH_HOME` each: QEMU with the virtio-serial link, QEMU with the vsock link
+//! (vhost-user-vsock-pci served by vhost-device-vsock), and the vfkit backend driving
+//! `berth-vfkit-standin` (vfkit's command line and REST API over QEMU, `BERTH_VFKIT`). In each:
+//! `docker run` through the `berth` context, a published port on localhost, a file from the home
+//! folder in a bind mount, and a volume that survives a stop and a start; the guest got its
+//! address by DHCP (under the stand-in, on vmnet's 192.168.64.0/24). Prints boot-to-ready for
+//! each, side by side.
 //!
 //! Needs what vm_engine.rs needs, plus vhost-device-vsock (`scripts/setup.sh` installs it;
-//! `BERTH_VHOST_DEVICE_VSOCK` names another) and virtiofsd (the home folder's share).
+//! `BERTH_VHOST_DEVICE_VSOCK` names another) and virtiofsd (the home folder's share). The
+//! stand-in is built here unless `BERTH_VFKIT` names one.
 // The VM tier boots the Linux QEMU backend.
 #![cfg(target_os = "linux")]
 
 mod vm_support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use berth_testkit::{free_port, http_get, wait_until};
@@ -24,6 +29,10 @@ struct Config {
     /// What `berth status --json` reports for it.
     hypervisor_prefix: &'static str,
     link: &'static str,
+    /// Runs the vfkit backend against the stand-in (`BERTH_VFKIT`).
+    vfkit_standin: bool,
+    /// How the guest's DHCP lease line on the console starts its address.
+    dhcp_address: &'static str,
 }
 
 const CONFIGS: &[Config] = &[
@@ -32,14 +41,47 @@ const CONFIGS: &[Config] = &[
         settings: &[("vm.backend", "qemu"), ("vm.link", "serial")],
         hypervisor_prefix: "qemu",
         link: "serial",
+        vfkit_standin: false,
+        dhcp_address: "10.0.2.",
     },
     Config {
         name: "qemu vsock",
         settings: &[("vm.backend", "qemu"), ("vm.link", "vsock")],
         hypervisor_prefix: "qemu",
         link: "vsock",
+        vfkit_standin: false,
+        dhcp_address: "10.0.2.",
+    },
+    Config {
+        name: "vfkit stand-in",
+        settings: &[("vm.backend", "vfkit")],
+        hypervisor_prefix: "vfkit",
+        link: "vsock",
+        vfkit_standin: true,
+        dhcp_address: "192.168.64.",
     },
 ];
+
+/// The vfkit stand-in: `BERTH_VFKIT`, else built here (`cargo build -p berth-vfkit-standin`).
+fn vfkit_standin() -> PathBuf {
+    if let Some(path) = std::env::var_os("BERTH_VFKIT").filter(|v| !v.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(
+        Command::new(cargo)
+            .current_dir(&root)
+            .args(["build", "-p", "berth-vfkit-standin"]),
+        "cargo build -p berth-vfkit-standin",
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let standin = target.join("debug/berth-vfkit-standin");
+    assert!(standin.is_file(), "no stand-in at {}", standin.display());
+    standin
+}
 
 const IMAGE: &str = "berth-link-test/busybox:1";
 
@@ -53,10 +95,14 @@ struct Figures {
 }
 
 impl Env {
-    /// `berth start` with `home` as the user's home folder (the default share).
-    fn start_with_home(&self, home: &Path) -> Duration {
+    /// `berth start` with `home` as the user's home folder (the default share) and `vfkit` as
+    /// the vfkit program, if given.
+    fn start_with_home(&self, home: &Path, vfkit: Option<&Path>) -> Duration {
         let mut cmd = self.berth(&["start"]);
         cmd.env("HOME", home);
+        if let Some(vfkit) = vfkit {
+            cmd.env("BERTH_VFKIT", vfkit);
+        }
         self.booted(cmd, "berth start").1
     }
 
@@ -82,7 +128,7 @@ fn vm_core_checks_under_each_link() {
     eprintln!("boot to ready, one run (berth start; the daemon's engine-ready mark):");
     for (name, f) in &figures {
         eprintln!(
-            "  {name:<12} first start {:>6.1} s (agent at {:>6.1} s, engine at {:>6.1} s), start after stop {:>6.1} s",
+            "  {name:<14} first start {:>6.1} s (agent at {:>6.1} s, engine at {:>6.1} s), start after stop {:>6.1} s",
             f.first_start.as_secs_f64(),
             f.first_link_up_ms as f64 / 1000.0,
             f.first_ready_ms as f64 / 1000.0,
@@ -110,7 +156,8 @@ fn core_checks(config: &Config) -> Figures {
     }
 
     // --- start, and the status says how -------------------------------------------------
-    let first_start = env.start_with_home(home.path());
+    let standin = config.vfkit_standin.then(vfkit_standin);
+    let first_start = env.start_with_home(home.path(), standin.as_deref());
     let (first_link_up_ms, first_ready_ms) = env.start_marks();
     eprintln!("{name}: first boot (blank data disk) to engine ready: {first_start:?}");
     let human = run(&mut env.berth(&["status"]), "berth status");
@@ -123,6 +170,15 @@ fn core_checks(config: &Config) -> Figures {
         "{name}: {vm}"
     );
     assert_eq!(vm["link"], config.link, "{name}: {vm}");
+    // The address came by DHCP: the guest configures none any other way, and says so.
+    let console = env.log("vm-console.log");
+    let lease = console.lines().find(|l| l.contains(" by DHCP from "));
+    let lease = lease.unwrap_or_else(|| panic!("{name}: no DHCP lease on the console:\n{console}"));
+    assert!(
+        lease.contains(&format!(" {}", config.dhcp_address)),
+        "{name}: {lease}"
+    );
+    eprintln!("{name}: {}", lease.trim());
     if config.link == "vsock" {
         // The agent in the guest said where it listens (its log is on the console).
         let console = env.log("vm-console.log");
@@ -182,7 +238,7 @@ fn core_checks(config: &Config) -> Figures {
     );
     run(&mut env.berth(&["stop"]), "berth stop");
     assert_eq!(env.state(), "stopped", "{name}");
-    let second_start = env.start_with_home(home.path());
+    let second_start = env.start_with_home(home.path(), standin.as_deref());
     eprintln!("{name}: second boot to engine ready: {second_start:?}");
     let out = run(
         &mut env.docker(&["run", "--rm", "-v", "keep:/data", IMAGE, "cat", "/data/f"]),
