@@ -645,8 +645,39 @@ pub struct Network {
     pub enable_ipv6: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subnets: Vec<String>,
+    /// IPAM beyond the subnets (a driver, options, gateways, ranges, reserved addresses);
+    /// `None` when the file gives subnets only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<Ipam>,
+    /// `Some(false)`: no IPv4 on this network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_ipv4: Option<bool>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+}
+
+/// A network's `ipam` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Ipam {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<IpamConfig>,
+}
+
+/// One pool of a network's `ipam.config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IpamConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aux_addresses: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -51,6 +51,12 @@ services:
       - {source: token, uid: "1000", mode: 0400}
     configs:
       - {source: motd, target: /etc/motd}
+    networks: [default, back]
+networks:
+  back:
+    ipam:
+      config:
+        - {subnet: 10.219.7.0/24, ip_range: 10.219.7.128/25, gateway: 10.219.7.254}
 secrets:
   token: {environment: TOKEN}
 configs:
@@ -122,6 +128,15 @@ fn engine_compose_include_volumes_from_and_applied_keys() {
             .output()
             .unwrap();
         assert!(!denied.status.success(), "the volume is mounted read-only");
+        // The network's IPAM as written, and the address app got from its range.
+        let ipam = docker(&d, &["network", "inspect", "-f", "{{json .IPAM.Config}}", "split_back"]);
+        assert!(
+            ipam.contains(r#""IPRange":"10.219.7.128/25""#) && ipam.contains(r#""Gateway":"10.219.7.254""#),
+            "{ipam}"
+        );
+        let addr = inspect(&d, "split-app-1", "{{(index .NetworkSettings.Networks \"split_back\").IPAddress}}");
+        let last: u8 = addr.rsplit('.').next().unwrap().parse().unwrap();
+        assert!(addr.starts_with("10.219.7.") && last >= 128, "{addr}");
         // A secret from the environment with an owner and mode, a config from inline content.
         let token = docker(&d, &["exec", "split-app-1", "stat", "-c", "%u %a", "/run/secrets/token"]);
         assert_eq!(token.trim(), "1000 400");

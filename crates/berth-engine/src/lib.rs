@@ -48,7 +48,7 @@ pub use images::{
     ImageHistoryEntry, ImageSummary, PruneReport, PullProgress, PushProgress, RegistryAuth,
 };
 pub use logs::{LogLine, LogOptions, LogStream};
-pub use networks::{NetworkCreate, NetworkEndpoint, NetworkSummary};
+pub use networks::{IpamPool, NetworkCreate, NetworkEndpoint, NetworkIpam, NetworkSummary};
 pub use remote::ssh::SshClient;
 pub use remote::tls::TlsFiles;
 pub use run_spec::{Mount, PortBinding, Protocol, RestartPolicy, RunSpec};

@@ -61,6 +61,47 @@ pub struct NetworkCreate {
     pub labels: BTreeMap<String, String>,
 }
 
+/// A network's IP address management: the IPAM driver, its options and address pools.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkIpam {
+    pub driver: Option<String>,
+    pub options: BTreeMap<String, String>,
+    pub pools: Vec<IpamPool>,
+    /// `Some(false)`: the network has no IPv4 addresses.
+    pub enable_ipv4: Option<bool>,
+}
+
+/// One address pool of a network.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IpamPool {
+    pub subnet: Option<String>,
+    pub ip_range: Option<String>,
+    pub gateway: Option<String>,
+    /// Addresses the driver must not hand out, by host name.
+    pub aux_addresses: BTreeMap<String, String>,
+}
+
+impl NetworkIpam {
+    fn to_bollard(&self) -> Ipam {
+        Ipam {
+            driver: self.driver.clone(),
+            options: (!self.options.is_empty()).then(|| self.options.clone().into_iter().collect()),
+            config: Some(
+                self.pools
+                    .iter()
+                    .map(|p| IpamConfig {
+                        subnet: p.subnet.clone(),
+                        ip_range: p.ip_range.clone(),
+                        gateway: p.gateway.clone(),
+                        auxiliary_addresses: (!p.aux_addresses.is_empty())
+                            .then(|| p.aux_addresses.clone().into_iter().collect()),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
 fn subnets(ipam: Option<Ipam>) -> Vec<String> {
     ipam.and_then(|i| i.config)
         .unwrap_or_default()
@@ -155,6 +196,16 @@ impl Engine {
 
     /// Creates a network; returns its id.
     pub async fn create_network(&self, spec: &NetworkCreate) -> Result<String, EngineError> {
+        self.create_network_with_ipam(spec, None).await
+    }
+
+    /// [`Engine::create_network`] with the IP address management `ipam` says (its pools
+    /// replace `spec`'s subnets), and `enable_ipv4: false` when `ipv4` is `Some(false)`.
+    pub async fn create_network_with_ipam(
+        &self,
+        spec: &NetworkCreate,
+        ipam: Option<&NetworkIpam>,
+    ) -> Result<String, EngineError> {
         if !is_object_name(&spec.name) {
             return Err(EngineError::invalid(
                 "name",
@@ -180,17 +231,21 @@ impl Engine {
             });
         }
         let subnets: Vec<&String> = spec.subnet.iter().chain(&spec.extra_subnets).collect();
-        let ipam = (!subnets.is_empty()).then(|| Ipam {
-            config: Some(
-                subnets
-                    .into_iter()
-                    .map(|s| IpamConfig {
-                        subnet: Some(s.clone()),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
-            ..Default::default()
+        let custom_ipam = ipam.map(NetworkIpam::to_bollard);
+        let enable_ipv4 = ipam.and_then(|i| i.enable_ipv4);
+        let ipam = custom_ipam.or_else(|| {
+            (!subnets.is_empty()).then(|| Ipam {
+                config: Some(
+                    subnets
+                        .into_iter()
+                        .map(|s| IpamConfig {
+                            subnet: Some(s.clone()),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
+                ..Default::default()
+            })
         });
         let request = NetworkCreateRequest {
             name: spec.name.clone(),
@@ -201,6 +256,7 @@ impl Engine {
             options: (!spec.driver_opts.is_empty())
                 .then(|| spec.driver_opts.clone().into_iter().collect()),
             ipam,
+            enable_ipv4,
             labels: Some(spec.labels.clone().into_iter().collect::<HashMap<_, _>>()),
             ..Default::default()
         };

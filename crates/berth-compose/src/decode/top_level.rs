@@ -18,15 +18,7 @@ pub fn network(key: &str, n: &Node, field: &str, project: &str) -> R<Network> {
             "enable_ipv6" => net.enable_ipv6 = boolean(v, f)?,
             "labels" => net.labels = kv_strings(v, f)?,
             "ipam" => ipam(v, f, &mut net)?,
-            "enable_ipv4" => {
-                if !boolean(v, f)? {
-                    return Err(refused(
-                        v,
-                        f,
-                        "IPv4-less networks are not passed to the engine yet",
-                    ));
-                }
-            }
+            "enable_ipv4" => net.enable_ipv4 = Some(boolean(v, f)?),
             x if x.starts_with("x-") => {}
             _ => return err(v, f, "unknown attribute"),
         }
@@ -35,31 +27,52 @@ pub fn network(key: &str, n: &Node, field: &str, project: &str) -> R<Network> {
     Ok(net)
 }
 
-/// `ipam.config[].subnet`; the rest of IPAM is not passed to the engine yet, so it is refused.
+/// `ipam`: the subnets go to `net.subnets`; anything more (driver, options, gateways, ranges,
+/// reserved addresses) keeps the whole section in `net.ipam`.
 fn ipam(n: &Node, field: &str, net: &mut Network) -> R<()> {
-    const NOT_YET: &str = "only IPAM subnets are passed to the engine yet (issue #19)";
+    let mut ipam = Ipam::default();
+    let mut beyond_subnets = false;
     for (k, v) in map(n, field)? {
         let f = format!("{field}.{k}");
         match k.as_str() {
             "config" => {
                 for (i, c) in seq(v, &f)?.iter().enumerate() {
                     let g = format!("{f}[{i}]");
+                    let mut pool = IpamConfig::default();
                     for (key, x) in map(c, &g)? {
                         let h = format!("{g}.{key}");
                         match key.as_str() {
-                            "subnet" => net.subnets.push(scalar(x, &h)?),
-                            "gateway" | "ip_range" | "aux_addresses" => {
-                                return Err(refused(x, &h, NOT_YET))
+                            "subnet" => {
+                                let subnet = scalar(x, &h)?;
+                                net.subnets.push(subnet.clone());
+                                pool.subnet = Some(subnet);
                             }
+                            "gateway" => pool.gateway = Some(scalar(x, &h)?),
+                            "ip_range" => pool.ip_range = Some(scalar(x, &h)?),
+                            "aux_addresses" => pool.aux_addresses = kv_strings(x, &h)?,
                             _ => return err(x, &h, "unknown attribute"),
                         }
                     }
+                    beyond_subnets |= pool.gateway.is_some()
+                        || pool.ip_range.is_some()
+                        || !pool.aux_addresses.is_empty();
+                    ipam.config.push(pool);
                 }
             }
-            "driver" | "options" => return Err(refused(v, &f, NOT_YET)),
+            "driver" => {
+                ipam.driver = opt_scalar(v, &f)?;
+                beyond_subnets = true;
+            }
+            "options" => {
+                ipam.options = kv_strings(v, &f)?;
+                beyond_subnets = true;
+            }
             x if x.starts_with("x-") => {}
             _ => return err(v, &f, "unknown attribute"),
         }
+    }
+    if beyond_subnets {
+        net.ipam = Some(ipam);
     }
     Ok(())
 }

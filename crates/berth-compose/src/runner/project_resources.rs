@@ -1,6 +1,6 @@
 //! The networks and volumes a project declares: found, or created with compose's labels.
 
-use berth_engine::{NetworkCreate, VolumeCreate};
+use berth_engine::{IpamPool, NetworkCreate, NetworkIpam, VolumeCreate};
 
 use super::{is_not_found, Compose, Event, ResourceState};
 use crate::error::{Error, Result};
@@ -69,8 +69,36 @@ impl Compose {
             driver_opts: net.driver_opts.clone(),
             labels: l,
         };
+        let ipam = (net.ipam.is_some() || net.enable_ipv4.is_some()).then(|| {
+            let i = net.ipam.clone().unwrap_or_default();
+            let pools = if i.config.is_empty() {
+                net.subnets
+                    .iter()
+                    .map(|s| IpamPool {
+                        subnet: Some(s.clone()),
+                        ..Default::default()
+                    })
+                    .collect()
+            } else {
+                i.config
+                    .into_iter()
+                    .map(|c| IpamPool {
+                        subnet: c.subnet,
+                        ip_range: c.ip_range,
+                        gateway: c.gateway,
+                        aux_addresses: c.aux_addresses,
+                    })
+                    .collect()
+            };
+            NetworkIpam {
+                driver: i.driver,
+                options: i.options,
+                pools,
+                enable_ipv4: net.enable_ipv4,
+            }
+        });
         self.engine
-            .create_network(&spec)
+            .create_network_with_ipam(&spec, ipam.as_ref())
             .await
             .map_err(Error::engine(format!("creating network {}", net.name)))?;
         self.emit(Event::Network {
