@@ -127,7 +127,7 @@ pub struct UpArgs {
     #[arg(long)]
     pub no_start: bool,
     /// Remove containers for services not defined in the compose file
-    #[arg(long)]
+    #[arg(long, env = "COMPOSE_REMOVE_ORPHANS", value_parser = clap::builder::BoolishValueParser::new())]
     pub remove_orphans: bool,
     pub services: Vec<String>,
 }
@@ -141,7 +141,7 @@ pub struct DownArgs {
     #[arg(long, value_enum)]
     pub rmi: Option<RmiArg>,
     /// Remove containers for services not defined in the compose file
-    #[arg(long)]
+    #[arg(long, env = "COMPOSE_REMOVE_ORPHANS", value_parser = clap::builder::BoolishValueParser::new())]
     pub remove_orphans: bool,
     /// Shutdown timeout in seconds
     #[arg(short, long)]

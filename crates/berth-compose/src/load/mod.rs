@@ -181,13 +181,37 @@ fn environment(
     project_dir: &Path,
 ) -> Result<BTreeMap<String, String>, LoadError> {
     let mut env = BTreeMap::new();
-    let files: Vec<(PathBuf, bool)> = if opts.env_files.is_empty() {
-        vec![(project_dir.join(".env"), false)]
+    // `--env-file`, else COMPOSE_ENV_FILES (comma-separated), else `.env` unless
+    // COMPOSE_DISABLE_ENV_FILE is true.
+    let from_env: Vec<PathBuf> = opts
+        .environment
+        .get("COMPOSE_ENV_FILES")
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let disabled = opts
+        .environment
+        .get("COMPOSE_DISABLE_ENV_FILE")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+    let explicit = if opts.env_files.is_empty() {
+        &from_env
     } else {
-        opts.env_files
+        &opts.env_files
+    };
+    let files: Vec<(PathBuf, bool)> = if !explicit.is_empty() {
+        explicit
             .iter()
             .map(|f| (decode::clean(&opts.working_dir.join(f)), true))
             .collect()
+    } else if disabled {
+        Vec::new()
+    } else {
+        vec![(project_dir.join(".env"), false)]
     };
     for (file, required) in files {
         if !file.is_file() && !required {

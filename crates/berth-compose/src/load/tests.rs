@@ -431,3 +431,33 @@ fn label_files_and_volumes_from_and_namespaces() {
         "{e}"
     );
 }
+
+#[test]
+fn compose_env_files_and_disable_env_file() {
+    let d = Dir::new("envfiles");
+    d.write("compose.yaml", "services:\n  a:\n    image: ${IMG:-none}\n");
+    d.write(".env", "IMG=from-dotenv\n");
+    d.write("one.env", "IMG=from-one\n");
+    d.write("two.env", "IMG=from-two\n");
+    let image = |extra: &[(&str, &str)]| {
+        let mut o = d.opts(&["compose.yaml"]);
+        for (k, v) in extra {
+            o.environment.insert(k.to_string(), v.to_string());
+        }
+        load(&o).unwrap().services["a"].image.clone().unwrap()
+    };
+    assert_eq!(image(&[]), "from-dotenv");
+    assert_eq!(
+        image(&[("COMPOSE_ENV_FILES", "one.env,two.env")]),
+        "from-two"
+    );
+    assert_eq!(image(&[("COMPOSE_DISABLE_ENV_FILE", "true")]), "none");
+    let mut o = d.opts(&["compose.yaml"]);
+    o.env_files = vec!["one.env".into()];
+    o.environment
+        .insert("COMPOSE_ENV_FILES".into(), "two.env".into());
+    assert_eq!(
+        load(&o).unwrap().services["a"].image.as_deref(),
+        Some("from-one")
+    );
+}
