@@ -3,6 +3,7 @@
 //! hijacked connection (attach, exec) works over them unchanged.
 
 pub mod ssh;
+mod ssh_stream;
 pub mod tls;
 
 use std::time::Duration;
@@ -46,6 +47,10 @@ where
     let transport = move |req: BollardRequest| {
         let client = client.clone();
         async move {
+            // hyper hands a finished connection back to its pool from a task of its own; a
+            // request made at once (bollard's first call right after the version negotiation)
+            // would otherwise open another connection, which over ssh is another login.
+            tokio::task::yield_now().await;
             client
                 .request(req)
                 .await

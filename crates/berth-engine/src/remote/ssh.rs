@@ -9,11 +9,12 @@ use std::pin::Pin;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+
+pub use super::ssh_stream::SshStream;
 use std::time::Duration;
 
-use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::io::AsyncReadExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::oneshot;
 
@@ -234,7 +235,8 @@ impl SshConnector {
         self.last_exit.clone()
     }
 
-    fn spawn(&self) -> io::Result<SshStream> {
+    /// Starts one `ssh ... docker system dial-stdio`.
+    pub(super) fn spawn(&self) -> io::Result<SshPipes> {
         let mut cmd = Command::new(&self.client.program);
         cmd.args(self.client.args(&self.target))
             .stdin(Stdio::piped())
@@ -254,12 +256,21 @@ impl SshConnector {
         };
         let (end_tx, end_rx) = oneshot::channel();
         tokio::spawn(watch(child, stderr, end_rx, self.last_exit.clone()));
-        Ok(SshStream {
+        Ok(SshPipes {
             stdin,
             stdout,
             _end: end_tx,
         })
     }
+}
+
+/// A running ssh child's pipes: its stdout (what the engine says) and stdin (what we say).
+#[derive(Debug)]
+pub struct SshPipes {
+    pub(super) stdin: ChildStdin,
+    pub(super) stdout: ChildStdout,
+    /// Dropped with the pipes: the watcher then ends the child.
+    pub(super) _end: oneshot::Sender<()>,
 }
 
 /// Waits for one ssh child: records how it ended if it failed by itself; kills it when the
@@ -319,52 +330,12 @@ impl tower_service::Service<hyper::Uri> for SshConnector {
         Poll::Ready(Ok(()))
     }
 
+    /// The connection starts ssh at its first write: hyper opens a connection while it waits
+    /// for an idle one and keeps whichever comes first, and an ssh login for a connection that
+    /// is never used would cost a login's time and a process.
     fn call(&mut self, _uri: hyper::Uri) -> Self::Future {
-        let spawned = self.spawn().map(TokioIo::new);
-        Box::pin(async move { spawned })
-    }
-}
-
-/// One ssh child's stdout (what the engine says) and stdin (what we say).
-#[derive(Debug)]
-pub struct SshStream {
-    stdin: ChildStdin,
-    stdout: ChildStdout,
-    /// Dropped with the stream: the watcher then ends the child.
-    _end: oneshot::Sender<()>,
-}
-
-impl Connection for SshStream {
-    fn connected(&self) -> Connected {
-        Connected::new()
-    }
-}
-
-impl AsyncRead for SshStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stdout).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for SshStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stdin).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stdin).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stdin).poll_shutdown(cx)
+        let stream = SshStream::new(self.clone());
+        Box::pin(async move { Ok(TokioIo::new(stream)) })
     }
 }
 
