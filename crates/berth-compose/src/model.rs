@@ -410,6 +410,8 @@ pub struct Deploy {
     pub limit_cpus: Option<String>,
     pub limit_memory: Option<String>,
     pub limit_pids: Option<i64>,
+    /// `resources.reservations.memory`.
+    pub reservation_memory: Option<String>,
     /// `restart_policy` is present (possibly empty).
     pub restart_policy: bool,
     pub restart_condition: Option<String>,

@@ -19,8 +19,8 @@ pub use ports_and_mounts::parse_port;
 use ports_and_mounts::{mount, port};
 use resources::{blkio_config, bytes, cpus, cpuset, gpus, int, int_in, micros, swap_bytes};
 use service_attributes::{
-    build, depends_on, deploy, extra_hosts, file_refs, healthcheck, logging, service_networks,
-    ulimits,
+    build, depends_on, deploy, extra_hosts, file_refs, healthcheck, logging, reconcile_deploy,
+    service_networks, ulimits,
 };
 pub use top_level::{file_object, network, volume};
 
@@ -460,6 +460,9 @@ pub fn service(name: &str, n: &Node, ctx: &Ctx) -> R<Service> {
     }
     if s.scale.is_none() {
         s.scale = replicas;
+    }
+    if let Some(d) = n.get("deploy") {
+        reconcile_deploy(&mut s, d, &format!("{base}.deploy"))?;
     }
     if s.image.is_none() && s.build.is_none() {
         return err(

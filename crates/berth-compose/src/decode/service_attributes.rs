@@ -186,9 +186,9 @@ pub(super) fn deploy(n: &Node, field: &str, s: &mut Service) -> R<Option<u32>> {
                     match k.as_str() {
                         "limits" => {
                             d.limits = true;
-                            limits(x, &g, s, &mut d)?;
+                            limits(x, &g, &mut d)?;
                         }
-                        "reservations" => reservations(x, &g, s)?,
+                        "reservations" => reservations(x, &g, s, &mut d)?,
                         _ => return err(x, &g, "unknown attribute"),
                     }
                 }
@@ -218,37 +218,96 @@ pub(super) fn deploy(n: &Node, field: &str, s: &mut Service) -> R<Option<u32>> {
     Ok(replicas)
 }
 
-fn limits(n: &Node, field: &str, s: &mut Service, d: &mut Deploy) -> R<()> {
+type Same = fn(&str, &str) -> bool;
+
+fn same_bytes(a: &str, b: &str) -> bool {
+    parse_bytes(a) == parse_bytes(b)
+}
+
+fn same_cpus(a: &str, b: &str) -> bool {
+    a.trim().parse::<f64>().ok() == b.trim().parse::<f64>().ok()
+}
+
+/// `top` takes `from_deploy` when it has no value of its own; two different values are an
+/// error at `deploy` (`what`: the deploy field, the top-level key, how values compare).
+fn reconcile(
+    top: &mut Option<String>,
+    from_deploy: &Option<String>,
+    (deploy_field, top_key, same): (&String, &str, Same),
+    deploy_node: &Node,
+) -> R<()> {
+    match (top.as_deref(), from_deploy.as_deref()) {
+        (Some(a), Some(b)) if !same(a, b) => err(
+            deploy_node,
+            deploy_field,
+            format!("{b:?} differs from the service's {top_key} {a:?}; give one value"),
+        ),
+        (None, Some(b)) => {
+            *top = Some(b.to_string());
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Applies `deploy`'s limits and reservation through the service's own attributes; a value
+/// given both ways must be the same (as compose requires), or nothing says which one applies.
+pub(super) fn reconcile_deploy(s: &mut Service, deploy_node: &Node, field: &str) -> R<()> {
+    let Some(d) = s.deploy.clone() else {
+        return Ok(());
+    };
+    let at = |key: &str| format!("{field}.{key}");
+    let cpus = (&at("resources.limits.cpus"), "cpus", same_cpus as Same);
+    reconcile(&mut s.cpus, &d.limit_cpus, cpus, deploy_node)?;
+    let memory = (
+        &at("resources.limits.memory"),
+        "mem_limit",
+        same_bytes as Same,
+    );
+    reconcile(&mut s.mem_limit, &d.limit_memory, memory, deploy_node)?;
+    let reserved = (
+        &at("resources.reservations.memory"),
+        "mem_reservation",
+        same_bytes as Same,
+    );
+    reconcile(
+        &mut s.mem_reservation,
+        &d.reservation_memory,
+        reserved,
+        deploy_node,
+    )?;
+    match (s.pids_limit, d.limit_pids) {
+        (Some(a), Some(b)) if a != b => err(
+            deploy_node,
+            &format!("{field}.resources.limits.pids"),
+            format!("{b} differs from the service's pids_limit {a}; give one value"),
+        ),
+        (None, Some(b)) => {
+            s.pids_limit = Some(b);
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn limits(n: &Node, field: &str, d: &mut Deploy) -> R<()> {
     for (k, x) in map(n, field)? {
         let g = format!("{field}.{k}");
         match k.as_str() {
-            "cpus" => {
-                s.cpus = Some(super::cpus(x, &g)?);
-                d.limit_cpus.clone_from(&s.cpus);
-            }
-            "memory" => {
-                s.mem_limit = Some(super::bytes(x, &g)?);
-                d.limit_memory.clone_from(&s.mem_limit);
-            }
-            "pids" => {
-                let pids = super::int(x, &g)?;
-                d.limit_pids = Some(pids);
-                s.pids_limit.get_or_insert(pids);
-            }
+            "cpus" => d.limit_cpus = Some(super::cpus(x, &g)?),
+            "memory" => d.limit_memory = Some(super::bytes(x, &g)?),
+            "pids" => d.limit_pids = Some(super::int(x, &g)?),
             _ => return err(x, &g, "unknown attribute"),
         }
     }
     Ok(())
 }
 
-fn reservations(n: &Node, field: &str, s: &mut Service) -> R<()> {
+fn reservations(n: &Node, field: &str, s: &mut Service, d: &mut Deploy) -> R<()> {
     for (k, x) in map(n, field)? {
         let g = format!("{field}.{k}");
         match k.as_str() {
-            "memory" => {
-                let m = super::bytes(x, &g)?;
-                s.mem_reservation.get_or_insert(m);
-            }
+            "memory" => d.reservation_memory = Some(super::bytes(x, &g)?),
             "devices" => s.gpus.extend(super::resources::device_requests(x, &g)?),
             "cpus" => {
                 super::cpus(x, &g)?;
