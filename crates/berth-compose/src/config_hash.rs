@@ -32,6 +32,8 @@
 //!   `deploy`'s (compose-go would hash both).
 //! - `ulimits` given as one number hash as that number; `{soft: n, hard: n}` with equal values
 //!   does too here (Berth keeps only soft and hard).
+//! - Mounts hash their `bind` (`selinux`, `propagation`, `create_host_path`, `recursive`),
+//!   `volume` (`nocopy`, `subpath`) and `tmpfs` (`size`, `mode`) sections in compose-go's order.
 //! - Attributes added with the full service schema (`cpu_*`, `blkio_config`, `gpus`,
 //!   `dns_opt`, `pids_limit`, `volumes_from`, ...) are written in compose-go's field order and
 //!   types, not yet checked against a docker compose run; `label_file` is merged into `labels`.
@@ -464,20 +466,31 @@ fn mount(m: &Mount) -> String {
     o.opt_str("source", m.source.as_deref());
     o.opt_str("target", Some(&m.target));
     o.flag("read_only", m.read_only);
+    o.opt_str("consistency", m.consistency.as_deref());
     match m.kind {
-        MountType::Bind if m.create_host_path => {
-            o.raw("bind", r#"{"create_host_path":true}"#.into());
+        MountType::Bind => {
+            let mut b = Obj::default();
+            b.opt_str("selinux", m.selinux.as_deref());
+            b.opt_str("propagation", m.propagation.as_deref());
+            b.flag("create_host_path", m.create_host_path);
+            b.opt_str("recursive", m.recursive.as_deref());
+            if !b.0.is_empty() {
+                o.raw("bind", b.finish());
+            }
         }
-        MountType::Bind => {}
         MountType::Volume if m.volume_section => {
             let mut v = Obj::default();
             v.flag("nocopy", m.nocopy);
+            v.opt_str("subpath", m.subpath.as_deref());
             o.raw("volume", v.finish());
         }
         MountType::Volume => {}
         MountType::Tmpfs => {
-            if let Some(size) = m.tmpfs_size.filter(|s| *s != 0) {
-                o.raw("tmpfs", format!(r#"{{"size":{size}}}"#));
+            let mut t = Obj::default();
+            t.int("size", m.tmpfs_size);
+            t.int("mode", m.tmpfs_mode.map(i64::from));
+            if !t.0.is_empty() {
+                o.raw("tmpfs", t.finish());
             }
         }
     }

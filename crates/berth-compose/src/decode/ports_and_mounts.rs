@@ -278,8 +278,10 @@ const PROPAGATIONS: &[&str] = &[
     "private", "rprivate", "shared", "rshared", "slave", "rslave",
 ];
 
-/// A long-syntax `bind:` section.
+/// A long-syntax `bind:` section; without `create_host_path` the host path is created, as
+/// compose-go defaults it.
 fn bind_options(n: &Node, field: &str, m: &mut Mount) -> R<()> {
+    m.create_host_path = n.get("create_host_path").is_none();
     for (k, x) in map(n, field)? {
         let g = format!("{field}.{k}");
         match k.as_str() {
