@@ -216,7 +216,7 @@ fn an_ssh_remote_is_added_used_by_docker_and_listed_by_berth() {
     assert_eq!(user.config_json()["credsStore"], "desktop");
     assert!(entry(&user.engines_json(&ssh), "far").is_none());
     let rm_default = failed(user.berth(&ssh, &["engines", "rm", "default"]));
-    assert!(rm_default.contains("did not add"), "{rm_default}");
+    assert!(rm_default.contains("it is not removed"), "{rm_default}");
 }
 
 #[test]

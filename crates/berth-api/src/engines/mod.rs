@@ -248,13 +248,14 @@ impl Engines {
     }
 
     fn not_ours(&self, name: &str) -> ApiError {
-        let is_context = name == DEFAULT_CONTEXT || self.store.read(name).is_ok();
-        if name == CONTEXT_NAME {
+        if name == CONTEXT_NAME || name == DEFAULT_CONTEXT {
             ApiError::new(
                 ErrorCode::InvalidInput,
-                "berth is Berth's own engine; it is not removed",
+                format!(
+                    "{name} is Berth's own engine or the docker CLI's default; it is not removed"
+                ),
             )
-        } else if is_context {
+        } else if self.store.read(name).is_ok() {
             ApiError::new(
                 ErrorCode::InvalidInput,
                 format!("{name} is a docker context Berth did not add; `docker context rm {name}` removes it"),
@@ -399,6 +400,12 @@ mod tests {
                 ("default", EngineKind::Context, false, true),
                 ("colima", EngineKind::Context, true, true),
             ]
+        );
+        let foreign = e.remove("colima").unwrap_err();
+        assert!(
+            foreign.message.contains("docker context rm colima"),
+            "{}",
+            foreign.message
         );
         let colima = &list[3];
         assert!(!colima.reachable);
