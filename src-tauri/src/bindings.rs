@@ -48,6 +48,8 @@ fn export_all(dir: &Path) {
         crate::commands::learn::LearnLeft,
         berth_api::swarm::SwarmOverview,
         berth_api::swarm::TaskSummary,
+        berth_api::swarm::autoscale::AutoscaleRule,
+        berth_api::swarm::autoscale::AutoscaleDecision,
     );
 }
 

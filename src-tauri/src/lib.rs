@@ -46,6 +46,9 @@ pub fn build_app(builder: Builder<Wry>, berth: Berth) -> Builder<Wry> {
         .setup(move |app| {
             tray::create(app.handle(), setup_link.clone())?;
             tauri::async_runtime::spawn(setup_link.clone().supervise());
+            tauri::async_runtime::spawn(berth_api::swarm::autoscale::apply_while_open(
+                setup_link.clone(),
+            ));
             if starts_engine_at_launch(&setup_link) {
                 tauri::async_runtime::spawn(async move {
                     if let Err(e) = setup_link.start().await {

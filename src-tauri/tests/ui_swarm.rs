@@ -3,8 +3,8 @@
 //! "Initialize swarm" on an engine in none and makes it a manager; a stack the stock docker
 //! CLI deploys appears on the page with its services' replicas (engine events, no reload);
 //! scaling a service from the page changes the running tasks (the docker CLI is the
-//! reference). Screenshots under target/ui-screenshots: `swarm-init.png`, `swarm.png`,
-//! `swarm-scaled.png`.
+//! reference); an autoscale rule set on the page is stored owner-only. Screenshots under
+//! target/ui-screenshots: `swarm-init.png`, `swarm.png`, `swarm-scaled.png`, `swarm-autoscale.png`.
 
 mod ui_support;
 
@@ -104,6 +104,20 @@ async fn the_swarm_page_initializes_a_swarm_shows_a_stack_and_scales_a_service()
     })
     .expect("the engine runs four tasks");
     app.shot("swarm-scaled").await;
+
+    // An autoscale rule set on the service's page is stored owner-only.
+    app.type_into("#swarm-as-max", "4").await;
+    app.type_into("#swarm-as-cpu", "60").await;
+    app.click("[data-testid=swarm-autoscale-set]").await;
+    app.wait_text("[data-testid=swarm-autoscale-rule]", "the rule", |t| {
+        t.contains("1 to 4 replicas, CPU target 60%")
+    })
+    .await;
+    let rules = dir.join("berth/config/swarm-autoscale.json");
+    assert_eq!(berth_testkit::file_mode(&rules) & 0o777, 0o600);
+    let stored = std::fs::read_to_string(&rules).expect("the rules file");
+    assert!(stored.contains("\"service\": \"app_web\""), "{stored}");
+    app.shot("swarm-autoscale").await;
 
     sh(d.docker().args(["stack", "rm", "app"]));
     drop(app);

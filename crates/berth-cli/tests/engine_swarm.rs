@@ -356,6 +356,30 @@ async fn a_stack_is_deployed_scaled_rolled_over_rolled_back_and_removed() {
     assert_eq!(leftovers(d, "cli"), Vec::<String>::new());
     let none = fails(d, home, &["swarm", "rm", "app"]);
     assert!(none.contains("Nothing found in stack: app"), "{none}");
+
+    // Drain and activate the node.
+    let node = docker(d, &["info", "--format", "{{.Swarm.NodeID}}"]);
+    let node = node.trim();
+    let availability = || {
+        docker(
+            d,
+            &[
+                "node",
+                "inspect",
+                node,
+                "--format",
+                "{{.Spec.Availability}}",
+            ],
+        )
+    };
+    ok(d, home, &["swarm", "node", node, "--availability", "drain"]);
+    assert_eq!(availability().trim(), "drain");
+    ok(
+        d,
+        home,
+        &["swarm", "node", node, "--availability", "active"],
+    );
+    assert_eq!(availability().trim(), "active");
     eprintln!("whole stack test took {:?}", started.elapsed());
 }
 

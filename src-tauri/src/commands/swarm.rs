@@ -1,6 +1,8 @@
-//! The Swarm page: the engine's swarm at a glance, init, a service's tasks, scaling.
+//! The Swarm page: the engine's swarm at a glance, init, a service's tasks, scaling, image
+//! updates, node availability, and autoscale rules with their decisions.
 
-use berth_api::swarm::{self, SwarmOverview, TaskSummary};
+use berth_api::swarm::autoscale::{self, AutoscaleDecision, AutoscaleRule, RuleStore};
+use berth_api::swarm::{self, Availability, SwarmOverview, TaskSummary};
 use berth_core::ApiError;
 use tauri::State;
 
@@ -38,4 +40,57 @@ pub async fn swarm_scale(
     swarm::scale(&state.link.engine().await?, &[(service, replicas)])
         .await
         .map(drop)
+}
+
+/// Rolls the service over to `image`, per its update policy.
+#[tauri::command]
+pub async fn swarm_update_image(
+    state: State<'_, AppState>,
+    service: String,
+    image: String,
+) -> Result<(), ApiError> {
+    swarm::update_image(&state.link.engine().await?, &service, &image).await
+}
+
+/// Drains, pauses or activates a node.
+#[tauri::command]
+pub async fn swarm_set_availability(
+    state: State<'_, AppState>,
+    node: String,
+    availability: Availability,
+) -> Result<(), ApiError> {
+    swarm::set_availability(&state.link.engine().await?, &node, availability).await
+}
+
+#[tauri::command]
+pub fn swarm_autoscale_rules(state: State<'_, AppState>) -> Result<Vec<AutoscaleRule>, ApiError> {
+    let rules = RuleStore::at(state.link.berth().paths()).load()?;
+    Ok(rules.into_values().collect())
+}
+
+/// Sets the service's rule (the app applies it while it runs).
+#[tauri::command]
+pub fn swarm_set_autoscale(
+    state: State<'_, AppState>,
+    service: String,
+    min: u64,
+    max: u64,
+    cpu_percent: f64,
+) -> Result<AutoscaleRule, ApiError> {
+    let rule = AutoscaleRule::new(&service, min, max, cpu_percent)?;
+    RuleStore::at(state.link.berth().paths()).set(rule.clone())?;
+    Ok(rule)
+}
+
+#[tauri::command]
+pub fn swarm_autoscale_off(state: State<'_, AppState>, service: String) -> Result<bool, ApiError> {
+    RuleStore::at(state.link.berth().paths()).remove(&service)
+}
+
+/// The logged scaling decisions, oldest first.
+#[tauri::command]
+pub fn swarm_autoscale_history(
+    state: State<'_, AppState>,
+) -> Result<Vec<AutoscaleDecision>, ApiError> {
+    autoscale::history(state.link.berth().paths())
 }

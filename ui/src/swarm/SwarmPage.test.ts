@@ -43,6 +43,38 @@ describe("SwarmPage", () => {
     expect(b.calls).toContain("swarmScale:app_web:5");
   });
 
+  it("drains a node, updates a service's image, and sets, shows and removes an autoscale rule", async () => {
+    const b = await freshBackend();
+    b.swarm.active = true;
+    b.swarm.services = [mockService("app_web", 2)];
+    b.swarm.decisions = [{ at: "2026-12-07T08:00:05Z", service: "app_web", from: 1, to: 2, cpuPercent: 90, measuredTasks: 1,
+      reason: "CPU 90% per task is above the target 50%: 1 x 90 / 50 wants 2" }];
+    render(SwarmPage, { store: createSwarmStore() });
+    await fireEvent.click(await screen.findByTestId("swarm-node-drain"));
+    await eventually(() => expect(screen.getByTestId("swarm-node-activate")).toBeInTheDocument());
+    expect(b.calls).toContain("swarmSetAvailability:node-1:drain");
+
+    await fireEvent.click(screen.getByRole("button", { name: "app_web" }));
+    await fireEvent.input(screen.getByTestId("swarm-image-input"), { target: { value: "busybox:v2" } });
+    await fireEvent.click(screen.getByTestId("swarm-update-image"));
+    await eventually(() => expect(service("app_web")).toHaveTextContent("busybox:v2"));
+    expect(service("app_web")).toHaveTextContent("completed");
+
+    expect(screen.getByTestId("swarm-decision")).toHaveTextContent("1 → 2: CPU 90% per task is above the target 50%");
+    await fireEvent.input(screen.getByLabelText("Min"), { target: { value: "3" } });
+    await fireEvent.input(screen.getByLabelText("Max"), { target: { value: "2" } });
+    await fireEvent.click(screen.getByTestId("swarm-autoscale-set"));
+    await eventually(() => expect(screen.getByText(/--max \(2\) must not be below --min \(3\)/)).toBeInTheDocument());
+    await fireEvent.input(screen.getByLabelText("Min"), { target: { value: "1" } });
+    await fireEvent.input(screen.getByLabelText("Max"), { target: { value: "4" } });
+    await fireEvent.input(screen.getByLabelText("CPU %"), { target: { value: "60" } });
+    await fireEvent.click(screen.getByTestId("swarm-autoscale-set"));
+    await eventually(() => expect(screen.getByTestId("swarm-autoscale-rule")).toHaveTextContent("1 to 4 replicas, CPU target 60% per task"));
+    await fireEvent.click(screen.getByTestId("swarm-autoscale-off"));
+    await eventually(() => expect(screen.queryByTestId("swarm-autoscale-rule")).toBeNull());
+    expect(b.calls).toContain("swarmAutoscaleOff:app_web");
+  });
+
   it("speaks Japanese", async () => {
     await freshBackend();
     setLanguage("ja");

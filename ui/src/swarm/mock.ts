@@ -1,6 +1,6 @@
 // The Swarm part of the mock backend: one engine that can become a one-node swarm, a stack's
 // services with their tasks, scaled in memory.
-import type { NodeSummary, ServiceSummary, SwarmOverview, TaskSummary } from "../lib/generated";
+import type { AutoscaleRule, AutoscaleDecision, NodeSummary, ServiceSummary, SwarmOverview, TaskSummary } from "../lib/generated";
 
 const NODE = "node-1";
 
@@ -29,6 +29,8 @@ export class MockSwarm {
     addr: "127.0.0.1", leader: true, engineVersion: "28.2.2",
   };
   services: ServiceSummary[] = [];
+  rules: AutoscaleRule[] = [];
+  decisions: AutoscaleDecision[] = [];
 
   overview(): SwarmOverview {
     const state = {
@@ -70,5 +72,28 @@ export class MockSwarm {
     s.replicas = replicas;
     s.running = replicas;
     s.desired = replicas;
+  }
+
+  updateImage(name: string, image: string) {
+    const s = this.services.find((x) => x.name === name);
+    if (!s) throw { code: "not_found", message: `Not found: service ${name} not found` };
+    s.image = image;
+    s.updateState = "completed";
+    s.updateMessage = "update completed";
+    s.version += 1;
+  }
+
+  setRule(service: string, min: number, max: number, cpuPercent: number): AutoscaleRule {
+    if (min < 1) throw { code: "invalid_input", message: `--min must be at least 1 (a service with no task has no CPU to measure), found ${min}` };
+    if (max < min) throw { code: "invalid_input", message: `--max (${max}) must not be below --min (${min})` };
+    const rule = { service, min, max, cpuPercent };
+    this.rules = [...this.rules.filter((r) => r.service !== service), rule];
+    return rule;
+  }
+
+  ruleOff(service: string): boolean {
+    const had = this.rules.some((r) => r.service === service);
+    this.rules = this.rules.filter((r) => r.service !== service);
+    return had;
   }
 }

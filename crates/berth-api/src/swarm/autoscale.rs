@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use berth_core::{owner_only, ApiError, BerthPaths, ErrorCode};
@@ -17,6 +18,7 @@ use futures_util::future::join_all;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use crate::engine_watch::EngineWatch;
 use crate::transport::ToApi;
 
 /// The file the rules live in, under the config dir.
@@ -25,8 +27,13 @@ pub const RULES_FILE: &str = "swarm-autoscale.json";
 pub const LOG_FILE: &str = "autoscale.log";
 /// How close to the target counts as on target.
 const TOLERANCE: f64 = 0.1;
+/// How often the app applies the rules.
+pub const APP_INTERVAL: Duration = Duration::from_secs(15);
+/// How many logged decisions [`Autoscaler::history`] keeps in its answer (the newest).
+const HISTORY: usize = 200;
 
 /// One service's rule.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutoscaleRule {
@@ -178,9 +185,10 @@ fn io_error(path: &Path, e: &std::io::Error) -> ApiError {
 }
 
 /// One evaluation of one rule.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Decision {
+pub struct AutoscaleDecision {
     /// RFC 3339.
     pub at: String,
     pub service: String,
@@ -192,7 +200,7 @@ pub struct Decision {
     pub reason: String,
 }
 
-impl Decision {
+impl AutoscaleDecision {
     pub fn scales(&self) -> bool {
         self.from != self.to
     }
@@ -223,7 +231,7 @@ impl Autoscaler {
 
     /// Evaluates every rule once, scales where a rule says so, and logs each scaling
     /// decision. Returns every evaluation (holds too).
-    pub async fn tick(&self) -> Result<Vec<Decision>, ApiError> {
+    pub async fn tick(&self) -> Result<Vec<AutoscaleDecision>, ApiError> {
         let node = self.engine.swarm_state().await.to_api()?.node_id;
         let mut out = Vec::new();
         for rule in self.store.load()?.into_values() {
@@ -252,7 +260,7 @@ impl Autoscaler {
         &self,
         interval: Duration,
         stop: impl std::future::Future<Output = ()>,
-        mut report: impl FnMut(&Decision),
+        mut report: impl FnMut(&AutoscaleDecision),
     ) {
         tokio::pin!(stop);
         loop {
@@ -271,7 +279,7 @@ impl Autoscaler {
         &self,
         rule: &AutoscaleRule,
         node: Option<&str>,
-    ) -> Result<Option<Decision>, ApiError> {
+    ) -> Result<Option<AutoscaleDecision>, ApiError> {
         let service = self.engine.inspect_service(&rule.service).await.to_api()?;
         let Some(replicas) = service.replicas else {
             return Err(ApiError::new(
@@ -284,15 +292,16 @@ impl Autoscaler {
         };
         let tasks = self.engine.service_tasks(&rule.service).await.to_api()?;
         let running: Vec<_> = tasks.iter().filter(|t| t.is_running()).collect();
-        let decision = |to: u64, cpu: Option<f64>, measured: usize, reason: String| Decision {
-            at: now(),
-            service: rule.service.clone(),
-            from: replicas,
-            to,
-            cpu_percent: cpu,
-            measured_tasks: measured,
-            reason,
-        };
+        let decision =
+            |to: u64, cpu: Option<f64>, measured: usize, reason: String| AutoscaleDecision {
+                at: now(),
+                service: rule.service.clone(),
+                from: replicas,
+                to,
+                cpu_percent: cpu,
+                measured_tasks: measured,
+                reason,
+            };
         if (running.len() as u64) != replicas && (rule.min..=rule.max).contains(&replicas) {
             let reason = format!("waiting: {} of {replicas} tasks running", running.len());
             return Ok(Some(decision(replicas, None, 0, reason)));
@@ -328,7 +337,7 @@ impl Autoscaler {
         Ok(Some(decision(to, Some(cpu), cpus.len(), reason)))
     }
 
-    fn write_log(&self, d: &Decision) {
+    fn write_log(&self, d: &AutoscaleDecision) {
         let line = match serde_json::to_string(d) {
             Ok(line) => line,
             Err(_) => return,
@@ -344,17 +353,51 @@ impl Autoscaler {
         }
     }
 
-    /// The logged scaling decisions, oldest first.
-    pub fn history(&self) -> Result<Vec<Decision>, ApiError> {
-        let text = match std::fs::read_to_string(&self.log) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_error(&self.log, &e)),
+    /// The logged scaling decisions, oldest first (the newest 200).
+    pub fn history(&self) -> Result<Vec<AutoscaleDecision>, ApiError> {
+        read_history(&self.log)
+    }
+}
+
+fn read_history(log: &Path) -> Result<Vec<AutoscaleDecision>, ApiError> {
+    let text = match std::fs::read_to_string(log) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_error(log, &e)),
+    };
+    let all: Vec<AutoscaleDecision> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    Ok(all[all.len().saturating_sub(HISTORY)..].to_vec())
+}
+
+/// The logged scaling decisions of this Berth, oldest first (the newest 200).
+pub fn history(paths: &BerthPaths) -> Result<Vec<AutoscaleDecision>, ApiError> {
+    read_history(&paths.logs_dir.join(LOG_FILE))
+}
+
+/// Applies the stored rules every [`APP_INTERVAL`] for as long as the app runs, on whichever
+/// engine it follows (`berth swarm autoscaler` is the CLI's way). With no rule it asks the
+/// engine nothing, so an idle engine stays idle.
+pub async fn apply_while_open(link: Arc<EngineWatch>) {
+    loop {
+        tokio::time::sleep(APP_INTERVAL).await;
+        let paths = link.berth().paths().clone();
+        match RuleStore::at(&paths).load() {
+            Ok(rules) if rules.is_empty() => continue,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e.message, "autoscale rules unreadable");
+                continue;
+            }
+        }
+        let Ok(engine) = link.engine().await else {
+            continue;
         };
-        Ok(text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect())
+        if let Err(e) = Autoscaler::new(engine, &paths).tick().await {
+            tracing::warn!(error = %e.message, "autoscale pass failed");
+        }
     }
 }
 

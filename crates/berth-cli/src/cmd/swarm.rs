@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use berth_api::swarm::stack::{self, LoadOptions};
-use berth_api::swarm::{self, autoscale, SwarmJoin, SwarmObjectKind, TaskSummary};
+use berth_api::swarm::{self, autoscale, Availability, SwarmJoin, SwarmObjectKind, TaskSummary};
 use berth_api::transport::Engine;
 use berth_api::Berth;
 
@@ -50,6 +50,12 @@ enum Command {
     Nodes {
         #[arg(long)]
         json: bool,
+    },
+    /// Drain, pause or activate a node (by id or hostname)
+    Node {
+        node: String,
+        #[arg(long, value_enum)]
+        availability: AvailabilityArg,
     },
     /// List the services
     Services {
@@ -110,6 +116,13 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         interval: u64,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum AvailabilityArg {
+    Active,
+    Pause,
+    Drain,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -211,6 +224,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }),
                 );
             }
+        }
+        Command::Node { node, availability } => {
+            let availability = match availability {
+                AvailabilityArg::Active => Availability::Active,
+                AvailabilityArg::Pause => Availability::Pause,
+                AvailabilityArg::Drain => Availability::Drain,
+            };
+            swarm::set_availability(e, &node, availability).await?;
+            println!("{node}");
         }
         Command::Services { json } => {
             let services = swarm::services(e).await?;

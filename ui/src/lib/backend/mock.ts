@@ -635,6 +635,23 @@ export class MockBackend implements Backend {
     this.swarm.scale(service, replicas);
     this.emit("service", "update", service);
   }
+  async swarmUpdateImage(service: string, image: string) {
+    this.call(`swarmUpdateImage:${service}:${image}`);
+    this.swarm.updateImage(service, image);
+    this.emit("service", "update", service);
+  }
+  async swarmSetAvailability(node: string, availability: "active" | "pause" | "drain") {
+    this.call(`swarmSetAvailability:${node}:${availability}`);
+    this.swarm.node.availability = availability;
+    this.emit("node", "update", node);
+  }
+  async swarmAutoscaleRules() { this.call("swarmAutoscaleRules"); return structuredClone(this.swarm.rules); }
+  async swarmSetAutoscale(service: string, min: number, max: number, cpuPercent: number) {
+    this.call(`swarmSetAutoscale:${service}:${min}:${max}:${cpuPercent}`);
+    return this.swarm.setRule(service, min, max, cpuPercent);
+  }
+  async swarmAutoscaleOff(service: string) { this.call(`swarmAutoscaleOff:${service}`); return this.swarm.ruleOff(service); }
+  async swarmAutoscaleHistory() { this.call("swarmAutoscaleHistory"); return structuredClone(this.swarm.decisions); }
 
   // Troubleshoot
   async readLog(source: LogSource): Promise<LogTail> {

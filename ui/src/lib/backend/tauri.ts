@@ -8,7 +8,7 @@ import type {
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
   ImageHistoryEntry, VolumeArchive, SettingsView, SettingsSaved, SettingsFieldError, LogSource, LogTail,
   CleanUpSummary, DiagnosticsBundle, FactoryResetDone, PortWarning, LearnLesson, LearnStep, LearnReport, LearnLeft,
-  EngineEntry, SwarmOverview, TaskSummary,
+  EngineEntry, SwarmOverview, TaskSummary, AutoscaleRule, AutoscaleDecision,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -190,6 +190,14 @@ export class TauriBackend implements Backend {
   swarmInit(advertiseAddr: string | null) { return invoke<string>("swarm_init", { advertiseAddr }); }
   swarmTasks(service: string) { return invoke<TaskSummary[]>("swarm_tasks", { service }); }
   swarmScale(service: string, replicas: number) { return invoke<void>("swarm_scale", { service, replicas }); }
+  swarmUpdateImage(service: string, image: string) { return invoke<void>("swarm_update_image", { service, image }); }
+  swarmSetAvailability(node: string, availability: "active" | "pause" | "drain") { return invoke<void>("swarm_set_availability", { node, availability }); }
+  swarmAutoscaleRules() { return invoke<AutoscaleRule[]>("swarm_autoscale_rules"); }
+  swarmSetAutoscale(service: string, min: number, max: number, cpuPercent: number) {
+    return invoke<AutoscaleRule>("swarm_set_autoscale", { service, min, max, cpuPercent });
+  }
+  swarmAutoscaleOff(service: string) { return invoke<boolean>("swarm_autoscale_off", { service }); }
+  swarmAutoscaleHistory() { return invoke<AutoscaleDecision[]>("swarm_autoscale_history"); }
   readLog(source: LogSource) { return invoke<LogTail>("read_log", { source }); }
   cleanUp(volumes: boolean) { return invoke<CleanUpSummary>("clean_up", { volumes }); }
   createDiagnostics(path: string | null) { return invoke<DiagnosticsBundle>("create_diagnostics", { path }); }

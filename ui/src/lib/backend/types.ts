@@ -34,6 +34,8 @@ import type {
   EngineEntry,
   SwarmOverview,
   TaskSummary,
+  AutoscaleRule,
+  AutoscaleDecision,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -207,6 +209,15 @@ export interface Backend {
   swarmTasks(service: string): Promise<TaskSummary[]>;
   /** Rejects with why for a global service. */
   swarmScale(service: string, replicas: number): Promise<void>;
+  /** Rolls the service over to `image`, per its update policy. */
+  swarmUpdateImage(service: string, image: string): Promise<void>;
+  swarmSetAvailability(node: string, availability: "active" | "pause" | "drain"): Promise<void>;
+  swarmAutoscaleRules(): Promise<AutoscaleRule[]>;
+  /** Rejects with the option that is wrong (min above max, ...). */
+  swarmSetAutoscale(service: string, min: number, max: number, cpuPercent: number): Promise<AutoscaleRule>;
+  swarmAutoscaleOff(service: string): Promise<boolean>;
+  /** The logged scaling decisions, oldest first. */
+  swarmAutoscaleHistory(): Promise<AutoscaleDecision[]>;
 
   // Troubleshoot
   readLog(source: LogSource): Promise<LogTail>;
