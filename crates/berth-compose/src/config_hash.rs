@@ -48,7 +48,7 @@ use sha2::{Digest, Sha256};
 
 use crate::decode::{parse_bytes, parse_duration_ns};
 use crate::model::{
-    BlkioConfig, Deploy, DeviceRequest, Healthcheck, Mount, MountType, Port, Service,
+    BlkioConfig, Deploy, DeviceRequest, Healthcheck, Hook, Mount, MountType, Port, Service,
     ServiceNetwork,
 };
 
@@ -228,6 +228,12 @@ pub fn service_json(s: &Service) -> String {
     }
     o.list("volumes_from", &s.volumes_from);
     o.opt_str("working_dir", s.working_dir.as_deref());
+    for (key, hooks) in [("post_start", &s.post_start), ("pre_stop", &s.pre_stop)] {
+        if !hooks.is_empty() {
+            let items: Vec<String> = hooks.iter().map(hook).collect();
+            o.raw(key, format!("[{}]", items.join(",")));
+        }
+    }
     go_escape(&o.finish())
 }
 
@@ -401,6 +407,23 @@ fn blkio(b: &BlkioConfig) -> String {
                 .collect();
             o.raw(key, list(items));
         }
+    }
+    o.finish()
+}
+
+/// compose-go's `ServiceHook`.
+fn hook(h: &Hook) -> String {
+    let mut o = Obj::default();
+    o.raw("command", opt_list(Some(&h.command)));
+    o.opt_str("user", h.user.as_deref());
+    o.flag("privileged", h.privileged);
+    o.opt_str("working_dir", h.working_dir.as_deref());
+    if !h.environment.is_empty() {
+        let mut env = Obj::default();
+        for (k, v) in &h.environment {
+            env.raw(k, v.as_deref().map_or_else(|| "null".to_string(), string));
+        }
+        o.raw("environment", env.finish());
     }
     o.finish()
 }

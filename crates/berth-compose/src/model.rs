@@ -220,6 +220,12 @@ pub struct Service {
     pub pids_limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// Run in each container once it has started.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub post_start: Vec<Hook>,
+    /// Run in each container before it is stopped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pre_stop: Vec<Hook>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<Port>,
     #[serde(skip_serializing_if = "is_false")]
@@ -356,6 +362,20 @@ impl Service {
         }
         hex::encode(Sha256::digest(json.to_string().as_bytes()))
     }
+}
+
+/// A lifecycle hook: a command run in the container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Hook {
+    pub command: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub privileged: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, Option<String>>,
 }
 
 /// A request for devices (GPUs) from a driver.

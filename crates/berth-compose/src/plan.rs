@@ -17,6 +17,8 @@ pub mod labels {
     pub const IMAGE: &str = "com.docker.compose.image";
     pub const NETWORK: &str = "com.docker.compose.network";
     pub const VOLUME: &str = "com.docker.compose.volume";
+    /// Berth's own: the container's `pre_stop` hooks (JSON), run by whatever stops it.
+    pub const PRE_STOP: &str = "dev.berth.compose.pre-stop";
     /// The compose version written in `com.docker.compose.version` (the format level of
     /// the labels Berth writes: compose v2's).
     pub const COMPOSE_VERSION: &str = "2.29.7";
@@ -32,6 +34,8 @@ pub struct Observed {
     pub config_hash: String,
     pub running: bool,
     pub oneoff: bool,
+    /// The `pre_stop` hooks the container was created with.
+    pub pre_stop: Vec<crate::model::Hook>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,6 +301,7 @@ mod tests {
             config_hash: p.services[service].config_hash(),
             running,
             oneoff: false,
+            pre_stop: Vec::new(),
         }
     }
 

@@ -2,7 +2,8 @@
 //! down, `volumes_from` sharing a volume, and newly applied keys (`dns_search`, `dns_opt`,
 //! `pids_limit`, `cpu_shares`, `oom_score_adj`, `mem_reservation`, restart `max_attempts`,
 //! `links` aliases) as `docker inspect` shows them; secrets and configs copied in with their
-//! owner and mode; a swarm-only key refused before anything is created.
+//! owner and mode; `post_start` and `pre_stop` hooks; a swarm-only key refused before
+//! anything is created.
 
 use std::path::Path;
 
@@ -72,6 +73,11 @@ services:
     command: ["sh", "-c", "echo $$GREETING > /data/hello && exec sleep 3600"]
     environment: {GREETING: "${GREETING}"}
     volumes: ["shared:/data", "./conf:/conf:ro"]
+    post_start:
+      - command: ["sh", "-c", "echo started > /data/started"]
+    pre_stop:
+      - command: ["sh", "-c", "echo bye-$$WHO > /data/bye"]
+        environment: {WHO: store}
     healthcheck:
       test: ["CMD", "test", "-f", "/data/hello"]
       interval: 200ms
@@ -172,6 +178,20 @@ fn engine_compose_include_volumes_from_and_applied_keys() {
         );
         let looked_up = docker(&d, &["exec", "split-app-1", "nslookup", "vault."]);
         assert!(looked_up.contains(&store_ip), "{looked_up} vs {store_ip}");
+
+        // Hooks: post_start ran once store started; pre_stop runs when it is stopped.
+        assert_eq!(
+            docker(&d, &["exec", "split-app-1", "cat", "/data/started"]).trim(),
+            "started"
+        );
+        compose
+            .stop("split", &["store".to_string()], None)
+            .await
+            .unwrap();
+        assert_eq!(
+            docker(&d, &["exec", "split-app-1", "cat", "/data/bye"]).trim(),
+            "bye-store"
+        );
 
         // down -v removes what the include contributed too.
         let down = DownOptions {

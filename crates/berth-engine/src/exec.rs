@@ -25,6 +25,8 @@ pub struct ExecOptions {
     pub env: Vec<String>,
     pub working_dir: Option<String>,
     pub user: Option<String>,
+    /// Run with extended privileges (compose's `privileged` hooks).
+    pub privileged: bool,
 }
 
 impl ExecOptions {
@@ -161,6 +163,7 @@ impl Engine {
             env: (!options.env.is_empty()).then(|| options.env.clone()),
             working_dir: options.working_dir.clone(),
             user: options.user.clone(),
+            privileged: options.privileged.then_some(true),
             ..Default::default()
         };
         let created = self

@@ -321,14 +321,6 @@ pub const REFUSED_SERVICE_KEYS: &[(&str, &str)] = &[
         "AI models (Docker Model Runner) are not provided by Berth's engine",
     ),
     (
-        "post_start",
-        "lifecycle hooks are not implemented yet (issue #19)",
-    ),
-    (
-        "pre_stop",
-        "lifecycle hooks are not implemented yet (issue #19)",
-    ),
-    (
         "provider",
         "provider services run an external compose plugin, which Berth does not",
     ),
@@ -446,6 +438,8 @@ pub fn service(name: &str, n: &Node, ctx: &Ctx) -> R<Service> {
             }
             "extends" => return err(v, f, "extends must be resolved before decoding"),
             "volumes_from" => s.volumes_from = str_list(v, f)?,
+            "post_start" => s.post_start = hooks(v, f, ctx)?,
+            "pre_stop" => s.pre_stop = hooks(v, f, ctx)?,
             "external_links" => s.external_links = str_list(v, f)?,
             k if k.starts_with("x-") => {}
             k => match REFUSED_SERVICE_KEYS.iter().find(|(key, _)| *key == k) {
@@ -535,6 +529,39 @@ fn pull_policy(v: &Node, f: &str) -> R<Option<String>> {
         )),
         _ => err(v, f, format!("invalid pull policy {p:?}")),
     }
+}
+
+/// `post_start` / `pre_stop`: a list of `{command, user, privileged, working_dir,
+/// environment}`.
+fn hooks(n: &Node, field: &str, ctx: &Ctx) -> R<Vec<Hook>> {
+    let mut out = Vec::new();
+    for (i, item) in seq(n, field)?.iter().enumerate() {
+        let f = format!("{field}[{i}]");
+        let mut h = Hook::default();
+        for (k, v) in map(item, &f)? {
+            let g = format!("{f}.{k}");
+            match k.as_str() {
+                "command" => h.command = command(v, &g)?.unwrap_or_default(),
+                "user" => h.user = opt_scalar(v, &g)?,
+                "privileged" => h.privileged = boolean(v, &g)?,
+                "working_dir" => h.working_dir = opt_scalar(v, &g)?,
+                "environment" => h.environment = kv(v, &g)?,
+                x if x.starts_with("x-") => {}
+                _ => return err(v, &g, "unknown attribute"),
+            }
+        }
+        if h.command.is_empty() {
+            return err(item, &f, "missing `command`");
+        }
+        // A bare name takes its value from the environment, as a service's does.
+        for (k, v) in h.environment.iter_mut() {
+            if v.is_none() {
+                *v = ctx.env.get(k).cloned();
+            }
+        }
+        out.push(h);
+    }
+    Ok(out)
 }
 
 /// Labels read from `label_file`s; the service's own `labels` win.

@@ -227,6 +227,9 @@ fn compose_labels(
     ] {
         l.insert(k.to_string(), v);
     }
+    if let Some(hooks) = super::hooks::to_label(&s.pre_stop) {
+        l.insert(labels::PRE_STOP.to_string(), hooks);
+    }
     l
 }
 

@@ -7,7 +7,7 @@ use berth_engine::{EngineError, RemoveOptions};
 use super::{is_not_found, Compose, ResourceState};
 use crate::decode::parse_duration_ns;
 use crate::error::{Error, Result};
-use crate::model::{Project, Service};
+use crate::model::{Hook, Project, Service};
 use crate::plan::{self, Observed};
 
 /// A stop timeout in seconds as the engine takes it; a negative one (wait for ever) becomes
@@ -32,6 +32,7 @@ impl Compose {
         id: &str,
         name: &str,
         service: &str,
+        pre_stop: &[Hook],
         s: &Service,
         timeout: Option<i32>,
     ) -> Result<()> {
@@ -41,11 +42,20 @@ impl Compose {
                 .and_then(parse_duration_ns)
                 .map(|ns| i32::try_from(ns / 1_000_000_000).unwrap_or(i32::MAX))
         });
-        self.stop_by_id(id, name, service, t).await
+        self.stop_by_id(id, name, service, pre_stop, t).await
     }
 
-    async fn stop_by_id(&self, id: &str, name: &str, service: &str, t: Option<i32>) -> Result<()> {
+    /// Stops a container, running its `pre_stop` hooks first.
+    async fn stop_by_id(
+        &self,
+        id: &str,
+        name: &str,
+        service: &str,
+        pre_stop: &[Hook],
+        t: Option<i32>,
+    ) -> Result<()> {
         self.container_event(name, service, ResourceState::Stopping);
+        self.run_hooks(id, service, pre_stop, "pre_stop").await?;
         match self.engine.stop_container(id, grace(t)).await {
             Ok(()) => {}
             // 304: already stopped.
@@ -60,7 +70,8 @@ impl Compose {
 
     pub(super) async fn remove_container(&self, c: &Observed, timeout: Option<i32>) -> Result<()> {
         if c.running {
-            self.stop_by_id(&c.id, &c.name, &c.service, timeout).await?;
+            self.stop_by_id(&c.id, &c.name, &c.service, &c.pre_stop, timeout)
+                .await?;
         }
         self.container_event(&c.name, &c.service, ResourceState::Removing);
         let force = RemoveOptions {
@@ -80,7 +91,8 @@ impl Compose {
     pub async fn stop(&self, name: &str, services: &[String], timeout: Option<i32>) -> Result<()> {
         for o in self.observe(name).await?.iter().rev() {
             if o.running && (services.is_empty() || services.contains(&o.service)) {
-                self.stop_by_id(&o.id, &o.name, &o.service, timeout).await?;
+                self.stop_by_id(&o.id, &o.name, &o.service, &o.pre_stop, timeout)
+                    .await?;
             }
         }
         Ok(())
@@ -99,6 +111,10 @@ impl Compose {
             for o in observed.iter().filter(|o| o.service == name && !o.oneoff) {
                 if !o.running {
                     self.start_container(&o.name, &name).await?;
+                    if let Some(s) = project.services.get(&name) {
+                        self.run_hooks(&o.name, &name, &s.post_start, "post_start")
+                            .await?;
+                    }
                 }
             }
         }

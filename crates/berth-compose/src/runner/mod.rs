@@ -19,6 +19,7 @@ use crate::plan::{labels, Observed, UpOptions};
 
 mod create;
 mod down;
+mod hooks;
 mod images;
 mod lifecycle;
 mod project_resources;
@@ -317,6 +318,7 @@ impl Compose {
                     oneoff: l
                         .get(labels::ONEOFF)
                         .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+                    pre_stop: hooks::from_label(l.get(labels::PRE_STOP)),
                 }
             })
             .collect())

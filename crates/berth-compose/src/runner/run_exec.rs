@@ -52,6 +52,8 @@ impl Compose {
             .start_container(&name)
             .await
             .map_err(Error::engine(format!("starting {name}")))?;
+        self.run_hooks(&name, &s.name, &s.post_start, "post_start")
+            .await?;
         while let Some(line) = logs.next().await {
             match line {
                 Ok(l) => {

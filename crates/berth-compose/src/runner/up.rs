@@ -162,9 +162,11 @@ impl Compose {
             }
         }
         if opts.plan.start {
-            futures_util::future::try_join_all(
-                names.iter().map(|n| self.start_container(n, &s.name)),
-            )
+            futures_util::future::try_join_all(names.iter().map(|n| async move {
+                self.start_container(n, &s.name).await?;
+                self.run_hooks(n, &s.name, &s.post_start, "post_start")
+                    .await
+            }))
             .await?;
         }
         Ok(())
@@ -192,7 +194,10 @@ impl Compose {
             }
             Action::Recreate { number, old, .. } => {
                 self.container_event(&old.name, &s.name, ResourceState::Recreate);
-                self.stop_one(&old.id, &old.name, &s.name, s, None).await?;
+                if old.running {
+                    self.stop_one(&old.id, &old.name, &s.name, &old.pre_stop, s, None)
+                        .await?;
+                }
                 let force = berth_engine::RemoveOptions {
                     force: true,
                     volumes: false,
