@@ -114,7 +114,7 @@ fn choose_endpoint(
     paths: &BerthPaths,
 ) -> Endpoint {
     if let Some(host) = docker_host {
-        return Endpoint::Host(host);
+        return Endpoint::from_docker_host_env(host);
     }
     if let Some(endpoint) = &settings.engine.endpoint {
         return Endpoint::Host(endpoint.clone());

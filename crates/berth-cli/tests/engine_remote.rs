@@ -299,6 +299,19 @@ fn a_tls_remote_is_verified_when_added_and_by_docker() {
         .join("config/remote-engines/secure/key.pem");
     assert_eq!(file_mode(&key_copy), 0o600);
 
+    // DOCKER_HOST with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, as the docker CLI reads them.
+    let status = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["status", "--json"])
+        .env("BERTH_HOME", user.berth_home())
+        .env("DOCKER_CONFIG", user.docker_config())
+        .env("DOCKER_HOST", &address)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", &certs.dir)
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_str(&ok(status)).unwrap();
+    assert_eq!(status["reachable"], true, "{status}");
+
     // The docker CLI verifies the engine with the files Berth put in the context.
     ok(user.berth(&ssh, &["engines", "use", "secure"]));
     let server = ok(user.docker(

@@ -38,7 +38,33 @@ impl Endpoint {
     pub fn from_env() -> Endpoint {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let current = || ContextStore::from_env().current().ok().flatten();
-        Self::choose(var("DOCKER_HOST"), var("DOCKER_CONTEXT"), current)
+        match Self::choose(var("DOCKER_HOST"), var("DOCKER_CONTEXT"), current) {
+            Endpoint::Host(host) => Self::from_docker_host_env(host),
+            other => other,
+        }
+    }
+
+    /// A DOCKER_HOST value read as the CLI reads it beside `DOCKER_TLS_VERIFY` and
+    /// `DOCKER_CERT_PATH`: a `tcp://` host with TLS verification asked for is
+    /// [`Endpoint::Tls`] with `ca.pem`, `cert.pem` and `key.pem` of the cert path (the docker
+    /// config folder when unset).
+    pub fn from_docker_host_env(host: String) -> Endpoint {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let cert_path = var("DOCKER_CERT_PATH")
+            .map(PathBuf::from)
+            .or_else(berth_core::paths::docker_config_dir);
+        Self::with_tls_env(host, var("DOCKER_TLS_VERIFY").is_some(), cert_path)
+    }
+
+    /// [`Endpoint::from_docker_host_env`] without the environment.
+    pub fn with_tls_env(host: String, tls_verify: bool, cert_path: Option<PathBuf>) -> Endpoint {
+        match cert_path {
+            Some(dir) if tls_verify && host.starts_with("tcp://") => Endpoint::Tls {
+                host,
+                tls: TlsFiles::in_dir(&dir),
+            },
+            _ => Endpoint::Host(host),
+        }
     }
 
     /// A DOCKER_HOST value, with `unix://` read as the socket path it names.
@@ -189,6 +215,23 @@ mod tests {
         assert_eq!(cur, Endpoint::Context("cur".into()));
         let def = Endpoint::choose(None, None, || None);
         assert_eq!(def, Endpoint::Unix(DEFAULT_SOCKET.into()));
+    }
+
+    #[test]
+    fn docker_tls_verify_makes_a_tcp_host_tls_with_the_cert_path() {
+        let dir = Some(PathBuf::from("/certs"));
+        let tls = Endpoint::with_tls_env("tcp://h:2376".into(), true, dir.clone());
+        assert_eq!(
+            tls,
+            Endpoint::Tls {
+                host: "tcp://h:2376".into(),
+                tls: TlsFiles::in_dir(std::path::Path::new("/certs")),
+            }
+        );
+        let plain = Endpoint::with_tls_env("tcp://h:2375".into(), false, dir.clone());
+        assert_eq!(plain, Endpoint::Host("tcp://h:2375".into()));
+        let unix = Endpoint::with_tls_env("unix:///s".into(), true, dir);
+        assert_eq!(unix, Endpoint::Host("unix:///s".into()));
     }
 
     #[test]
