@@ -503,6 +503,7 @@ fn mount(m: &Mount) -> String {
         }
         MountType::Volume if m.volume_section => {
             let mut v = Obj::default();
+            v.map("labels", &m.volume_labels);
             v.flag("nocopy", m.nocopy);
             v.opt_str("subpath", m.subpath.as_deref());
             o.raw("volume", v.finish());

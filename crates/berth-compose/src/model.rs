@@ -526,6 +526,9 @@ pub struct Mount {
     /// volume: the path inside the volume to mount.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subpath: Option<String>,
+    /// volume: labels of a volume the engine creates for this mount.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub volume_labels: BTreeMap<String, String>,
     /// `consistent`, `cached` or `delegated`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consistency: Option<String>,
@@ -551,6 +554,7 @@ impl Mount {
             selinux: None,
             recursive: None,
             subpath: None,
+            volume_labels: BTreeMap::new(),
             consistency: None,
             volume_section: false,
         }

@@ -39,6 +39,8 @@ services:
     depends_on:
       store: {condition: service_healthy}
     volumes_from: ["store:ro"]
+    volumes:
+      - {type: volume, target: /cache, volume: {labels: {dev.berth.test: anon}}}
     links: ["store:vault"]
     dns_search: [example.org]
     dns_opt: ["ndots:2"]
@@ -143,6 +145,9 @@ fn engine_compose_include_volumes_from_and_applied_keys() {
         let addr = inspect(&d, "split-app-1", "{{(index .NetworkSettings.Networks \"split_back\").IPAddress}}");
         let last: u8 = addr.rsplit('.').next().unwrap().parse().unwrap();
         assert!(addr.starts_with("10.219.7.") && last >= 128, "{addr}");
+        // An anonymous volume made by a mount carries the mount's labels.
+        let labelled = docker(&d, &["volume", "ls", "-q", "--filter", "label=dev.berth.test=anon"]);
+        assert_eq!(labelled.lines().count(), 1, "{labelled}");
         // A secret from the environment with an owner and mode, a config from inline content.
         let token = docker(&d, &["exec", "split-app-1", "stat", "-c", "%u %a", "/run/secrets/token"]);
         assert_eq!(token.trim(), "1000 400");
@@ -206,6 +211,8 @@ fn engine_compose_include_volumes_from_and_applied_keys() {
         assert!(left.trim().is_empty(), "containers left: {left}");
         let volumes = docker(&d, &["volume", "ls", "-q"]);
         assert!(!volumes.contains("split_shared"), "{volumes}");
+        let anonymous = docker(&d, &["volume", "ls", "-q", "--filter", "label=dev.berth.test=anon"]);
+        assert!(anonymous.trim().is_empty(), "down -v leaves anonymous volumes: {anonymous}");
         let networks = docker(&d, &["network", "ls", "--format", "{{.Name}}"]);
         assert!(!networks.contains("split_default"), "{networks}");
 

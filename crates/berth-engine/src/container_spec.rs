@@ -134,6 +134,10 @@ pub struct ContainerMount {
     pub non_recursive: bool,
     /// Bind, read-only: leave submounts writable.
     pub read_only_non_recursive: bool,
+    /// Bind, read-only: make submounts read-only too (the engine fails when it cannot).
+    pub read_only_force_recursive: bool,
+    /// Volume: labels of the volume when the engine creates it for this mount.
+    pub volume_labels: BTreeMap<String, String>,
     /// Volume: mount this path inside the volume instead of its root.
     pub subpath: Option<String>,
     /// `consistent`, `cached` or `delegated` (meaningful to Docker Desktop for Mac only).
@@ -225,10 +229,12 @@ impl ContainerMount {
                 MountKind::Volume | MountKind::Bind => Some(self.read_only),
             },
             volume_options: (self.kind == MountKind::Volume
-                && (self.no_copy || self.subpath.is_some()))
+                && (self.no_copy || self.subpath.is_some() || !self.volume_labels.is_empty()))
             .then(|| MountVolumeOptions {
                 no_copy: self.no_copy.then_some(true),
                 subpath: self.subpath.clone(),
+                labels: (!self.volume_labels.is_empty())
+                    .then(|| self.volume_labels.clone().into_iter().collect()),
                 ..Default::default()
             }),
             tmpfs_options: (self.tmpfs_size.is_some() || self.tmpfs_mode.is_some()).then(|| {
@@ -241,7 +247,8 @@ impl ContainerMount {
             bind_options: (self.kind == MountKind::Bind
                 && (self.propagation.is_some()
                     || self.non_recursive
-                    || self.read_only_non_recursive))
+                    || self.read_only_non_recursive
+                    || self.read_only_force_recursive))
                 .then(|| MountBindOptions {
                     propagation: self
                         .propagation
@@ -249,6 +256,7 @@ impl ContainerMount {
                         .and_then(|p| p.parse::<MountBindOptionsPropagationEnum>().ok()),
                     non_recursive: self.non_recursive.then_some(true),
                     read_only_non_recursive: self.read_only_non_recursive.then_some(true),
+                    read_only_force_recursive: self.read_only_force_recursive.then_some(true),
                     ..Default::default()
                 }),
             consistency: self.consistency.clone(),

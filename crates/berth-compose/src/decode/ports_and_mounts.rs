@@ -183,13 +183,7 @@ pub(super) fn mount(n: &Node, field: &str, ctx: &Ctx) -> R<Mount> {
                         match k.as_str() {
                             "nocopy" => m.nocopy = boolean(x, &g)?,
                             "subpath" => m.subpath = opt_scalar(x, &g)?,
-                            "labels" => {
-                                return Err(refused(
-                                    x,
-                                    &g,
-                                    "labels of a volume created by a mount are not passed to the engine yet; declare the volume under the top-level `volumes` with its labels",
-                                ))
-                            }
+                            "labels" => m.volume_labels = kv_strings(x, &g)?,
                             _ => return err(x, &g, "unknown attribute"),
                         }
                     }
@@ -304,13 +298,6 @@ fn bind_options(n: &Node, field: &str, m: &mut Mount) -> R<()> {
                 let r = scalar(x, &g)?;
                 if !matches!(r.as_str(), "enabled" | "disabled" | "writable" | "readonly") {
                     return err(x, &g, format!("invalid recursive mode {r:?}"));
-                }
-                if r == "readonly" {
-                    return Err(refused(
-                        x,
-                        &g,
-                        "forcing submounts read-only is not passed to the engine yet",
-                    ));
                 }
                 m.recursive = Some(r);
             }

@@ -279,6 +279,8 @@ fn binds_and_mounts(project: &Project, s: &Service) -> Result<(Vec<String>, Vec<
             propagation: m.propagation.clone(),
             non_recursive: recursive == Some("disabled"),
             read_only_non_recursive: recursive == Some("writable"),
+            read_only_force_recursive: recursive == Some("readonly"),
+            volume_labels: m.volume_labels.clone(),
             subpath: m.subpath.clone(),
             consistency: m.consistency.clone().filter(|c| c != "default"),
         });
@@ -652,7 +654,7 @@ mod tests {
         let p = load_sources(
             vec![(
                 "/proj/compose.yaml".into(),
-                "name: demo\nservices:\n  data:\n    image: busybox\n  web:\n    image: busybox\n    platform: linux/arm64\n    cpu_shares: 256\n    pids_limit: 32\n    oom_score_adj: 200\n    dns_search: [example.org]\n    dns_opt: ['ndots:1']\n    volumes_from: ['data:ro', 'container:other']\n    links: ['data:store']\n    mac_address: '02:42:ac:11:00:09'\n    gpus: all\n    annotations: {a: b}\n    volumes: ['./x:/x:z,rshared', {type: bind, source: /h, target: /h, bind: {propagation: rslave, recursive: disabled}}]\n    deploy: {restart_policy: {condition: on-failure, max_attempts: 4}}\n    networks: {front: {priority: 1}, back: {priority: 5, gw_priority: 3}}\nnetworks: {front: {}, back: {}}\n".into(),
+                "name: demo\nservices:\n  data:\n    image: busybox\n  web:\n    image: busybox\n    platform: linux/arm64\n    cpu_shares: 256\n    pids_limit: 32\n    oom_score_adj: 200\n    dns_search: [example.org]\n    dns_opt: ['ndots:1']\n    volumes_from: ['data:ro', 'container:other']\n    links: ['data:store']\n    mac_address: '02:42:ac:11:00:09'\n    gpus: all\n    annotations: {a: b}\n    volumes: ['./x:/x:z,rshared', {type: bind, source: /h, target: /h, bind: {propagation: rslave, recursive: disabled}}, {type: bind, source: /r, target: /r, read_only: true, bind: {recursive: readonly}}, {type: volume, target: /v, volume: {labels: {l: x}}}]\n    deploy: {restart_policy: {condition: on-failure, max_attempts: 4}}\n    networks: {front: {priority: 1}, back: {priority: 5, gw_priority: 3}}\nnetworks: {front: {}, back: {}}\n".into(),
             )],
             &opts,
         )
@@ -683,13 +685,18 @@ mod tests {
         assert_eq!(hc.annotations.unwrap()["a"], "b");
         assert_eq!(hc.restart_policy.unwrap().maximum_retry_count, Some(4));
         assert_eq!(hc.binds.unwrap(), ["/proj/x:/x:rw,z,rshared"]);
-        let m = &hc.mounts.unwrap()[0];
+        let mounts = hc.mounts.unwrap();
+        let m = &mounts[0];
         let bind = m.bind_options.as_ref().unwrap();
         assert_eq!(bind.non_recursive, Some(true));
         assert_eq!(
             bind.propagation,
             Some(bollard::models::MountBindOptionsPropagationEnum::RSLAVE)
         );
+        let forced = mounts[1].bind_options.as_ref().unwrap();
+        assert_eq!(forced.read_only_force_recursive, Some(true));
+        let labels = mounts[2].volume_options.as_ref().unwrap().labels.clone();
+        assert_eq!(labels.unwrap()["l"], "x");
     }
 
     #[test]

@@ -57,7 +57,7 @@ impl Compose {
                     }
                 }
             }
-            self.remove_container(o, opts.timeout).await?;
+            self.remove_container(o, opts.timeout, opts.volumes).await?;
         }
         let project_label = format!("{}={name}", labels::PROJECT);
         let networks = self

@@ -68,7 +68,14 @@ impl Compose {
         Ok(())
     }
 
-    pub(super) async fn remove_container(&self, c: &Observed, timeout: Option<i32>) -> Result<()> {
+    /// Stops (with its `pre_stop` hooks) and removes a container; `volumes`: its anonymous
+    /// volumes too (`down -v`).
+    pub(super) async fn remove_container(
+        &self,
+        c: &Observed,
+        timeout: Option<i32>,
+        volumes: bool,
+    ) -> Result<()> {
         if c.running {
             self.stop_by_id(&c.id, &c.name, &c.service, &c.pre_stop, timeout)
                 .await?;
@@ -76,7 +83,7 @@ impl Compose {
         self.container_event(&c.name, &c.service, ResourceState::Removing);
         let force = RemoveOptions {
             force: true,
-            volumes: false,
+            volumes,
         };
         match self.engine.remove_container(&c.id, force).await {
             Ok(()) => {}

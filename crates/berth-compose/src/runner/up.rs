@@ -32,7 +32,7 @@ impl Compose {
         }
         for action in &plan.removals {
             if let Action::Remove { container } = action {
-                self.remove_container(container, None).await?;
+                self.remove_container(container, None, false).await?;
             }
         }
         let selected: Vec<&Service> = plan
@@ -213,7 +213,7 @@ impl Compose {
                 Ok(Some(name))
             }
             Action::Remove { container } => {
-                self.remove_container(container, None).await?;
+                self.remove_container(container, None, false).await?;
                 Ok(None)
             }
         }
