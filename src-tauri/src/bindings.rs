@@ -50,6 +50,7 @@ fn export_all(dir: &Path) {
         berth_api::swarm::TaskSummary,
         berth_api::swarm::autoscale::AutoscaleRule,
         berth_api::swarm::autoscale::AutoscaleDecision,
+        berth_api::swarm::SwarmObject,
     );
 }
 

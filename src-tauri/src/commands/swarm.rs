@@ -1,8 +1,10 @@
 //! The Swarm page: the engine's swarm at a glance, init, a service's tasks, scaling, image
-//! updates, node availability, and autoscale rules with their decisions.
+//! updates, node availability, autoscale rules with their decisions, secrets and configs.
 
 use berth_api::swarm::autoscale::{self, AutoscaleDecision, AutoscaleRule, RuleStore};
-use berth_api::swarm::{self, Availability, SwarmOverview, TaskSummary};
+use berth_api::swarm::{
+    self, Availability, SwarmObject, SwarmObjectKind, SwarmOverview, TaskSummary,
+};
 use berth_core::ApiError;
 use tauri::State;
 
@@ -93,4 +95,34 @@ pub fn swarm_autoscale_history(
     state: State<'_, AppState>,
 ) -> Result<Vec<AutoscaleDecision>, ApiError> {
     autoscale::history(state.link.berth().paths())
+}
+
+/// The secrets or configs (names and dates, never their data).
+#[tauri::command]
+pub async fn swarm_objects(
+    state: State<'_, AppState>,
+    kind: SwarmObjectKind,
+) -> Result<Vec<SwarmObject>, ApiError> {
+    swarm::objects(&state.link.engine().await?, kind).await
+}
+
+/// Creates a secret or config from text typed in or a file's bytes; returns its id.
+#[tauri::command]
+pub async fn swarm_create_object(
+    state: State<'_, AppState>,
+    kind: SwarmObjectKind,
+    name: String,
+    data: Vec<u8>,
+) -> Result<String, ApiError> {
+    swarm::create_object(&state.link.engine().await?, kind, &name, &data).await
+}
+
+/// Removes a secret or config; one a service uses is refused, naming the service.
+#[tauri::command]
+pub async fn swarm_remove_object(
+    state: State<'_, AppState>,
+    kind: SwarmObjectKind,
+    name: String,
+) -> Result<(), ApiError> {
+    swarm::remove_object(&state.link.engine().await?, kind, &name).await
 }

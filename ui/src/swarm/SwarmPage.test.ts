@@ -75,6 +75,26 @@ describe("SwarmPage", () => {
     expect(b.calls).toContain("swarmAutoscaleOff:app_web");
   });
 
+  it("creates secrets from text, never shows their data, and refuses to remove one in use", async () => {
+    const b = await freshBackend();
+    b.swarm.active = true;
+    b.swarm.services = [mockService("app_web", 1)];
+    render(SwarmPage, { store: createSwarmStore() });
+    await fireEvent.input(await screen.findByTestId("swarm-object-name"), { target: { value: "db_password" } });
+    await fireEvent.input(screen.getByTestId("swarm-object-text"), { target: { value: "hunter2" } });
+    await fireEvent.click(screen.getByTestId("swarm-object-create"));
+    await eventually(() => expect(screen.getAllByTestId("swarm-object-row")).toHaveLength(1));
+    expect(b.calls).toContain("swarmCreateObject:secret:db_password:hunter2");
+    expect(screen.queryByText(/hunter2/)).toBeNull();
+
+    b.swarm.usedBy["db_password"] = "app_web";
+    await fireEvent.click(screen.getByTestId("swarm-object-remove"));
+    await eventually(() => expect(screen.getByText(/secret db_password is in use by service app_web/)).toBeInTheDocument());
+    delete b.swarm.usedBy["db_password"];
+    await fireEvent.click(screen.getByTestId("swarm-object-remove"));
+    await eventually(() => expect(screen.queryAllByTestId("swarm-object-row")).toHaveLength(0));
+  });
+
   it("speaks Japanese", async () => {
     await freshBackend();
     setLanguage("ja");

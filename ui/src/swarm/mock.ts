@@ -1,6 +1,8 @@
 // The Swarm part of the mock backend: one engine that can become a one-node swarm, a stack's
 // services with their tasks, scaled in memory.
-import type { AutoscaleRule, AutoscaleDecision, NodeSummary, ServiceSummary, SwarmOverview, TaskSummary } from "../lib/generated";
+import type {
+  AutoscaleRule, AutoscaleDecision, NodeSummary, ServiceSummary, SwarmObject, SwarmObjectKind, SwarmOverview, TaskSummary,
+} from "../lib/generated";
 
 const NODE = "node-1";
 
@@ -31,6 +33,9 @@ export class MockSwarm {
   services: ServiceSummary[] = [];
   rules: AutoscaleRule[] = [];
   decisions: AutoscaleDecision[] = [];
+  objects: SwarmObject[] = [];
+  /** Which service uses a secret or config, by name. */
+  usedBy: Record<string, string> = {};
 
   overview(): SwarmOverview {
     const state = {
@@ -95,5 +100,23 @@ export class MockSwarm {
     const had = this.rules.some((r) => r.service === service);
     this.rules = this.rules.filter((r) => r.service !== service);
     return had;
+  }
+
+  objectsOf(kind: SwarmObjectKind): SwarmObject[] {
+    return structuredClone(this.objects.filter((o) => o.kind === kind));
+  }
+
+  createObject(kind: SwarmObjectKind, name: string): string {
+    if (!name.trim()) throw { code: "invalid_input", message: `Invalid name: a ${kind} needs a name` };
+    if (this.objects.some((o) => o.kind === kind && o.name === name)) throw { code: "conflict", message: `Conflict: ${kind} ${name} already exists` };
+    const id = `${kind}-${name}`;
+    this.objects.push({ kind, id, name, labels: {}, created: "2026-12-07T08:00:00Z", version: 1 });
+    return id;
+  }
+
+  removeObject(kind: SwarmObjectKind, name: string) {
+    const user = this.usedBy[name];
+    if (user) throw { code: "conflict", message: `${kind} ${name} is in use by service ${user}: remove it from the service first` };
+    this.objects = this.objects.filter((o) => !(o.kind === kind && o.name === name));
   }
 }

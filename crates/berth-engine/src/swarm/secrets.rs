@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{filter_map, sorted, Engine, EngineError};
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SwarmObjectKind {
@@ -27,6 +28,7 @@ impl std::fmt::Display for SwarmObjectKind {
 }
 
 /// A secret or config as the list shows it (never its data).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SwarmObject {

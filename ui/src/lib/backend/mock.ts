@@ -16,6 +16,7 @@ import type {
 import { MockLearn } from "../../learn/mock";
 import { MockEngines } from "../../engines/mock";
 import { MockSwarm } from "../../swarm/mock";
+import type { SwarmObjectKind } from "../generated";
 import type { RemoteEngineForm } from "./types";
 
 export interface MockData {
@@ -652,6 +653,18 @@ export class MockBackend implements Backend {
   }
   async swarmAutoscaleOff(service: string) { this.call(`swarmAutoscaleOff:${service}`); return this.swarm.ruleOff(service); }
   async swarmAutoscaleHistory() { this.call("swarmAutoscaleHistory"); return structuredClone(this.swarm.decisions); }
+  async swarmObjects(kind: SwarmObjectKind) { this.call(`swarmObjects:${kind}`); return this.swarm.objectsOf(kind); }
+  async swarmCreateObject(kind: SwarmObjectKind, name: string, data: Uint8Array) {
+    this.call(`swarmCreateObject:${kind}:${name}:${new TextDecoder().decode(data)}`);
+    const id = this.swarm.createObject(kind, name);
+    this.emit(kind, "create", id);
+    return id;
+  }
+  async swarmRemoveObject(kind: SwarmObjectKind, name: string) {
+    this.call(`swarmRemoveObject:${kind}:${name}`);
+    this.swarm.removeObject(kind, name);
+    this.emit(kind, "remove", name);
+  }
 
   // Troubleshoot
   async readLog(source: LogSource): Promise<LogTail> {

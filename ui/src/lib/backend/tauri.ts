@@ -8,7 +8,7 @@ import type {
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
   ImageHistoryEntry, VolumeArchive, SettingsView, SettingsSaved, SettingsFieldError, LogSource, LogTail,
   CleanUpSummary, DiagnosticsBundle, FactoryResetDone, PortWarning, LearnLesson, LearnStep, LearnReport, LearnLeft,
-  EngineEntry, SwarmOverview, TaskSummary, AutoscaleRule, AutoscaleDecision,
+  EngineEntry, SwarmOverview, TaskSummary, AutoscaleRule, AutoscaleDecision, SwarmObject, SwarmObjectKind,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -198,6 +198,11 @@ export class TauriBackend implements Backend {
   }
   swarmAutoscaleOff(service: string) { return invoke<boolean>("swarm_autoscale_off", { service }); }
   swarmAutoscaleHistory() { return invoke<AutoscaleDecision[]>("swarm_autoscale_history"); }
+  swarmObjects(kind: SwarmObjectKind) { return invoke<SwarmObject[]>("swarm_objects", { kind }); }
+  swarmCreateObject(kind: SwarmObjectKind, name: string, data: Uint8Array) {
+    return invoke<string>("swarm_create_object", { kind, name, data: Array.from(data) });
+  }
+  swarmRemoveObject(kind: SwarmObjectKind, name: string) { return invoke<void>("swarm_remove_object", { kind, name }); }
   readLog(source: LogSource) { return invoke<LogTail>("read_log", { source }); }
   cleanUp(volumes: boolean) { return invoke<CleanUpSummary>("clean_up", { volumes }); }
   createDiagnostics(path: string | null) { return invoke<DiagnosticsBundle>("create_diagnostics", { path }); }

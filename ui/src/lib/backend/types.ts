@@ -36,6 +36,8 @@ import type {
   TaskSummary,
   AutoscaleRule,
   AutoscaleDecision,
+  SwarmObject,
+  SwarmObjectKind,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -218,6 +220,11 @@ export interface Backend {
   swarmAutoscaleOff(service: string): Promise<boolean>;
   /** The logged scaling decisions, oldest first. */
   swarmAutoscaleHistory(): Promise<AutoscaleDecision[]>;
+  /** Secrets or configs: names and dates, never their data. */
+  swarmObjects(kind: SwarmObjectKind): Promise<SwarmObject[]>;
+  swarmCreateObject(kind: SwarmObjectKind, name: string, data: Uint8Array): Promise<string>;
+  /** Rejects, naming the services, when a service uses it. */
+  swarmRemoveObject(kind: SwarmObjectKind, name: string): Promise<void>;
 
   // Troubleshoot
   readLog(source: LogSource): Promise<LogTail>;

@@ -49,6 +49,8 @@ export type * from "./SettingsView";
 export type * from "./StackSummary";
 export type * from "./StartPhase";
 export type * from "./StatsSample";
+export type * from "./SwarmObject";
+export type * from "./SwarmObjectKind";
 export type * from "./SwarmOverview";
 export type * from "./SwarmState";
 export type * from "./TaskSummary";
