@@ -4,7 +4,7 @@
 //! and list-or-map attributes (`environment`, `labels`, `depends_on`, `networks`, ...) merge
 //! as mappings.
 
-use crate::yaml::{Node, Value};
+use crate::yaml::{MergeTag, Node, Value};
 
 /// Attributes whose list form (`KEY=VALUE` or a bare name) is a mapping in disguise.
 const MAP_LIKE: &[&str] = &[
@@ -67,6 +67,12 @@ fn push(map: &mut Node, key: String, value: Node) {
 }
 
 fn merge_node(base: &mut Node, over: Node, key: &str) {
+    // `!override` replaces; `!reset` replaces with a marker `strip_merge_tags` removes; a
+    // base that an earlier file reset counts as absent.
+    if over.merge.is_some() || base.merge == Some(MergeTag::Reset) {
+        *base = over;
+        return;
+    }
     if REPLACED.contains(&key) {
         *base = over;
         return;
@@ -120,6 +126,23 @@ fn merge_node(base: &mut Node, over: Node, key: &str) {
             base.pos = over.pos;
             base.value = value;
         }
+    }
+}
+
+/// Removes what `!reset` marks (map entries and sequence items) and forgets `!override`, once
+/// every file is merged.
+pub fn strip_merge_tags(n: &mut Node) {
+    n.merge = None;
+    match &mut n.value {
+        Value::Map(entries) => {
+            entries.retain(|(_, v)| v.merge != Some(MergeTag::Reset));
+            entries.iter_mut().for_each(|(_, v)| strip_merge_tags(v));
+        }
+        Value::Seq(items) => {
+            items.retain(|v| v.merge != Some(MergeTag::Reset));
+            items.iter_mut().for_each(strip_merge_tags);
+        }
+        _ => {}
     }
 }
 
@@ -223,5 +246,39 @@ mod tests {
             Path::new("b.yaml")
         );
         assert!(n.get("services").unwrap().get("db").is_some());
+    }
+
+    #[test]
+    fn reset_and_override_follow_the_spec_examples() {
+        // 13-merge.md, "Reset value" (with the base file's indentation fixed).
+        let mut n = merged(
+            "services:\n  app:\n    image: myapp\n    ports:\n      - \"8080:80\"\n    environment:\n      FOO: BAR\n",
+            "services:\n  app:\n    image: myapp\n    ports: !reset []\n    environment:\n      FOO: !reset null\n",
+        );
+        strip_merge_tags(&mut n);
+        let app = n.get("services").unwrap().get("app").unwrap();
+        assert!(app.get("ports").is_none(), "{app:?}");
+        assert!(app.get("environment").unwrap().get("FOO").is_none());
+        // "Replace value".
+        let mut n = merged(
+            "services:\n  app:\n    image: myapp\n    ports:\n      - \"8080:80\"\n",
+            "services:\n  app:\n    ports: !override\n      - \"8443:443\"\n",
+        );
+        strip_merge_tags(&mut n);
+        let app = n.get("services").unwrap().get("app").unwrap();
+        assert_eq!(texts(app.get("ports").unwrap()), vec!["8443:443"]);
+        // A later file sets again what an earlier one reset.
+        let mut base = parse("services:\n  a:\n    dns: [1.1.1.1]\n", Path::new("1.yaml")).unwrap();
+        merge_file(
+            &mut base,
+            parse("services:\n  a:\n    dns: !reset []\n", Path::new("2.yaml")).unwrap(),
+        );
+        merge_file(
+            &mut base,
+            parse("services:\n  a:\n    dns: [9.9.9.9]\n", Path::new("3.yaml")).unwrap(),
+        );
+        strip_merge_tags(&mut base);
+        let a = base.get("services").unwrap().get("a").unwrap();
+        assert_eq!(texts(a.get("dns").unwrap()), vec!["9.9.9.9"]);
     }
 }

@@ -34,15 +34,40 @@ pub enum Value {
     Map(Vec<(String, Node)>),
 }
 
+/// The compose merge tags: `!reset` (the attribute is removed) and `!override` (it replaces
+/// the base's instead of merging with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeTag {
+    Reset,
+    Override,
+}
+
+impl MergeTag {
+    fn of(tag: Option<&yaml_rust2::parser::Tag>) -> Option<Self> {
+        let tag = tag?;
+        match (tag.handle.as_str(), tag.suffix.as_str()) {
+            ("!", "reset") => Some(Self::Reset),
+            ("!", "override") => Some(Self::Override),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     pub pos: Pos,
     pub value: Value,
+    /// `!reset` or `!override` written on this node (dealt with by [`crate::merge`]).
+    pub merge: Option<MergeTag>,
 }
 
 impl Node {
     pub fn new(pos: Pos, value: Value) -> Self {
-        Self { pos, value }
+        Self {
+            pos,
+            value,
+            merge: None,
+        }
     }
 
     pub fn str(pos: Pos, text: impl Into<String>) -> Self {
@@ -215,7 +240,7 @@ impl MarkedEventReceiver for Builder {
             return;
         }
         match ev {
-            Event::Scalar(text, style, anchor, _tag) => {
+            Event::Scalar(text, style, anchor, tag) => {
                 let plain = style == TScalarStyle::Plain;
                 let value = if plain && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL")
                 {
@@ -223,7 +248,8 @@ impl MarkedEventReceiver for Builder {
                 } else {
                     Value::Scalar { text, plain }
                 };
-                let node = Node::new(self.pos(mark), value);
+                let mut node = Node::new(self.pos(mark), value);
+                node.merge = MergeTag::of(tag.as_ref());
                 self.nodes += 1;
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
@@ -238,13 +264,13 @@ impl MarkedEventReceiver for Builder {
                 }
                 None => self.fail(mark.line(), "unknown alias"),
             },
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
                 if self.stack.len() >= MAX_DEPTH {
                     self.fail(mark.line(), "document nested too deeply");
                     return;
                 }
                 let is_seq = matches!(ev, Event::SequenceStart(..));
-                let node = Node::new(
+                let mut node = Node::new(
                     self.pos(mark),
                     if is_seq {
                         Value::Seq(Vec::new())
@@ -252,6 +278,7 @@ impl MarkedEventReceiver for Builder {
                         Value::Map(Vec::new())
                     },
                 );
+                node.merge = MergeTag::of(tag.as_ref());
                 self.stack.push(if is_seq {
                     Frame::Seq(node, anchor)
                 } else {

@@ -200,6 +200,7 @@ fn load_included(
         }
     }
     let mut root = root.unwrap_or_else(|| Node::new(e.node.pos.clone(), Value::Map(Vec::new())));
+    merge::strip_merge_tags(&mut root);
     chain.extend(e.paths.iter().cloned());
     let nested = resolve_includes(&mut root, &e.project_dir, &env, warnings, chain);
     chain.truncate(chain.len() - e.paths.len());

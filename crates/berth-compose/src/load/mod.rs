@@ -156,6 +156,7 @@ pub fn load_sources(
         }
     }
     let mut root = root.unwrap_or_else(|| unreachable_root(first));
+    merge::strip_merge_tags(&mut root);
     let mut chain: Vec<PathBuf> = sources.iter().map(|(f, _)| f.clone()).collect();
     include::resolve_includes(&mut root, &project_dir, &env, &mut warnings, &mut chain)?;
     let mut project = build_project(&root, opts, &env, &project_dir)?;
