@@ -14,7 +14,7 @@
 # This is how the Mac's guest (vfkit on Apple silicon boots the same vmlinuz, an uncompressed
 # arm64 Image, with the same initrd and erofs root) is checked on a Linux x86_64 machine.
 # Not part of CI (the x86_64 image is CI's): it takes 10-15 minutes here.
-# Installs: qemu-user-static binfmt-support qemu-system-arm gcc-aarch64-linux-gnu
+# Installs: qemu-user-static binfmt-support arch-test qemu-system-arm gcc-aarch64-linux-gnu
 # libc6-dev-arm64-cross, and rustup's aarch64-unknown-linux-gnu std.
 set -euo pipefail
 
@@ -33,7 +33,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "tools"
 need=()
-for p in qemu-user-static binfmt-support qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross; do
+for p in qemu-user-static binfmt-support arch-test qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross; do
 	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

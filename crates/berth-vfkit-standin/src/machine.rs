@@ -194,7 +194,6 @@ pub fn plan(
 
     let mut virtiofsd = Vec::new();
     let mut vsock_ports = 0;
-    let mut serial_ports = 0;
     for (i, device) in vm.devices.iter().enumerate() {
         match device {
             Device::VirtioBlk { disk, device_id } => {
@@ -236,7 +235,6 @@ pub fn plan(
                     "-device",
                     format!("virtconsole,chardev=con{i},bus=vser{i}.0"),
                 );
-                serial_ports += 1;
             }
             Device::VirtioFs {
                 shared_dir,
@@ -307,7 +305,6 @@ pub fn plan(
         ),
     );
     push("-mon", "chardev=qmp,mode=control".into());
-    let _ = serial_ports;
     // Virtualization.framework has no reboot: a guest that reboots stops the VM.
     args.extend(["-nodefaults", "-no-user-config", "-nographic", "-no-reboot"].map(String::from));
     Ok(Plan {

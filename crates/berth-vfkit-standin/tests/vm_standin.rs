@@ -6,6 +6,8 @@
 //! address came by DHCP on vmnet's subnet.
 //!
 //! Needs qemu-system-x86_64 and a built guest image (`vm-image/build.sh`).
+//! `BERTH_VM_IMAGE_DIR=vm-image/out/aarch64` runs it against the arm64 image, the stand-in
+//! playing Apple silicon under qemu-system-aarch64 (not in CI: TCG emulates a foreign CPU).
 #![cfg(target_os = "linux")]
 
 use std::path::{Path, PathBuf};
