@@ -3,7 +3,7 @@
 //! `pids_limit`, `cpu_shares`, `oom_score_adj`, `mem_reservation`, restart `max_attempts`,
 //! `links` aliases) as `docker inspect` shows them; secrets and configs copied in with their
 //! owner and mode; `post_start` and `pre_stop` hooks; a swarm-only key refused before
-//! anything is created.
+//! anything is created; a build's `network`, `shm_size` and `tags`.
 
 use std::path::Path;
 
@@ -241,5 +241,37 @@ fn engine_compose_include_volumes_from_and_applied_keys() {
         );
         let made = docker(&d, &["network", "ls", "--format", "{{.Name}}"]);
         assert!(!made.contains("swarmy"), "{made}");
+
+        // A build on no network, with a bigger /dev/shm and an extra tag (the RUN steps fail
+        // otherwise: a build container on the default network has an eth0, and 64 MiB of shm).
+        write(
+            &dir,
+            "img/Dockerfile",
+            &format!(
+                "FROM {image}\nRUN test ! -e /sys/class/net/eth0\nRUN test \"$(df -k /dev/shm | tail -1 | awk '{{print $2}}')\" = 131072\n"
+            ),
+        );
+        write(
+            &dir,
+            "build.yaml",
+            "name: baked\nservices:\n  b:\n    build: {context: ./img, network: none, shm_size: 128m, tags: ['baked-extra:1']}\n",
+        );
+        let baked = load(&LoadOptions {
+            files: vec![dir.join("build.yaml")],
+            working_dir: dir.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+        compose
+            .build_service(&baked, &baked.services["b"])
+            .await
+            .unwrap();
+        let ids = docker(
+            &d,
+            &["image", "inspect", "-f", "{{.Id}}", "baked-b", "baked-extra:1"],
+        );
+        let ids: Vec<&str> = ids.lines().collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0], ids[1], "the extra tag names the built image");
     });
 }

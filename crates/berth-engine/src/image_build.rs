@@ -26,6 +26,14 @@ pub struct BuildOptions {
     pub pull: bool,
     /// Build up to this stage of a multi-stage Dockerfile.
     pub target: Option<String>,
+    /// The network `RUN` steps use (`default`, `none`, `host`, a network's name).
+    pub network: Option<String>,
+    /// `/dev/shm` of the build's containers, bytes.
+    pub shm_size: Option<i64>,
+    /// Images the builder may reuse layers from.
+    pub cache_from: Vec<String>,
+    /// `os[/arch[/variant]]` to build for.
+    pub platform: Option<String>,
 }
 
 impl Default for BuildOptions {
@@ -38,6 +46,10 @@ impl Default for BuildOptions {
             no_cache: false,
             pull: false,
             target: None,
+            network: None,
+            shm_size: None,
+            cache_from: Vec::new(),
+            platform: None,
         }
     }
 }
@@ -219,6 +231,10 @@ impl Engine {
             nocache: options.no_cache,
             pull: options.pull.then(|| "1".to_string()),
             target: options.target.clone().unwrap_or_default(),
+            networkmode: options.network.clone(),
+            shmsize: options.shm_size.and_then(|b| i32::try_from(b).ok()),
+            cachefrom: (!options.cache_from.is_empty()).then(|| options.cache_from.clone()),
+            platform: options.platform.clone().unwrap_or_default(),
             rm: true,
             ..Default::default()
         };

@@ -23,17 +23,24 @@ pub(super) fn build(n: &Node, field: &str, ctx: &Ctx) -> R<Build> {
             "args" => b.args = kv(v, f)?,
             "target" => b.target = opt_scalar(v, f)?,
             "labels" => b.labels = kv_strings(v, f)?,
-            "network" => {
-                return Err(refused(
-                    v,
-                    f,
-                    "the build's network is not passed to the engine yet (issue #19)",
-                ))
-            }
             "no_cache" => b.no_cache = boolean(v, f)?,
             "pull" => b.pull = boolean(v, f)?,
-            "dockerfile_inline" | "cache_from" | "cache_to" | "tags" | "platforms"
-            | "shm_size" | "extra_hosts" | "ssh" | "secrets" | "additional_contexts"
+            "network" => b.network = opt_scalar(v, f)?,
+            "cache_from" => b.cache_from = str_list(v, f)?,
+            "shm_size" => b.shm_size = Some(super::bytes(v, f)?),
+            "tags" => b.tags = str_list(v, f)?,
+            "platforms" => {
+                b.platforms = str_list(v, f)?;
+                if b.platforms.len() > 1 {
+                    return Err(refused(
+                        v,
+                        f,
+                        "a multi-platform build needs BuildKit, which Berth does not use yet (issue #19)",
+                    ));
+                }
+            }
+            "dockerfile_inline" | "cache_to" | "extra_hosts" | "ssh" | "secrets"
+            | "additional_contexts"
             | "privileged" | "ulimits" | "entitlements" | "provenance" | "sbom" => {
                 return Err(refused(
                     v,

@@ -260,6 +260,8 @@ fn error_cases_say_what_and_where() {
             ("services:\n  web:\n    image: x\n    secrets: [{source: t, uid: root}]\nsecrets:\n  t: {content: x}\n", "services.web.secrets[0].uid: must be a numeric id"),
             ("services:\n  web:\n    image: x\n    configs: [{source: t, mode: '999'}]\nconfigs:\n  t: {content: x}\n", "services.web.configs[0].mode: invalid file mode"),
             ("models:\n  m: {model: ai/x}\nservices: {}\n", "compose.yaml:2: models: not supported by berth: AI models"),
+            ("services:\n  web:\n    build: {context: ., platforms: [linux/amd64, linux/arm64]}\n", "compose.yaml:3: services.web.build.platforms: not supported by berth: a multi-platform build needs BuildKit"),
+            ("services:\n  web:\n    build: {context: ., shm_size: huge}\n", "services.web.build.shm_size: invalid byte size"),
             ("services:\n  web:\n    image: x\n    cpus: 1\n    deploy: {resources: {limits: {cpus: '2'}}}\n", "compose.yaml:5: services.web.deploy.resources.limits.cpus: \"2\" differs from the service's cpus \"1\""),
             ("services:\n  web:\n    image: x\n    pids_limit: 5\n    deploy: {resources: {limits: {pids: 6}}}\n", "services.web.deploy.resources.limits.pids: 6 differs from the service's pids_limit 5"),
         ];

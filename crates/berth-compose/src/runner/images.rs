@@ -107,6 +107,13 @@ impl Compose {
             no_cache: build.no_cache,
             pull: build.pull,
             target: build.target.clone(),
+            network: build.network.clone(),
+            shm_size: build
+                .shm_size
+                .as_deref()
+                .and_then(crate::decode::parse_bytes),
+            cache_from: build.cache_from.clone(),
+            platform: build.platforms.first().cloned(),
         };
         let mut stream = Box::pin(
             self.engine
@@ -116,6 +123,12 @@ impl Compose {
         );
         while let Some(item) = stream.next().await {
             item.map_err(|e| Error::service(&s.name, format!("build failed: {e}")))?;
+        }
+        for tag in &build.tags {
+            self.engine
+                .tag_image(&image, tag)
+                .await
+                .map_err(Error::engine(format!("tagging {image} as {tag}")))?;
         }
         self.emit(Event::Image {
             name: image,
