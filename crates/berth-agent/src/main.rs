@@ -7,6 +7,7 @@
 //! (QEMU with vhost-device-vsock, vfkit); `--listen-unix` (tests) and `--stdio` (WSL, ssh) serve
 //! other byte streams. The guest init picks the mode (vm-image/README.md, "The link").
 
+mod cache_trim;
 mod port;
 mod power;
 mod system;
@@ -101,6 +102,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut cfg = GuestConfig::new(&args.docker_socket);
     if matches!(plan.action, OnShutdown::PowerOff) {
         cfg = cfg.with_system(Arc::new(system::Guest));
+        tokio::spawn(cache_trim::run(cache_trim::Policy::default()));
     }
     let cfg = Arc::new(cfg);
     if let Some(path) = &args.port {
