@@ -51,6 +51,7 @@ fn export_all(dir: &Path) {
         berth_api::swarm::autoscale::AutoscaleRule,
         berth_api::swarm::autoscale::AutoscaleDecision,
         berth_api::swarm::SwarmObject,
+        berth_api::swarm::JoinTokens,
     );
 }
 

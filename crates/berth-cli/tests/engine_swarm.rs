@@ -660,3 +660,35 @@ async fn pass_until(
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 }
+
+/// Joining: a token that is not a swarm token is refused before the engine is asked, and a
+/// manager that does not answer is an error that says so (on an engine in no swarm).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_with_a_bad_token_or_an_unreachable_manager_is_a_clear_error() {
+    let d = Dockerd::start().expect("a private dockerd");
+    let home = tempfile::tempdir().expect("a BERTH_HOME");
+    let bad = fails(
+        &d,
+        home.path(),
+        &["swarm", "join", "--token", "letmein", "127.0.0.1"],
+    );
+    assert!(bad.contains("SWMTKN-1-"), "{bad}");
+    let token =
+        "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx";
+    let started = Instant::now();
+    let unreachable = fails(
+        &d,
+        home.path(),
+        &["swarm", "join", "--token", token, "127.0.0.1:1"],
+    );
+    eprintln!(
+        "join to nothing refused after {:?}: {unreachable}",
+        started.elapsed()
+    );
+    assert!(
+        unreachable.contains("joining the swarm at 127.0.0.1:1 failed"),
+        "{unreachable}"
+    );
+    let state = docker(&d, &["info", "--format", "{{.Swarm.LocalNodeState}}"]);
+    assert_ne!(state.trim(), "active", "{state}");
+}

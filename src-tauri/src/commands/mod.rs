@@ -118,6 +118,8 @@ macro_rules! all_commands {
             $crate::commands::swarm::swarm_objects,
             $crate::commands::swarm::swarm_create_object,
             $crate::commands::swarm::swarm_remove_object,
+            $crate::commands::swarm::swarm_join,
+            $crate::commands::swarm::swarm_join_tokens,
             $crate::commands::settings::get_settings,
             $crate::commands::settings::validate_settings,
             $crate::commands::settings::save_settings,

@@ -3,7 +3,8 @@
 
 use berth_api::swarm::autoscale::{self, AutoscaleDecision, AutoscaleRule, RuleStore};
 use berth_api::swarm::{
-    self, Availability, SwarmObject, SwarmObjectKind, SwarmOverview, TaskSummary,
+    self, Availability, JoinTokens, SwarmJoin, SwarmObject, SwarmObjectKind, SwarmOverview,
+    TaskSummary,
 };
 use berth_core::ApiError;
 use tauri::State;
@@ -125,4 +126,27 @@ pub async fn swarm_remove_object(
     name: String,
 ) -> Result<(), ApiError> {
     swarm::remove_object(&state.link.engine().await?, kind, &name).await
+}
+
+/// Joins the swarm a manager at `remote_addr` runs (a worker token makes this engine a worker).
+#[tauri::command]
+pub async fn swarm_join(
+    state: State<'_, AppState>,
+    remote_addr: String,
+    token: String,
+    advertise_addr: Option<String>,
+) -> Result<(), ApiError> {
+    let join = SwarmJoin {
+        remote_addr,
+        token,
+        advertise_addr: advertise_addr.filter(|a| !a.trim().is_empty()),
+        listen_addr: None,
+    };
+    swarm::join(&state.link.engine().await?, &join).await
+}
+
+/// The worker and manager join tokens (on a manager).
+#[tauri::command]
+pub async fn swarm_join_tokens(state: State<'_, AppState>) -> Result<JoinTokens, ApiError> {
+    swarm::join_tokens(&state.link.engine().await?).await
 }

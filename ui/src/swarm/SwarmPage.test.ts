@@ -95,6 +95,27 @@ describe("SwarmPage", () => {
     await eventually(() => expect(screen.queryAllByTestId("swarm-object-row")).toHaveLength(0));
   });
 
+  it("joins a manager's swarm as a worker, saying why a join fails", async () => {
+    const b = await freshBackend();
+    render(SwarmPage, { store: createSwarmStore() });
+    await fireEvent.input(await screen.findByTestId("swarm-join-addr"), { target: { value: "unreachable.example" } });
+    await fireEvent.input(screen.getByTestId("swarm-join-token"), { target: { value: "SWMTKN-1-abc" } });
+    await fireEvent.click(screen.getByTestId("swarm-join"));
+    await eventually(() => expect(screen.getByText(/joining the swarm at unreachable.example failed/)).toBeInTheDocument());
+    await fireEvent.input(screen.getByTestId("swarm-join-addr"), { target: { value: "192.168.1.20" } });
+    await fireEvent.click(screen.getByTestId("swarm-join"));
+    await eventually(() => expect(screen.getByTestId("swarm-worker")).toBeInTheDocument());
+    expect(b.calls).toContain("swarmJoin:192.168.1.20:SWMTKN-1-abc:");
+  });
+
+  it("shows a manager's join command for another node", async () => {
+    const b = await freshBackend();
+    b.swarm.active = true;
+    render(SwarmPage, { store: createSwarmStore() });
+    await fireEvent.click(await screen.findByTestId("swarm-add-node"));
+    await eventually(() => expect(screen.getByTestId("swarm-join-command")).toHaveTextContent("berth swarm join --token SWMTKN-1-worker 127.0.0.1:2377"));
+  });
+
   it("speaks Japanese", async () => {
     await freshBackend();
     setLanguage("ja");

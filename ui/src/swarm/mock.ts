@@ -39,11 +39,11 @@ export class MockSwarm {
 
   overview(): SwarmOverview {
     const state = {
-      active: this.active, manager: this.active, nodeId: this.active ? NODE : null, labels: {},
+      active: this.active, manager: this.active && this.node.role === "manager", nodeId: this.active ? NODE : null, labels: {},
       localNodeState: this.active ? "active" : "inactive", error: null, nodeAddr: this.active ? "127.0.0.1" : null,
       nodes: this.active ? 1 : null, managers: this.active ? 1 : null,
     };
-    if (!this.active) return { state, nodes: [], services: [], stacks: [] };
+    if (!state.manager) return { state, nodes: [], services: [], stacks: [] };
     const stacks = new Map<string, number>();
     for (const s of this.services) {
       const name = s.labels["com.docker.stack.namespace"];
@@ -118,5 +118,12 @@ export class MockSwarm {
     const user = this.usedBy[name];
     if (user) throw { code: "conflict", message: `${kind} ${name} is in use by service ${user}: remove it from the service first` };
     this.objects = this.objects.filter((o) => !(o.kind === kind && o.name === name));
+  }
+
+  join(remoteAddr: string, token: string) {
+    if (!token.startsWith("SWMTKN-1-")) throw { code: "invalid_input", message: "the join token must be a swarm join token (SWMTKN-1-...)" };
+    if (remoteAddr.startsWith("unreachable")) throw { code: "engine", message: `joining the swarm at ${remoteAddr} failed: connection refused` };
+    this.active = true;
+    this.node.role = "worker";
   }
 }

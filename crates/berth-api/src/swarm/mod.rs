@@ -92,7 +92,38 @@ pub async fn init(engine: &Engine, advertise_addr: Option<&str>) -> Result<Strin
         .to_api()
 }
 
+/// `join` checked before the engine sees it: a token that is not a swarm join token is
+/// refused, and a manager address without a port gets swarm's 2377.
+pub fn checked_join(join: &SwarmJoin) -> Result<SwarmJoin, ApiError> {
+    let bad = |m: String| Err(ApiError::new(ErrorCode::InvalidInput, m));
+    let token = join.token.trim();
+    if !token.starts_with("SWMTKN-1-") {
+        return bad(
+            "the join token must be a swarm join token (SWMTKN-1-...), as `berth swarm join-token` prints it on a manager".into(),
+        );
+    }
+    let addr = join.remote_addr.trim();
+    if addr.is_empty() || addr.contains(char::is_whitespace) {
+        return bad(format!(
+            "invalid manager address {addr:?}: expected HOST or HOST:PORT"
+        ));
+    }
+    let has_port = addr
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.ends_with(':') && port.parse::<u16>().is_ok());
+    Ok(SwarmJoin {
+        remote_addr: if has_port {
+            addr.to_string()
+        } else {
+            format!("{addr}:2377")
+        },
+        token: token.to_string(),
+        ..join.clone()
+    })
+}
+
 pub async fn join(engine: &Engine, join: &SwarmJoin) -> Result<(), ApiError> {
+    let join = &checked_join(join)?;
     let state = engine.swarm_state().await.to_api()?;
     if state.active {
         return Err(ApiError::new(
@@ -100,7 +131,15 @@ pub async fn join(engine: &Engine, join: &SwarmJoin) -> Result<(), ApiError> {
             "this engine is already part of a swarm: leave it first (`berth swarm leave`)",
         ));
     }
-    engine.swarm_join(join).await.to_api()
+    engine.swarm_join(join).await.to_api().map_err(|e| {
+        ApiError::new(
+            e.code,
+            format!(
+                "joining the swarm at {} failed: {}",
+                join.remote_addr, e.message
+            ),
+        )
+    })
 }
 
 pub async fn join_tokens(engine: &Engine) -> Result<JoinTokens, ApiError> {
@@ -255,6 +294,23 @@ pub async fn remove_object(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_join_needs_a_swarm_token_and_gets_the_default_port() {
+        let join = |addr: &str, token: &str| SwarmJoin {
+            remote_addr: addr.into(),
+            token: token.into(),
+            ..Default::default()
+        };
+        let ok = checked_join(&join("192.168.1.20", " SWMTKN-1-abc ")).unwrap();
+        assert_eq!(ok.remote_addr, "192.168.1.20:2377");
+        assert_eq!(ok.token, "SWMTKN-1-abc");
+        let ok = checked_join(&join("m.local:2400", "SWMTKN-1-abc")).unwrap();
+        assert_eq!(ok.remote_addr, "m.local:2400");
+        let e = checked_join(&join("m.local", "letmein")).unwrap_err();
+        assert!(e.message.contains("SWMTKN-1-"), "{}", e.message);
+        assert!(checked_join(&join("", "SWMTKN-1-abc")).is_err());
+    }
 
     #[test]
     fn scale_arguments_are_service_equals_count() {

@@ -48,6 +48,7 @@ pub struct SwarmState {
 }
 
 /// The tokens another engine joins this swarm with (`docker swarm join-token`).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JoinTokens {

@@ -665,6 +665,12 @@ export class MockBackend implements Backend {
     this.swarm.removeObject(kind, name);
     this.emit(kind, "remove", name);
   }
+  async swarmJoin(remoteAddr: string, token: string, advertiseAddr: string | null) {
+    this.call(`swarmJoin:${remoteAddr}:${token}:${advertiseAddr ?? ""}`);
+    this.swarm.join(remoteAddr, token);
+    this.emit("node", "update", "node-1");
+  }
+  async swarmJoinTokens() { this.call("swarmJoinTokens"); return { worker: "SWMTKN-1-worker", manager: "SWMTKN-1-manager" }; }
 
   // Troubleshoot
   async readLog(source: LogSource): Promise<LogTail> {

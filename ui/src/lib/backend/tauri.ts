@@ -8,7 +8,7 @@ import type {
   ImageSummary, LogLine, NetworkSummary, PruneReport, PullProgress, RunSpec, VolumeSummary,
   ImageHistoryEntry, VolumeArchive, SettingsView, SettingsSaved, SettingsFieldError, LogSource, LogTail,
   CleanUpSummary, DiagnosticsBundle, FactoryResetDone, PortWarning, LearnLesson, LearnStep, LearnReport, LearnLeft,
-  EngineEntry, SwarmOverview, TaskSummary, AutoscaleRule, AutoscaleDecision, SwarmObject, SwarmObjectKind,
+  EngineEntry, SwarmOverview, TaskSummary, AutoscaleRule, AutoscaleDecision, SwarmObject, SwarmObjectKind, JoinTokens,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -203,6 +203,10 @@ export class TauriBackend implements Backend {
     return invoke<string>("swarm_create_object", { kind, name, data: Array.from(data) });
   }
   swarmRemoveObject(kind: SwarmObjectKind, name: string) { return invoke<void>("swarm_remove_object", { kind, name }); }
+  swarmJoin(remoteAddr: string, token: string, advertiseAddr: string | null) {
+    return invoke<void>("swarm_join", { remoteAddr, token, advertiseAddr });
+  }
+  swarmJoinTokens() { return invoke<JoinTokens>("swarm_join_tokens"); }
   readLog(source: LogSource) { return invoke<LogTail>("read_log", { source }); }
   cleanUp(volumes: boolean) { return invoke<CleanUpSummary>("clean_up", { volumes }); }
   createDiagnostics(path: string | null) { return invoke<DiagnosticsBundle>("create_diagnostics", { path }); }

@@ -38,6 +38,7 @@ import type {
   AutoscaleDecision,
   SwarmObject,
   SwarmObjectKind,
+  JoinTokens,
 } from "../generated";
 import type {
   ComposeContainer, ComposeEvent, ComposePreview, ComposeProject, ProjectAction, ProjectLogLine,
@@ -225,6 +226,9 @@ export interface Backend {
   swarmCreateObject(kind: SwarmObjectKind, name: string, data: Uint8Array): Promise<string>;
   /** Rejects, naming the services, when a service uses it. */
   swarmRemoveObject(kind: SwarmObjectKind, name: string): Promise<void>;
+  /** Joins a manager's swarm; rejects with why (a bad token, a manager that does not answer). */
+  swarmJoin(remoteAddr: string, token: string, advertiseAddr: string | null): Promise<void>;
+  swarmJoinTokens(): Promise<JoinTokens>;
 
   // Troubleshoot
   readLog(source: LogSource): Promise<LogTail>;

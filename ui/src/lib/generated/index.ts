@@ -19,6 +19,7 @@ export type * from "./FileEntry";
 export type * from "./FileView";
 export type * from "./ImageHistoryEntry";
 export type * from "./ImageSummary";
+export type * from "./JoinTokens";
 export type * from "./LearnCheck";
 export type * from "./LearnLeft";
 export type * from "./LearnLesson";

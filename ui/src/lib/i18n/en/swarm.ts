@@ -62,4 +62,10 @@ export const swarm = {
   orFile: "or from a file:",
   badObjectName: "Enter a name: letters, digits, '_', '.' or '-'.",
   neverShown: "What a secret or config holds is sent to the engine and never shown here again.",
+  joinTitle: "Or join a swarm",
+  managerAddr: "Manager address (host:2377)",
+  joinToken: "Join token",
+  join: "Join",
+  addNode: "Add a node",
+  addNodeHint: "On the other engine, run this (or paste the address and token into its Swarm page):",
 } as const;

@@ -64,4 +64,10 @@ export const swarm: Translation<typeof en> = {
   orFile: "またはファイルから:",
   badObjectName: "名前を入力してください (英数字、'_'、'.'、'-')。",
   neverShown: "シークレットやコンフィグの内容はエンジンに送られ、ここに再び表示されることはありません。",
+  joinTitle: "または Swarm に参加",
+  managerAddr: "マネージャーのアドレス (host:2377)",
+  joinToken: "参加トークン",
+  join: "参加",
+  addNode: "ノードを追加",
+  addNodeHint: "もう一方のエンジンでこれを実行してください (またはその Swarm ページにアドレスとトークンを貼り付けてください):",
 };
