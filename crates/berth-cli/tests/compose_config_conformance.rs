@@ -118,3 +118,78 @@ fn config_json_matches_the_reviewed_models() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// compose-go's golden output for its `web-stack.yaml` (what `docker compose config --format
+/// json` prints for it), compared with Berth's where the two models have the same shape.
+/// Berth refuses the original for its BuildKit-only `build.additional_contexts` (the
+/// `golden-web-stack` case); `golden-web-stack-classic` is the same file without it.
+#[test]
+fn web_stack_matches_compose_go_s_golden_output_where_the_shapes_agree() {
+    let case = data_dir().join("compose-go/golden-web-stack-classic");
+    let (ok, text) = config_json(&case);
+    assert!(ok, "{text}");
+    let got: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(case.join("compose-go.golden.json")).expect("golden"),
+    )
+    .expect("golden JSON");
+    let mut pointers = vec!["/name".to_string()];
+    for (svc, keys) in [
+        (
+            "web",
+            &[
+                "image",
+                "command",
+                "entrypoint",
+                "environment",
+                "expose",
+                "healthcheck",
+                "labels",
+                "logging",
+                "networks",
+                "ports",
+                "post_start",
+                "pre_stop",
+                "restart",
+                "scale",
+                "profiles",
+                "depends_on/db/condition",
+                "depends_on/db/required",
+                "depends_on/cache/condition",
+                "depends_on/cache/required",
+                "build/dockerfile",
+                "build/args",
+                "build/labels",
+                "build/target",
+            ][..],
+        ),
+        (
+            "db",
+            &["image", "environment", "healthcheck", "secrets"][..],
+        ),
+        ("cache", &["image", "configs", "networks"][..]),
+    ] {
+        pointers.extend(keys.iter().map(|k| format!("/services/{svc}/{k}")));
+    }
+    for net in ["backend", "default", "frontend"] {
+        pointers.push(format!("/networks/{net}/name"));
+    }
+    pointers.push("/networks/backend/driver".into());
+    for vol in ["data", "db-data"] {
+        pointers.push(format!("/volumes/{vol}/name"));
+    }
+    pointers.push("/volumes/db-data/labels".into());
+    let differ: Vec<String> = pointers
+        .iter()
+        .filter(|p| got.pointer(p) != golden.pointer(p))
+        .map(|p| {
+            format!(
+                "{p}: berth {:?}, compose {:?}",
+                got.pointer(p),
+                golden.pointer(p)
+            )
+        })
+        .collect();
+    assert!(golden.pointer("/services/web/image").is_some());
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}

@@ -634,8 +634,19 @@ pub struct FileRef {
     pub uid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "octal_mode"
+    )]
     pub mode: Option<u32>,
+}
+
+/// A file mode as compose prints it: `"0400"`.
+fn octal_mode<S: serde::Serializer>(mode: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+    match mode {
+        Some(m) => s.serialize_str(&format!("0{m:o}")),
+        None => s.serialize_none(),
+    }
 }
 
 /// A top-level secret or config (file-based).

@@ -59,6 +59,14 @@ pub(super) fn build(n: &Node, field: &str, ctx: &Ctx) -> R<Build> {
             _ => return err(v, f, "unknown attribute"),
         }
     }
+    // An argument without a value takes the variable's; unset, it is not passed at all.
+    b.args = std::mem::take(&mut b.args)
+        .into_iter()
+        .filter_map(|(k, v)| match v {
+            Some(v) => Some((k, Some(v))),
+            None => ctx.env.get(&k).map(|v| (k, Some(v.clone()))),
+        })
+        .collect();
     Ok(b)
 }
 
