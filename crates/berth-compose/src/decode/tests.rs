@@ -150,3 +150,15 @@ fn swarm_only_deploy_keys_load_but_are_refused_for_containers() {
         .iter()
         .any(|w| w.contains("deploy.restart_policy.delay")));
 }
+
+#[test]
+fn external_secrets_load_but_are_refused_for_containers() {
+    let p = load_service_with(
+        "    secrets: [token]\nsecrets:\n  token:\n    external: true\n",
+    )
+    .unwrap();
+    assert!(p.secrets["token"].external);
+    let e = p.check_containers_apply(p.services.values()).unwrap_err();
+    assert_eq!(e.field(), Some("secrets.token.external"));
+    assert_eq!(e.line(), Some(7));
+}

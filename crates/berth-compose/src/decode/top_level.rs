@@ -124,7 +124,16 @@ pub fn file_object(n: &Node, field: &str, ctx: &Ctx) -> R<FileObject> {
         match k.as_str() {
             "file" => o.file = Some(ctx.host_path(&scalar(v, f)?)),
             "content" => o.content = opt_scalar(v, f)?,
-            "external" => o.external = boolean(v, f)?,
+            "external" => {
+                o.external = boolean(v, f)?;
+                if o.external {
+                    o.not_for_containers.push(refused(
+                        v,
+                        f,
+                        "an external secret or config is a swarm object (berth stack deploy); a container's comes from a file, content or a variable",
+                    ));
+                }
+            }
             "name" => o.name = opt_scalar(v, f)?,
             "template_driver" | "driver" | "driver_opts" | "labels" => {
                 o.not_for_containers.push(refused(
