@@ -510,14 +510,14 @@ fn tuning(s: &mut Service, key: &str, v: &Node, f: &str) -> R<bool> {
 }
 
 /// `always`, `never`, `missing` (or `if_not_present`), `build`; the scheduled policies
-/// (`daily`, `weekly`, `every_<duration>`) are refused.
+/// (`refresh`, `daily`, `weekly`, `every_<duration>`) are refused.
 fn pull_policy(v: &Node, f: &str) -> R<Option<String>> {
     let Some(p) = opt_scalar(v, f)? else {
         return Ok(None);
     };
     match p.as_str() {
         "always" | "never" | "missing" | "if_not_present" | "build" => Ok(Some(p)),
-        "daily" | "weekly" => Err(refused(
+        "daily" | "weekly" | "refresh" => Err(refused(
             v,
             f,
             "Berth does not record when an image was pulled, so it cannot pull on a schedule",
