@@ -11,10 +11,12 @@ describe("EnginesPage", () => {
   it("lists every engine with its kind, state and why one does not answer", async () => {
     const b = await freshBackend();
     b.engines.list.push(mockEngine("colima", { endpoint: "unix:///home/u/.colima/docker.sock" }));
+    b.engines.list[0].paused = true;
+    b.engines.list[0].version = null;
     render(EnginesPage);
     await eventually(() => expect(screen.getAllByTestId("engine-row")).toHaveLength(3));
     expect(row("berth")).toHaveTextContent("Current");
-    expect(row("berth")).toHaveTextContent("Docker 28.2.2");
+    expect(row("berth")).toHaveTextContent("Paused (wakes when used)");
     expect(row("colima")).toHaveTextContent("Docker context(read-only)");
     expect(row("default")).toHaveTextContent("Unreachable");
     expect(screen.getByText(/Engine unreachable at unix:\/\/\/var\/run\/docker.sock/)).toBeInTheDocument();

@@ -5,7 +5,7 @@ import type { RemoteEngineForm } from "../lib/backend/types";
 export function mockEngine(name: string, patch: Partial<EngineEntry> = {}): EngineEntry {
   return {
     name, kind: "context", endpoint: `unix:///run/${name}.sock`, tls: false, current: false, readOnly: true,
-    reachable: true, version: "28.2.2", error: null, ...patch,
+    reachable: true, paused: false, version: "28.2.2", error: null, ...patch,
   };
 }
 

@@ -57,6 +57,9 @@ pub struct EngineEntry {
     /// Berth cannot change or remove it (a context someone else made).
     pub read_only: bool,
     pub reachable: bool,
+    /// Berth's engine is paused (Resource Saver): it wakes at the first use, so it was not
+    /// asked for its version.
+    pub paused: bool,
     /// The engine's version when it answered.
     pub version: Option<String>,
     /// Why it did not answer.
@@ -106,20 +109,22 @@ impl Engines {
         let current = self.store.current().to_api()?;
         let current = current.as_deref().unwrap_or(DEFAULT_CONTEXT);
         let candidates = self.candidates()?;
-        let probes = candidates.iter().map(|c| self.probe(&c.endpoint));
+        let probes = candidates.iter().map(|c| self.probe_entry(c));
         let answers = join_all(probes).await;
         Ok(candidates
             .into_iter()
             .zip(answers)
             .map(|(c, answer)| {
+                let paused = matches!(answer, Ok(None));
                 let (version, error) = match answer {
-                    Ok(version) => (Some(version), None),
+                    Ok(version) => (version, None),
                     Err(e) => (None, Some(e)),
                 };
                 EngineEntry {
                     current: c.name == current,
                     read_only: c.kind == EngineKind::Context,
-                    reachable: version.is_some(),
+                    reachable: version.is_some() || paused,
+                    paused,
                     name: c.name,
                     kind: c.kind,
                     endpoint: c.address,
@@ -177,6 +182,21 @@ impl Engines {
         Ok(out)
     }
 
+    /// The engine's version; `None` for Berth's engine while it is paused, which asking would
+    /// wake (as `berth status` does, its state is the answer).
+    async fn probe_entry(&self, candidate: &Candidate) -> Result<Option<String>, ApiError> {
+        if candidate.kind == EngineKind::Berth {
+            let daemon = crate::DaemonClient::new(&self.paths);
+            let status = daemon
+                .request(&berth_control::protocol::Request::Status)
+                .await;
+            if status.is_ok_and(|s| s.state.is_paused()) {
+                return Ok(None);
+            }
+        }
+        self.probe(&candidate.endpoint).await.map(Some)
+    }
+
     /// The engine's version, within [`PROBE_TIMEOUT`].
     async fn probe(&self, endpoint: &Endpoint) -> Result<String, ApiError> {
         let ask = async {
@@ -228,6 +248,7 @@ impl Engines {
             current: false,
             read_only: false,
             reachable: true,
+            paused: false,
             version: Some(version),
             error: None,
         })

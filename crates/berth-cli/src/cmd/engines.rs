@@ -100,6 +100,7 @@ fn print_table(list: &[EngineEntry]) {
                 e.endpoint.clone()
             };
             let state = match (&e.version, &e.error) {
+                _ if e.paused => "paused (wakes when used)".to_string(),
                 (Some(v), _) => format!("reachable, Docker {v}"),
                 (None, Some(err)) => format!("unreachable: {}", err.message),
                 (None, None) => "unreachable".into(),

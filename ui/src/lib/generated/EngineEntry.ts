@@ -23,6 +23,11 @@ current: boolean,
  */
 readOnly: boolean, reachable: boolean, 
 /**
+ * Berth's engine is paused (Resource Saver): it wakes at the first use, so it was not
+ * asked for its version.
+ */
+paused: boolean, 
+/**
  * The engine's version when it answered.
  */
 version: string | null, 

@@ -18,6 +18,7 @@ export const engines = {
   tls: "verified TLS",
   reachable: "Docker {version}",
   unreachable: "Unreachable",
+  paused: "Paused (wakes when used)",
   checking: "Checking…",
   use: "Use",
   useName: "Use {name}",

@@ -20,6 +20,7 @@ export const engines: Translation<typeof en> = {
   tls: "TLS 検証済み",
   reachable: "Docker {version} が応答",
   unreachable: "接続できません",
+  paused: "一時停止中（使うと再開します）",
   checking: "確認中…",
   use: "使用",
   useName: "{name} を使用",
