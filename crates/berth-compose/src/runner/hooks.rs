@@ -2,7 +2,7 @@
 //! commands before it is stopped. A container keeps its `pre_stop` hooks in a label, so every
 //! way of stopping it (`stop`, `down`, a recreate, the dashboard) runs them without the file.
 
-use berth_engine::ExecOptions;
+use berth_engine::{ExecOptions, ExecSession};
 use futures_util::StreamExt;
 
 use super::Compose;
@@ -45,20 +45,26 @@ impl Compose {
                 privileged: h.privileged,
                 ..Default::default()
             };
-            let mut session =
-                self.engine
-                    .exec(container, &options)
-                    .await
-                    .map_err(Error::engine(format!(
-                        "running a {which} hook in {container}"
-                    )))?;
+            let session = self
+                .engine
+                .exec(container, &options)
+                .await
+                .map_err(Error::engine(format!(
+                    "running a {which} hook in {container}"
+                )))?;
+            // Only the handle and the output are kept across the awaits below (the input is
+            // neither `Sync` nor needed), so a future running hooks stays `Send`.
+            let ExecSession {
+                handle, mut output, ..
+            } = session;
             // The hook's output is not shown; drain it so the command runs to its end.
-            while let Some(chunk) = session.output.next().await {
+            while let Some(chunk) = output.next().await {
                 if chunk.is_err() {
                     break;
                 }
             }
-            let code = session.exit_code().await.map_err(Error::engine(format!(
+            drop(output);
+            let code = handle.exit_code().await.map_err(Error::engine(format!(
                 "waiting for a {which} hook in {container}"
             )))?;
             if let Some(code) = code.filter(|c| *c != 0) {
@@ -78,6 +84,13 @@ impl Compose {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `up`, `stop` and `down` run hooks, and their callers need `Send` futures.
+    #[allow(dead_code)]
+    fn hook_futures_are_send(c: &Compose) {
+        fn is_send<T: Send>(_: &T) {}
+        is_send(&c.run_hooks("c", "s", &[], "post_start"));
+    }
 
     #[test]
     fn pre_stop_hooks_round_trip_through_their_label() {
