@@ -264,7 +264,9 @@ fn files(
                 id: id.clone(),
                 name: u.name.clone(),
                 target: u.target.clone(),
-                mode: None,
+                uid: u.uid.clone(),
+                gid: u.gid.clone(),
+                mode: u.mode,
             })
         })
         .collect()

@@ -39,11 +39,15 @@ pub enum ObjectSource {
     External,
 }
 
-/// A secret or config a service is given: which stack object, where in the container.
+/// A secret or config a service is given: which stack object, where in the container, whose
+/// and with which mode.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileUse {
     pub name: String,
     pub target: String,
+    pub uid: Option<String>,
+    pub gid: Option<String>,
+    pub mode: Option<u32>,
 }
 
 /// One service to create or update; its secrets' and configs' ids are filled at deploy.
@@ -121,6 +125,9 @@ pub fn plan(
             labels,
         });
     }
+    for (kind, objects) in [("secrets", &project.secrets), ("configs", &project.configs)] {
+        refuse_unapplied(kind, objects)?;
+    }
     plan.secrets = objects(stack, &project.secrets);
     plan.configs = objects(stack, &project.configs);
     let mut unsupported: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
@@ -146,22 +153,45 @@ pub fn plan(
     Ok(plan)
 }
 
+/// The secrets' and configs' attributes only a swarm has (`labels`, `driver`, `driver_opts`,
+/// `template_driver`) that Berth's stacks do not apply yet: an error at the first, rather than
+/// an object made without them. (`external` is applied.)
+fn refuse_unapplied(kind: &str, objects: &BTreeMap<String, FileObject>) -> Result<(), LoadError> {
+    for o in objects.values() {
+        for e in &o.not_for_containers {
+            let field = e.field().unwrap_or(kind);
+            if field.ends_with(".external") {
+                continue;
+            }
+            return Err(LoadError::Invalid {
+                file: e.file().map(PathBuf::from).unwrap_or_default(),
+                line: e.line().unwrap_or(0),
+                field: field.to_string(),
+                message: "not applied by berth's stacks yet".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn objects(stack: &str, objects: &BTreeMap<String, FileObject>) -> Vec<StackObject> {
     objects
         .iter()
         .map(|(key, o)| StackObject {
             key: key.clone(),
-            name: if o.external {
-                key.clone()
-            } else {
-                format!("{stack}_{key}")
+            // `name:` is used as it is (as the docker CLI does); else the stack's scope.
+            name: match (&o.name, o.external) {
+                (Some(name), _) => name.clone(),
+                (None, true) => key.clone(),
+                (None, false) => format!("{stack}_{key}"),
             },
             external: o.external,
-            source: match (&o.file, &o.content, o.external) {
-                (_, _, true) => ObjectSource::External,
-                (Some(file), _, _) => ObjectSource::File(PathBuf::from(file)),
-                (None, Some(text), _) => ObjectSource::Inline(text.clone()),
-                (None, None, false) => ObjectSource::Inline(String::new()),
+            source: match (&o.file, &o.content, &o.environment_value, o.external) {
+                (_, _, _, true) => ObjectSource::External,
+                (Some(file), _, _, _) => ObjectSource::File(PathBuf::from(file)),
+                (None, Some(text), _, _) => ObjectSource::Inline(text.clone()),
+                (None, None, Some(value), _) => ObjectSource::Inline(value.clone()),
+                (None, None, None, false) => ObjectSource::Inline(String::new()),
             },
         })
         .collect()
@@ -351,6 +381,9 @@ fn file_uses(refs: &[berth_compose::model::FileRef], objects: &[StackObject]) ->
                 .find(|o| o.key == r.source)
                 .map_or_else(|| r.source.clone(), |o| o.name.clone()),
             target: r.target.clone(),
+            uid: r.uid.clone(),
+            gid: r.gid.clone(),
+            mode: r.mode,
         })
         .collect()
 }
@@ -602,6 +635,40 @@ configs:
         let e = plan_of("services:\n  web:\n    build: .\n").unwrap_err();
         assert!(e.to_string().contains("services.web"), "{e}");
         assert!(e.to_string().contains("image"), "{e}");
+    }
+
+    #[test]
+    fn object_names_variables_and_file_modes_are_applied() {
+        let yaml = "services:\n  web:\n    image: busybox\n    secrets:\n      - source: token\n        target: token\n        uid: '1000'\n        mode: 0400\nsecrets:\n  token: {environment: TOKEN_VALUE, name: shared_token}\n";
+        let dir = std::env::temp_dir();
+        let opts = LoadOptions {
+            project_name: Some("app".into()),
+            working_dir: dir.clone(),
+            environment: BTreeMap::from([("TOKEN_VALUE".to_string(), "s3cret".to_string())]),
+            ..Default::default()
+        };
+        let sources = vec![(dir.join("stack.yml"), yaml.to_string())];
+        let project = load_sources(sources, &opts).unwrap();
+        let plan = plan("app", &project, &BTreeMap::new()).unwrap();
+        assert_eq!(plan.secrets[0].name, "shared_token");
+        assert_eq!(
+            plan.secrets[0].source,
+            ObjectSource::Inline("s3cret".into())
+        );
+        let used = &plan.services[0].secrets[0];
+        assert_eq!(used.name, "shared_token");
+        assert_eq!(
+            (used.uid.as_deref(), used.mode),
+            (Some("1000"), Some(0o400))
+        );
+    }
+
+    #[test]
+    fn secret_labels_a_stack_cannot_apply_yet_are_an_error_at_their_line() {
+        let yaml = "services:\n  web:\n    image: busybox\nsecrets:\n  token:\n    file: ./t\n    labels: {a: b}\n";
+        let e = plan_of(yaml).unwrap_err();
+        assert_eq!(e.line(), Some(7), "{e}");
+        assert_eq!(e.field(), Some("secrets.token.labels"), "{e}");
     }
 
     #[test]

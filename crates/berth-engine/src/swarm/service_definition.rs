@@ -100,6 +100,10 @@ pub struct ServiceFile {
     pub name: String,
     /// Secrets: a name under `/run/secrets`, or a path; configs: a path.
     pub target: String,
+    /// Owner of the file in the container (`0` when not given).
+    pub uid: Option<String>,
+    pub gid: Option<String>,
+    /// `0o444` when not given.
     pub mode: Option<u32>,
 }
 
@@ -305,21 +309,17 @@ fn port_spec(p: &ServicePort) -> EndpointPortConfig {
     }
 }
 
-fn file_owner() -> (Option<String>, Option<String>) {
-    (Some("0".into()), Some("0".into()))
-}
-
 impl ServiceDefinition {
     fn container_spec(&self) -> TaskSpecContainerSpec {
-        let (uid, gid) = file_owner();
+        let owner = |id: &Option<String>| Some(id.clone().unwrap_or_else(|| "0".into()));
         let secrets = self
             .secrets
             .iter()
             .map(|s| TaskSpecContainerSpecSecrets {
                 file: Some(TaskSpecContainerSpecFile {
                     name: Some(s.target.clone()),
-                    uid: uid.clone(),
-                    gid: gid.clone(),
+                    uid: owner(&s.uid),
+                    gid: owner(&s.gid),
                     mode: Some(s.mode.unwrap_or(0o444)),
                 }),
                 secret_id: Some(s.id.clone()),
@@ -332,8 +332,8 @@ impl ServiceDefinition {
             .map(|c| TaskSpecContainerSpecConfigs {
                 file: Some(TaskSpecContainerSpecFile1 {
                     name: Some(c.target.clone()),
-                    uid: uid.clone(),
-                    gid: gid.clone(),
+                    uid: owner(&c.uid),
+                    gid: owner(&c.gid),
                     mode: Some(c.mode.unwrap_or(0o444)),
                 }),
                 config_id: Some(c.id.clone()),
@@ -494,6 +494,8 @@ mod tests {
                 id: "s1".into(),
                 name: "app_token".into(),
                 target: "token".into(),
+                uid: None,
+                gid: Some("1000".into()),
                 mode: None,
             }],
             networks: vec![("app_default".into(), vec!["web".into()])],
@@ -510,6 +512,10 @@ mod tests {
         assert_eq!(secret["SecretID"], "s1");
         assert_eq!(secret["File"]["Name"], "token");
         assert_eq!(secret["File"]["Mode"], 0o444);
+        assert_eq!(
+            (&secret["File"]["UID"], &secret["File"]["GID"]),
+            (&"0".into(), &"1000".into())
+        );
         assert_eq!(json["TaskTemplate"]["Networks"][0]["Target"], "app_default");
         assert_eq!(json["TaskTemplate"]["Networks"][0]["Aliases"][0], "web");
         assert_eq!(json["EndpointSpec"]["Mode"], "dnsrr");
