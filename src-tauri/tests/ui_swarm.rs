@@ -4,7 +4,9 @@
 //! CLI deploys appears on the page with its services' replicas (engine events, no reload);
 //! scaling a service from the page changes the running tasks (the docker CLI is the
 //! reference); an autoscale rule set on the page is stored owner-only. Screenshots under
-//! target/ui-screenshots: `swarm-init.png`, `swarm.png`, `swarm-scaled.png`, `swarm-autoscale.png`.
+//! target/ui-screenshots: `swarm-init.png`, `swarm.png`, `swarm-scaled.png`, `swarm-autoscale.png`,
+//! `swarm-secrets.png`. A secret typed in on the page reaches the engine; a task's Logs opens its
+//! container's logs.
 
 mod ui_support;
 
@@ -118,6 +120,22 @@ async fn the_swarm_page_initializes_a_swarm_shows_a_stack_and_scales_a_service()
     let stored = std::fs::read_to_string(&rules).expect("the rules file");
     assert!(stored.contains("\"service\": \"app_web\""), "{stored}");
     app.shot("swarm-autoscale").await;
+
+    // A secret typed in reaches the engine (which never gives its data back).
+    app.type_into("[data-testid=swarm-object-name]", "db_password")
+        .await;
+    app.type_into("[data-testid=swarm-object-text]", "hunter2")
+        .await;
+    app.click("[data-testid=swarm-object-create]").await;
+    app.wait_for("[data-testid=swarm-object-row][data-name=db_password][data-kind=secret]")
+        .await;
+    let secrets = sh(d.docker().args(["secret", "ls", "--format", "{{.Name}}"]));
+    assert_eq!(secrets, "db_password");
+    app.shot("swarm-secrets").await;
+
+    // A task's logs are its container's.
+    app.click("[data-testid=swarm-task-logs]").await;
+    app.wait_for("[data-testid=tab-logs]").await;
 
     sh(d.docker().args(["stack", "rm", "app"]));
     drop(app);
