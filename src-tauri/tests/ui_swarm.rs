@@ -5,8 +5,8 @@
 //! scaling a service from the page changes the running tasks (the docker CLI is the
 //! reference); an autoscale rule set on the page is stored owner-only. Screenshots under
 //! target/ui-screenshots: `swarm-init.png`, `swarm.png`, `swarm-scaled.png`, `swarm-autoscale.png`,
-//! `swarm-secrets.png`. A secret typed in on the page reaches the engine; a task's Logs opens its
-//! container's logs.
+//! `swarm-secrets.png`, `swarm-ja.png`. A secret typed in on the page reaches the engine; a task's
+//! Logs opens its container's logs; in Japanese the page shows the join command for another node.
 
 mod ui_support;
 
@@ -138,6 +138,36 @@ async fn the_swarm_page_initializes_a_swarm_shows_a_stack_and_scales_a_service()
     app.wait_for("[data-testid=tab-logs]").await;
 
     sh(d.docker().args(["stack", "rm", "app"]));
+    drop(app);
+    drop(driver);
+
+    // In Japanese (app.language in settings.toml before launch).
+    std::fs::write(
+        dir.join("berth/config/settings.toml"),
+        "[app]\nlanguage = \"ja\"\n",
+    )
+    .expect("settings.toml");
+    let driver = Driver::start(
+        &display,
+        &[
+            ("DOCKER_HOST", &d.docker_host()),
+            ("BERTH_HOME", dir.join("berth").to_str().unwrap()),
+        ],
+    );
+    let app = App::launch(&driver, &display).await;
+    app.click("[data-testid=nav-swarm]").await;
+    app.wait_text("[data-testid=swarm-state]", "a manager, in Japanese", |t| {
+        t.contains("マネージャー")
+    })
+    .await;
+    app.click("[data-testid=swarm-add-node]").await;
+    app.wait_text(
+        "[data-testid=swarm-join-command]",
+        "the join command",
+        |t| t.contains("berth swarm join --token SWMTKN-1-"),
+    )
+    .await;
+    app.shot("swarm-ja").await;
     drop(app);
     drop(driver);
     let _ = std::fs::remove_dir_all(&dir);
