@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up the machine and runs every test tier of Berth. CI runs exactly this (.ci/run).
 #   tier 0: formatting and lints (cargo fmt, clippy -D warnings, the layers, svelte-check)
-#   tier 1: pure logic          cargo test --lib --bins (and the UI's vitest)
+#   tier 1: pure logic          cargo test --lib --bins, tests/unit_*.rs (and the UI's vitest)
 #   tier 2: engine              tests/engine_*.rs against a private dockerd the harness starts
 #   tier 3: VM                  tests/vm_*.rs: the real guest under QEMU
 #   tier 4: UI                  tests/ui_*.rs: the real app under Xvfb via tauri-driver
@@ -51,6 +51,8 @@ for tier in $tiers; do
     unit)
       step "tier 1: unit tests"
       cargo test --workspace --locked --lib --bins
+      # Pure checks that run a binary on files (no engine, no VM): tests/unit_*.rs.
+      cargo test --workspace --locked --test 'unit_*'
       if [ -f ui/package.json ]; then
         step "tier 1: UI component tests"
         (cd ui && npm run --silent test)
