@@ -358,6 +358,62 @@ async fn a_stack_is_deployed_scaled_rolled_over_rolled_back_and_removed() {
     let none = fails(d, home, &["swarm", "rm", "app"]);
     assert!(none.contains("Nothing found in stack: app"), "{none}");
 
+    // A redeploy with --prune removes the services the file no longer has.
+    let two = write(
+        dir.path(),
+        "two.yml",
+        &format!(
+            "services:\n  one:\n    image: {0}\n    command: [\"sh\", \"-c\", \"{IDLE}\"]\n  two:\n    image: {0}\n    command: [\"sh\", \"-c\", \"{IDLE}\"]\n",
+            s.image
+        ),
+    );
+    let one = write(
+        dir.path(),
+        "one.yml",
+        &format!(
+            "services:\n  one:\n    image: {}\n    command: [\"sh\", \"-c\", \"{IDLE}\"]\n",
+            s.image
+        ),
+    );
+    ok(
+        d,
+        home,
+        &["swarm", "deploy", "-c", two.to_str().unwrap(), "pr"],
+    );
+    let kept = stdout(&ok(
+        d,
+        home,
+        &["swarm", "deploy", "-c", one.to_str().unwrap(), "pr"],
+    ));
+    assert!(!kept.contains("Removing"), "{kept}");
+    let pruned = stdout(&ok(
+        d,
+        home,
+        &[
+            "swarm",
+            "deploy",
+            "--prune",
+            "-c",
+            one.to_str().unwrap(),
+            "pr",
+        ],
+    ));
+    assert!(pruned.contains("Removing service pr_two"), "{pruned}");
+    let left = docker(
+        d,
+        &[
+            "service",
+            "ls",
+            "--filter",
+            "label=com.docker.stack.namespace=pr",
+            "--format",
+            "{{.Name}}",
+        ],
+    );
+    assert_eq!(left.trim(), "pr_one");
+    ok(d, home, &["swarm", "rm", "pr"]);
+    assert_eq!(leftovers(d, "pr"), Vec::<String>::new());
+
     // Drain and activate the node.
     let node = docker(d, &["info", "--format", "{{.Swarm.NodeID}}"]);
     let node = node.trim();

@@ -100,8 +100,13 @@ pub fn load(stack: &str, files: &[PathBuf], base: LoadOptions) -> Result<StackPl
 }
 
 /// Makes the engine run `plan`: missing networks, secrets and configs created, services
-/// created or updated in place.
-pub async fn deploy(engine: &Engine, plan: &StackPlan) -> Result<DeployReport, ApiError> {
+/// created or updated in place; with `prune`, the stack's services the plan no longer has are
+/// removed (`docker stack deploy --prune`).
+pub async fn deploy(
+    engine: &Engine,
+    plan: &StackPlan,
+    prune: bool,
+) -> Result<DeployReport, ApiError> {
     require_manager(engine).await?;
     let mut report = DeployReport {
         warnings: plan.warnings.clone(),
@@ -147,6 +152,14 @@ pub async fn deploy(engine: &Engine, plan: &StackPlan) -> Result<DeployReport, A
                     .actions
                     .push(format!("Creating service {}", def.name));
                 engine.create_service_definition(&def).await.to_api()?;
+            }
+        }
+    }
+    if prune {
+        for (name, id) in &existing {
+            if !plan.services.iter().any(|s| &s.definition.name == name) {
+                report.actions.push(format!("Removing service {name}"));
+                engine.remove_service(id).await.to_api()?;
             }
         }
     }

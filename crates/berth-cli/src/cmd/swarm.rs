@@ -89,6 +89,9 @@ enum Command {
         /// A compose file; repeat to merge several, in order
         #[arg(short = 'c', long = "compose-file", required = true)]
         files: Vec<PathBuf>,
+        /// Remove the stack's services the files no longer have
+        #[arg(long)]
+        prune: bool,
         stack: String,
     },
     /// List the stacks (Berth's and the docker CLI's)
@@ -309,12 +312,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             swarm::rollback(e, &service).await?;
             println!("{service}: rollback to the previous spec started");
         }
-        Command::Deploy { files, stack: name } => {
+        Command::Deploy {
+            files,
+            prune,
+            stack: name,
+        } => {
             let plan = stack::load(&name, &files, LoadOptions::from_process())?;
             for w in &plan.warnings {
                 eprintln!("{w}");
             }
-            let report = stack::deploy(e, &plan).await?;
+            let report = stack::deploy(e, &plan, prune).await?;
             for line in report.actions {
                 println!("{line}");
             }
