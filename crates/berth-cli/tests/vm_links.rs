@@ -1,15 +1,16 @@
 //! Tier 3: the engine's core checks under every configuration this machine can run, one fresh
 //! `BERTH_HOME` each: QEMU with the virtio-serial link, QEMU with the vsock link
 //! (vhost-user-vsock-pci served by vhost-device-vsock), and the vfkit backend driving
-//! `berth-vfkit-standin` (vfkit's command line and REST API over QEMU, `BERTH_VFKIT`). In each:
-//! `docker run` through the `berth` context, a published port on localhost, a file from the home
-//! folder in a bind mount, and a volume that survives a stop and a start; the guest got its
-//! address by DHCP (under the stand-in, on vmnet's 192.168.64.0/24). Prints boot-to-ready for
-//! each, side by side.
+//! `berth-vfkit-standin` (vfkit's command line and REST API over QEMU, `BERTH_VFKIT`), and the WSL
+//! backend driving `berth-wsl-standin` (wsl.exe's verbs over the guest root imported as a distro
+//! and run in its own namespaces, `BERTH_WSL_EXE`). In each: `docker run` through the `berth`
+//! context, a published port on localhost, a file from the home folder in a bind mount, and a
+//! volume that survives a stop and a start; a VM's guest got its address by DHCP (under the
+//! vfkit stand-in, on vmnet's 192.168.64.0/24). Prints boot-to-ready for each, side by side.
 //!
 //! Needs what vm_engine.rs needs, plus vhost-device-vsock (`scripts/setup.sh` installs it;
 //! `BERTH_VHOST_DEVICE_VSOCK` names another) and virtiofsd (the home folder's share). The
-//! stand-in is built here unless `BERTH_VFKIT` names one.
+//! stand-ins are built here unless `BERTH_VFKIT` / `BERTH_WSL_EXE` name them.
 // The VM tier boots the Linux QEMU backend.
 #![cfg(target_os = "linux")]
 
@@ -29,10 +30,35 @@ struct Config {
     /// What `berth status --json` reports for it.
     hypervisor_prefix: &'static str,
     link: &'static str,
-    /// Runs the vfkit backend against the stand-in (`BERTH_VFKIT`).
-    vfkit_standin: bool,
-    /// How the guest's DHCP lease line on the console starts its address.
-    dhcp_address: &'static str,
+    /// The stand-in the backend drives, if any.
+    standin: Option<Standin>,
+    /// How the guest's DHCP lease line on the console starts its address (`None`: no VM of
+    /// Berth's own, WSL's network is WSL's).
+    dhcp_address: Option<&'static str>,
+}
+
+#[derive(Clone, Copy)]
+enum Standin {
+    /// `berth-vfkit-standin` as `BERTH_VFKIT`.
+    Vfkit,
+    /// `berth-wsl-standin` as `BERTH_WSL_EXE`.
+    Wsl,
+}
+
+impl Standin {
+    fn package(self) -> &'static str {
+        match self {
+            Standin::Vfkit => "berth-vfkit-standin",
+            Standin::Wsl => "berth-wsl-standin",
+        }
+    }
+
+    fn var(self) -> &'static str {
+        match self {
+            Standin::Vfkit => "BERTH_VFKIT",
+            Standin::Wsl => "BERTH_WSL_EXE",
+        }
+    }
 }
 
 const CONFIGS: &[Config] = &[
@@ -41,46 +67,106 @@ const CONFIGS: &[Config] = &[
         settings: &[("vm.backend", "qemu"), ("vm.link", "serial")],
         hypervisor_prefix: "qemu",
         link: "serial",
-        vfkit_standin: false,
-        dhcp_address: "10.0.2.",
+        standin: None,
+        dhcp_address: Some("10.0.2."),
     },
     Config {
         name: "qemu vsock",
         settings: &[("vm.backend", "qemu"), ("vm.link", "vsock")],
         hypervisor_prefix: "qemu",
         link: "vsock",
-        vfkit_standin: false,
-        dhcp_address: "10.0.2.",
+        standin: None,
+        dhcp_address: Some("10.0.2."),
     },
     Config {
         name: "vfkit stand-in",
         settings: &[("vm.backend", "vfkit")],
         hypervisor_prefix: "vfkit",
         link: "vsock",
-        vfkit_standin: true,
-        dhcp_address: "192.168.64.",
+        standin: Some(Standin::Vfkit),
+        dhcp_address: Some("192.168.64."),
+    },
+    Config {
+        name: "wsl stand-in",
+        settings: &[("vm.backend", "wsl")],
+        hypervisor_prefix: "wsl2",
+        link: "stdio",
+        standin: Some(Standin::Wsl),
+        dhcp_address: None,
     },
 ];
 
-/// The vfkit stand-in: `BERTH_VFKIT`, else built here (`cargo build -p berth-vfkit-standin`).
-fn vfkit_standin() -> PathBuf {
-    if let Some(path) = std::env::var_os("BERTH_VFKIT").filter(|v| !v.is_empty()) {
+/// A stand-in: named by its variable, else built here (`cargo build -p <package>`).
+fn standin_program(standin: Standin) -> PathBuf {
+    if let Some(path) = std::env::var_os(standin.var()).filter(|v| !v.is_empty()) {
         return PathBuf::from(path);
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let package = standin.package();
     run(
         Command::new(cargo)
             .current_dir(&root)
-            .args(["build", "-p", "berth-vfkit-standin"]),
-        "cargo build -p berth-vfkit-standin",
+            .args(["build", "-p", package]),
+        "cargo build (a stand-in)",
     );
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let standin = target.join("debug/berth-vfkit-standin");
-    assert!(standin.is_file(), "no stand-in at {}", standin.display());
-    standin
+    let program = target.join("debug").join(package);
+    assert!(program.is_file(), "no stand-in at {}", program.display());
+    program
+}
+
+/// The stand-in a configuration runs, with its own state: the WSL stand-in's distributions
+/// (ended with `--shutdown` when dropped, whatever happened to the test).
+struct StandinRun {
+    standin: Standin,
+    program: PathBuf,
+    state: tempfile::TempDir,
+}
+
+impl StandinRun {
+    fn new(standin: Standin) -> Self {
+        StandinRun {
+            standin,
+            program: standin_program(standin),
+            state: tempfile::Builder::new()
+                .prefix("berth-standin-state-")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    /// `wsl.exe --list --verbose` (in UTF-8, `WSL_UTF8=1`) under the WSL stand-in.
+    fn wsl_list(&self) -> Option<String> {
+        let Standin::Wsl = self.standin else {
+            return None;
+        };
+        let out = Command::new(&self.program)
+            .args(["--list", "--verbose"])
+            .env("BERTH_WSL_STANDIN_STATE", self.state.path())
+            .env("WSL_UTF8", "1")
+            .output()
+            .unwrap();
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn env(&self, cmd: &mut Command) {
+        cmd.env(self.standin.var(), &self.program)
+            .env("BERTH_WSL_STANDIN_STATE", self.state.path());
+    }
+}
+
+impl Drop for StandinRun {
+    fn drop(&mut self) {
+        if let Standin::Wsl = self.standin {
+            let _ = Command::new(&self.program)
+                .arg("--shutdown")
+                .env("BERTH_WSL_STANDIN_STATE", self.state.path())
+                .status();
+        }
+    }
 }
 
 const IMAGE: &str = "berth-link-test/busybox:1";
@@ -95,13 +181,13 @@ struct Figures {
 }
 
 impl Env {
-    /// `berth start` with `home` as the user's home folder (the default share) and `vfkit` as
-    /// the vfkit program, if given.
-    fn start_with_home(&self, home: &Path, vfkit: Option<&Path>) -> Duration {
+    /// `berth start` with `home` as the user's home folder (the default share) and the
+    /// backend driving `standin`, if given.
+    fn start_with_home(&self, home: &Path, standin: Option<&StandinRun>) -> Duration {
         let mut cmd = self.berth(&["start"]);
         cmd.env("HOME", home);
-        if let Some(vfkit) = vfkit {
-            cmd.env("BERTH_VFKIT", vfkit);
+        if let Some(standin) = standin {
+            standin.env(&mut cmd);
         }
         self.booted(cmd, "berth start").1
     }
@@ -156,8 +242,8 @@ fn core_checks(config: &Config) -> Figures {
     }
 
     // --- start, and the status says how -------------------------------------------------
-    let standin = config.vfkit_standin.then(vfkit_standin);
-    let first_start = env.start_with_home(home.path(), standin.as_deref());
+    let standin = config.standin.map(StandinRun::new);
+    let first_start = env.start_with_home(home.path(), standin.as_ref());
     let (first_link_up_ms, first_ready_ms) = env.start_marks();
     eprintln!("{name}: first boot (blank data disk) to engine ready: {first_start:?}");
     let human = run(&mut env.berth(&["status"]), "berth status");
@@ -171,14 +257,17 @@ fn core_checks(config: &Config) -> Figures {
     );
     assert_eq!(vm["link"], config.link, "{name}: {vm}");
     // The address came by DHCP: the guest configures none any other way, and says so.
-    let console = env.log("vm-console.log");
-    let lease = console.lines().find(|l| l.contains(" by DHCP from "));
-    let lease = lease.unwrap_or_else(|| panic!("{name}: no DHCP lease on the console:\n{console}"));
-    assert!(
-        lease.contains(&format!(" {}", config.dhcp_address)),
-        "{name}: {lease}"
-    );
-    eprintln!("{name}: {}", lease.trim());
+    if let Some(dhcp_address) = config.dhcp_address {
+        let console = env.log("vm-console.log");
+        let lease = console.lines().find(|l| l.contains(" by DHCP from "));
+        let lease =
+            lease.unwrap_or_else(|| panic!("{name}: no DHCP lease on the console:\n{console}"));
+        assert!(
+            lease.contains(&format!(" {dhcp_address}")),
+            "{name}: {lease}"
+        );
+        eprintln!("{name}: {}", lease.trim());
+    }
     if config.link == "vsock" {
         // The agent in the guest said where it listens (its log is on the console).
         let console = env.log("vm-console.log");
@@ -238,7 +327,16 @@ fn core_checks(config: &Config) -> Figures {
     );
     run(&mut env.berth(&["stop"]), "berth stop");
     assert_eq!(env.state(), "stopped", "{name}");
-    let second_start = env.start_with_home(home.path(), standin.as_deref());
+    if let Some(listed) = standin.as_ref().and_then(StandinRun::wsl_list) {
+        // The distro itself was terminated, not only the agent's wsl.exe.
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.contains("berth") && l.contains("Stopped")),
+            "{name}: {listed}"
+        );
+    }
+    let second_start = env.start_with_home(home.path(), standin.as_ref());
     eprintln!("{name}: second boot to engine ready: {second_start:?}");
     let out = run(
         &mut env.docker(&["run", "--rm", "-v", "keep:/data", IMAGE, "cat", "/data/f"]),

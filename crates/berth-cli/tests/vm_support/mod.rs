@@ -35,8 +35,8 @@ pub fn run(cmd: &mut Command, what: &str) -> String {
     check(out, what)
 }
 
-/// Builds (or reuses, by its input hash) the guest image; `BERTH_VM_IMAGE_DIR` names a
-/// ready one instead.
+/// Builds (or reuses, by its input hash) the guest image, with the root as a tarball for the
+/// WSL backend too; `BERTH_VM_IMAGE_DIR` names a ready one instead.
 pub fn guest_image() -> PathBuf {
     if let Some(dir) = std::env::var_os("BERTH_VM_IMAGE_DIR").filter(|v| !v.is_empty()) {
         return PathBuf::from(dir);
@@ -44,7 +44,11 @@ pub fn guest_image() -> PathBuf {
     let out = workspace_root().join("vm-image/out/x86_64");
     let build = workspace_root().join("vm-image/build.sh");
     run(
-        Command::new("bash").arg(&build).arg("--out").arg(&out),
+        Command::new("bash")
+            .arg(&build)
+            .arg("--wsl-tar")
+            .arg("--out")
+            .arg(&out),
         "vm-image/build.sh",
     );
     out

@@ -107,6 +107,7 @@ pub fn spec_for(config: &VmConfig, now_secs: u64) -> VfkitSpec {
     }
     devices.extend([
         Device::VirtioRng,
+        Device::VirtioBalloon,
         Device::VirtioSerial {
             log_file_path: config.logs_dir.join(crate::qemu::CONSOLE_LOG),
         },

@@ -60,6 +60,10 @@ pub enum Device {
         mount_tag: String,
     },
     VirtioRng,
+    /// Virtualization.framework's traditional memory balloon: the guest gives memory back when
+    /// the host inflates it (vfkit has no way to ask that yet, and the framework reports no
+    /// free pages on its own).
+    VirtioBalloon,
     /// The console, written to a file.
     VirtioSerial {
         log_file_path: PathBuf,
@@ -258,6 +262,7 @@ impl Device {
                 shared_dir.display()
             ),
             Device::VirtioRng => "virtio-rng".to_owned(),
+            Device::VirtioBalloon => "virtio-balloon".to_owned(),
             Device::VirtioSerial { log_file_path } => {
                 format!("virtio-serial,logFilePath={}", log_file_path.display())
             }
@@ -297,6 +302,7 @@ impl Device {
                 mount_tag: options.required("mountTag")?.to_owned(),
             },
             "virtio-rng" => Device::VirtioRng,
+            "virtio-balloon" => Device::VirtioBalloon,
             "virtio-serial" => Device::VirtioSerial {
                 log_file_path: options.path("logFilePath")?,
             },
@@ -413,6 +419,7 @@ mod tests {
                     mount_tag: "berth-users".into(),
                 },
                 Device::VirtioRng,
+                Device::VirtioBalloon,
                 Device::VirtioSerial {
                     log_file_path: "/Users/me/Library/Logs/Berth/vm-console.log".into(),
                 },
@@ -450,6 +457,8 @@ mod tests {
             "virtio-fs,sharedDir=/Users,mountTag=berth-users",
             "--device",
             "virtio-rng",
+            "--device",
+            "virtio-balloon",
             "--device",
             "virtio-serial,logFilePath=/Users/me/Library/Logs/Berth/vm-console.log",
             "--device",

@@ -187,6 +187,8 @@ impl Hypervisor for WslHypervisor {
 
     async fn kill(&self) -> Result<(), VmError> {
         if !self.process.is_running() {
+            // The agent powered nothing off: its distro runs on until it is terminated.
+            self.terminate().await;
             return Ok(());
         }
         self.process.kill(Duration::ZERO).await;
