@@ -311,7 +311,43 @@ fn ports(project: &Project, s: &Service) -> Result<Vec<ServicePort>, LoadError> 
     Ok(out)
 }
 
-fn mounts(stack: &str, project: &Project, s: &Service) -> Vec<ServiceMount> {
+/// The mount settings Berth's stacks do not pass on yet, named (an error, not dropped).
+fn unapplied_mount_settings(m: &berth_compose::model::Mount) -> Vec<&'static str> {
+    let checks = [
+        ("bind.propagation", m.propagation.is_some()),
+        ("bind.selinux", m.selinux.is_some()),
+        ("bind.recursive", m.recursive.is_some()),
+        ("volume.subpath", m.subpath.is_some()),
+        ("tmpfs.mode", m.tmpfs_mode.is_some()),
+    ];
+    checks
+        .into_iter()
+        .filter(|(_, set)| *set)
+        .map(|(k, _)| k)
+        .collect()
+}
+
+fn mounts(stack: &str, project: &Project, s: &Service) -> Result<Vec<ServiceMount>, LoadError> {
+    for (i, m) in s.volumes.iter().enumerate() {
+        if let Some(key) = unapplied_mount_settings(m).first() {
+            return Err(project_error(
+                project,
+                &format!("services.{}.volumes[{i}].{key}", s.name),
+                "not applied by berth's stacks yet",
+            ));
+        }
+        let volume = m.source.as_ref().and_then(|k| project.volumes.get(k));
+        if m.kind == MountType::Volume
+            && volume
+                .is_some_and(|v| !v.external && (v.driver.is_some() || !v.driver_opts.is_empty()))
+        {
+            return Err(project_error(
+                project,
+                &format!("volumes.{}", m.source.as_deref().unwrap_or_default()),
+                "a volume's driver and driver_opts are not applied by berth's stacks yet",
+            ));
+        }
+    }
     let mut out: Vec<ServiceMount> = s
         .volumes
         .iter()
@@ -336,6 +372,7 @@ fn mounts(stack: &str, project: &Project, s: &Service) -> Vec<ServiceMount> {
                         .get(key)
                         .map(|v| v.labels.clone())
                         .unwrap_or_default();
+                    labels.extend(m.volume_labels.clone());
                     labels.extend(namespace(stack));
                     labels
                 }
@@ -361,7 +398,7 @@ fn mounts(stack: &str, project: &Project, s: &Service) -> Vec<ServiceMount> {
         no_copy: false,
         tmpfs_size: None,
     }));
-    out
+    Ok(out)
 }
 
 /// `host:ip` or `host=ip` as the engine's `ip host`.
@@ -481,7 +518,7 @@ fn stack_service(
                 hard: u.hard,
             })
             .collect(),
-        mounts: mounts(stack, project, s),
+        mounts: mounts(stack, project, s)?,
         secrets: Vec::new(),
         configs: Vec::new(),
         log_driver: s.logging.as_ref().and_then(|l| l.driver.clone()),
@@ -669,6 +706,26 @@ configs:
         let e = plan_of(yaml).unwrap_err();
         assert_eq!(e.line(), Some(7), "{e}");
         assert_eq!(e.field(), Some("secrets.token.labels"), "{e}");
+    }
+
+    #[test]
+    fn mount_settings_a_stack_cannot_pass_on_are_named() {
+        let yaml = "services:\n  web:\n    image: busybox\n    volumes:\n      - type: volume\n        source: data\n        target: /data\n        volume: {subpath: sub}\nvolumes:\n  data: {}\n";
+        let e = plan_of(yaml).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("services.web.volumes[0].volume.subpath"),
+            "{e}"
+        );
+        let yaml = "services:\n  web:\n    image: busybox\n    volumes: [data:/data]\nvolumes:\n  data: {driver: nfs}\n";
+        let e = plan_of(yaml).unwrap_err();
+        assert!(e.to_string().contains("volumes.data"), "{e}");
+        let yaml = "services:\n  web:\n    image: busybox\n    volumes: [data:/data]\nvolumes:\n  data: {labels: {k: v}}\n";
+        let plan = plan_of(yaml).unwrap();
+        let mount = &plan.services[0].definition.mounts[0];
+        assert_eq!(mount.source.as_deref(), Some("app_data"));
+        assert_eq!(mount.volume_labels["k"], "v");
+        assert_eq!(mount.volume_labels[NAMESPACE_LABEL], "app");
     }
 
     #[test]
