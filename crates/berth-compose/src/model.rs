@@ -634,10 +634,7 @@ pub struct FileRef {
     pub uid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "octal_mode"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "octal_mode")]
     pub mode: Option<u32>,
 }
 

@@ -153,10 +153,8 @@ fn swarm_only_deploy_keys_load_but_are_refused_for_containers() {
 
 #[test]
 fn external_secrets_load_but_are_refused_for_containers() {
-    let p = load_service_with(
-        "    secrets: [token]\nsecrets:\n  token:\n    external: true\n",
-    )
-    .unwrap();
+    let p = load_service_with("    secrets: [token]\nsecrets:\n  token:\n    external: true\n")
+        .unwrap();
     assert!(p.secrets["token"].external);
     let e = p.check_containers_apply(p.services.values()).unwrap_err();
     assert_eq!(e.field(), Some("secrets.token.external"));
