@@ -305,12 +305,18 @@ build_wsl_tar() {
 pkg_version() { chroot "$root" dpkg-query -W -f '${Version}' "$1"; }
 
 write_manifest() {
-	local kver f sizes="" sums=""
+	local kver f sizes="" sums="" wsl=""
 	kver=$(cat "$work/kver")
-	for f in "${artifacts[@]}"; do
+	# The image every platform boots; the WSL tarball (Windows only) has its own entry, so a
+	# package that does not ship it still ships an image.json whose files are all there.
+	for f in vmlinuz rootfs.erofs initrd-base.cpio.gz; do
 		sizes+="    \"$f\": $(stat -c %s "$work/$f"),"$'\n'
 		sums+="    \"$f\": \"$(sha256sum <"$work/$f" | cut -d' ' -f1)\","$'\n'
 	done
+	if [ "$wsl_tar" -eq 1 ]; then
+		wsl=$(printf ',\n  "wsl_tar": {\n    "file": "rootfs.tar",\n    "size": %s,\n    "sha256": "%s"\n  }' \
+			"$(stat -c %s "$work/rootfs.tar")" "$(sha256sum <"$work/rootfs.tar" | cut -d' ' -f1)")
+	fi
 	cat >"$work/image.json" <<EOF
 {
   "format": 1,
@@ -338,7 +344,7 @@ ${sizes%,$'\n'}
   },
   "sha256": {
 ${sums%,$'\n'}
-  }
+  }$wsl
 }
 EOF
 }
