@@ -286,6 +286,18 @@ pub struct Service {
 }
 
 impl Service {
+    /// The `ulimits` as the engine takes them (one entry per limit name).
+    pub fn engine_ulimits(&self) -> Vec<berth_engine::Ulimit> {
+        self.ulimits
+            .iter()
+            .map(|(name, u)| berth_engine::Ulimit {
+                name: name.clone(),
+                soft: u.soft,
+                hard: u.hard,
+            })
+            .collect()
+    }
+
     /// Names of the services this one must start after (depends_on, links, network_mode).
     pub fn dependencies(&self) -> impl Iterator<Item = &str> {
         let links = self

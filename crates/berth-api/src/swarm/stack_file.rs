@@ -11,7 +11,7 @@ use berth_compose::model::{FileObject, MountType, Service};
 use berth_compose::yaml::Node;
 use berth_compose::{LoadError, Project};
 use berth_engine::swarm::{ServiceDefinition, ServiceMode, ServiceMount, ServicePort};
-use berth_engine::{Healthcheck, NetworkCreate, Ulimit};
+use berth_engine::{Healthcheck, NetworkCreate};
 
 use super::deploy_section;
 
@@ -509,15 +509,7 @@ fn stack_service(
         cap_add: s.cap_add.clone(),
         cap_drop: s.cap_drop.clone(),
         sysctls: s.sysctls.clone(),
-        ulimits: s
-            .ulimits
-            .iter()
-            .map(|(name, u)| Ulimit {
-                name: name.clone(),
-                soft: u.soft,
-                hard: u.hard,
-            })
-            .collect(),
+        ulimits: s.engine_ulimits(),
         mounts: mounts(stack, project, s)?,
         secrets: Vec::new(),
         configs: Vec::new(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use berth_engine::{
     Blkio, ContainerMount, ContainerSpec, ContainerTuning, DeviceRequest, Healthcheck, LogConfig,
-    MountKind, NetworkAttachment, PublishedPort, RestartPolicy, Ulimit,
+    MountKind, NetworkAttachment, PublishedPort, RestartPolicy,
 };
 use sha2::Digest;
 
@@ -457,15 +457,7 @@ pub fn container_spec(
         sysctls: s.sysctls.clone(),
         tmpfs: s.tmpfs.clone(),
         devices: s.devices.clone(),
-        ulimits: s
-            .ulimits
-            .iter()
-            .map(|(name, u)| Ulimit {
-                name: name.clone(),
-                soft: u.soft,
-                hard: u.hard,
-            })
-            .collect(),
+        ulimits: s.engine_ulimits(),
         log_config: s.logging.as_ref().map(|lg| LogConfig {
             driver: lg.driver.clone(),
             options: lg.options.clone(),

@@ -132,7 +132,8 @@ impl<'a> Lines<'a> {
             .split('\n')
             .map(|l| l.strip_suffix('\r').unwrap_or(l))
             .collect::<Vec<_>>();
-        let lines = if body.ends_with('\n') || body.is_empty() {
+        // The text after a final newline is no line.
+        let lines = if trailing_newline {
             lines[..lines.len() - 1].to_vec()
         } else {
             lines
